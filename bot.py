@@ -1,0 +1,126 @@
+"""Veilleur's entry point.
+
+    python bot.py                 run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)
+    python bot.py once            run one poll cycle, post what is new, and exit
+    python bot.py once --dry-run  run one poll cycle and print the cards instead of posting (changes nothing)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+from polling import PollReport
+from runtime import Runtime, Services, open_services
+from settings import Settings, SettingsError, load_settings, require_slack_connection
+from store import Store
+from watcher_config import WatchersFileError
+
+ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
+        if args.command == "once":
+            return asyncio.run(run_once(settings, dry_run=args.dry_run))
+        require_slack_connection(settings)
+        asyncio.run(run_bot(settings))
+        return 0
+    except (SettingsError, WatchersFileError) as error:
+        print(f"veilleur: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot.py", description="Veilleur, the community team's lookout in Slack.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (the default)")
+    once = commands.add_parser("once", help="run one poll cycle and exit")
+    once.add_argument("--dry-run", action="store_true", help="print the cards instead of posting; change nothing")
+    return parser.parse_args(argv)
+
+
+async def run_bot(settings: Settings) -> None:
+    runtime = Runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+
+
+async def run_once(settings: Settings, *, dry_run: bool) -> int:
+    """One poll of every watcher. Without a Slack token it behaves as a dry run."""
+    printing = dry_run or settings.slack_bot_token is None
+    store = Store.open(settings.database_path)
+    if printing:
+        real, store = store, store.copy_to_memory()
+        real.close()
+    services = open_services(settings, store=store, post_to_slack=not printing)
+    try:
+        reports = await services.poller.poll_all()
+        for report in reports:
+            print(describe(report))
+        if printing:
+            print_pending_cards(services)
+        elif services.outbox is not None:
+            left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
+            if left:
+                print(f"{left} card(s) still queued; they will be posted by the next run")
+    finally:
+        await services.aclose()
+    return 0 if all(report.ok for report in reports) and not services.problems else 1
+
+
+def describe(report: PollReport) -> str:
+    if not report.ok:
+        return f"{report.watcher}: FAILED: {report.error}"
+    if report.outcome is None or report.not_modified:
+        return f"{report.watcher}: nothing new" + (" (not modified)" if report.not_modified else "")
+    outcome = report.outcome
+    line = f"{report.watcher}: {report.fetched} fetched, {report.matched} matching, {outcome.new_mentions} new"
+    if outcome.quiet:
+        line += f"; first run: {outcome.quiet} recorded without posting (set backfill = N to post the newest)"
+    if outcome.queued:
+        line += f"; {outcome.queued} to post" + (" as a burst thread" if outcome.rollup_id else "")
+    return line
+
+
+def print_pending_cards(services: Services) -> None:
+    for delivery in services.store.due_deliveries():
+        message = services.render(delivery)
+        where = " (in the burst thread)" if delivery.parent_id else ""
+        print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
+        print(message_as_text(message))
+
+
+def message_as_text(message: dict[str, Any]) -> str:
+    """A terminal rendering of a Block Kit message: the text of each block, buttons in brackets."""
+    lines: list[str] = []
+    for block in message.get("blocks", []):
+        if "text" in block and isinstance(block["text"], dict):
+            lines.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                lines.append(f"[{element['text']['text']}]" + (f" {element['url']}" if element.get("url") else ""))
+            elif "text" in element:
+                lines.append(element["text"] if isinstance(element["text"], str) else element["text"]["text"])
+        lines.extend(field["text"] for field in block.get("fields", []))
+    return "\n".join(lines) if lines else message.get("text", "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

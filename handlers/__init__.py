@@ -1,0 +1,16 @@
+"""Slack listeners, one module per group, each with a `register(app, services)`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import card_actions
+
+if TYPE_CHECKING:
+    from runtime import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    card_actions.register(app, services)

@@ -1,0 +1,29 @@
+"""The normalised record every watcher produces, whatever its source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One post, comment or article that a watcher found.
+
+    `external_id` is stable for the life of the item on its source (a feed guid, a Mastodon status URI...):
+    the store keeps one mention per (source, external_id), so re-dated or re-ordered items are not new.
+    Text fields are plain text (HTML already stripped) and hostile: escape them before they reach Slack.
+    """
+
+    source: str
+    external_id: str
+    url: str
+    text: str
+    title: str = ""
+    author_handle: str = ""
+    author_name: str = ""
+    author_reach: int | None = None
+    created_at: datetime | None = None
+    lang: str | None = None
+    engagement: dict[str, int] = field(default_factory=dict)
+    conversation_id: str | None = None

@@ -1,0 +1,127 @@
+"""One poll of one watcher: fetch, match the query, store, queue the cards.
+
+Every failure is caught here and recorded against the watcher, so one broken source never stops the others;
+a failing source is left alone for a growing while (or as long as it asked with Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from store import PollOutcome, Store
+from watcher_config import WatcherConfig
+from watchers.base import SourceError, Watcher
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 3600.0
+
+
+@dataclass(frozen=True)
+class PollReport:
+    watcher: str
+    ok: bool
+    fetched: int = 0
+    matched: int = 0
+    outcome: PollOutcome | None = None
+    not_modified: bool = False
+    skipped: bool = False
+    error: str | None = None
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        watchers: dict[str, Watcher],
+        *,
+        burst_threshold: int,
+        on_queued: Callable[[], None] = lambda: None,
+        poll_timeout: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.watchers = watchers
+        self.burst_threshold = burst_threshold
+        self.on_queued = on_queued
+        self.poll_timeout = poll_timeout
+        self._resume_at: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def poll(self, name: str) -> PollReport:
+        """Poll one watcher; never raises. Two polls of the same watcher never overlap."""
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            return PollReport(name, ok=True, skipped=True)
+        async with lock:
+            if time.monotonic() < self._resume_at.get(name, 0.0):
+                return PollReport(name, ok=True, skipped=True)
+            return await self._poll(self.watchers[name])
+
+    async def poll_all(self) -> list[PollReport]:
+        return list(await asyncio.gather(*(self.poll(name) for name in self.watchers)))
+
+    async def _poll(self, watcher: Watcher) -> PollReport:
+        config: WatcherConfig = watcher.config
+        status = self.store.watcher_status(config.name)
+        try:
+            result = await asyncio.wait_for(watcher.poll(status.cursor), self.poll_timeout)
+        except (SourceError, TimeoutError) as error:
+            message = str(error) or f"no answer within {self.poll_timeout:.0f}s"
+            return self._failed(config, message, getattr(error, "retry_after", None))
+        except Exception as error:
+            log.exception("watcher %s crashed while polling", config.name)
+            return self._failed(config, f"internal error: {error.__class__.__name__}: {error}", None)
+        matched = [mention for mention in result.mentions if config.query.matches(mention)]
+        outcome = self.store.record_poll(
+            config.name,
+            config.channel,
+            matched,
+            result.cursor,
+            backfill=config.backfill,
+            burst_threshold=self.burst_threshold,
+        )
+        self._resume_at.pop(config.name, None)
+        if outcome.queued:
+            self.on_queued()
+        log.info(
+            "watcher %s: %d fetched, %d matched, %d new (%d queued, %d recorded quietly)%s",
+            config.name,
+            len(result.mentions),
+            len(matched),
+            outcome.new_mentions,
+            outcome.queued,
+            outcome.quiet,
+            " [not modified]" if result.not_modified else "",
+        )
+        return PollReport(
+            config.name,
+            ok=True,
+            fetched=len(result.mentions),
+            matched=len(matched),
+            outcome=outcome,
+            not_modified=result.not_modified,
+        )
+
+    def _failed(self, config: WatcherConfig, message: str, retry_after: float | None) -> PollReport:
+        status = self.store.record_poll_failure(config.name, message)
+        backoff = retry_after if retry_after is not None else self._backoff(config, status.consecutive_failures)
+        self._resume_at[config.name] = time.monotonic() + backoff
+        log.warning(
+            "watcher %s failed (%d in a row, next try in %.0fs): %s",
+            config.name,
+            status.consecutive_failures,
+            backoff,
+            message,
+        )
+        return PollReport(config.name, ok=False, error=message)
+
+    @staticmethod
+    def _backoff(config: WatcherConfig, failures: int) -> float:
+        """Skip polls exponentially: the first retry waits for the next interval, then 2, 4, 8... intervals."""
+        if failures <= 1:
+            return 0.0
+        return min(config.interval * 2 ** (failures - 2), MAX_BACKOFF)

@@ -1,0 +1,156 @@
+"""Builds the running bot from settings: store, watchers, poller, outbox, scheduler and the Slack app.
+
+`Services` is the one small object handed to handlers and jobs. `Runtime` starts and stops everything inside
+the running asyncio loop, so `bot.py` and the tests start the bot the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+import cards
+from app import build_app
+from outbox import Outbox, new_slack_client
+from polling import Poller
+from settings import Settings
+from store import Delivery, Store
+from watcher_config import ConfigProblem, WatcherConfig, load_watchers_file
+from watchers import SOURCES, build_watcher
+from watchers.base import Watcher, WatcherContext, new_http_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    http: httpx.AsyncClient
+    watchers: dict[str, Watcher]
+    poller: Poller
+    slack: AsyncWebClient | None = None
+    outbox: Outbox | None = None
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+    def render(self, delivery: Delivery) -> dict[str, Any]:
+        """The Slack message for an outbox row, built at posting time from the stored mention."""
+        if delivery.kind == "rollup":
+            return cards.rollup_message(delivery.watcher, delivery.rollup_count or 0, self.settings.bot_language)
+        assert delivery.mention_id is not None
+        return cards.mention_card(
+            self.store.mention(delivery.mention_id),
+            mention_id=delivery.mention_id,
+            watcher=delivery.watcher,
+            tz=self.settings.bot_timezone,
+            lang=self.settings.bot_language,
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        self.store.close()
+
+
+def load_watcher_configs(settings: Settings) -> tuple[list[WatcherConfig], list[ConfigProblem]]:
+    configs, problems = load_watchers_file(settings.watchers_file, SOURCES.keys())
+    for problem in problems:
+        log.error("%s: %s (this watcher is not running)", settings.watchers_file, problem)
+    return configs, problems
+
+
+def open_services(settings: Settings, *, store: Store | None = None, post_to_slack: bool = True) -> Services:
+    configs, problems = load_watcher_configs(settings)
+    store = store or Store.open(settings.database_path)
+    http = new_http_client()
+    context = WatcherContext(http=http)
+    watchers = {config.name: build_watcher(config, context) for config in configs}
+    services = Services(
+        settings=settings,
+        store=store,
+        http=http,
+        watchers=watchers,
+        poller=Poller(store, watchers, burst_threshold=settings.burst_threshold),
+        problems=problems,
+    )
+    if post_to_slack and settings.slack_bot_token:
+        services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
+        services.outbox = Outbox(store, services.slack, services.render)
+        services.poller.on_queued = services.outbox.wake
+    return services
+
+
+def schedule_watchers(scheduler: AsyncIOScheduler, services: Services) -> None:
+    """Each watcher on its own interval, with jitter so they do not all fire together."""
+    now = datetime.now(services.settings.bot_timezone)
+    for name, watcher in services.watchers.items():
+        interval = watcher.config.interval
+        scheduler.add_job(
+            services.poller.poll,
+            IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 60)),
+            args=[name],
+            id=f"poll:{name}",
+            name=f"poll {name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=interval,
+            next_run_time=now + timedelta(seconds=random.uniform(0, min(interval, 10))),
+        )
+
+
+class Runtime:
+    """The whole bot in the current event loop: `await start()`, then `await stop()`."""
+
+    def __init__(self, settings: Settings, *, host: str = "0.0.0.0") -> None:
+        self.settings = settings
+        self.host = host
+        self.services: Services | None = None
+        self.app: AsyncApp | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._outbox_task: asyncio.Task[None] | None = None
+        self._web_runner: web.AppRunner | None = None
+        self._socket_handler: Any = None
+
+    async def start(self) -> None:
+        self.services = open_services(self.settings)
+        self.app = build_app(self.services)
+        self.scheduler = AsyncIOScheduler(timezone=self.settings.bot_timezone)
+        schedule_watchers(self.scheduler, self.services)
+        self.scheduler.start()
+        assert self.services.outbox is not None
+        self._outbox_task = asyncio.create_task(self.services.outbox.run(), name="outbox")
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_handler = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
+            await self._socket_handler.connect_async()
+            log.info("connected to Slack in Socket Mode")
+        else:
+            self._web_runner = web.AppRunner(self.app.web_app(path="/slack/events", port=self.settings.port))
+            await self._web_runner.setup()
+            await web.TCPSite(self._web_runner, self.host, self.settings.port).start()
+            log.info("listening for Slack on http://%s:%d/slack/events", self.host, self.settings.port)
+        log.info("%d watcher(s) scheduled", len(self.services.watchers))
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self._outbox_task is not None:
+            self._outbox_task.cancel()
+            await asyncio.gather(self._outbox_task, return_exceptions=True)
+        if self._socket_handler is not None:
+            await self._socket_handler.close_async()
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+        if self.services is not None:
+            await self.services.aclose()

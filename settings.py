@@ -1,0 +1,221 @@
+"""Settings from the process environment and `.env`, validated once at start-up.
+
+A wrong value stops the bot with one line naming the variable and what it expects (`SettingsError`), so an
+operator never has to read a traceback to fix a typo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names the variable and what it expects."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    port: int = 3000
+    slack_api_url: str = "https://slack.com/api/"
+    database_path: Path = Path("data/veilleur.db")
+    watchers_file: Path = Path("watchers.toml")
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    bot_language: str = "en"
+    bot_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    escalation_channel: str | None = None
+    escalation_emoji: tuple[str, ...] = ("rotating_light",)
+    officials: tuple[str, ...] = ()
+    admin_users: tuple[str, ...] = ()
+    digest_channel: str | None = None
+    digest_time: time = time(8, 30)
+    digest_days: tuple[str, ...] = WEEKDAYS[:5]
+    burst_threshold: int = 5
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings from `.env` (if present) overlaid by the process environment, which wins."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return parse_settings(values)
+
+
+def parse_settings(env: Mapping[str, str]) -> Settings:
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    bot_token = _optional_prefixed(get, "SLACK_BOT_TOKEN", "xoxb-")
+    app_token = _optional_prefixed(get, "SLACK_APP_TOKEN", "xapp-")
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_app_token=app_token,
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        port=_int(get, "PORT", 3000, 1, 65535),
+        slack_api_url=_api_url(get("SLACK_API_URL") or "https://slack.com/api/"),
+        database_path=Path(get("DATABASE_PATH") or "data/veilleur.db"),
+        watchers_file=Path(get("WATCHERS_FILE") or "watchers.toml"),
+        openai_api_key=get("OPENAI_API_KEY"),
+        openai_base_url=_optional_url(get, "OPENAI_BASE_URL"),
+        llm_model=get("LLM_MODEL") or "gpt-4o-mini",
+        bot_language=_choice(get, "BOT_LANGUAGE", ("en", "fr"), "en"),
+        bot_timezone=_timezone(get("BOT_TIMEZONE") or "Europe/Paris"),
+        escalation_channel=_channel(get, "ESCALATION_CHANNEL"),
+        escalation_emoji=_emoji_list(get("ESCALATION_EMOJI") or "rotating_light"),
+        officials=_user_list(get, "OFFICIALS"),
+        admin_users=_user_list(get, "ADMIN_USERS"),
+        digest_channel=_channel(get, "DIGEST_CHANNEL"),
+        digest_time=_clock(get("DIGEST_TIME") or "08:30"),
+        digest_days=_days(get("DIGEST_DAYS") or "mon-fri"),
+        burst_threshold=_int(get, "BURST_THRESHOLD", 5, 1, 1000),
+        log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+    )
+
+
+def require_slack_connection(settings: Settings) -> None:
+    """Check what running the Slack app (not a CLI dry run) needs."""
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…) from OAuth & Permissions")
+    if not settings.socket_mode and settings.slack_signing_secret is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode (no SLACK_APP_TOKEN) needs the app's signing secret "
+            "from Basic Information, or set SLACK_APP_TOKEN (xapp-…) for Socket Mode"
+        )
+
+
+def _optional_prefixed(get, name: str, prefix: str) -> str | None:
+    value = get(name)
+    if value is not None and not value.startswith(prefix):
+        raise SettingsError(f"{name} must start with {prefix!r} (got a value starting {value[:5]!r}…)")
+    return value
+
+
+def _int(get, name: str, default: int, low: int, high: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high} (got {raw!r})") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high} (got {value})")
+    return value
+
+
+def _api_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (got {raw!r})")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _optional_url(get, name: str) -> str | None:
+    raw = get(name)
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL such as https://api.openai.com/v1 (got {raw!r})")
+    return raw
+
+
+def _choice(get, name: str, choices: tuple[str, ...], default: str, upper: bool = False) -> str:
+    raw = get(name)
+    if raw is None:
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {raw!r})")
+    return value
+
+
+def _timezone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"BOT_TIMEZONE must be an IANA time zone such as Europe/Paris or America/Montreal (got {raw!r})"
+        ) from None
+
+
+def _channel(get, name: str) -> str | None:
+    raw = get(name)
+    if raw is not None and not CHANNEL_ID.match(raw):
+        raise SettingsError(
+            f"{name} must be a channel ID such as C0123456789 (in Slack: channel details, bottom) (got {raw!r})"
+        )
+    return raw
+
+
+def _user_list(get, name: str) -> tuple[str, ...]:
+    raw = get(name)
+    if raw is None:
+        return ()
+    users = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for user in users:
+        if not USER_ID.match(user):
+            raise SettingsError(
+                f"{name} must be comma-separated user IDs such as U0123ABCD (profile → ⋮ → Copy member ID) "
+                f"(got {user!r})"
+            )
+    return users
+
+
+def _emoji_list(raw: str) -> tuple[str, ...]:
+    names = tuple(part.strip().strip(":") for part in raw.split(",") if part.strip().strip(":"))
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9_+\-']+", name):
+            raise SettingsError(
+                f"ESCALATION_EMOJI must be emoji names such as rotating_light or sos, comma-separated (got {name!r})"
+            )
+    return names
+
+
+def _clock(raw: str) -> time:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+    if not match:
+        raise SettingsError(f"DIGEST_TIME must be a 24-hour time HH:MM such as 08:30 (got {raw!r})")
+    return time(int(match[1]), int(match[2]))
+
+
+def _days(raw: str) -> tuple[str, ...]:
+    days: list[str] = []
+    for part in raw.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise SettingsError(
+                f"DIGEST_DAYS must be days such as mon-fri or mon,wed,fri (got {raw!r})"
+            )
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        span = range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)]
+        days.extend(WEEKDAYS[i] for i in span if WEEKDAYS[i] not in days)
+    return tuple(days)

@@ -1,0 +1,450 @@
+"""SQLite persistence: mentions, what each watcher has seen, and the outbox of Slack messages.
+
+One connection, owned by the asyncio loop's thread. Every poll batch is one transaction, so a crash leaves
+either the whole batch (mentions, deliveries and the watcher's new cursor) or none of it.
+
+A *delivery* is a mention seen by one watcher. Its state tells where it stands:
+`quiet` (recorded on a watcher's first poll, never posted), `pending` (in the outbox), `sending` (handed to
+Slack, answer not yet recorded), `posted` (Slack `ts` known) or `failed` (Slack refused it for good).
+A *rollup* is an outbox row without a mention: the parent message of a burst, whose thread holds the cards.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from mentions import Mention
+
+migrations = Migrations("veilleur")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["mentions"].create(
+        {
+            "id": int,
+            "source": str,
+            "external_id": str,
+            "url": str,
+            "title": str,
+            "text": str,
+            "author_handle": str,
+            "author_name": str,
+            "author_reach": int,
+            "created_at": str,
+            "lang": str,
+            "engagement": str,
+            "conversation_id": str,
+            "first_seen_at": str,
+        },
+        pk="id",
+        not_null={"source", "external_id", "first_seen_at"},
+    )
+    db["mentions"].create_index(["source", "external_id"], unique=True)
+    db["mentions"].create_index(["first_seen_at"])
+    db["deliveries"].create(
+        {
+            "id": int,
+            "kind": str,
+            "watcher": str,
+            "channel": str,
+            "mention_id": int,
+            "parent_id": int,
+            "state": str,
+            "attempts": int,
+            "not_before": str,
+            "slack_ts": str,
+            "thread_ts": str,
+            "rollup_count": int,
+            "created_at": str,
+            "sent_at": str,
+            "posted_at": str,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"kind", "watcher", "channel", "state", "created_at"},
+        defaults={"attempts": 0},
+        foreign_keys=[("mention_id", "mentions", "id"), ("parent_id", "deliveries", "id")],
+    )
+    db["deliveries"].create_index(["watcher", "mention_id"], unique=True)
+    db["deliveries"].create_index(["state", "channel"])
+    db["deliveries"].create_index(["channel", "slack_ts"])
+    db["watcher_state"].create(
+        {
+            "name": str,
+            "cursor": str,
+            "first_polled_at": str,
+            "last_polled_at": str,
+            "last_success_at": str,
+            "last_error": str,
+            "last_error_at": str,
+            "consecutive_failures": int,
+        },
+        pk="name",
+        defaults={"consecutive_failures": 0},
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    kind: str
+    watcher: str
+    channel: str
+    mention_id: int | None
+    parent_id: int | None
+    state: str
+    attempts: int
+    not_before: str | None
+    slack_ts: str | None
+    thread_ts: str | None
+    rollup_count: int | None
+    sent_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherStatus:
+    name: str
+    cursor: dict[str, Any]
+    first_polled_at: str | None
+    last_success_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    new_mentions: int
+    queued: int
+    quiet: int
+    rollup_id: int | None
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating if needed) the database and bring its schema up to date."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = Database(sqlite3.connect(str(path), isolation_level=None))
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+        return cls(db)
+
+    def copy_to_memory(self) -> Store:
+        """A private in-memory copy, for dry runs that must not change the real database."""
+        memory = sqlite3.connect(":memory:", isolation_level=None)
+        self.db.conn.backup(memory)
+        return Store(Database(memory))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # Watchers -----------------------------------------------------------------------------------------
+
+    def watcher_status(self, name: str) -> WatcherStatus:
+        row = self._watcher_row(name)
+        return WatcherStatus(
+            name=name,
+            cursor=json.loads(row["cursor"]) if row and row["cursor"] else {},
+            first_polled_at=row["first_polled_at"] if row else None,
+            last_success_at=row["last_success_at"] if row else None,
+            last_error=row["last_error"] if row else None,
+            last_error_at=row["last_error_at"] if row else None,
+            consecutive_failures=row["consecutive_failures"] if row else 0,
+        )
+
+    def record_poll_failure(self, name: str, error: str, now: datetime | None = None) -> WatcherStatus:
+        moment = iso(now or utcnow())
+        row = self._watcher_row(name)
+        failures = (row["consecutive_failures"] if row else 0) + 1
+        with self.db.atomic():
+            self.db["watcher_state"].upsert(
+                {
+                    "name": name,
+                    "last_polled_at": moment,
+                    "last_error": error,
+                    "last_error_at": moment,
+                    "consecutive_failures": failures,
+                },
+                pk="name",
+            )
+        return self.watcher_status(name)
+
+    def record_poll(
+        self,
+        watcher: str,
+        channel: str,
+        mentions: Sequence[Mention],
+        cursor: dict[str, Any],
+        *,
+        backfill: int = 0,
+        burst_threshold: int = 5,
+        now: datetime | None = None,
+    ) -> PollOutcome:
+        """Store one successful poll in a single transaction.
+
+        Mentions this watcher has already seen (same source and id, whatever their date) are ignored. On the
+        watcher's first poll, everything but the `backfill` newest is recorded quietly. When more than
+        `burst_threshold` cards would reach the channel at once, they are queued as replies to one rollup.
+        """
+        moment = now or utcnow()
+        stamp = iso(moment)
+        previous = self._watcher_row(watcher)
+        first_run = previous is None or previous["first_polled_at"] is None
+        with self.db.atomic():
+            mention_ids = self._upsert_mentions(mentions, stamp)
+            seen = self._seen_by(watcher, mention_ids)
+            unique = {mid: m for mid, m in zip(mention_ids, mentions, strict=True) if mid not in seen}
+            # Oldest first, so the channel reads in order; undated ties keep feed order, which is newest first.
+            order = {mid: position for position, mid in enumerate(unique)}
+            fresh = sorted(unique.items(), key=lambda pair: (pair[1].created_at or moment, -order[pair[0]]))
+            split = len(fresh) - backfill if first_run else 0
+            quiet, to_post = fresh[:split], fresh[split:]
+            rollup_id = None
+            if len(to_post) > burst_threshold:
+                rollup_id = self._insert_delivery("rollup", watcher, channel, None, "pending", stamp,
+                                                  rollup_count=len(to_post))
+            for mid, _ in to_post:
+                self._insert_delivery("card", watcher, channel, mid, "pending", stamp, parent_id=rollup_id)
+            for mid, _ in quiet:
+                self._insert_delivery("card", watcher, channel, mid, "quiet", stamp)
+            self.db["watcher_state"].upsert(
+                {
+                    "name": watcher,
+                    "cursor": json.dumps(cursor),
+                    "first_polled_at": (previous or {}).get("first_polled_at") or stamp,
+                    "last_polled_at": stamp,
+                    "last_success_at": stamp,
+                    "consecutive_failures": 0,
+                },
+                pk="name",
+            )
+        return PollOutcome(new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id)
+
+    def _watcher_row(self, name: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from watcher_state where name = ?", [name]))
+        return rows[0] if rows else None
+
+    def _upsert_mentions(self, mentions: Sequence[Mention], stamp: str) -> list[int]:
+        """Insert new mentions, keep existing ones untouched, and return every mention's row id in order."""
+        if not mentions:
+            return []
+        self.db["mentions"].insert_all(
+            (_mention_row(m, stamp) for m in mentions), ignore=True, batch_size=500
+        )
+        ids: dict[tuple[str, str], int] = {}
+        keys = [(m.source, m.external_id) for m in mentions]
+        for chunk in _chunks(list(dict.fromkeys(keys)), 400):
+            placeholders = ",".join("(?, ?)" for _ in chunk)
+            params = [value for key in chunk for value in key]
+            for row in self.db.query(
+                f"select id, source, external_id from mentions where (source, external_id) in "
+                f"(values {placeholders})",
+                params,
+            ):
+                ids[(row["source"], row["external_id"])] = row["id"]
+        return [ids[key] for key in keys]
+
+    def _seen_by(self, watcher: str, mention_ids: Sequence[int]) -> set[int]:
+        seen: set[int] = set()
+        for chunk in _chunks(list(set(mention_ids)), 500):
+            placeholders = ",".join("?" for _ in chunk)
+            seen.update(
+                row["mention_id"]
+                for row in self.db.query(
+                    f"select mention_id from deliveries where watcher = ? and mention_id in ({placeholders})",
+                    [watcher, *chunk],
+                )
+            )
+        return seen
+
+    def _insert_delivery(
+        self,
+        kind: str,
+        watcher: str,
+        channel: str,
+        mention_id: int | None,
+        state: str,
+        stamp: str,
+        *,
+        parent_id: int | None = None,
+        rollup_count: int | None = None,
+    ) -> int:
+        table = self.db["deliveries"]
+        table.insert(
+            {
+                "kind": kind,
+                "watcher": watcher,
+                "channel": channel,
+                "mention_id": mention_id,
+                "parent_id": parent_id,
+                "state": state,
+                "attempts": 0,
+                "rollup_count": rollup_count,
+                "created_at": stamp,
+            }
+        )
+        return table.last_pk
+
+    # Mentions -----------------------------------------------------------------------------------------
+
+    def mention(self, mention_id: int) -> Mention:
+        row = next(self.db.query("select * from mentions where id = ?", [mention_id]))
+        return _mention_from_row(row)
+
+    def count_mentions(self) -> int:
+        return self.db["mentions"].count
+
+    def delivery_counts(self, watcher: str) -> dict[str, int]:
+        """How many of a watcher's cards are in each state (quiet, pending, posted...)."""
+        return {
+            row["state"]: row["n"]
+            for row in self.db.query(
+                "select state, count(*) as n from deliveries where watcher = ? and kind = 'card' group by state",
+                [watcher],
+            )
+        }
+
+    # Outbox -------------------------------------------------------------------------------------------
+
+    def due_deliveries(self, now: datetime | None = None) -> list[Delivery]:
+        """Pending outbox rows ready to post, oldest first; a reply waits until its rollup has a `ts`."""
+        rows = self.db.query(
+            """
+            select d.*, p.slack_ts as parent_ts from deliveries d
+            left join deliveries p on p.id = d.parent_id
+            where d.state = 'pending' and (d.not_before is null or d.not_before <= ?)
+              and (d.parent_id is null or p.slack_ts is not null or p.state = 'failed')
+            order by d.id
+            """,
+            [iso(now or utcnow())],
+        )
+        return [_delivery(row) for row in rows]
+
+    def next_due_time(self) -> datetime | None:
+        row = next(self.db.query("select min(not_before) as t from deliveries where state = 'pending'"))
+        if row["t"] is not None:
+            return datetime.fromisoformat(row["t"])
+        pending = next(self.db.query("select count(*) as n from deliveries where state = 'pending'"))
+        return utcnow() if pending["n"] else None
+
+    def pending_count(self) -> int:
+        return next(self.db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        row = next(
+            self.db.query(
+                "select d.*, p.slack_ts as parent_ts from deliveries d "
+                "left join deliveries p on p.id = d.parent_id where d.id = ?",
+                [delivery_id],
+            )
+        )
+        return _delivery(row)
+
+    def in_flight(self) -> list[Delivery]:
+        rows = self.db.query(
+            "select d.*, p.slack_ts as parent_ts from deliveries d "
+            "left join deliveries p on p.id = d.parent_id where d.state = 'sending' order by d.id"
+        )
+        return [_delivery(row) for row in rows]
+
+    def mark_sending(self, delivery_id: int, now: datetime | None = None) -> None:
+        self._update(delivery_id, state="sending", sent_at=iso(now or utcnow()))
+
+    def mark_posted(self, delivery_id: int, slack_ts: str, thread_ts: str | None, now: datetime | None = None) -> None:
+        self._update(delivery_id, state="posted", slack_ts=slack_ts, thread_ts=thread_ts,
+                     posted_at=iso(now or utcnow()), last_error=None)
+
+    def requeue(self, delivery_id: int, not_before: datetime, error: str, *, count_attempt: bool) -> None:
+        attempts = self.delivery(delivery_id).attempts + (1 if count_attempt else 0)
+        self._update(delivery_id, state="pending", not_before=iso(not_before), last_error=error, attempts=attempts)
+
+    def count_attempt(self, delivery_id: int) -> None:
+        self._update(delivery_id, attempts=self.delivery(delivery_id).attempts + 1)
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        self._update(delivery_id, state="failed", last_error=error)
+
+    def card_for_message(self, channel: str, ts: str) -> Delivery | None:
+        rows = list(
+            self.db.query(
+                "select d.*, null as parent_ts from deliveries d where channel = ? and slack_ts = ? and kind = 'card'",
+                [channel, ts],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def _update(self, delivery_id: int, **values: Any) -> None:
+        with self.db.atomic():
+            self.db["deliveries"].update(delivery_id, values)
+
+
+def _mention_row(mention: Mention, stamp: str) -> dict[str, Any]:
+    row = asdict(mention)
+    row["created_at"] = iso(mention.created_at) if mention.created_at else None
+    row["engagement"] = json.dumps(mention.engagement) if mention.engagement else None
+    row["first_seen_at"] = stamp
+    return row
+
+
+def _mention_from_row(row: dict[str, Any]) -> Mention:
+    return Mention(
+        source=row["source"],
+        external_id=row["external_id"],
+        url=row["url"] or "",
+        text=row["text"] or "",
+        title=row["title"] or "",
+        author_handle=row["author_handle"] or "",
+        author_name=row["author_name"] or "",
+        author_reach=row["author_reach"],
+        created_at=datetime.fromisoformat(row["created_at"]) if row["created_at"] else None,
+        lang=row["lang"],
+        engagement=json.loads(row["engagement"]) if row["engagement"] else {},
+        conversation_id=row["conversation_id"],
+    )
+
+
+def _delivery(row: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        kind=row["kind"],
+        watcher=row["watcher"],
+        channel=row["channel"],
+        mention_id=row["mention_id"],
+        parent_id=row["parent_id"],
+        state=row["state"],
+        attempts=row["attempts"] or 0,
+        not_before=row["not_before"],
+        slack_ts=row["slack_ts"],
+        thread_ts=row.get("parent_ts") or row["thread_ts"],
+        rollup_count=row["rollup_count"],
+        sent_at=row["sent_at"],
+    )
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,40 @@
+"""Shared fixtures: the fake Slack and feed servers, started on ephemeral 127.0.0.1 ports for each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fakes import free_port as find_free_port
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SlackRequests
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def signing_secret() -> str:
+    return "8f742231b10e8888abcd99yyyzzz85a5"  # the example secret in Slack's request-signing docs
+
+
+@pytest.fixture
+def slack_requests(signing_secret: str, slack: FakeSlack) -> SlackRequests:
+    """Signed request builder whose response_urls land in `slack.responses`."""
+    return SlackRequests(signing_secret, slack)
+
+
+@pytest.fixture
+def free_port() -> int:
+    return find_free_port()

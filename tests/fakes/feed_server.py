@@ -1,0 +1,190 @@
+"""A local web server that plays back feeds and API payloads, with the misbehaviours real servers have.
+
+Every route answers conditional GETs (ETag from the body, Last-Modified from when it was added) unless told to
+ignore them, and every request is logged so tests can check what the client sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import mimetypes
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from tests.fakes import LocalServer
+
+Handler = Callable[[web.Request], web.StreamResponse | Awaitable[web.StreamResponse]]
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: CIMultiDict[str]
+    at: float  # time.monotonic()
+
+
+@dataclass(slots=True)
+class Route:
+    body: bytes = b""
+    content_type: str = "application/xml"
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    conditional: bool = True
+    last_modified: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    delay: float = 0.0
+    hang: bool = False
+    streamed: bool = False
+    stream_bytes: int | None = None  # when streamed: how much filler to send (None: forever)
+    handler: Handler | None = None
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:20] + '"'
+
+
+class FeedServer(LocalServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.routes: dict[str, Route] = {}
+        self.log: list[RecordedRequest] = []
+
+    def build_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def requests(self, path: str) -> list[RecordedRequest]:
+        return [r for r in self.log if r.path == path]
+
+    # ---- routes ----------------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        path: str,
+        body: bytes | str,
+        *,
+        content_type: str = "application/xml",
+        headers: dict[str, str] | None = None,
+        status: int = 200,
+        conditional: bool = True,
+    ) -> Route:
+        """Serve `body` at `path`. Re-adding a path with a new body moves Last-Modified forward.
+
+        `conditional=False` imitates servers that send validators but ignore If-None-Match/If-Modified-Since.
+        """
+        data = body.encode() if isinstance(body, str) else body
+        route = Route(data, content_type, dict(headers or {}), status, conditional)
+        if (old := self.routes.get(path)) is not None and old.body != data:
+            route.last_modified = max(route.last_modified, old.last_modified + timedelta(seconds=1))
+        elif old is not None:
+            route.last_modified = old.last_modified
+        self.routes[path] = route
+        return route
+
+    def add_file(
+        self, path: str, fixture_path: str | Path, *, content_type: str | None = None, conditional: bool = True
+    ) -> Route:
+        """Serve a fixture file; the content type follows its extension (.json, .xml...), else XML."""
+        guessed = mimetypes.guess_type(str(fixture_path))[0]
+        kind = content_type or (guessed if guessed and guessed != "text/plain" else "application/xml")
+        return self.add(path, Path(fixture_path).read_bytes(), content_type=kind, conditional=conditional)
+
+    def add_handler(self, path: str, handler: Handler) -> None:
+        """Answer `path` with `handler(request)` (sync or async); requests are still logged."""
+        self.routes[path] = Route(handler=handler)
+
+    def add_huge(self, path: str, size_bytes: int | None, *, content_type: str = "application/xml") -> None:
+        """Stream an XML prologue then `size_bytes` of filler (None: forever), chunked, with no Content-Length."""
+        self.routes[path] = Route(content_type=content_type, streamed=True, stream_bytes=size_bytes)
+
+    def redirect(self, path: str, to: str, status: int = 302) -> None:
+        self.routes[path] = Route(status=status, headers={"Location": to}, conditional=False)
+
+    def set_status(self, path: str, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer `path` with `status` (and extra headers). A non-2xx answer has no body; set 200 to recover."""
+        route = self.routes.setdefault(path, Route())
+        route.status = status
+        route.headers.update(headers or {})
+
+    def set_delay(self, path: str, seconds: float) -> None:
+        self.routes[path].delay = seconds
+
+    def hang(self, path: str) -> None:
+        """Never answer `path` (until the server stops)."""
+        self.routes.setdefault(path, Route()).hang = True
+
+    # ---- HTTP ------------------------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.log.append(
+            RecordedRequest(request.method, request.path, dict(request.query), request.headers.copy(), time.monotonic())
+        )
+        route = self.routes.get(request.path)
+        if route is None:
+            return web.Response(status=404, text="not found")
+        if route.hang:
+            await self.sleep_unless_stopping(None)
+            raise web.HTTPServiceUnavailable
+        if route.delay:
+            await self.sleep_unless_stopping(route.delay)
+        if route.handler is not None:
+            answer = route.handler(request)
+            return await answer if inspect.isawaitable(answer) else answer
+        if route.streamed:
+            return await self._stream(request, route)
+        return self._answer(request, route)
+
+    def _answer(self, request: web.Request, route: Route) -> web.Response:
+        if not 200 <= route.status < 300:
+            return web.Response(status=route.status, headers=route.headers, text=f"status {route.status}")
+        validators = {"ETag": route.etag, "Last-Modified": format_datetime(route.last_modified, usegmt=True)}
+        headers = validators | route.headers
+        if route.conditional and _not_modified(request, route):
+            return web.Response(status=304, headers=headers)
+        return web.Response(status=route.status, body=route.body, headers=headers, content_type=route.content_type)
+
+    async def _stream(self, request: web.Request, route: Route) -> web.StreamResponse:
+        response = web.StreamResponse(status=route.status, headers=route.headers)
+        response.content_type = route.content_type
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'<?xml version="1.0"?><rss version="2.0"><channel>')
+        filler = b" " * CHUNK
+        left = math.inf if route.stream_bytes is None else route.stream_bytes
+        while left > 0 and not self.stopping.is_set():
+            piece = filler[: int(min(CHUNK, left))]
+            try:
+                await response.write(piece)
+            except ConnectionError:  # the client gave up, as it should
+                return response
+            left -= len(piece)
+        await response.write_eof()
+        return response
+
+
+def _not_modified(request: web.Request, route: Route) -> bool:
+    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
+    if (tags := request.headers.get("If-None-Match")) is not None:
+        wanted = {tag.strip().removeprefix("W/") for tag in tags.split(",")}
+        return "*" in wanted or route.etag in wanted
+    if (since := request.headers.get("If-Modified-Since")) is not None:
+        try:
+            return route.last_modified <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False

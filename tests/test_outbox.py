@@ -1,0 +1,170 @@
+"""The outbox against the fake Slack Web API: pacing, 429, errors, crashes, exactly once."""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mentions import Mention
+from outbox import Outbox, new_slack_client
+from store import Delivery, Store
+from tests.fakes.slack_api import FakeSlack
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def render(delivery: Delivery) -> dict:
+    label = f"rollup {delivery.rollup_count}" if delivery.kind == "rollup" else f"mention {delivery.mention_id}"
+    return {"text": label}
+
+
+def queue(store: Store, channel: str, count: int, watcher: str = "w", start: int = 0) -> None:
+    if store.watcher_status(watcher).first_polled_at is None:
+        store.record_poll(watcher, channel, [], {})
+    mentions = [
+        Mention(source="rss", external_id=f"id-{watcher}-{n}", url=f"https://e.org/{n}", text=f"t{n}")
+        for n in range(start, start + count)
+    ]
+    store.record_poll(watcher, channel, mentions, {}, burst_threshold=100)
+
+
+def make_outbox(slack: FakeSlack, store: Store, pace: float = 0.0) -> Outbox:
+    return Outbox(store, new_slack_client("xoxb-test", slack.api_url), render, pace=pace)
+
+
+def posted_texts(slack: FakeSlack, channel: str | None = None) -> list[str]:
+    return [message["text"] for message in slack.posted_messages(channel)]
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store.open(":memory:")
+
+
+async def test_posts_each_card_once_with_metadata_and_unfurls_off(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 3)
+    outbox = make_outbox(slack, store)
+    assert await outbox.drain(within=10) == 0
+    calls = slack.calls_to("chat.postMessage")
+    assert len(calls) == 3
+    for call in calls:
+        assert call.token == "xoxb-test"
+        assert call.args["unfurl_links"] in (False, "false", "0", 0)
+        assert call.args["unfurl_media"] in (False, "false", "0", 0)
+        assert "link_names" not in call.args and "parse" not in call.args
+        assert call.args["metadata"]["event_type"] == "veilleur_delivery"
+    assert store.delivery_counts("w") == {"posted": 3}
+    # a second drain has nothing left to do
+    await outbox.drain(within=1)
+    assert len(slack.calls_to("chat.postMessage")) == 3
+
+
+async def test_posting_is_paced_per_channel_but_channels_run_in_parallel(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 3, watcher="a")
+    queue(store, "C2", 3, watcher="b")
+    await make_outbox(slack, store, pace=1.02).drain(within=20)
+    for channel in ("C1", "C2"):
+        times = [c.at for c in slack.calls_to("chat.postMessage") if c.args["channel"] == channel]
+        assert len(times) == 3
+        assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[1:], strict=False))
+    all_times = sorted(c.at for c in slack.calls_to("chat.postMessage"))
+    assert all_times[-1] - all_times[0] < 3.5  # two channels interleave instead of queueing behind each other
+
+
+async def test_429_storm_then_recovery_posts_everything_exactly_once(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 4)
+    slack.fail_next("chat.postMessage", status=429, retry_after=1, count=3)
+    await make_outbox(slack, store).drain(within=30)
+    statuses = [c.status for c in slack.calls_to("chat.postMessage")]
+    assert statuses.count(429) == 3
+    assert Counter(posted_texts(slack)) == Counter(f"mention {n}" for n in range(1, 5))
+    # Retry-After was honoured: no retry came sooner than one second after a 429
+    calls = slack.calls_to("chat.postMessage")
+    for refused, following in zip(calls, calls[1:], strict=False):
+        if refused.status == 429:
+            assert following.at - refused.at >= 0.95
+
+
+async def test_realistic_rate_limiter_with_pacing_gets_no_429(slack: FakeSlack, store: Store) -> None:
+    slack.rate_limit_per_channel(1.0)
+    queue(store, "C1", 3)
+    await make_outbox(slack, store, pace=1.02).drain(within=20)
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [200, 200, 200]
+
+
+async def test_server_errors_back_off_and_retry(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 1)
+    slack.fail_next("chat.postMessage", status=500, count=1)
+    await make_outbox(slack, store).drain(within=15)
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [500, 200]
+    assert len(slack.posted_messages("C1")) == 1
+
+
+async def test_dropped_connection_after_slack_posted_is_not_posted_twice(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 2)
+    slack.drop_next("chat.postMessage", processed=True)
+    await make_outbox(slack, store).drain(within=15)
+    assert sorted(posted_texts(slack)) == ["mention 1", "mention 2"]
+    assert store.delivery_counts("w") == {"posted": 2}
+    assert slack.calls_to("conversations.history")  # it checked the channel instead of posting blindly
+
+
+async def test_dropped_connection_before_slack_got_it_is_posted_after_checking(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 1)
+    slack.drop_next("chat.postMessage", processed=False)
+    await make_outbox(slack, store).drain(within=15)
+    assert posted_texts(slack) == ["mention 1"]
+    assert store.delivery_counts("w") == {"posted": 1}
+
+
+async def test_crash_between_post_and_record_is_settled_on_restart(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 2)
+    first, second = store.due_deliveries()
+    # what a process killed right after Slack answered leaves behind: a message in Slack, a row still `sending`
+    store.mark_sending(first.id)
+    slack.seed_message(
+        "C1", f"mention {first.mention_id}", user="UBOT", bot_id="BBOT",
+        metadata={"event_type": "veilleur_delivery", "event_payload": {"delivery_id": first.id}},
+    )
+    store.mark_sending(second.id)  # killed before the request left: Slack never saw it
+    await make_outbox(slack, store).drain(within=10)
+    assert [c.args["text"] for c in slack.calls_to("chat.postMessage")] == [f"mention {second.mention_id}"]
+    assert store.delivery_counts("w") == {"posted": 2}
+
+
+async def test_permanent_refusal_marks_failed_and_keeps_the_mention(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 1)
+    slack.fail_next("chat.postMessage", error="channel_not_found")
+    await make_outbox(slack, store).drain(within=5)
+    assert store.delivery_counts("w") == {"failed": 1}
+    assert store.count_mentions() == 1
+    row = next(store.db.query("select last_error from deliveries where kind = 'card'"))
+    assert "channel_not_found" in row["last_error"] and "channel ID" in row["last_error"]
+
+
+async def test_not_in_channel_joins_then_posts(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 1)
+    slack.fail_next("chat.postMessage", error="not_in_channel")
+    await make_outbox(slack, store).drain(within=5)
+    assert len(slack.calls_to("conversations.join")) == 1
+    assert posted_texts(slack, "C1") == ["mention 1"]
+
+
+async def test_burst_replies_go_in_the_rollup_thread(slack: FakeSlack, store: Store) -> None:
+    store.record_poll("w", "C1", [], {})
+    mentions = [Mention(source="rss", external_id=f"b{n}", url="https://e.org", text="x") for n in range(4)]
+    store.record_poll("w", "C1", mentions, {}, burst_threshold=2)
+    await make_outbox(slack, store).drain(within=10)
+    rollup, *replies = slack.posted_messages("C1")
+    assert rollup["text"] == "rollup 4" and rollup.get("thread_ts", rollup["ts"]) == rollup["ts"]
+    assert len(replies) == 4
+    assert {reply["thread_ts"] for reply in replies} == {rollup["ts"]}
+
+
+async def test_drain_stops_at_its_deadline_and_keeps_the_rest(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 2)
+    slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    left = await make_outbox(slack, store).drain(within=1)
+    assert left == 2
+    assert store.delivery_counts("w") == {"pending": 2}
+    assert store.next_due_time() > NOW + timedelta(days=-1)

@@ -1,0 +1,103 @@
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from settings import SettingsError, load_settings, parse_settings, require_slack_connection
+
+
+def test_defaults_follow_the_design() -> None:
+    settings = parse_settings({})
+    assert settings.port == 3000
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_path == Path("data/veilleur.db")
+    assert settings.watchers_file == Path("watchers.toml")
+    assert settings.bot_timezone.key == "Europe/Paris"
+    assert settings.digest_time == time(8, 30)
+    assert settings.digest_days == ("mon", "tue", "wed", "thu", "fri")
+    assert settings.escalation_emoji == ("rotating_light",)
+    assert not settings.llm_enabled
+    assert not settings.socket_mode
+
+
+def test_full_configuration_is_parsed() -> None:
+    settings = parse_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_APP_TOKEN": "xapp-1",
+            "PORT": "8080",
+            "SLACK_API_URL": "http://127.0.0.1:9999/api",
+            "OPENAI_BASE_URL": "http://localhost:11434/v1",
+            "BOT_LANGUAGE": "FR",
+            "BOT_TIMEZONE": "America/Montreal",
+            "ESCALATION_CHANNEL": "C0ESCAL",
+            "ESCALATION_EMOJI": ":sos:, rotating_light",
+            "OFFICIALS": "U01, U02",
+            "DIGEST_TIME": "7:05",
+            "DIGEST_DAYS": "sat-mon",
+        }
+    )
+    assert settings.socket_mode and settings.llm_enabled
+    assert settings.port == 8080
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.bot_language == "fr"
+    assert settings.escalation_emoji == ("sos", "rotating_light")
+    assert settings.officials == ("U01", "U02")
+    assert settings.digest_time == time(7, 5)
+    assert settings.digest_days == ("sat", "sun", "mon")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
+        ({"OPENAI_BASE_URL": "ftp://x"}, "OPENAI_BASE_URL"),
+        ({"BOT_LANGUAGE": "de"}, "BOT_LANGUAGE"),
+        ({"BOT_TIMEZONE": "Paris"}, "BOT_TIMEZONE"),
+        ({"ESCALATION_CHANNEL": "#general"}, "ESCALATION_CHANNEL"),
+        ({"OFFICIALS": "U01,@marie"}, "OFFICIALS"),
+        ({"ESCALATION_EMOJI": "🚨"}, "ESCALATION_EMOJI"),
+        ({"DIGEST_TIME": "8h30"}, "DIGEST_TIME"),
+        ({"DIGEST_DAYS": "monday-friday"}, "DIGEST_DAYS"),
+        ({"BURST_THRESHOLD": "0"}, "BURST_THRESHOLD"),
+    ],
+)
+def test_a_wrong_value_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(env)
+    message = str(raised.value)
+    assert message.startswith(variable)
+    assert "\n" not in message
+    assert "expected" in message or "must" in message
+
+
+def test_http_mode_needs_a_signing_secret_and_socket_mode_does_not() -> None:
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        require_slack_connection(parse_settings({"SLACK_BOT_TOKEN": "xoxb-1"}))
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        require_slack_connection(parse_settings({}))
+    require_slack_connection(parse_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}))
+
+
+def test_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=4000\nBOT_LANGUAGE=fr\n# comment\nSLACK_BOT_TOKEN=xoxb-from-file\n")
+    settings = load_settings({"PORT": "5000"}, env_file)
+    assert settings.port == 5000
+    assert settings.bot_language == "fr"
+    assert settings.slack_bot_token == "xoxb-from-file"
+
+
+def test_secrets_do_not_appear_in_errors() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"SLACK_BOT_TOKEN": "secret-value-1234567890"})
+    assert "1234567890" not in str(raised.value)
+
+
+def test_settings_repr_hides_tokens() -> None:
+    settings = parse_settings({"SLACK_BOT_TOKEN": "xoxb-very-secret", "OPENAI_API_KEY": "sk-very-secret"})
+    assert "very-secret" not in repr(settings)

@@ -1,0 +1,132 @@
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mentions import Mention
+from store import Store
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def mention(n: int, **changes: object) -> Mention:
+    base = Mention(
+        source="rss",
+        external_id=f"https://example.org/{n}",
+        url=f"https://example.org/{n}",
+        text=f"text {n}",
+        title=f"title {n}",
+        created_at=NOW - timedelta(hours=n),
+    )
+    return replace(base, **changes)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "data" / "test.db")
+
+
+def pending_mention_ids(store: Store) -> list[int | None]:
+    return [d.mention_id for d in store.due_deliveries(NOW + timedelta(days=1)) if d.kind == "card"]
+
+
+def test_open_creates_folder_uses_wal_and_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "db.sqlite"
+    Store.open(path).close()
+    store = Store.open(path)
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert {"mentions", "deliveries", "watcher_state"} <= set(store.db.table_names())
+
+
+def test_first_poll_is_quiet_then_only_new_items_are_queued(store: Store) -> None:
+    first = store.record_poll("w", "C1", [mention(1), mention(2)], {"etag": "a"}, now=NOW)
+    assert (first.new_mentions, first.queued, first.quiet) == (2, 0, 2)
+    assert pending_mention_ids(store) == []
+    second = store.record_poll("w", "C1", [mention(1), mention(2), mention(3)], {"etag": "b"}, now=NOW)
+    assert (second.new_mentions, second.queued, second.quiet) == (1, 1, 0)
+    assert [store.mention(i).external_id for i in pending_mention_ids(store)] == ["https://example.org/3"]
+    assert store.watcher_status("w").cursor == {"etag": "b"}
+
+
+def test_backfill_posts_the_newest_in_chronological_order(store: Store) -> None:
+    outcome = store.record_poll("w", "C1", [mention(n) for n in (5, 1, 3, 2, 4)], {}, backfill=2, now=NOW)
+    assert (outcome.queued, outcome.quiet) == (2, 3)
+    # mention(1) is the newest (1 hour old), mention(2) the next; the older of the two is posted first
+    titles = [store.mention(i).title for i in pending_mention_ids(store)]
+    assert titles == ["title 2", "title 1"]
+
+
+def test_redated_or_reordered_items_are_not_new(store: Store) -> None:
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    outcome = store.record_poll(
+        "w", "C1", [mention(2), mention(1, created_at=NOW + timedelta(days=3), title="edited")], {}, now=NOW
+    )
+    assert outcome.new_mentions == 1
+    assert store.count_mentions() == 2
+    assert store.mention(1).title == "title 1"
+
+
+def test_same_mention_seen_by_two_watchers_is_one_mention_and_two_cards(store: Store) -> None:
+    store.record_poll("a", "C1", [], {}, now=NOW)
+    store.record_poll("b", "C2", [], {}, now=NOW)
+    store.record_poll("a", "C1", [mention(1)], {}, now=NOW)
+    store.record_poll("b", "C2", [mention(1)], {}, now=NOW)
+    assert store.count_mentions() == 1
+    due = store.due_deliveries(NOW)
+    assert sorted((d.watcher, d.channel) for d in due) == [("a", "C1"), ("b", "C2")]
+
+
+def test_burst_is_queued_as_a_rollup_with_replies(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 8)], {}, burst_threshold=5, now=NOW)
+    assert outcome.rollup_id is not None
+    due = store.due_deliveries(NOW)
+    # replies wait until the rollup has a ts
+    assert [d.kind for d in due] == ["rollup"]
+    assert due[0].rollup_count == 7
+    store.mark_sending(due[0].id, NOW)
+    store.mark_posted(due[0].id, "1700000000.000100", None, NOW)
+    replies = store.due_deliveries(NOW)
+    assert len(replies) == 7
+    assert {d.thread_ts for d in replies} == {"1700000000.000100"}
+
+
+def test_duplicates_inside_one_batch_are_one_card(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    outcome = store.record_poll("w", "C1", [mention(1), mention(1)], {}, now=NOW)
+    assert outcome.queued == 1
+
+
+def test_failures_are_counted_and_reset_by_success(store: Store) -> None:
+    store.record_poll_failure("w", "HTTP 500", NOW)
+    status = store.record_poll_failure("w", "HTTP 502", NOW)
+    assert status.consecutive_failures == 2 and status.last_error == "HTTP 502"
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    assert store.watcher_status("w").consecutive_failures == 0
+
+
+def test_requeue_respects_not_before(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    (delivery,) = store.due_deliveries(NOW)
+    store.requeue(delivery.id, NOW + timedelta(seconds=30), "rate limited", count_attempt=False)
+    assert store.due_deliveries(NOW) == []
+    assert [d.id for d in store.due_deliveries(NOW + timedelta(seconds=31))] == [delivery.id]
+
+
+def test_dry_run_copy_leaves_the_file_untouched(store: Store) -> None:
+    copy = store.copy_to_memory()
+    copy.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    assert copy.count_mentions() == 1
+    assert store.count_mentions() == 0
+
+
+def test_card_lookup_by_channel_and_ts(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    (delivery,) = store.due_deliveries(NOW)
+    store.mark_posted(delivery.id, "123.456", None, NOW)
+    found = store.card_for_message("C1", "123.456")
+    assert found is not None and found.mention_id == delivery.mention_id
+    assert store.card_for_message("C1", "999.000") is None

@@ -1,0 +1,163 @@
+"""The `[[watcher]]` tables of `WATCHERS_FILE`, checked one by one.
+
+A bad entry is reported with its name and the field at fault and left out; the others still run.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from query import Query, QueryError, parse_query
+from settings import CHANNEL_ID
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL = 30
+KNOWN_FIELDS = {"name", "source", "url", "base_url", "query", "channel", "interval", "backfill", "options"}
+
+
+@dataclass(frozen=True)
+class WatcherConfig:
+    name: str
+    source: str
+    query: Query
+    channel: str
+    interval: int = 300
+    url: str | None = None
+    base_url: str | None = None
+    backfill: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    watcher: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"watcher {self.watcher!r}, field {self.field!r}: {self.message}"
+
+
+class WatchersFileError(ValueError):
+    """The file as a whole cannot be read (missing, not TOML)."""
+
+
+def load_watchers_file(path: Path, sources: Collection[str]) -> tuple[list[WatcherConfig], list[ConfigProblem]]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WatchersFileError(
+            f"WATCHERS_FILE {str(path)!r} does not exist: create it (see watchers.example.toml) or set WATCHERS_FILE"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise WatchersFileError(f"WATCHERS_FILE {str(path)!r} is not valid TOML: {error}") from None
+    tables = document.get("watcher", [])
+    if not isinstance(tables, list):
+        raise WatchersFileError(f"WATCHERS_FILE {str(path)!r}: use [[watcher]] tables (double brackets)")
+    return parse_watchers(tables, sources)
+
+
+def parse_watchers(
+    tables: list[dict[str, Any]], sources: Collection[str]
+) -> tuple[list[WatcherConfig], list[ConfigProblem]]:
+    watchers: list[WatcherConfig] = []
+    problems: list[ConfigProblem] = []
+    names: set[str] = set()
+    for index, table in enumerate(tables, start=1):
+        label = str(table.get("name") or f"#{index}")
+        try:
+            watcher = parse_watcher(table, sources)
+        except WatcherFieldError as error:
+            problems.append(ConfigProblem(label, error.field, error.message))
+            continue
+        if watcher.name in names:
+            problems.append(ConfigProblem(label, "name", "is used by another watcher; names must be unique"))
+            continue
+        names.add(watcher.name)
+        watchers.append(watcher)
+    return watchers, problems
+
+
+class WatcherFieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def parse_watcher(table: dict[str, Any], sources: Collection[str]) -> WatcherConfig:
+    unknown = sorted(set(table) - KNOWN_FIELDS)
+    if unknown:
+        raise WatcherFieldError(
+            unknown[0],
+            f"unknown field; known fields are {', '.join(sorted(KNOWN_FIELDS))} (put source settings in options)",
+        )
+    name = _text(table, "name")
+    if not NAME.match(name):
+        raise WatcherFieldError("name", "use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")
+    source = _text(table, "source").lower()
+    if source not in sources:
+        raise WatcherFieldError("source", f"{source!r} is not a known source; use one of {', '.join(sorted(sources))}")
+    try:
+        query = parse_query(_text(table, "query"))
+    except QueryError as error:
+        raise WatcherFieldError("query", str(error)) from None
+    channel = _text(table, "channel")
+    if not CHANNEL_ID.match(channel):
+        raise WatcherFieldError("channel", f"expected a channel ID such as C0123456789, got {channel!r}")
+    url = _optional_url(table, "url")
+    if source == "rss" and url is None:
+        raise WatcherFieldError("url", "an rss watcher needs the feed's url")
+    options = table.get("options", {})
+    if not isinstance(options, dict):
+        raise WatcherFieldError("options", "expected a table, e.g. options = { tags = [\"tram\"] }")
+    backfill = table.get("backfill", 0)
+    if not isinstance(backfill, int) or isinstance(backfill, bool) or not 0 <= backfill <= 100:
+        raise WatcherFieldError("backfill", f"expected a whole number from 0 to 100, got {backfill!r}")
+    return WatcherConfig(
+        name=name,
+        source=source,
+        query=query,
+        channel=channel,
+        interval=parse_interval(table.get("interval", "5m")),
+        url=url,
+        base_url=_optional_url(table, "base_url"),
+        backfill=backfill,
+        options=options,
+    )
+
+
+def parse_interval(raw: object) -> int:
+    """'90s', '5m', '1h', '1d' or a number of seconds; at least 30 s so sources are not hammered."""
+    match = DURATION.match(str(raw)) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+    if not match:
+        raise WatcherFieldError("interval", f"expected a duration such as 90s, 5m or 1h, got {raw!r}")
+    seconds = int(match[1]) * UNIT_SECONDS[match[2] or "s"]
+    if seconds < MIN_INTERVAL:
+        raise WatcherFieldError("interval", f"must be at least {MIN_INTERVAL}s, got {raw!r}")
+    return seconds
+
+
+def _text(table: dict[str, Any], key: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise WatcherFieldError(key, "is required" if value is None else f"expected text, got {value!r}")
+    return value.strip()
+
+
+def _optional_url(table: dict[str, Any], key: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    parsed = urlparse(str(value))
+    if not isinstance(value, str) or parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise WatcherFieldError(key, f"expected an http(s) URL, got {value!r}")
+    return value

@@ -1,0 +1,19 @@
+"""Source watchers: one module per kind of source, registered here by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from watcher_config import WatcherConfig
+from watchers.base import Watcher, WatcherContext
+from watchers.rss import RssWatcher
+
+WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
+
+SOURCES: dict[str, WatcherFactory] = {
+    "rss": RssWatcher,
+}
+
+
+def build_watcher(config: WatcherConfig, context: WatcherContext) -> Watcher:
+    return SOURCES[config.source](config, context)

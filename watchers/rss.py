@@ -1,0 +1,66 @@
+"""RSS, Atom and RDF feeds, Google Alerts included (its redirect links are unwrapped by the parser)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mentions import Mention
+from watcher_config import WatcherConfig
+from watchers.base import PollResult, SourceError, WatcherContext, fetch, raise_for_status
+from watchers.feed_parser import FeedEntry, FeedError, parse_feed
+
+# Ids that name the item on the whole web; anything else ("42") is only unique inside its own feed.
+GLOBAL_ID = re.compile(r"^(https?://|tag:|urn:)", re.IGNORECASE)
+
+
+class RssWatcher:
+    def __init__(self, config: WatcherConfig, context: WatcherContext) -> None:
+        if config.url is None:
+            raise ValueError(f"watcher {config.name!r}: an rss watcher needs a url")
+        self.config = config
+        self.url = config.url
+        self.http = context.http
+
+    async def poll(self, cursor: dict[str, Any]) -> PollResult:
+        response, body = await fetch(self.http, self.url, headers=conditional_headers(cursor))
+        if response.status_code == 304:
+            return PollResult([], cursor, not_modified=True)
+        raise_for_status(response, self.url)
+        try:
+            feed = parse_feed(body, url=str(response.url), content_type=response.headers.get("content-type"))
+        except FeedError as error:
+            raise SourceError(f"{self.url} is not a readable feed: {error}") from None
+        mentions = [entry_to_mention(entry, self.url) for entry in feed.entries]
+        return PollResult(mentions, validators(response.headers))
+
+
+def conditional_headers(cursor: dict[str, Any]) -> dict[str, str]:
+    headers = {}
+    if cursor.get("etag"):
+        headers["If-None-Match"] = cursor["etag"]
+    if cursor.get("last_modified"):
+        headers["If-Modified-Since"] = cursor["last_modified"]
+    return headers
+
+
+def validators(headers: Any) -> dict[str, str]:
+    return {
+        key: value
+        for key, value in (("etag", headers.get("etag")), ("last_modified", headers.get("last-modified")))
+        if value
+    }
+
+
+def entry_to_mention(entry: FeedEntry, feed_url: str) -> Mention:
+    external_id = entry.id if GLOBAL_ID.match(entry.id) else f"{feed_url}#{entry.id}"
+    return Mention(
+        source="rss",
+        external_id=external_id,
+        url=entry.link,
+        title=entry.title,
+        text=entry.summary,
+        author_name=entry.author,
+        created_at=entry.published,
+        lang=entry.lang,
+    )
