@@ -27,3 +27,4 @@ class Mention:
     lang: str | None = None
     engagement: dict[str, int] = field(default_factory=dict)
     conversation_id: str | None = None
+    parent_id: str | None = None  # external_id of the post this one replies to, inside a conversation

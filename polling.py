@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from store import PollOutcome, Store
+from health import SourceHealth
+from store import PollOutcome, Store, WatcherStatus
 from watcher_config import WatcherConfig
-from watchers.base import SourceError, Watcher
+from watchers.base import PollResult, SourceError, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ class Poller:
         burst_threshold: int,
         on_queued: Callable[[], None] = lambda: None,
         poll_timeout: float = 60.0,
+        health: SourceHealth | None = None,
     ) -> None:
         self.store = store
+        self.health = health
         self.watchers = watchers
         self.burst_threshold = burst_threshold
         self.on_queued = on_queued
@@ -75,6 +78,9 @@ class Poller:
         except Exception as error:
             log.exception("watcher %s crashed while polling", config.name)
             return self._failed(config, f"internal error: {error.__class__.__name__}: {error}", None)
+        return self._succeeded(config, status, result)
+
+    def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
         matched = [mention for mention in result.mentions if config.query.matches(mention)]
         outcome = self.store.record_poll(
             config.name,
@@ -85,6 +91,8 @@ class Poller:
             burst_threshold=self.burst_threshold,
         )
         self._resume_at.pop(config.name, None)
+        if self.health is not None:
+            self.health.succeeded(config, before)
         if outcome.queued:
             self.on_queued()
         log.info(
@@ -108,6 +116,8 @@ class Poller:
 
     def _failed(self, config: WatcherConfig, message: str, retry_after: float | None) -> PollReport:
         status = self.store.record_poll_failure(config.name, message)
+        if self.health is not None:
+            self.health.failed(config, status)
         backoff = retry_after if retry_after is not None else self._backoff(config, status.consecutive_failures)
         self._resume_at[config.name] = time.monotonic() + backoff
         log.warning(

@@ -26,7 +26,7 @@ from outbox import Outbox, new_slack_client
 from polling import Poller
 from settings import Settings
 from store import Delivery, Store
-from watcher_config import ConfigProblem, WatcherConfig, load_watchers_file
+from watcher_config import ConfigProblem, WatcherConfig, WatcherFieldError, load_watchers_file
 from watchers import SOURCES, build_watcher
 from watchers.base import Watcher, WatcherContext, new_http_client
 
@@ -74,7 +74,14 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
     store = store or Store.open(settings.database_path)
     http = new_http_client()
     context = WatcherContext(http=http)
-    watchers = {config.name: build_watcher(config, context) for config in configs}
+    watchers: dict[str, Watcher] = {}
+    for config in configs:
+        try:
+            watchers[config.name] = build_watcher(config, context)
+        except WatcherFieldError as error:
+            problem = ConfigProblem(config.name, error.field, error.message)
+            log.error("%s: %s (this watcher is not running)", settings.watchers_file, problem)
+            problems.append(problem)
     services = Services(
         settings=settings,
         store=store,
@@ -104,7 +111,7 @@ def schedule_watchers(scheduler: AsyncIOScheduler, services: Services) -> None:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=interval,
-            next_run_time=now + timedelta(seconds=random.uniform(0, min(interval, 10))),
+            next_run_time=now + timedelta(seconds=random.uniform(0, min(interval / 10, 10))),
         )
 
 

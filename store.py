@@ -7,6 +7,7 @@ A *delivery* is a mention seen by one watcher. Its state tells where it stands:
 `quiet` (recorded on a watcher's first poll, never posted), `pending` (in the outbox), `sending` (handed to
 Slack, answer not yet recorded), `posted` (Slack `ts` known) or `failed` (Slack refused it for good).
 A *rollup* is an outbox row without a mention: the parent message of a burst, whose thread holds the cards.
+A *notice* is an outbox row carrying a ready-made message (a source health alert, for instance).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def m001_initial(db: Database) -> None:
             "lang": str,
             "engagement": str,
             "conversation_id": str,
+            "parent_id": str,
             "first_seen_at": str,
         },
         pk="id",
@@ -64,6 +66,7 @@ def m001_initial(db: Database) -> None:
             "slack_ts": str,
             "thread_ts": str,
             "rollup_count": int,
+            "message": str,
             "created_at": str,
             "sent_at": str,
             "posted_at": str,
@@ -86,6 +89,7 @@ def m001_initial(db: Database) -> None:
             "last_success_at": str,
             "last_error": str,
             "last_error_at": str,
+            "failing_since": str,
             "consecutive_failures": int,
         },
         pk="name",
@@ -116,6 +120,7 @@ class Delivery:
     thread_ts: str | None
     rollup_count: int | None
     sent_at: str | None
+    message: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,7 @@ class WatcherStatus:
     last_success_at: str | None
     last_error: str | None
     last_error_at: str | None
+    failing_since: str | None
     consecutive_failures: int
 
 
@@ -164,6 +170,9 @@ class Store:
 
     # Watchers -----------------------------------------------------------------------------------------
 
+    def watcher_names(self) -> list[str]:
+        return [row["name"] for row in self.db.query("select name from watcher_state order by name")]
+
     def watcher_status(self, name: str) -> WatcherStatus:
         row = self._watcher_row(name)
         return WatcherStatus(
@@ -173,6 +182,7 @@ class Store:
             last_success_at=row["last_success_at"] if row else None,
             last_error=row["last_error"] if row else None,
             last_error_at=row["last_error_at"] if row else None,
+            failing_since=row["failing_since"] if row else None,
             consecutive_failures=row["consecutive_failures"] if row else 0,
         )
 
@@ -187,6 +197,7 @@ class Store:
                     "last_polled_at": moment,
                     "last_error": error,
                     "last_error_at": moment,
+                    "failing_since": (row or {}).get("failing_since") if failures > 1 else moment,
                     "consecutive_failures": failures,
                 },
                 pk="name",
@@ -238,11 +249,29 @@ class Store:
                     "first_polled_at": (previous or {}).get("first_polled_at") or stamp,
                     "last_polled_at": stamp,
                     "last_success_at": stamp,
+                    "failing_since": None,
                     "consecutive_failures": 0,
                 },
                 pk="name",
             )
         return PollOutcome(new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id)
+
+    def queue_notice(self, watcher: str, channel: str, message: dict[str, Any], now: datetime | None = None) -> int:
+        """Put a ready-made message in the outbox (it is posted like a card: paced, retried, once)."""
+        with self.db.atomic():
+            table = self.db["deliveries"]
+            table.insert(
+                {
+                    "kind": "notice",
+                    "watcher": watcher,
+                    "channel": channel,
+                    "state": "pending",
+                    "attempts": 0,
+                    "message": json.dumps(message),
+                    "created_at": iso(now or utcnow()),
+                }
+            )
+            return table.last_pk
 
     def _watcher_row(self, name: str) -> dict[str, Any] | None:
         rows = list(self.db.query("select * from watcher_state where name = ?", [name]))
@@ -424,6 +453,7 @@ def _mention_from_row(row: dict[str, Any]) -> Mention:
         lang=row["lang"],
         engagement=json.loads(row["engagement"]) if row["engagement"] else {},
         conversation_id=row["conversation_id"],
+        parent_id=row["parent_id"],
     )
 
 
@@ -442,6 +472,7 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         thread_ts=row.get("parent_ts") or row["thread_ts"],
         rollup_count=row["rollup_count"],
         sent_at=row["sent_at"],
+        message=json.loads(row["message"]) if row.get("message") else None,
     )
 
 

@@ -6,9 +6,13 @@ time and gives back normalised mentions with the next cursor; the poller matches
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -40,25 +44,81 @@ class SourceError(Exception):
         self.retry_after = retry_after
 
 
+class RateLimits:
+    """Per-host request budgets learned from rate-limit headers, so we slow down before a source says 429.
+
+    Understands `X-RateLimit-Remaining`/`-Reset` (Mastodon, Reddit, GitHub style) and the IETF
+    `RateLimit-Remaining`/`-Reset` (Bluesky). A reset is either seconds from now or an epoch/ISO time.
+    """
+
+    def __init__(self, reserve: int = 2, max_wait: float = 60.0) -> None:
+        self.reserve = reserve
+        self.max_wait = max_wait
+        self._resume_at: dict[str, float] = {}
+
+    def note(self, url: str, headers: Mapping[str, str]) -> None:
+        remaining = _header_number(headers, "x-ratelimit-remaining", "ratelimit-remaining")
+        reset = _header_number(headers, "x-ratelimit-reset", "ratelimit-reset")
+        if remaining is None or reset is None or remaining > self.reserve:
+            return
+        now = time.time()
+        seconds = reset - now if reset > 1e9 else reset  # epoch seconds or delta seconds
+        self._resume_at[host_of(url)] = time.monotonic() + max(0.0, seconds)
+
+    def delay(self, url: str) -> float:
+        return max(0.0, self._resume_at.get(host_of(url), 0.0) - time.monotonic())
+
+    async def wait(self, url: str) -> None:
+        """Sleep until the host's budget resets; past `max_wait` give up this poll rather than block it."""
+        delay = self.delay(url)
+        if delay > self.max_wait:
+            raise SourceError(f"{host_of(url)} rate limit nearly spent; waiting {delay:.0f}s", retry_after=delay)
+        if delay:
+            await asyncio.sleep(delay)
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def _header_number(headers: Mapping[str, str], *names: str) -> float | None:
+    for name in names:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value)
+        except ValueError:
+            continue
+    return None
+
+
 @dataclass(frozen=True)
 class WatcherContext:
-    """What a watcher may use: the shared HTTP client and the environment (for credentials)."""
+    """What a watcher may use: the shared HTTP client, rate-limit budgets, and the environment (credentials)."""
 
     http: httpx.AsyncClient
     env: Mapping[str, str] = field(default_factory=dict)
+    limits: RateLimits = field(default_factory=RateLimits)
 
 
 class Watcher(Protocol):
     config: WatcherConfig
 
-    async def poll(self, cursor: dict[str, Any]) -> PollResult: ...
+    async def poll(self, cursor: dict[str, Any]) -> PollResult:
+        """New items since `cursor` (the dict this watcher returned last time, `{}` at first)."""
+        ...
+
+    async def thread(self, mention: Mention) -> list[Mention]:
+        """The conversation around `mention`: its ancestors, itself and its replies, oldest first."""
+        ...
 
 
-def new_http_client() -> httpx.AsyncClient:
+def new_http_client(timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
     """One client for every watcher: aiohttp's pool is much faster than httpcore's under concurrency."""
     return httpx.AsyncClient(
         transport=AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50)),
-        timeout=TIMEOUT,
+        timeout=timeout,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT},
@@ -113,3 +173,33 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+async def fetch_json(
+    context: WatcherContext,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    method: str = "GET",
+    json_body: Any = None,
+) -> tuple[httpx.Response, Any]:
+    """Call a JSON API politely: wait if its rate limit is nearly spent, check the status, decode the body.
+
+    Errors come back as `SourceError` naming the URL (never the credentials).
+    """
+    await context.limits.wait(url)
+    try:
+        response = await context.http.request(method, url, params=params, headers=headers, json=json_body)
+    except httpx.TimeoutException:
+        raise SourceError(f"{url} did not answer in time") from None
+    except httpx.HTTPError as error:
+        raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
+    context.limits.note(url, response.headers)
+    raise_for_status(response, url)
+    if len(response.content) > MAX_RESPONSE_BYTES:
+        raise SourceError(f"{url} sent more than the {MAX_RESPONSE_BYTES:,}-byte limit")
+    try:
+        return response, json.loads(response.content)
+    except ValueError:
+        raise SourceError(f"{url} did not send valid JSON (truncated or an error page?)") from None

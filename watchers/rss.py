@@ -34,6 +34,10 @@ class RssWatcher:
         mentions = [entry_to_mention(entry, self.url) for entry in feed.entries]
         return PollResult(mentions, validators(response.headers))
 
+    async def thread(self, mention: Mention) -> list[Mention]:
+        """A feed item has no conversation on the feed itself: the item alone."""
+        return [mention]
+
 
 def conditional_headers(cursor: dict[str, Any]) -> dict[str, str]:
     headers = {}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from aiohttp import web
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,8 +23,8 @@ BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "hello", "verba
 METADATA = {"event_type": "veilleur_delivery", "event_payload": {"delivery_id": 7}}
 
 
-def client_for(slack: FakeSlack, **options: object) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test", base_url=slack.api_url, **options)  # type: ignore[arg-type]
+def client_for(slack: FakeSlack, **options: Any) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=slack.api_url, **options)
 
 
 async def test_post_is_recorded_and_metadata_shows_only_when_asked(slack: FakeSlack) -> None:
@@ -162,12 +163,14 @@ async def test_hung_route_does_not_hold_shutdown() -> None:
             (await request).raise_for_status()
 
 
-def test_signature_is_what_slack_sdk_verifies(slack_requests: SlackRequests, signing_secret: str) -> None:
+def test_signature_is_what_slack_sdk_verifies(
+    slack: FakeSlack, slack_requests: SlackRequests, signing_secret: str
+) -> None:
     request = slack_requests.slash_command("/watch", "list")
     verifier = SignatureVerifier(signing_secret)
     assert verifier.is_valid_request(request.body, request.headers)
     assert not SignatureVerifier("other-secret").is_valid_request(request.body, request.headers)
-    assert parse_qs(request.body)["response_url"][0].startswith(slack_requests.slack.base_url)  # type: ignore[union-attr]
+    assert parse_qs(request.body)["response_url"][0].startswith(f"{slack.base_url}/response/")
 
 
 async def test_bolt_app_accepts_signed_requests_and_respond_reaches_fake(
@@ -176,12 +179,12 @@ async def test_bolt_app_accepts_signed_requests_and_respond_reaches_fake(
     app = AsyncApp(client=client_for(slack), signing_secret=signing_secret, process_before_response=True)
 
     @app.command("/watch")
-    async def watch(ack, respond, command):  # type: ignore[no-untyped-def]
+    async def watch(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
         await ack()
         await respond(f"watching {command['text']}")
 
     @app.action("mention_dismiss")
-    async def dismiss(ack, body, client):  # type: ignore[no-untyped-def]
+    async def dismiss(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         await client.chat_update(channel=body["channel"]["id"], ts=body["message"]["ts"], text="dismissed")
 

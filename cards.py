@@ -1,0 +1,187 @@
+"""Slack messages for mentions: pure functions, data in, `{"text": …, "blocks": […]}` out.
+
+Every field of a Mention is outside text. It reaches Slack escaped, in verbatim mrkdwn or in plain_text, and cut
+to budgets that keep a card within Block Kit's limits (3000 characters per text, 75 per button label, 3000 per
+button URL) and far below the ~12k characters of block text at which Slack refuses a message.
+"""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from i18n import format_count, format_datetime, t, t_plural
+from mentions import Mention
+from slack_text import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, web_url
+from text import one_line, truncate
+
+SOURCES: dict[str, tuple[str, str]] = {
+    "rss": (":newspaper:", "RSS"),
+    "mastodon": (":elephant:", "Mastodon"),
+    "bluesky": (":butterfly:", "Bluesky"),
+    "reddit": (":large_orange_circle:", "Reddit"),
+    "hackernews": (":large_orange_square:", "Hacker News"),
+    "discourse": (":speech_balloon:", "Discourse"),
+}
+UNKNOWN_SOURCE_EMOJI = ":mag:"
+ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))
+# (action_id, catalogue key of the label, style); each button's value is the mention's id.
+MENTION_BUTTONS = (
+    ("mention_draft", "button.draft", None),
+    ("mention_flag", "button.flag", "danger"),
+    ("mention_summarize", "button.summarize", None),
+    ("mention_dismiss", "button.dismiss", None),
+)
+
+# Budgets, in characters of outside text before escaping.
+NAME_LIMIT = 80
+TITLE_LIMIT = 200
+SNIPPET_LIMIT = 600
+SNIPPET_LINES = 8
+EXCERPT_LIMIT = 100
+LINK_LABEL_LIMIT = 60
+# A longer link stays out of the text (the Open button still carries it): it would crowd out the rest.
+LINK_MARKUP_LIMIT = 1000
+BUTTON_URL_LIMIT = 3000
+STATUS_LIMIT = 500
+
+# Bidirectional overrides and isolates: outside text could use them to reverse the text that follows it.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def mention_card(
+    mention: Mention,
+    *,
+    mention_id: int,
+    watcher: str,
+    tz: ZoneInfo,
+    lang: str,
+    status: str | None = None,
+) -> dict[str, object]:
+    """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
+
+    `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons.
+    """
+    source = _source_line(mention, tz, lang)
+    blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
+    body = _body(mention)
+    if body:
+        blocks.append({"type": "section", "block_id": "body", "text": mrkdwn(body)})
+    blocks.append({"type": "context", "block_id": "details", "elements": _details(mention, watcher, lang)})
+    blocks.append({"type": "actions", "block_id": "actions", "elements": _buttons(mention, mention_id, lang)})
+    if status:
+        blocks.append({"type": "context", "block_id": "status", "elements": [markup(status, STATUS_LIMIT)]})
+    return {"text": escape(_fallback(mention, lang)), "blocks": blocks}
+
+
+def rollup_message(watcher: str, count: int, lang: str) -> dict[str, object]:
+    """The parent message of a burst of cards, which go in its thread."""
+    sentence = t_plural("rollup", count, lang, count=count, watcher=_clean(watcher, NAME_LIMIT))
+    return {
+        "text": escape(sentence),
+        "blocks": [{"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}],
+    }
+
+
+def not_available_yet(feature: str, lang: str) -> str:
+    """The ephemeral answer to a card button whose feature ("draft", "flag"...) has not landed yet."""
+    return t("feature.not_available", lang, feature=t(f"button.{feature}", lang))
+
+
+def _source_line(mention: Mention, tz: ZoneInfo, lang: str) -> dict[str, object]:
+    emoji, name = _source(mention.source)
+    parts = [f"{emoji} *{escape(name)}*"]
+    author = _author(mention)
+    if author:
+        parts.append(escape(author))
+    if mention.author_reach is not None:
+        count = format_count(mention.author_reach, lang)
+        parts.append(t_plural("card.reach", mention.author_reach, lang, count=count))
+    if mention.created_at is not None:
+        parts.append(format_datetime(mention.created_at, tz, lang))
+    return markup(" · ".join(parts))
+
+
+def _source(source: str) -> tuple[str, str]:
+    return SOURCES.get(source) or (UNKNOWN_SOURCE_EMOJI, _clean(source, NAME_LIMIT) or "?")
+
+
+def _author(mention: Mention) -> str:
+    """ "Name (@handle)", or whichever of the two the source gave."""
+    name = _clean(mention.author_name, NAME_LIMIT)
+    handle = _clean(mention.author_handle, NAME_LIMIT)
+    if name and handle and name != handle:
+        return f"{name} ({handle})"
+    return name or handle
+
+
+def _body(mention: Mention) -> str:
+    """The bold title over the start of the text, as unescaped mrkdwn."""
+    title = _clean(mention.title, TITLE_LIMIT)
+    lines = [one_line(_BIDI_CONTROLS.sub("", line)) for line in mention.text.splitlines()]
+    lines = [line for line in lines if line]
+    # Past a few paragraphs, the rest runs on: a text of many short lines would make a very tall card.
+    head, rest = lines[: SNIPPET_LINES - 1], lines[SNIPPET_LINES - 1 :]
+    snippet = truncate("\n".join([*head, " ".join(rest)] if rest else head), SNIPPET_LIMIT)
+    if title and snippet:
+        return f"*{title}*\n{snippet}"
+    return f"*{title}*" if title else snippet
+
+
+def _details(mention: Mention, watcher: str, lang: str) -> list[dict[str, object]]:
+    elements = []
+    engagement = " · ".join(
+        f"{sign} {format_count(mention.engagement[key], lang)}"
+        for key, sign in ENGAGEMENT_SIGNS
+        if key in mention.engagement
+    )
+    if engagement:
+        elements.append(plain_text(engagement, TEXT_LIMIT))
+    label = _link_label(mention.url)
+    if label:
+        linked = link(mention.url, label)
+        text = linked if len(linked) <= LINK_MARKUP_LIMIT else escape(label)
+        elements.append(markup(f":link: {text}"))
+    elements.append(plain_text(t("card.watcher", lang, name=_clean(watcher, NAME_LIMIT)), TEXT_LIMIT))
+    return elements
+
+
+def _link_label(url: str) -> str:
+    """The URL as people read it: without its scheme, shortened. Showing the real target means no spoofing."""
+    return _clean(_URL_SCHEME.sub("", url.strip()), LINK_LABEL_LIMIT)
+
+
+def _buttons(mention: Mention, mention_id: int, lang: str) -> list[dict[str, object]]:
+    buttons: list[dict[str, object]] = []
+    for action_id, label_key, style in MENTION_BUTTONS:
+        button: dict[str, object] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": plain_text(t(label_key, lang), 75),
+            "value": str(mention_id),
+        }
+        if style:
+            button["style"] = style
+        buttons.append(button)
+    url = web_url(mention.url)
+    if url is not None and len(url) <= BUTTON_URL_LIMIT:
+        buttons.append(
+            {"type": "button", "action_id": "mention_open", "text": plain_text(t("button.open", lang), 75), "url": url}
+        )
+    return buttons
+
+
+def _fallback(mention: Mention, lang: str) -> str:
+    """The notification text: who said what where, in one short line."""
+    _, source = _source(mention.source)
+    author = _clean(mention.author_handle, NAME_LIMIT) or _clean(mention.author_name, NAME_LIMIT)
+    excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _link_label(mention.url) or "…"
+    if author:
+        return t("card.fallback", lang, source=source, author=author, excerpt=excerpt)
+    return t("card.fallback_anonymous", lang, source=source, excerpt=excerpt)
+
+
+def _clean(text: str, limit: int) -> str:
+    """Outside text for one line: whitespace collapsed, bidi controls dropped, cut to `limit`."""
+    return truncate(one_line(_BIDI_CONTROLS.sub("", text)), limit)

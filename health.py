@@ -1,0 +1,83 @@
+"""Source health: tell the team when a watcher keeps failing, and when it recovers.
+
+Silence must never be mistaken for calm: after `alert_after` failures in a row the team gets one alert
+(which watcher, what error, since when), and one message when the watcher works again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import cards
+from store import Store, WatcherStatus
+from watcher_config import WatcherConfig
+
+
+@dataclass
+class SourceHealth:
+    store: Store
+    lang: str
+    tz: ZoneInfo
+    alert_after: int = 3
+    channel: str | None = None  # None: each watcher's own channel
+    on_queued: Callable[[], None] = lambda: None
+
+    def failed(self, config: WatcherConfig, status: WatcherStatus) -> None:
+        if status.consecutive_failures != self.alert_after:
+            return
+        message = cards.health_alert(
+            config.name,
+            config.source,
+            status.last_error or "",
+            _moment(status.failing_since),
+            status.consecutive_failures,
+            tz=self.tz,
+            lang=self.lang,
+        )
+        self._queue(config, message)
+
+    def succeeded(self, config: WatcherConfig, before: WatcherStatus) -> None:
+        if before.consecutive_failures < self.alert_after:
+            return
+        message = cards.health_recovered(
+            config.name, config.source, _moment(before.failing_since), tz=self.tz, lang=self.lang
+        )
+        self._queue(config, message)
+
+    def _queue(self, config: WatcherConfig, message: dict[str, Any]) -> None:
+        self.store.queue_notice(config.name, self.channel or config.channel, message)
+        self.on_queued()
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def status_table(store: Store, configs: list[WatcherConfig], tz: ZoneInfo) -> str:
+    """The health of every watcher, for `python bot.py status`."""
+    rows = [("watcher", "source", "channel", "last success", "failures", "last error")]
+    for config in configs:
+        status = store.watcher_status(config.name)
+        rows.append(
+            (
+                config.name,
+                config.source,
+                config.channel,
+                _local(status.last_success_at, tz) or "never",
+                str(status.consecutive_failures)
+                + (f" since {_local(status.failing_since, tz)}" if status.failing_since else ""),
+                (status.last_error or "")[:80] if status.consecutive_failures else "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def _local(value: str | None, tz: ZoneInfo) -> str | None:
+    return datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else None

@@ -1,0 +1,824 @@
+"""The query language of watchers: which mentions a watcher keeps.
+
+A community manager writes one query per watcher, for example::
+
+    ("Caen la mer" OR tramway) -football lang:fr
+
+Syntax, from the loosest binding to the tightest (so ``a b OR c`` means ``(a AND b) OR c``):
+
+    query     := or_query
+    or_query  := and_query ("OR" and_query)*
+    and_query := unary (["AND"] unary)*          words side by side are all required
+    unary     := ("NOT" | "-") primary | primary  "-" is glued to what it excludes: -football
+    primary   := "(" or_query ")" | "phrase" | word | word* | field:value
+
+Keywords are upper case (``or`` is a French word). Fields are ``lang:``, ``site:`` and ``author:``.
+
+Text matching is on whole words of the mention's title and text, case- and accent-insensitive. Both sides are
+reduced to the same canonical form: folded (see `fold`), every character that cannot be part of a word turned
+into a space, runs of spaces collapsed, one space at each end. A word is then ``" word "`` in that string, a
+phrase ``" several words "``, a prefix ``tram*`` is ``" tram"``: plain substring tests, which is what makes
+matching cheap. ``#`` is kept at the start of a word in a second form of the string, so ``#tram`` only matches
+the hashtag while ``tram`` matches the word and the hashtag.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from typing import ClassVar, NoReturn, Protocol
+from urllib.parse import unquote, urlsplit
+
+from mentions import Mention
+
+MAX_QUERY_LENGTH = 4000
+MAX_NESTING = 32
+MIN_PREFIX_LENGTH = 2
+
+_KEYWORDS = frozenset({"OR", "AND", "NOT"})
+_FIELDS = ("author", "lang", "site")
+_FIELD = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
+_OPENING_QUOTES = '"“«„'
+_CLOSING_QUOTES = '"”»“'
+_WORD_END = frozenset("()" + _OPENING_QUOTES)
+_SPACES = re.compile(r"  +")
+# Joins a mention's title to its text; folds to "|", a token no query word can contain, so a phrase cannot run
+# from the end of the title into the start of the text.
+_SECTION_MARK = "\x1f"
+# Letters that NFKD does not decompose but that readers treat as their base letter(s).
+_LETTER_EXPANSIONS = {
+    "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ħ": "h", "ŧ": "t", "ı": "i",
+}  # fmt: skip
+_FOLD_CACHE_LIMIT = 50_000
+_RECENT_MENTIONS = 1024
+
+# ISO 639-1: the two-letter codes sources use for a post's language.
+_ISO_639_1 = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee "
+    "el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is "
+    "it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms "
+    "mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk "
+    "sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi "
+    "yo za zh zu"
+)
+_LANGUAGE_CODES = frozenset(_ISO_639_1.split())
+# Three-letter codes people type for languages that sources tag with two letters.
+_TWO_LETTER_FOR = {
+    "fra": "fr", "fre": "fr", "eng": "en", "deu": "de", "ger": "de", "spa": "es", "ita": "it", "por": "pt",
+    "nld": "nl", "dut": "nl", "bre": "br", "oci": "oc", "cat": "ca", "eus": "eu", "baq": "eu", "ara": "ar",
+}  # fmt: skip
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+_PORT = re.compile(r":\d*$")
+
+
+class QueryError(ValueError):
+    """A query that cannot be understood, with what is wrong, how to fix it and where.
+
+    `position` is the 0-based index in the query of the character at fault (None when the whole query is at
+    fault, e.g. when it is empty). `str()` gives the explanation followed by the query with a caret under that
+    character; `reason` is the explanation alone.
+    """
+
+    def __init__(self, reason: str, query: str, position: int | None = None) -> None:
+        self.reason = reason
+        self.query = query
+        self.position = position
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.position is None:
+            return self.reason
+        # Keep the caret under its character when the query spans several lines or holds tabs.
+        shown = "".join(" " if char.isspace() else char for char in self.query)
+        return f"{self.reason}\n  {shown}\n  {' ' * self.position}^"
+
+
+# --- Folding -------------------------------------------------------------------------------------------------
+
+
+def _fold_char(char: str) -> str:
+    """The case- and accent-free form of one character: the definition every faster path must agree with."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", char).casefold())
+    return "".join(_LETTER_EXPANSIONS.get(part, part) for part in decomposed if not unicodedata.combining(part))
+
+
+def _word_fold_char(char: str) -> str:
+    """`_fold_char`, keeping letters, digits, marks and "#", dropping invisible formatting, spacing the rest."""
+    if char == _SECTION_MARK:
+        return "|"
+    parts: list[str] = []
+    for part in _fold_char(char):
+        category = unicodedata.category(part)
+        if part.isalnum() or part == "#" or category.startswith("M"):
+            parts.append(part)
+        elif category != "Cf":  # soft hyphens and zero-width joiners sit inside words
+            parts.append(" ")
+    folded = "".join(parts)
+    return " " if folded.isspace() else folded
+
+
+class _CharFolds(dict[int, str]):
+    """A `str.translate` table filled on demand, so only the characters actually seen are ever computed."""
+
+    def __init__(self, fold_one: Callable[[str], str]) -> None:
+        super().__init__()
+        self._fold_one = fold_one
+
+    def __missing__(self, code: int) -> str:
+        folded = self._fold_one(chr(code))
+        if len(self) < _FOLD_CACHE_LIMIT:  # hostile text could cycle through every code point
+            self[code] = folded
+        return folded
+
+
+@cache
+def _fold_table() -> _CharFolds:
+    return _CharFolds(_fold_char)
+
+
+@cache
+def _word_fold_table() -> _CharFolds:
+    return _CharFolds(_word_fold_char)
+
+
+def fold(text: str) -> str:
+    """`text` case-folded, without accents, ligatures spelt out: "Œuvre À L'ÉCOLE" -> "oeuvre a l'ecole".
+
+    Punctuation and spacing are kept. This is the comparison key of queries; reuse it wherever two pieces of
+    text must compare the way a query compares them.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.translate(_fold_table())
+
+
+@dataclass(frozen=True)
+class _Cp1252Folding:
+    """`_word_fold_char` for the bytes of Windows-1252, the alphabet of French, English and most of Western Europe.
+
+    Encoding to cp1252 and translating bytes runs in C, about ten times faster than `str.translate` on text that
+    is not pure ASCII. `table` leaves two kinds of bytes above 127, both rare: `expansions`, the characters
+    that fold to several letters (ß, œ...), and `slow`, those that fold outside ASCII (µ -> μ).
+    """
+
+    table: bytes
+    delete: bytes
+    expansions: tuple[tuple[bytes, bytes], ...]
+    slow: bytes
+
+
+class _NotLatin(Exception):
+    """Raised from the codec error handler when a character folds outside ASCII."""
+
+
+def _fold_unencodable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: fold characters cp1252 cannot encode (emoji, ł, ő...) when they fold to ASCII."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    folded = error.object[error.start : error.end].translate(_word_fold_table())
+    if not folded.isascii():
+        raise _NotLatin
+    return folded, error.end
+
+
+@cache
+def _cp1252_folding() -> _Cp1252Folding:
+    codecs.register_error("veilleur-query-fold", _fold_unencodable)
+    table = bytearray(range(256))
+    delete = bytearray()
+    expansions: list[tuple[bytes, bytes]] = []
+    slow = bytearray()
+    for byte in range(256):
+        try:
+            char = bytes([byte]).decode("cp1252")
+        except UnicodeDecodeError:
+            continue  # the five unassigned bytes: the encoder never produces them
+        folded = _word_fold_char(char)
+        if not folded.isascii():
+            slow.append(byte)
+        elif not folded:
+            delete.append(byte)
+        elif len(folded) == 1:
+            table[byte] = ord(folded)
+        else:
+            expansions.append((bytes([byte]), folded.encode("ascii")))
+    return _Cp1252Folding(bytes(table), bytes(delete), tuple(expansions), bytes(slow))
+
+
+def _fold_latin(text: str) -> str | None:
+    """`text` through `_word_fold_char` by the cp1252 fast path, or None when it needs the general path."""
+    folding = _cp1252_folding()
+    try:
+        data = text.encode("cp1252", "veilleur-query-fold")
+    except _NotLatin:
+        return None
+    data = data.translate(folding.table, folding.delete)
+    if not data.isascii():
+        if any(byte in data for byte in folding.slow):
+            return None
+        for byte, expansion in folding.expansions:
+            data = data.replace(byte, expansion)
+    return data.decode("ascii")
+
+
+def _folded_words(text: str) -> str:
+    """`text` folded, "#" kept, every other character that cannot be part of a word a space (not collapsed)."""
+    if text.isascii():
+        return text.translate(_word_fold_table())
+    latin = _fold_latin(text)
+    return latin if latin is not None else text.translate(_word_fold_table())
+
+
+def _spaced(folded: str) -> str:
+    """Single spaces between words and one at each end, the form needles are searched in."""
+    return f" {_SPACES.sub(' ', folded)} "
+
+
+def _words_without_hashes(folded: str) -> str:
+    return _spaced(folded.replace("#", " ") if "#" in folded else folded)
+
+
+# --- What queries look at ------------------------------------------------------------------------------------
+
+
+class MatchableText:
+    """One mention normalised for matching, computed once and shared by every query that looks at it.
+
+    `words` is the canonical form of the title and text (see the module docstring); the other forms are only
+    computed when a query needs them.
+    """
+
+    def __init__(self, mention: Mention) -> None:
+        self.mention = mention
+        self._folded = _folded_words(f"{mention.title} {_SECTION_MARK} {mention.text}")
+        self.words = _words_without_hashes(self._folded)
+        self.lang = _normalise_lang(mention.lang or "")
+        self.primary_lang = self.lang.partition("-")[0]
+
+    @cached_property
+    def tagged_words(self) -> str:
+        """`words` with hashtags still marked: " le #tram de caen "."""
+        return _spaced(self._folded)
+
+    @cached_property
+    def site(self) -> tuple[str, str]:
+        """The host without "www." (punycode for international names) and the lower-cased path of the URL."""
+        try:
+            parts = urlsplit(self.mention.url.strip())
+            host = parts.hostname or ""
+        except ValueError:
+            return "", ""
+        return _normalise_host(host), _normalise_path(parts.path)
+
+    @cached_property
+    def authors(self) -> frozenset[str]:
+        """Every spelling `author:` accepts for this mention's author."""
+        keys: set[str] = set()
+        handle = fold(self.mention.author_handle.strip()).lstrip("@")
+        if handle:
+            keys.add(handle)
+            local, at, _instance = handle.partition("@")
+            if at:
+                keys.add(local)
+            if handle.endswith(".bsky.social"):
+                keys.add(handle.removesuffix(".bsky.social"))
+        name = _words_without_hashes(_folded_words(self.mention.author_name)).strip()
+        if name:
+            keys.add(name)
+        return frozenset(keys)
+
+
+_recent: dict[int, MatchableText] = {}
+_recent_lock = threading.Lock()
+
+
+def matchable(mention: Mention) -> MatchableText:
+    """The `MatchableText` of `mention`, reused while the mention is among the last ones seen.
+
+    Mentions are neither hashable (their engagement is a dict) nor weak-referenceable (slots), so the cache
+    is keyed on identity; it holds the mention itself, so an id cannot be recycled while its entry lives.
+    """
+    key = id(mention)
+    with _recent_lock:
+        text = _recent.get(key)
+        if text is not None and text.mention is mention:
+            return text
+    text = MatchableText(mention)
+    with _recent_lock:
+        if len(_recent) >= _RECENT_MENTIONS:
+            del _recent[next(iter(_recent))]
+        _recent[key] = text
+    return text
+
+
+def _normalise_lang(tag: str) -> str:
+    return tag.strip().lower().replace("_", "-")
+
+
+def _normalise_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return host
+    return host.removeprefix("www.")
+
+
+def _normalise_path(path: str) -> str:
+    return unquote(path).lower().rstrip("/")
+
+
+# --- Compiled queries ----------------------------------------------------------------------------------------
+
+
+class _Node(Protocol):
+    cost: ClassVar[int]  # rough price of `matches`, so that AND tries the cheap tests first
+
+    def matches(self, text: MatchableText) -> bool: ...
+
+    def explain(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """A word, phrase or prefix: `needle` is its canonical form, searched in `MatchableText.words`."""
+
+    needle: str
+    label: str
+    cost: ClassVar[int] = 1
+
+    def matches(self, text: MatchableText) -> bool:
+        return self.needle in text.words
+
+    def explain(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, slots=True)
+class _TaggedWords:
+    """Like `_Words`, for a needle holding a hashtag, searched in `MatchableText.tagged_words`."""
+
+    needle: str
+    label: str
+    cost: ClassVar[int] = 2
+
+    def matches(self, text: MatchableText) -> bool:
+        return self.needle in text.tagged_words
+
+    def explain(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, slots=True)
+class _Lang:
+    code: str
+    cost: ClassVar[int] = 0
+
+    def matches(self, text: MatchableText) -> bool:
+        if "-" not in self.code:
+            return text.primary_lang == self.code
+        return text.lang == self.code or text.lang.startswith(self.code + "-")
+
+    def explain(self) -> str:
+        return f"lang:{self.code}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    host: str
+    path: str
+    cost: ClassVar[int] = 3
+
+    def matches(self, text: MatchableText) -> bool:
+        host, path = text.site
+        if host != self.host and not host.endswith("." + self.host):
+            return False
+        return not self.path or path == self.path or path.startswith(self.path + "/")
+
+    def explain(self) -> str:
+        return f"site:{self.host}{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Author:
+    keys: frozenset[str]
+    label: str
+    cost: ClassVar[int] = 3
+
+    def matches(self, text: MatchableText) -> bool:
+        return not self.keys.isdisjoint(text.authors)
+
+    def explain(self) -> str:
+        return f"author:{self.label}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Not:
+    child: _Node
+    cost: ClassVar[int] = 2
+
+    def matches(self, text: MatchableText) -> bool:
+        return not self.child.matches(text)
+
+    def explain(self) -> str:
+        return f"NOT {self.child.explain()}"
+
+
+@dataclass(frozen=True, slots=True)
+class _All:
+    children: tuple[_Node, ...]
+    cost: ClassVar[int] = 4
+
+    def matches(self, text: MatchableText) -> bool:
+        # A loop, not all(): the generator would cost more than the substring tests it runs.
+        for child in self.children:  # noqa: SIM110
+            if not child.matches(text):
+                return False
+        return True
+
+    def explain(self) -> str:
+        return "(" + " AND ".join(child.explain() for child in self.children) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class _Any:
+    children: tuple[_Node, ...]
+    cost: ClassVar[int] = 4
+
+    def matches(self, text: MatchableText) -> bool:
+        for child in self.children:  # noqa: SIM110 - see _All.matches
+            if child.matches(text):
+                return True
+        return False
+
+    def explain(self) -> str:
+        return "(" + " OR ".join(child.explain() for child in self.children) + ")"
+
+
+def _all_of(parts: list[_Node]) -> _Node:
+    """AND of `parts`, cheapest tests first: the result is the same and a miss is found sooner."""
+    flat = [child for part in parts for child in (part.children if isinstance(part, _All) else (part,))]
+    flat.sort(key=lambda node: node.cost)
+    return flat[0] if len(flat) == 1 else _All(tuple(flat))
+
+
+def _any_of(parts: list[_Node]) -> _Node:
+    flat = [child for part in parts for child in (part.children if isinstance(part, _Any) else (part,))]
+    return flat[0] if len(flat) == 1 else _Any(tuple(flat))
+
+
+def _positive_terms(node: _Node, negated: bool) -> Iterator[str]:
+    if isinstance(node, _Words | _TaggedWords):
+        if not negated:
+            yield node.label
+    elif isinstance(node, _Not):
+        yield from _positive_terms(node.child, not negated)
+    elif isinstance(node, _All | _Any):
+        for child in node.children:
+            yield from _positive_terms(child, negated)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A compiled query: build it with `parse_query` (or `Query(text)`), then test mentions with `matches`.
+
+    Immutable and cheap to reuse; equal when the texts are equal.
+    """
+
+    text: str
+    _root: _Node = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_root", _Parser(self.text).parse())
+
+    def matches(self, mention: Mention) -> bool:
+        return self._root.matches(matchable(mention))
+
+    def matches_text(self, text: MatchableText) -> bool:
+        """`matches` for a mention already normalised, when several queries look at the same mentions."""
+        return self._root.matches(text)
+
+    def terms(self) -> list[str]:
+        """The words and phrases the query looks for (not those it excludes), folded, in query order, once each.
+
+        A phrase is its words separated by spaces, a prefix keeps its "*", a hashtag its "#".
+        """
+        return list(dict.fromkeys(_positive_terms(self._root, negated=False)))
+
+    def explain(self) -> str:
+        """The query as understood, fully parenthesised: `a b OR c` -> "((a AND b) OR c)"."""
+        return self._root.explain()
+
+
+def parse_query(text: str) -> Query:
+    """Compile `text`; raise `QueryError` saying what is wrong, where and how to fix it."""
+    return Query(text)
+
+
+# --- Parsing -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """One lexical unit. `kind` is "(", ")", "-", a keyword, "word", "phrase" or "field"."""
+
+    kind: str
+    position: int
+    text: str = ""
+    name: str = ""
+    value_position: int = 0
+
+
+_TERM_KINDS = frozenset({"(", "word", "phrase", "field"})
+
+
+class _Parser:
+    """Recursive descent over the tokens of one query; see the grammar in the module docstring."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[_Token] = []
+        self.index = 0
+
+    def parse(self) -> _Node:
+        if len(self.text) > MAX_QUERY_LENGTH:
+            self.fail(f"the query is too long ({len(self.text)} characters, at most {MAX_QUERY_LENGTH})", None)
+        self.tokens = list(self._lex())
+        if not self.tokens:
+            self.fail("the query is empty: write at least one word to look for, e.g. tramway", None)
+        node = self._or_query(depth=0)
+        if self.index < len(self.tokens):
+            self._stray_closing(self.tokens[self.index])
+        return node
+
+    def _stray_closing(self, token: _Token) -> NoReturn:
+        self.fail(
+            f"unbalanced parenthesis at position {token.position}: this ')' closes nothing; "
+            "remove it or add the missing '(' before it",
+            token.position,
+        )
+
+    def fail(self, reason: str, position: int | None) -> NoReturn:
+        raise QueryError(reason, self.text, position)
+
+    # Lexing
+
+    def _lex(self) -> Iterator[_Token]:
+        text = self.text
+        index = 0
+        while index < len(text):
+            char = text[index]
+            if char.isspace():
+                index += 1
+            elif char in "()":
+                yield _Token(char, index)
+                index += 1
+            elif char in _OPENING_QUOTES:
+                inner, end = self._phrase_at(index)
+                yield _Token("phrase", index, inner, value_position=index + 1)
+                index = end
+            elif char == "-":
+                following = text[index + 1 : index + 2]
+                if not following or following.isspace() or following == ")":
+                    self.fail(
+                        f"'-' alone at position {index}: put the word to exclude right after it, "
+                        "without a space, e.g. -football",
+                        index,
+                    )
+                yield _Token("-", index)
+                index += 1
+            else:
+                token, index = self._word_at(index)
+                yield token
+
+    def _phrase_at(self, start: int) -> tuple[str, int]:
+        """The text between the quote at `start` and its closing quote, and the index after the latter."""
+        for end in range(start + 1, len(self.text)):
+            if self.text[end] in _CLOSING_QUOTES:
+                return self.text[start + 1 : end], end + 1
+        closing = _CLOSING_QUOTES[_OPENING_QUOTES.index(self.text[start])]
+        self.fail(f"unclosed quote at position {start}: add a closing {closing} at the end of the phrase", start)
+
+    def _word_at(self, start: int) -> tuple[_Token, int]:
+        end = start
+        while end < len(self.text) and not self.text[end].isspace() and self.text[end] not in _WORD_END:
+            end += 1
+        word = self.text[start:end]
+        if word in _KEYWORDS:
+            return _Token(word, start), end
+        field_match = _FIELD.match(word)
+        if field_match is None:
+            return _Token("word", start, word), end
+        name = field_match.group(1).lower()
+        if name not in _FIELDS:
+            self._unknown_field(field_match.group(1), start)
+        value, value_position = word[field_match.end() :], start + field_match.end()
+        if not value and end < len(self.text) and self.text[end] in _OPENING_QUOTES:
+            value, end = self._phrase_at(end)
+            value_position += 1
+        if not value.strip():
+            self.fail(f"{name}: at position {start} needs a value right after the colon, e.g. {_EXAMPLES[name]}", start)
+        return _Token("field", start, value, name, value_position), end
+
+    def _unknown_field(self, name: str, position: int) -> NoReturn:
+        hint = (
+            "to keep only one website, use site:example.org"
+            if name.lower() in ("http", "https")
+            else "to look for a word followed by ':', put it in quotes"
+        )
+        known = ", ".join(f"{known}:" for known in _FIELDS)
+        self.fail(f"unknown field '{name}:' at position {position}: the fields are {known}; {hint}", position)
+
+    # Grammar
+
+    def _peek(self) -> _Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def _next(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def _or_query(self, depth: int) -> _Node:
+        parts = [self._and_query(depth)]
+        while (token := self._peek()) is not None and token.kind == "OR":
+            self._next()
+            self._expect_operand_after(token)
+            parts.append(self._and_query(depth))
+        return _any_of(parts)
+
+    def _and_query(self, depth: int) -> _Node:
+        self._expect_operand_before()
+        parts = [self._unary(depth)]
+        while (token := self._peek()) is not None and token.kind not in ("OR", ")"):
+            if token.kind == "AND":
+                self._next()
+                self._expect_operand_after(token)
+            parts.append(self._unary(depth))
+        return _all_of(parts)
+
+    def _unary(self, depth: int) -> _Node:
+        token = self._peek()
+        if token is not None and token.kind in ("NOT", "-"):
+            self._next()
+            operand = self._peek()
+            if operand is None or operand.kind not in _TERM_KINDS:
+                what = "NOT" if token.kind == "NOT" else "'-'"
+                self.fail(
+                    f"{what} at position {token.position} must be followed by what to exclude: "
+                    'a word, a "phrase", a field or a (group), e.g. -football or NOT (foot OR rugby)',
+                    token.position,
+                )
+            return _Not(self._primary(depth))
+        return self._primary(depth)
+
+    def _primary(self, depth: int) -> _Node:
+        token = self._next()
+        if token.kind == "(":
+            return self._group(token, depth + 1)
+        if token.kind == "word":
+            return _compile_text(self, token.text, token.position, quoted=False)
+        if token.kind == "phrase":
+            return _compile_text(self, token.text, token.value_position, quoted=True)
+        if token.kind == "field":
+            return _FIELD_COMPILERS[token.name](self, token.text, token.value_position)
+        raise AssertionError(f"unexpected {token.kind} token: callers check the kind")
+
+    def _group(self, opening: _Token, depth: int) -> _Node:
+        if depth > MAX_NESTING:
+            self.fail(
+                f"too many nested parentheses at position {opening.position} (at most {MAX_NESTING})", opening.position
+            )
+        following = self._peek()
+        if following is not None and following.kind == ")":
+            self.fail(
+                f"empty parentheses at position {opening.position}: put words inside or remove them",
+                opening.position,
+            )
+        node = self._or_query(depth)
+        closing = self._peek()
+        if closing is None:
+            self.fail(
+                f"unbalanced parenthesis at position {opening.position}: this '(' is never closed; "
+                "add a closing parenthesis ')'",
+                opening.position,
+            )
+        self._next()
+        return node
+
+    def _expect_operand_before(self) -> None:
+        """Where a term must start: at the beginning of the query or of a group (operators check what follows)."""
+        token = self._peek()
+        if token is None or token.kind not in ("OR", "AND", ")"):
+            return
+        if token.kind == ")":
+            self._stray_closing(token)
+        self.fail(
+            f"{token.kind} at position {token.position} has nothing before it: put a word on each side, "
+            f"e.g. tram {token.kind} bus",
+            token.position,
+        )
+
+    def _expect_operand_after(self, operator: _Token) -> None:
+        following = self._peek()
+        if following is not None and following.kind in ("OR", "AND"):
+            self.fail(
+                f"{operator.kind} then {following.kind} at position {following.position}: two operators in a row; "
+                "remove one of them",
+                following.position,
+            )
+        if following is None or following.kind == ")":
+            self.fail(
+                f"{operator.kind} at position {operator.position} has nothing after it: put a word on each side, "
+                f"e.g. tram {operator.kind} bus, or remove it",
+                operator.position,
+            )
+
+
+_EXAMPLES = {"author": "author:@bob", "lang": "lang:fr", "site": "site:example.org"}
+
+
+def _compile_text(parser: _Parser, raw: str, position: int, *, quoted: bool) -> _Node:
+    """A word, "phrase", prefix* or #hashtag as a needle in the canonical form of `MatchableText`."""
+    prefix = raw.rstrip().endswith("*")
+    body = raw.rstrip()[:-1] if prefix else raw
+    star = body.find("*")
+    if star >= 0:
+        parser.fail(
+            f"'*' at position {position + star}: the wildcard only works at the end of a word, e.g. tram*",
+            position + star,
+        )
+    tokens = _spaced(_folded_words(body)).split()
+    if not any(token.strip("#") for token in tokens):
+        if prefix:
+            parser.fail(
+                f"'*' at position {position}: put at least {MIN_PREFIX_LENGTH} letters before it, e.g. tram*", position
+            )
+        if quoted:
+            parser.fail(f"empty phrase at position {position - 1}: put words between the quotes", position - 1)
+        parser.fail(f"'{raw}' at position {position}: there are no letters or digits to look for; remove it", position)
+    if prefix and len(tokens[-1].lstrip("#")) < MIN_PREFIX_LENGTH:
+        parser.fail(
+            f"'*' at position {position + len(body)}: put at least {MIN_PREFIX_LENGTH} letters before it, e.g. tram*",
+            position + len(body),
+        )
+    joined = " ".join(tokens)
+    needle = f" {joined}" if prefix else f" {joined} "
+    label = f"{joined}*" if prefix else joined
+    if "#" in joined:
+        return _TaggedWords(needle, label)
+    return _Words(needle, label)
+
+
+def _compile_lang(parser: _Parser, value: str, position: int) -> _Node:
+    code = _normalise_lang(value)
+    primary = code.partition("-")[0]
+    if primary in _TWO_LETTER_FOR:
+        parser.fail(
+            f"lang:{value} at position {position}: use the two-letter code lang:{_TWO_LETTER_FOR[primary]}", position
+        )
+    if not _LANGUAGE_TAG.fullmatch(code) or (len(primary) == 2 and primary not in _LANGUAGE_CODES):
+        parser.fail(
+            f"unsupported language '{value}' at position {position}: use a two-letter language code "
+            "such as fr, en, de or es (fr-CA for one country)",
+            position,
+        )
+    return _Lang(code)
+
+
+def _compile_site(parser: _Parser, value: str, position: int) -> _Node:
+    address = _SCHEME.sub("", value.strip()).removeprefix("*.")
+    host, _slash, path = address.partition("/")
+    host = _PORT.sub("", host)
+    normalised = _normalise_host(host)
+    if not _HOST.fullmatch(normalised):
+        parser.fail(
+            f"site:{value} at position {position} is not a website address: use a domain name such as "
+            "lefigaro.fr, optionally followed by a path (lefigaro.fr/politique)",
+            position,
+        )
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    return _Site(normalised, "/" + _normalise_path(path).strip("/") if path.strip("/") else "")
+
+
+def _compile_author(parser: _Parser, value: str, position: int) -> _Node:
+    handle = fold(value.strip()).lstrip("@")
+    name = _words_without_hashes(_folded_words(value)).strip()
+    if not handle or not name:
+        parser.fail(f"author:{value} at position {position}: give a handle or a name, e.g. author:@bob", position)
+    return _Author(frozenset({handle, name}), handle)
+
+
+_FIELD_COMPILERS: dict[str, Callable[[_Parser, str, int], _Node]] = {
+    "author": _compile_author,
+    "lang": _compile_lang,
+    "site": _compile_site,
+}

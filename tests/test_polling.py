@@ -1,0 +1,191 @@
+"""One poll cycle through the real watcher, store and outbox, against local servers."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from outbox import Outbox, new_slack_client
+from polling import Poller
+from query import parse_query
+from store import Store
+from watcher_config import WatcherConfig
+from watchers.base import WatcherContext, new_http_client
+from watchers.rss import RssWatcher
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_api import FakeSlack
+
+
+def rss(items: list[tuple[str, str, str]]) -> str:
+    """A feed of (guid, title, pubDate) items."""
+    body = "".join(
+        f"<item><guid>https://news.example/{guid}</guid><title>{title}</title><link>https://news.example/{guid}</link>"
+        f"<pubDate>{date}</pubDate><description>{title}</description></item>"
+        for guid, title, date in items
+    )
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>News</title>{body}</channel></rss>"
+
+
+MON = "Mon, 23 Nov 2026 08:00:00 +0100"
+TUE = "Tue, 24 Nov 2026 08:00:00 +0100"
+
+
+class Rig:
+    def __init__(self, slack: FakeSlack, feeds: FeedServer, http: httpx.AsyncClient) -> None:
+        self.slack, self.feeds, self.http = slack, feeds, http
+        self.store = Store.open(":memory:")
+        self.watchers: dict[str, RssWatcher] = {}
+        self.outbox = Outbox(self.store, new_slack_client("xoxb-t", slack.api_url), self.render, pace=0.0)
+        self.poller = Poller(self.store, self.watchers, burst_threshold=3)
+
+    def render(self, delivery) -> dict:
+        if delivery.kind == "rollup":
+            return {"text": f"{delivery.rollup_count} new for {delivery.watcher}"}
+        return {"text": self.store.mention(delivery.mention_id).title}
+
+    def add(self, name: str, path: str, query: str = "tram", channel: str = "C1", backfill: int = 0) -> None:
+        config = WatcherConfig(name=name, source="rss", query=parse_query(query), channel=channel,
+                               url=self.feeds.url(path), backfill=backfill)
+        self.watchers[name] = RssWatcher(config, WatcherContext(http=self.http))
+
+    async def cycle(self) -> dict:
+        reports = {report.watcher: report for report in await self.poller.poll_all()}
+        await self.outbox.drain(within=10)
+        return reports
+
+    def posted(self, channel: str | None = None) -> list[str]:
+        return [m["text"] for m in self.slack.posted_messages(channel)]
+
+
+@pytest.fixture
+async def rig(slack: FakeSlack, feeds: FeedServer) -> AsyncIterator[Rig]:
+    http = new_http_client(httpx.Timeout(1.0))
+    yield Rig(slack, feeds, http)
+    await http.aclose()
+
+
+async def test_first_run_is_quiet_then_a_new_item_is_posted_once(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("1", "tram late", MON), ("2", "bus late", MON)]))
+    rig.add("w", "/f")
+    await rig.cycle()
+    assert rig.posted() == []
+    rig.feeds.add("/f", rss([("3", "tram strike", TUE), ("1", "tram late", MON), ("2", "bus late", MON)]))
+    await rig.cycle()
+    await rig.cycle()
+    assert rig.posted("C1") == ["tram strike"]
+
+
+async def test_backfill_posts_the_newest_matching_items(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("1", "tram one", TUE), ("2", "tram two", MON), ("3", "tram three", MON)]))
+    rig.add("w", "/f", backfill=1)
+    await rig.cycle()
+    assert rig.posted() == ["tram one"]
+
+
+async def test_unchanged_feed_answers_304_and_posts_nothing(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("1", "tram", MON)]))
+    rig.add("w", "/f")
+    await rig.cycle()
+    reports = await rig.cycle()
+    assert reports["w"].not_modified
+    assert rig.feeds.requests("/f")[-1].headers.get("If-None-Match")
+    assert rig.slack.calls_to("chat.postMessage") == []
+
+
+async def test_redated_or_reordered_items_are_not_reposted(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("1", "tram a", MON), ("2", "tram b", MON)]))
+    rig.add("w", "/f")
+    await rig.cycle()
+    rig.feeds.add("/f", rss([("2", "tram b", TUE), ("1", "tram a", TUE), ("3", "tram c", TUE)]))
+    await rig.cycle()
+    assert rig.posted() == ["tram c"]
+
+
+async def test_broken_feeds_are_reported_and_the_others_keep_running(rig: Rig) -> None:
+    good = [("1", "tram", MON)]
+    rig.feeds.add("/good", rss(good))
+    rig.feeds.add("/malformed", "<rss><channel><item><title>tram")
+    rig.feeds.add("/html", "<!doctype html><html><body>Maintenance</body></html>", content_type="text/html")
+    rig.feeds.add_huge("/huge", 20 * 1024 * 1024)
+    rig.feeds.hang("/dead")
+    for name in ("good", "malformed", "html", "huge", "dead"):
+        rig.add(name, f"/{name}")
+    await rig.cycle()
+    rig.feeds.add("/good", rss([("2", "tram news", TUE), *good]))
+    reports = await rig.cycle()
+    assert rig.posted() == ["tram news"]
+    assert reports["good"].ok
+    for name in ("html", "huge", "dead"):
+        assert not reports[name].ok or reports[name].skipped
+        status = rig.store.watcher_status(name)
+        assert status.consecutive_failures >= 1 and status.last_error
+    # a truncated feed either yields what it can or fails clearly, never crashes the cycle
+    assert reports["malformed"].ok or rig.store.watcher_status("malformed").last_error
+
+
+async def test_query_filters_and_each_watcher_posts_to_its_channel(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([]))
+    rig.add("trams", "/f", query="tram", channel="C1")
+    rig.add("buses", "/f", query="bus -football", channel="C2")
+    await rig.cycle()
+    rig.feeds.add("/f", rss([("1", "tram late", TUE), ("2", "bus late", TUE), ("3", "bus football", TUE)]))
+    await rig.cycle()
+    assert rig.posted("C1") == ["tram late"]
+    assert rig.posted("C2") == ["bus late"]
+
+
+async def test_burst_becomes_one_rollup_with_the_mentions_in_its_thread(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([]))
+    rig.add("caen-tram", "/f")
+    await rig.cycle()
+    rig.feeds.add("/f", rss([(str(n), f"tram {n}", TUE) for n in range(5)]))
+    await rig.cycle()
+    rollup, *replies = rig.slack.posted_messages("C1")
+    assert rollup["text"] == "5 new for caen-tram"
+    assert sorted(reply["text"] for reply in replies) == [f"tram {n}" for n in range(5)]
+    assert {reply["thread_ts"] for reply in replies} == {rollup["ts"]}
+
+
+async def test_failing_source_is_backed_off_then_recovers(rig: Rig) -> None:
+    rig.feeds.set_status("/f", 500)
+    rig.add("w", "/f")
+    for _ in range(3):
+        await rig.poller.poll("w")
+    requests_while_failing = len(rig.feeds.requests("/f"))
+    assert requests_while_failing == 2  # the third poll fell inside the back-off window
+    assert rig.store.watcher_status("w").consecutive_failures == 2
+    rig.poller._resume_at.clear()  # the back-off window has passed
+    rig.feeds.add("/f", rss([("1", "tram", MON)]))
+    report = await rig.poller.poll("w")
+    assert report.ok and rig.store.watcher_status("w").consecutive_failures == 0
+
+
+async def test_retry_after_from_a_source_is_honoured(rig: Rig) -> None:
+    rig.feeds.set_status("/f", 429, headers={"Retry-After": "3600"})
+    rig.add("w", "/f")
+    await rig.poller.poll("w")
+    skipped = await rig.poller.poll("w")
+    assert skipped.skipped
+    assert len(rig.feeds.requests("/f")) == 1
+
+
+async def test_hostile_feed_text_is_stored_as_is_and_posted_inert(rig: Rig, tmp_path: Path) -> None:
+    from runtime import Services
+    from settings import parse_settings
+
+    hostile = "&lt;!channel&gt; tram &lt;https://evil.example|https://bank.example&gt; &lt;@U123&gt;"
+    rig.feeds.add("/f", rss([]))
+    rig.add("w", "/f")
+    await rig.cycle()
+    rig.feeds.add("/f", rss([("1", hostile + " " + "x" * 10_000, TUE)]))
+    services = Services(settings=parse_settings({}), store=rig.store, http=rig.http, watchers=rig.watchers,
+                        poller=rig.poller)
+    rig.outbox.render = services.render
+    await rig.cycle()
+    (message,) = rig.slack.posted_messages("C1")
+    dumped = str(message["blocks"]) + message["text"]
+    for dangerous in ("<!channel>", "<@U123>", "<https://evil.example|"):
+        assert dangerous not in dumped
+    assert "&lt;@U123&gt;" in dumped  # kept as text, escaped
+    assert len(message["text"]) < 4000

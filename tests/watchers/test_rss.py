@@ -1,0 +1,117 @@
+"""The RSS watcher over real HTTP against the feed playback server."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from query import parse_query
+from watcher_config import WatcherConfig
+from watchers.base import USER_AGENT, SourceError, WatcherContext, new_http_client
+from watchers.rss import RssWatcher
+from tests.fakes.feed_server import FeedServer
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "feeds"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    client = new_http_client(httpx.Timeout(1.0))
+    yield client
+    await client.aclose()
+
+
+def watcher(url: str, http: httpx.AsyncClient) -> RssWatcher:
+    config = WatcherConfig(name="w", source="rss", query=parse_query("x"), channel="C1", url=url)
+    return RssWatcher(config, WatcherContext(http=http))
+
+
+async def test_google_alerts_feed_is_normalised(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    feeds.add_file("/alerts", FIXTURES / "google_alerts_atom_slack.xml")
+    result = await watcher(feeds.url("/alerts"), http).poll({})
+    assert result.mentions
+    first = result.mentions[0]
+    assert first.source == "rss"
+    assert first.external_id.startswith("tag:google.com,2013:googlealerts/feed:")
+    assert first.url.startswith("https://www.aglobalmarketresearch.com/")
+    assert "<b>" not in first.title and "Slack" in first.title
+    assert first.created_at is not None and first.created_at.utcoffset().total_seconds() == 0
+
+
+async def test_sends_user_agent_and_uses_conditional_get(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    feeds.add_file("/feed", FIXTURES / "SYNTHETIC_fr_news_rss2.xml")
+    rss = watcher(feeds.url("/feed"), http)
+    first = await rss.poll({})
+    assert first.mentions and not first.not_modified
+    assert first.cursor.get("etag") and first.cursor.get("last_modified")
+    second = await rss.poll(first.cursor)
+    assert second.not_modified and second.mentions == []
+    assert second.cursor == first.cursor
+    requests = feeds.requests("/feed")
+    assert requests[0].headers["User-Agent"] == USER_AGENT
+    assert "If-None-Match" not in requests[0].headers
+    assert requests[1].headers["If-None-Match"] == first.cursor["etag"]
+
+
+async def test_french_feed_keeps_language_and_accents(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    feeds.add_file("/fr", FIXTURES / "SYNTHETIC_fr_news_rss2.xml")
+    result = await watcher(feeds.url("/fr"), http).poll({})
+    assert {m.lang for m in result.mentions} <= {"fr", "fr-fr", "fr-FR"}
+    assert any(ch in "".join(m.title + m.text for m in result.mentions) for ch in "éèàç")
+
+
+async def test_items_without_guid_get_their_link_as_id(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    feeds.add_file("/hn", FIXTURES / "hn_frontpage_rss2_no_guid.xml")
+    result = await watcher(feeds.url("/hn"), http).poll({})
+    assert result.mentions
+    assert all(m.external_id.startswith("http") for m in result.mentions)
+    assert len({m.external_id for m in result.mentions}) == len(result.mentions)
+
+
+async def test_local_guids_are_scoped_to_their_feed(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    item = "<item><title>t</title><guid isPermaLink='false'>42</guid><description>d</description></item>"
+    body = f"<?xml version='1.0'?><rss version='2.0'><channel><title>c</title>{item}</channel></rss>"
+    feeds.add("/a", body)
+    feeds.add("/b", body)
+    (in_a,) = (await watcher(feeds.url("/a"), http).poll({})).mentions
+    (in_b,) = (await watcher(feeds.url("/b"), http).poll({})).mentions
+    assert in_a.external_id != in_b.external_id
+    assert in_a.external_id.endswith("#42")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda s: s.set_status("/x", 404), "HTTP 404"),
+        (lambda s: s.set_status("/x", 500), "HTTP 500"),
+        (lambda s: s.add("/x", "<html><body>Not a feed</body></html>", content_type="text/html"), "not a readable feed"),
+        (lambda s: s.add("/x", b""), "not a readable feed"),
+        (lambda s: s.add("/x", '{"json": true}', content_type="application/json"), "not a readable feed"),
+        (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "limit"),
+        (lambda s: s.redirect("/x", "/x"), "redirects"),
+        (lambda s: s.hang("/x"), "did not answer in time"),
+    ],
+    ids=["404", "500", "html", "empty", "json", "oversized", "redirect-loop", "timeout"],
+)
+async def test_bad_sources_raise_a_clear_source_error(
+    feeds: FeedServer, http: httpx.AsyncClient, setup, message: str
+) -> None:
+    setup(feeds)
+    with pytest.raises(SourceError, match=message) as raised:
+        await watcher(feeds.url("/x"), http).poll({})
+    assert feeds.url("/x") in str(raised.value)
+
+
+async def test_rate_limited_feed_reports_retry_after(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    feeds.set_status("/slow-down", 429, headers={"Retry-After": "120"})
+    with pytest.raises(SourceError) as raised:
+        await watcher(feeds.url("/slow-down"), http).poll({})
+    assert raised.value.retry_after == 120
+
+
+async def test_follows_a_few_redirects(feeds: FeedServer, http: httpx.AsyncClient) -> None:
+    feeds.add_file("/real", FIXTURES / "news_rss2_huffpost_canada.xml")
+    feeds.redirect("/old", "/real", status=301)
+    result = await watcher(feeds.url("/old"), http).poll({})
+    assert result.mentions
