@@ -3,6 +3,7 @@
     python bot.py                 run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)
     python bot.py once            run one poll cycle, post what is new, and exit
     python bot.py once --dry-run  run one poll cycle and print the cards instead of posting (changes nothing)
+    python bot.py status          print the health of every watcher
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import signal
 import sys
 from typing import Any
 
+from health import status_table
 from polling import PollReport
-from runtime import Runtime, Services, open_services
+from runtime import Runtime, Services, load_watcher_configs, open_services
 from settings import Settings, SettingsError, load_settings, require_slack_connection
 from store import Store
 from watcher_config import WatchersFileError
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command == "once":
             return asyncio.run(run_once(settings, dry_run=args.dry_run))
+        if args.command == "status":
+            return print_status(settings)
         require_slack_connection(settings)
         asyncio.run(run_bot(settings))
         return 0
@@ -46,7 +50,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands.add_parser("run", help="run the bot (the default)")
     once = commands.add_parser("once", help="run one poll cycle and exit")
     once.add_argument("--dry-run", action="store_true", help="print the cards instead of posting; change nothing")
+    commands.add_parser("status", help="print the health of every watcher")
     return parser.parse_args(argv)
+
+
+def print_status(settings: Settings) -> int:
+    """Exit code 1 when a watcher is failing, so monitoring can run this command."""
+    configs, problems = load_watcher_configs(settings)
+    store = Store.open(settings.database_path)
+    try:
+        print(status_table(store, configs, settings.bot_timezone))
+        failing = [c.name for c in configs if store.watcher_status(c.name).consecutive_failures]
+    finally:
+        store.close()
+    for problem in problems:
+        print(f"not running: {problem}")
+    return 1 if failing or problems else 0
 
 
 async def run_bot(settings: Settings) -> None:

@@ -47,7 +47,7 @@ STATUS_LIMIT = 500
 
 # Bidirectional overrides and isolates: outside text could use them to reverse the text that follows it.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_WEB_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 
 
 def mention_card(
@@ -143,13 +143,13 @@ def _details(mention: Mention, watcher: str, lang: str) -> list[dict[str, object
         linked = link(mention.url, label)
         text = linked if len(linked) <= LINK_MARKUP_LIMIT else escape(label)
         elements.append(markup(f":link: {text}"))
-    elements.append(plain_text(t("card.watcher", lang, name=_clean(watcher, NAME_LIMIT)), TEXT_LIMIT))
+    elements.append(mrkdwn(t("card.watcher", lang, name=_clean(watcher, NAME_LIMIT))))
     return elements
 
 
 def _link_label(url: str) -> str:
-    """The URL as people read it: without its scheme, shortened. Showing the real target means no spoofing."""
-    return _clean(_URL_SCHEME.sub("", url.strip()), LINK_LABEL_LIMIT)
+    """The URL as people read it: shortened, without http(s)://. Showing the real target means no spoofing."""
+    return _clean(_WEB_SCHEME.sub("", url.strip()), LINK_LABEL_LIMIT)
 
 
 def _buttons(mention: Mention, mention_id: int, lang: str) -> list[dict[str, object]]:

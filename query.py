@@ -16,10 +16,10 @@ Keywords are upper case (``or`` is a French word). Fields are ``lang:``, ``site:
 
 Text matching is on whole words of the mention's title and text, case- and accent-insensitive. Both sides are
 reduced to the same canonical form: folded (see `fold`), every character that cannot be part of a word turned
-into a space, runs of spaces collapsed, one space at each end. A word is then ``" word "`` in that string, a
-phrase ``" several words "``, a prefix ``tram*`` is ``" tram"``: plain substring tests, which is what makes
-matching cheap. ``#`` is kept at the start of a word in a second form of the string, so ``#tram`` only matches
-the hashtag while ``tram`` matches the word and the hashtag.
+into a space, a space at each end. A word is then ``" word "`` in that string and a prefix ``tram*`` is
+``" tram"``: plain substring tests, which is what makes matching cheap. A phrase is a regular expression with
+runs of spaces between its words. ``#`` is kept in a second form of the string, so ``#tram`` only matches the
+hashtag while ``tram`` matches the word and the hashtag.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import ClassVar, NoReturn, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from mentions import Mention
 
@@ -46,7 +46,6 @@ _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9_]*):")
 _OPENING_QUOTES = '"“«„'
 _CLOSING_QUOTES = '"”»“'
 _WORD_END = frozenset("()" + _OPENING_QUOTES)
-_SPACES = re.compile(r"  +")
 # Joins a mention's title to its text; folds to "|", a token no query word can contain, so a phrase cannot run
 # from the end of the title into the start of the text.
 _SECTION_MARK = "\x1f"
@@ -76,6 +75,7 @@ _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 _PORT = re.compile(r":\d*$")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?(?P<host>[^/?#:]*)(?::[^/?#]*)?(?P<path>[^?#]*)", re.IGNORECASE)
 
 
 class QueryError(ValueError):
@@ -236,13 +236,9 @@ def _folded_words(text: str) -> str:
     return latin if latin is not None else text.translate(_word_fold_table())
 
 
-def _spaced(folded: str) -> str:
-    """Single spaces between words and one at each end, the form needles are searched in."""
-    return f" {_SPACES.sub(' ', folded)} "
-
-
-def _words_without_hashes(folded: str) -> str:
-    return _spaced(folded.replace("#", " ") if "#" in folded else folded)
+def _plain_words(text: str) -> list[str]:
+    """The folded words of `text`, hashtags as plain words."""
+    return _folded_words(text).replace("#", " ").split()
 
 
 # --- What queries look at ------------------------------------------------------------------------------------
@@ -251,31 +247,25 @@ def _words_without_hashes(folded: str) -> str:
 class MatchableText:
     """One mention normalised for matching, computed once and shared by every query that looks at it.
 
-    `words` is the canonical form of the title and text (see the module docstring); the other forms are only
-    computed when a query needs them.
+    `words` is the canonical form of the title and text (see the module docstring), `tagged_words` the same with
+    hashtags still marked (" le #tram de caen "); the author and site forms are computed when a query needs them.
     """
 
     def __init__(self, mention: Mention) -> None:
         self.mention = mention
-        self._folded = _folded_words(f"{mention.title} {_SECTION_MARK} {mention.text}")
-        self.words = _words_without_hashes(self._folded)
+        folded = _folded_words(f"{mention.title} {_SECTION_MARK} {mention.text}")
+        self.tagged_words = f" {folded} "
+        self.words = self.tagged_words.replace("#", " ") if "#" in folded else self.tagged_words
         self.lang = _normalise_lang(mention.lang or "")
         self.primary_lang = self.lang.partition("-")[0]
 
     @cached_property
-    def tagged_words(self) -> str:
-        """`words` with hashtags still marked: " le #tram de caen "."""
-        return _spaced(self._folded)
-
-    @cached_property
     def site(self) -> tuple[str, str]:
         """The host without "www." (punycode for international names) and the lower-cased path of the URL."""
-        try:
-            parts = urlsplit(self.mention.url.strip())
-            host = parts.hostname or ""
-        except ValueError:
+        address = _URL.match(self.mention.url.strip())
+        if address is None:
             return "", ""
-        return _normalise_host(host), _normalise_path(parts.path)
+        return _normalise_host(address.group("host")), _normalise_path(address.group("path"))
 
     @cached_property
     def authors(self) -> frozenset[str]:
@@ -289,7 +279,7 @@ class MatchableText:
                 keys.add(local)
             if handle.endswith(".bsky.social"):
                 keys.add(handle.removesuffix(".bsky.social"))
-        name = _words_without_hashes(_folded_words(self.mention.author_name)).strip()
+        name = " ".join(_plain_words(self.mention.author_name))
         if name:
             keys.add(name)
         return frozenset(keys)
@@ -349,7 +339,7 @@ class _Node(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Words:
-    """A word, phrase or prefix: `needle` is its canonical form, searched in `MatchableText.words`."""
+    """A word or a prefix: `needle` is its canonical form (" tram " or " tram"), in `MatchableText.words`."""
 
     needle: str
     label: str
@@ -375,6 +365,28 @@ class _TaggedWords:
 
     def explain(self) -> str:
         return self.label
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """Consecutive words, whatever punctuation or spacing separates them in the mention.
+
+    `probe` is the needle of its longest word: a substring test several times cheaper than the regex, which
+    most mentions fail.
+    """
+
+    pattern: re.Pattern[str]
+    probe: str
+    label: str
+    tagged: bool
+    cost: ClassVar[int] = 2
+
+    def matches(self, text: MatchableText) -> bool:
+        words = text.tagged_words if self.tagged else text.words
+        return self.probe in words and self.pattern.search(words) is not None
+
+    def explain(self) -> str:
+        return f'"{self.label}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,7 +488,7 @@ def _any_of(parts: list[_Node]) -> _Node:
 
 
 def _positive_terms(node: _Node, negated: bool) -> Iterator[str]:
-    if isinstance(node, _Words | _TaggedWords):
+    if isinstance(node, _Words | _TaggedWords | _Phrase):
         if not negated:
             yield node.label
     elif isinstance(node, _Not):
@@ -756,7 +768,7 @@ def _compile_text(parser: _Parser, raw: str, position: int, *, quoted: bool) -> 
             f"'*' at position {position + star}: the wildcard only works at the end of a word, e.g. tram*",
             position + star,
         )
-    tokens = _spaced(_folded_words(body)).split()
+    tokens = _folded_words(body).split()
     if not any(token.strip("#") for token in tokens):
         if prefix:
             parser.fail(
@@ -771,11 +783,15 @@ def _compile_text(parser: _Parser, raw: str, position: int, *, quoted: bool) -> 
             position + len(body),
         )
     joined = " ".join(tokens)
-    needle = f" {joined}" if prefix else f" {joined} "
     label = f"{joined}*" if prefix else joined
+    end = "" if prefix else " "
+    if len(tokens) > 1:
+        pattern = re.compile(" " + " +".join(map(re.escape, tokens)) + end)
+        probe = max([f" {token} " for token in tokens[:-1]] + [f" {tokens[-1]}{end}"], key=len)
+        return _Phrase(pattern, probe, label, tagged="#" in joined)
     if "#" in joined:
-        return _TaggedWords(needle, label)
-    return _Words(needle, label)
+        return _TaggedWords(f" {joined}{end}", label)
+    return _Words(f" {joined}{end}", label)
 
 
 def _compile_lang(parser: _Parser, value: str, position: int) -> _Node:
@@ -811,7 +827,7 @@ def _compile_site(parser: _Parser, value: str, position: int) -> _Node:
 
 def _compile_author(parser: _Parser, value: str, position: int) -> _Node:
     handle = fold(value.strip()).lstrip("@")
-    name = _words_without_hashes(_folded_words(value)).strip()
+    name = " ".join(_plain_words(value))
     if not handle or not name:
         parser.fail(f"author:{value} at position {position}: give a handle or a name, e.g. author:@bob", position)
     return _Author(frozenset({handle, name}), handle)

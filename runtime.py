@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
 from app import build_app
+from health import SourceHealth
 from outbox import Outbox, new_slack_client
 from polling import Poller
 from settings import Settings
@@ -46,6 +47,8 @@ class Services:
 
     def render(self, delivery: Delivery) -> dict[str, Any]:
         """The Slack message for an outbox row, built at posting time from the stored mention."""
+        if delivery.kind == "notice" and delivery.message is not None:
+            return delivery.message
         if delivery.kind == "rollup":
             return cards.rollup_message(delivery.watcher, delivery.rollup_count or 0, self.settings.bot_language)
         assert delivery.mention_id is not None
@@ -94,6 +97,14 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
         services.outbox = Outbox(store, services.slack, services.render)
         services.poller.on_queued = services.outbox.wake
+        services.poller.health = SourceHealth(
+            store,
+            lang=settings.bot_language,
+            tz=settings.bot_timezone,
+            alert_after=settings.health_alert_after,
+            channel=settings.health_channel,
+            on_queued=services.outbox.wake,
+        )
     return services
 
 

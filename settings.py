@@ -48,6 +48,8 @@ class Settings:
     digest_time: time = time(8, 30)
     digest_days: tuple[str, ...] = WEEKDAYS[:5]
     burst_threshold: int = 5
+    health_channel: str | None = None
+    health_alert_after: int = 3
     log_level: str = "INFO"
 
     @property
@@ -96,6 +98,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         digest_time=_clock(get("DIGEST_TIME") or "08:30"),
         digest_days=_days(get("DIGEST_DAYS") or "mon-fri"),
         burst_threshold=_int(get, "BURST_THRESHOLD", 5, 1, 1000),
+        health_channel=_channel(get, "HEALTH_CHANNEL"),
+        health_alert_after=_int(get, "HEALTH_ALERT_AFTER", 3, 1, 100),
         log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
     )
 

@@ -36,12 +36,14 @@ class PollResult:
 class SourceError(Exception):
     """A poll failed in a way worth telling the team about (HTTP error, bad payload, auth).
 
-    `retry_after` (seconds) is set when the source asked us to slow down.
+    `retry_after` (seconds) is set when the source asked us to slow down; `status` is the HTTP status when the
+    source answered with an error (so a watcher can name the env var to check on a 401/403).
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 class RateLimits:
@@ -163,7 +165,9 @@ def raise_for_status(response: httpx.Response, url: str) -> None:
         429: "rate limited; slowing down",
     }.get(response.status_code, "the server had a problem" if response.status_code >= 500 else "")
     reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-    raise SourceError(f"{reason} from {url}" + (f" ({hint})" if hint else ""), retry_after=retry_after)
+    raise SourceError(
+        f"{reason} from {url}" + (f" ({hint})" if hint else ""), retry_after=retry_after, status=response.status_code
+    )
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -183,14 +187,15 @@ async def fetch_json(
     headers: Mapping[str, str] | None = None,
     method: str = "GET",
     json_body: Any = None,
+    data: Mapping[str, str] | None = None,
 ) -> tuple[httpx.Response, Any]:
     """Call a JSON API politely: wait if its rate limit is nearly spent, check the status, decode the body.
 
-    Errors come back as `SourceError` naming the URL (never the credentials).
+    Errors come back as `SourceError` naming the URL (never the credentials). `data` is sent form-encoded.
     """
     await context.limits.wait(url)
     try:
-        response = await context.http.request(method, url, params=params, headers=headers, json=json_body)
+        response = await context.http.request(method, url, params=params, headers=headers, json=json_body, data=data)
     except httpx.TimeoutException:
         raise SourceError(f"{url} did not answer in time") from None
     except httpx.HTTPError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import html.entities
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,7 +30,14 @@ GOOGLE_REDIRECT_HOST = re.compile(r"^(?:www\.)?google\.[a-z]{2,3}(?:\.[a-z]{2})?
 PLAIN_TEXT_TYPES = frozenset({"text", "text/plain"})
 
 _XML_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
-_RSS_LANGUAGE = re.compile(r"<(?:dc:)?language>\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*)\s*</(?:dc:)?language>")
+_RSS_LANGUAGE = re.compile(rb"<(?:dc:)?language>\s*([A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*)\s*</(?:dc:)?language>")
+_ATOM_03_NAMESPACE = b"http://purl.org/atom/ns#"
+_SUSPECT_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)")
+_AMPERSAND_OR_CDATA = re.compile(
+    rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)([A-Za-z][A-Za-z0-9]{1,31};)?",
+    re.DOTALL,
+)
+_XHTML_TITLE = re.compile(rb"""<(?:[\w.-]+:)?title\b[^>]*\btype\s*=\s*["'](?:xhtml|application/xhtml\+xml)["']""")
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 # XML spec appendix F: a document without a byte-order mark still shows its UTF-16/32 form in its first bytes.
 _UNMARKED_WIDE_ENCODINGS = (
@@ -82,9 +90,9 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str | None = None) -
     """
     if not data.strip():
         raise FeedError("got an empty body")
-    document = decode_document(data, content_type)
-    fast = _parse_with_fastfeedparser(document)
-    if fast is not None and not _needs_xml_base(fast, data):
+    document = utf8_document(data, content_type)
+    fast = None if _fastfeedparser_misreads(document) else _parse_with_fastfeedparser(repair_entities(document))
+    if fast is not None and _is_complete(fast, document):
         return _feed_from_fastfeedparser(fast, document, url)
     slow = _parse_with_feedparser(document, url)
     if slow is None:
@@ -109,38 +117,44 @@ def _is_tracking_param(pair: str) -> bool:
     return name.startswith("utm_") or name in TRACKING_PARAMS
 
 
-def decode_document(data: bytes, content_type: str | None = None) -> bytes | str:
-    """The document as a parser should read it: the bytes untouched when they are the UTF-8 they say they are,
-    else the text decoded here.
+def utf8_document(data: bytes, content_type: str | None = None) -> bytes:
+    """The document in UTF-8, its XML declaration saying so: the bytes untouched when they already are.
 
     Order of trust: a byte-order mark, then valid UTF-8 (labels lie far more often than UTF-8 happens by chance:
     feeds written in UTF-8 and declared ISO-8859-1 are common), then the HTTP charset, the XML declaration, and
-    windows-1252, whose decoding of Latin text is right more often than not.
+    windows-1252, whose reading of Latin text is right more often than not.
     """
     data = data.lstrip(b" \t\r\n")
+    text = _decoded_unless_utf8(data, content_type)
+    if text is None:
+        return data
+    encoded = text.lstrip(" \t\r\n").encode("utf-8")
+    declared = _XML_DECLARED_ENCODING.match(encoded, 0, 512)
+    return encoded[: declared.start(1)] + b"utf-8" + encoded[declared.end(1) :] if declared else encoded
+
+
+def _decoded_unless_utf8(data: bytes, content_type: str | None) -> str | None:
+    """The text of `data`, or None when a parser reading the bytes as they declare themselves gets it right."""
     for mark, encoding in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
-            return _decode_or_replace(data[len(mark) :], encoding)
+            return data[len(mark) :].decode(encoding, errors="replace")
     for prefix, encoding in _UNMARKED_WIDE_ENCODINGS:
         if data.startswith(prefix):
-            return _decode_or_replace(data, encoding)
-    labels = [label for label in (_http_charset(content_type), _declared_encoding(data)) if label]
-    declared_utf8 = not labels or labels[-1] == "utf-8"
-    if data.isascii() and declared_utf8:
-        return data
-    trust_utf8_first = not labels or labels[0] in _ANY_BYTES_DECODE or labels[0] == "utf-8"
-    candidates = ["utf-8", *labels] if trust_utf8_first else [*labels, "utf-8"]
-    for encoding in [*candidates, "cp1252"]:
+            return data.decode(encoding, errors="replace")
+    declaration = _XML_DECLARED_ENCODING.match(data, 0, 512)
+    declared = _codec_name(declaration.group(1).decode("ascii")) if declaration else None
+    read_as_utf8 = declaration is None or declared == "utf-8"
+    if read_as_utf8 and data.isascii():
+        return None
+    labels = [label for label in (_http_charset(content_type), declared) if label]
+    utf8_first = not labels or labels[0] in _ANY_BYTES_DECODE or labels[0] == "utf-8"
+    for encoding in ["utf-8", *labels] if utf8_first else [*labels, "utf-8"]:
         try:
             text = data.decode(encoding)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
-        return data if encoding == "utf-8" and declared_utf8 else text
-    return data.decode("utf-8", errors="replace")
-
-
-def _decode_or_replace(data: bytes, encoding: str) -> str:
-    return data.decode(encoding, errors="replace").lstrip(" \t\r\n")
+        return None if encoding == "utf-8" and read_as_utf8 else text
+    return data.decode("cp1252", errors="replace")
 
 
 def _http_charset(content_type: str | None) -> str | None:
@@ -148,22 +162,58 @@ def _http_charset(content_type: str | None) -> str | None:
     return _codec_name(match.group(1)) if match else None
 
 
-def _declared_encoding(data: bytes) -> str | None:
-    match = _XML_DECLARED_ENCODING.match(data, 0, 512)
-    return _codec_name(match.group(1).decode("ascii")) if match else None
-
-
 def _codec_name(label: str) -> str | None:
     try:
         name = codecs.lookup(label).name
     except LookupError:
         return None
-    # The wider encodings that browsers substitute for these labels: a document labelled with the narrow one
-    # nearly always uses characters of the wider one.
+    # Browsers read these labels as the wider encoding: documents so labelled nearly always use its characters.
     return {"gb2312": "gb18030", "iso8859-1": "cp1252", "ascii": "cp1252"}.get(name, name)
 
 
-def _parse_with_fastfeedparser(document: bytes | str) -> dict[str, Any] | None:
+def repair_entities(document: bytes) -> bytes:
+    """`document` with every "&" that XML would reject made into a reference it accepts.
+
+    Feeds use HTML's named entities (&eacute;, &nbsp;) and bare ampersands (AT&T, ?a=1&b=2) without a DTD; the
+    recovering XML parser under fastfeedparser cuts the text short at each. Named ones become character
+    references, the rest &amp;, as feedparser reads them. CDATA sections are literal and left alone.
+    """
+    if not _SUSPECT_AMPERSAND.search(document):
+        return document
+    return _AMPERSAND_OR_CDATA.sub(_repaired_ampersand, document)
+
+
+def _repaired_ampersand(match: re.Match[bytes]) -> bytes:
+    if match.group(0).startswith(b"<"):
+        return match.group(0)
+    name = match.group(1)
+    characters = html.entities.html5.get(name.decode("ascii")) if name else None
+    if characters is None:
+        return b"&amp;" + (name or b"")
+    return "".join(f"&#{ord(character)};" for character in characters).encode("ascii")
+
+
+def _fastfeedparser_misreads(document: bytes) -> bool:
+    """Documents whose reading by fastfeedparser is known to lose entries' text: Atom 0.3 (base64 titles,
+    issued/modified dates, relative ids) and documents declaring their own entities."""
+    return _ATOM_03_NAMESPACE in document[:4096] or b"<!ENTITY" in document
+
+
+def _is_complete(parsed: Mapping[str, Any], document: bytes) -> bool:
+    """Whether fastfeedparser's result misses nothing that feedparser would find.
+
+    It finds no entry in RSS 0.90 (and in some broken documents) where feedparser does; it leaves Atom titles
+    of type xhtml empty; it ignores xml:base, which matters when an entry link is relative.
+    """
+    entries = parsed["entries"]
+    if not entries:
+        return b"<item" not in document and b"<entry" not in document
+    if any(not entry.get("title") for entry in entries) and _XHTML_TITLE.search(document):
+        return False
+    return b"xml:base" not in document or all(_is_absolute(entry.get("link") or "") for entry in entries)
+
+
+def _parse_with_fastfeedparser(document: bytes) -> dict[str, Any] | None:
     try:
         return fastfeedparser.parse(document)
     except Exception:
@@ -171,29 +221,22 @@ def _parse_with_fastfeedparser(document: bytes | str) -> dict[str, Any] | None:
         return None
 
 
-def _needs_xml_base(parsed: Mapping[str, Any], data: bytes) -> bool:
-    """Whether an entry link is relative in a document that says what it is relative to (fastfeedparser ignores
-    xml:base)."""
-    return b"xml:base" in data and any(not _is_absolute(entry.get("link") or "") for entry in parsed["entries"])
-
-
 def _is_absolute(url: str) -> bool:
     return "://" in url[:16]
 
 
-def _parse_with_feedparser(document: bytes | str, url: str) -> Any | None:
-    body = document.encode("utf-8") if isinstance(document, str) else document
+def _parse_with_feedparser(document: bytes, url: str) -> Any | None:
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
     # Always bytes: given a str, feedparser would fetch it as a URL or open it as a file.
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    parsed = feedparser.parse(document, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     if not parsed.get("version") and not parsed.get("entries"):
         return None
     return parsed
 
 
-def _feed_from_fastfeedparser(parsed: Mapping[str, Any], document: bytes | str, url: str) -> ParsedFeed:
+def _feed_from_fastfeedparser(parsed: Mapping[str, Any], document: bytes, url: str) -> ParsedFeed:
     feed = parsed.get("feed") or parsed
     lang = _clean_lang(feed.get("language")) or _rss_language(document)
     base = url
@@ -206,11 +249,9 @@ def _feed_from_fastfeedparser(parsed: Mapping[str, Any], document: bytes | str, 
     )
 
 
-def _rss_language(document: bytes | str) -> str | None:
-    head = document[:4096]
-    text = head.decode("utf-8", errors="replace") if isinstance(head, bytes) else head
-    match = _RSS_LANGUAGE.search(text)
-    return _clean_lang(match.group(1)) if match else None
+def _rss_language(document: bytes) -> str | None:
+    match = _RSS_LANGUAGE.search(document, 0, 8192)
+    return _clean_lang(match.group(1).decode("ascii")) if match else None
 
 
 def _entry_from_fastfeedparser(entry: Mapping[str, Any], base: str, feed_lang: str | None) -> FeedEntry:
@@ -248,7 +289,13 @@ def _feed_from_feedparser(parsed: Any, url: str) -> ParsedFeed:
 
 
 def _entry_from_feedparser(entry: Any, base: str, feed_lang: str | None) -> FeedEntry:
-    link = _absolute_link(entry.get("link", ""), base)
+    # feedparser's `link` is the last <link> with an href, whatever its rel: an enclosure can take the place of
+    # the page.
+    alternate = next(
+        (link["href"] for link in entry.get("links", []) if link.get("rel") == "alternate" and link.get("href")),
+        entry.get("link", ""),
+    )
+    link = _absolute_link(alternate, base)
     title_detail = entry.get("title_detail") or {}
     title = _title_text(entry.get("title", ""), title_detail.get("type", ""))
     bodies = [(content.get("value", ""), content.get("type", "")) for content in entry.get("content", [])]

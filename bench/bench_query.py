@@ -1,0 +1,119 @@
+"""Throughput of the query language on ~20k synthetic mentions: prints figures, asserts nothing.
+
+Run from the repository root: `.venv/bin/python bench/bench_query.py`.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mentions import Mention  # noqa: E402
+from query import MatchableText, Query, matchable, parse_query  # noqa: E402
+
+MENTIONS = 20_000
+QUERIES = {
+    "one word": "tramway",
+    "design example": '"Caen la mer" OR tramway -football lang:fr',
+    "grouped example": '("Caen la mer" OR tramway) -football lang:fr',
+    "phrase + prefix": '"Saint-Étienne" OR tram*',
+    "20-word OR list": " OR ".join(
+        "vélo bus métro tramway navette parking gare péage autoroute train covoiturage trottinette "
+        "piéton voirie chantier travaux bouchon rocade périphérique aéroport".split()
+    ),
+    "hashtags": "#tram OR #caen",
+    "fields": "site:ouest-france.fr OR author:@bob -lang:en",
+    "nested": '(élection OR vote) (Caen OR Rouen) -(football OR rugby) NOT "fake news"',
+}
+FRENCH = (
+    "le la les de des du un une et à est pour dans sur avec par au aux ce qui que ne pas plus été être "
+    "école élection mairie conseil municipal tramway métro vélo réunion publique habitants quartier travaux "
+    "budget région département l'État l'école d'abord aujourd'hui Caen Rouen Saint-Étienne Normandie "
+    "football rugby débat écologie énergie coût sécurité santé hôpital théâtre festival été hiver"
+).split()
+ENGLISH = (
+    "the a of and to in is for on with by at this that from city council transit tram bus bike meeting "
+    "public residents budget region election vote football energy health festival news update report"
+).split()
+PUNCTUATION = [",", ".", " :", " !", " ?", "", "", "", "", "", "", "", " «", " »", "’s", "…"]
+EMOJI = ["🚋", "🎉", "👍", "🔥", "😡", "🇫🇷"]
+SITES = ["https://www.ouest-france.fr/normandie/caen/", "https://actu.fr/", "https://mastodon.social/@x/", "https://example.org/"]
+AUTHORS = ["@bob@mastodon.social", "alice.bsky.social", "@Jean_Dupont", "carol"]
+
+
+def synthetic_mention(rng: random.Random, index: int) -> Mention:
+    """A mention shaped like the typical one: 80-character title, 400-character text, mostly French."""
+    kind = rng.random()
+    vocabulary = ENGLISH if kind < 0.2 else FRENCH
+    words: list[str] = []
+    while sum(len(word) + 1 for word in words) < 480:
+        word = rng.choice(vocabulary)
+        if rng.random() < 0.1:
+            word = word.capitalize()
+        words.append(word + rng.choice(PUNCTUATION))
+        if rng.random() < 0.03:
+            words.append("#" + rng.choice(vocabulary).lower())
+        if kind > 0.75 and rng.random() < 0.02:
+            words.append(rng.choice(EMOJI))
+        if kind > 0.97 and rng.random() < 0.05:
+            words.append("Привет")
+    body = " ".join(words)
+    return Mention(
+        source="bench",
+        external_id=str(index),
+        url=rng.choice(SITES) + str(index),
+        title=body[:80],
+        text=body[80:480],
+        author_handle=rng.choice(AUTHORS),
+        author_name="Jean Dupont",
+        lang=rng.choice(["fr", "fr-FR", "en", None]),
+    )
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>12,.0f}/s  {seconds / count * 1e6:7.2f} µs each"
+
+
+def main() -> None:
+    rng = random.Random(20_240_601)
+    mentions = [synthetic_mention(rng, index) for index in range(MENTIONS)]
+    print(f"{len(mentions)} mentions, mean title+text {sum(len(m.title) + len(m.text) for m in mentions) / len(mentions):.0f} chars")
+
+    started = time.perf_counter()
+    for _ in range(100):
+        queries = [parse_query(text) for text in QUERIES.values()]
+    print(f"parse_query (mean of {len(QUERIES)} shapes)      {rate(100 * len(QUERIES), time.perf_counter() - started)}")
+
+    started = time.perf_counter()
+    texts = [MatchableText(mention) for mention in mentions]
+    print(f"normalise a mention (MatchableText)      {rate(len(mentions), time.perf_counter() - started)}")
+
+    print("\nmatch only, mention already normalised (several watchers on one mention):")
+    for name, query in zip(QUERIES, queries, strict=True):
+        started = time.perf_counter()
+        hits = sum(query.matches_text(text) for text in texts)
+        print(f"  {name:<20} {rate(len(texts), time.perf_counter() - started)}   {hits:>6} hits")
+
+    print("\nnormalise + match, Query.matches on mentions never seen (one watcher per mention):")
+    for name, query in zip(QUERIES, queries, strict=True):
+        fresh = [synthetic_mention(random.Random(index), index) for index in range(2_000)] + mentions
+        started = time.perf_counter()
+        hits = sum(query.matches(mention) for mention in fresh)
+        print(f"  {name:<20} {rate(len(fresh), time.perf_counter() - started)}   {hits:>6} hits")
+
+    all_queries: list[Query] = queries
+    started = time.perf_counter()
+    for mention in mentions:
+        text = matchable(mention)
+        for query in all_queries:
+            query.matches_text(text)
+    elapsed = time.perf_counter() - started
+    print(f"\nall {len(all_queries)} queries on each mention, normalised once: {rate(len(mentions), elapsed)} per mention")
+
+
+if __name__ == "__main__":
+    main()

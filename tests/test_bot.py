@@ -1,0 +1,238 @@
+"""The command line and the running bot, as an operator uses them: real processes, real sockets."""
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runtime import Runtime
+from settings import parse_settings
+from store import Store
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SlackRequests, send
+
+BOT = Path(__file__).resolve().parent.parent / "bot.py"
+OLD = "Mon, 23 Nov 2026 08:00:00 +0100"
+NEW = "Tue, 24 Nov 2026 08:00:00 +0100"
+
+
+def feed(items: list[tuple[str, str]]) -> str:
+    body = "".join(
+        f"<item><guid>https://news.example/{guid}</guid><title>{title}</title>"
+        f"<link>https://news.example/{guid}</link><pubDate>{NEW}</pubDate></item>"
+        for guid, title in items
+    )
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>News</title>{body}</channel></rss>"
+
+
+def channel_of(watcher: str) -> str:
+    return "C0" + watcher.upper().replace("-", "")
+
+
+def write_watchers(path: Path, feeds: FeedServer, *entries: str) -> Path:
+    tables = [
+        f'[[watcher]]\nname = "{name}"\nsource = "rss"\nurl = "{feeds.url("/" + name)}"\nquery = "tram"\n'
+        f'channel = "{channel_of(name)}"\ninterval = "30s"\n'
+        for name in entries
+    ]
+    path.write_text("\n".join(tables))
+    return path
+
+
+def env_for(tmp_path: Path, slack: FakeSlack | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    env.update(
+        DATABASE_PATH=str(tmp_path / "veilleur.db"),
+        WATCHERS_FILE=str(tmp_path / "watchers.toml"),
+        LOG_LEVEL="WARNING",
+    )
+    if slack is not None:
+        env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.api_url)
+    env.update(extra)
+    return env
+
+
+async def run_cli(tmp_path: Path, env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(BOT), *args, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "variable"),
+    [({"BOT_TIMEZONE": "Mars/Olympus"}, "BOT_TIMEZONE"), ({"PORT": "x"}, "PORT"), ({}, "SLACK_SIGNING_SECRET")],
+)
+async def test_a_wrong_setting_stops_the_bot_with_one_line(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, extra: dict, variable: str
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    code, out, err = await run_cli(tmp_path, env_for(tmp_path, slack, **extra))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert "Traceback" not in err
+
+
+async def test_dry_run_prints_the_cards_and_changes_nothing(tmp_path: Path, slack: FakeSlack, feeds: FeedServer) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram")
+    feeds.add("/caen-tram", feed([("1", "tram late")]))
+    env = env_for(tmp_path, slack)
+    assert (await run_cli(tmp_path, env, "once"))[0] == 0  # first run: recorded quietly
+    feeds.add("/caen-tram", feed([("2", "tram strike &lt;!channel&gt;"), ("1", "tram late")]))
+    code, out, _ = await run_cli(tmp_path, env, "once", "--dry-run")
+    assert code == 0
+    assert "tram strike" in out and "caen-tram" in out
+    assert slack.calls_to("chat.postMessage") == []
+    # the dry run did not record the new item: a real run still posts it
+    code, out, _ = await run_cli(tmp_path, env, "once")
+    assert code == 0
+    assert [m["text"] for m in slack.posted_messages(channel_of("caen-tram"))][0].count("tram strike") == 1
+
+
+async def test_without_a_token_once_prints_instead_of_posting(tmp_path: Path, feeds: FeedServer) -> None:
+    (tmp_path / "watchers.toml").write_text(
+        f'[[watcher]]\nname = "w"\nsource = "rss"\nurl = "{feeds.url("/w")}"\nquery = "tram"\n'
+        'channel = "C0123"\nbackfill = 1\n'
+    )
+    feeds.add("/w", feed([("1", "tram news")]))
+    code, out, _ = await run_cli(tmp_path, env_for(tmp_path, None), "once")
+    assert code == 0
+    assert "tram news" in out
+    assert Store.open(tmp_path / "veilleur.db").count_mentions() == 0
+
+
+async def test_bad_watcher_entries_are_named_and_the_others_run(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    good = write_watchers(tmp_path / "good.toml", feeds, "good").read_text()
+    (tmp_path / "watchers.toml").write_text(
+        good
+        + '\n[[watcher]]\nname = "broken"\nsource = "rss"\nurl = "https://x.example/feed"\nquery = "(tram"\n'
+        'channel = "C0123"\n'
+        + '\n[[watcher]]\nname = "nochan"\nsource = "rss"\nurl = "https://x.example/feed"\nquery = "tram"\n'
+        'channel = "#general"\n'
+    )
+    feeds.add("/good", feed([("1", "tram")]))
+    code, out, err = await run_cli(tmp_path, env_for(tmp_path, slack), "once")
+    assert code == 1
+    assert "good: 1 fetched" in out
+    assert "watcher 'broken', field 'query'" in err
+    assert "watcher 'nochan', field 'channel'" in err
+
+
+async def test_status_prints_each_watcher_health(tmp_path: Path, slack: FakeSlack, feeds: FeedServer) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "up", "down")
+    feeds.add("/up", feed([]))
+    feeds.set_status("/down", 503)
+    env = env_for(tmp_path, slack)
+    await run_cli(tmp_path, env, "once")
+    code, out, _ = await run_cli(tmp_path, env, "status")
+    assert code == 1
+    up = next(line for line in out.splitlines() if line.startswith("up "))
+    down = next(line for line in out.splitlines() if line.startswith("down "))
+    assert "never" not in up and " 0" in up
+    assert "HTTP 503" in down and "never" in down
+
+
+async def test_health_alert_once_after_repeated_failures_then_recovery(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "flaky")
+    feeds.set_status("/flaky", 500)
+    env = env_for(tmp_path, slack, HEALTH_ALERT_AFTER="2")
+    for _ in range(4):
+        await run_cli(tmp_path, env, "once")
+    alerts = slack.posted_messages(channel_of("flaky"))
+    assert len(alerts) == 1
+    assert "flaky" in alerts[0]["text"] and "500" in str(alerts[0])
+    feeds.add("/flaky", feed([]))
+    await run_cli(tmp_path, env, "once")
+    await run_cli(tmp_path, env, "once")
+    messages = slack.posted_messages(channel_of("flaky"))
+    assert len(messages) == 2
+    assert "flaky" in messages[1]["text"]
+
+
+@pytest.fixture
+async def http_bot(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int):
+    write_watchers(tmp_path / "watchers.toml", feeds, "w")
+    feeds.add("/w", feed([]))
+    settings = parse_settings(env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port)))
+    runtime = Runtime(settings, host="127.0.0.1")
+    await runtime.start()
+    yield runtime, f"http://127.0.0.1:{free_port}/slack/events"
+    await runtime.stop()
+
+
+@pytest.mark.parametrize("action_id", ["mention_draft", "mention_flag", "mention_summarize", "mention_dismiss"])
+async def test_card_buttons_answer_not_available_yet(
+    http_bot, slack: FakeSlack, slack_requests: SlackRequests, action_id: str
+) -> None:
+    _, url = http_bot
+    response_url = slack.response_url()
+    request = slack_requests.block_actions(
+        [{"action_id": action_id, "block_id": "actions", "value": "1", "type": "button"}],
+        response_url=response_url,
+    )
+    response = await send(url, request)
+    assert response.status_code == 200
+    for _ in range(50):
+        if slack.responses:
+            break
+        await asyncio.sleep(0.05)
+    (answer,) = slack.responses
+    assert "not available yet" in answer.body["text"]
+    assert answer.body.get("response_type", "ephemeral") == "ephemeral"
+
+
+async def test_unsigned_or_forged_requests_are_refused(http_bot, slack_requests: SlackRequests) -> None:
+    _, url = http_bot
+    request = slack_requests.block_actions([{"action_id": "mention_draft", "value": "1", "type": "button"}])
+    async with httpx.AsyncClient() as client:
+        unsigned = await client.post(url, content=request.body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        forged_headers = dict(request.headers) | {"X-Slack-Signature": "v0=" + "0" * 64}
+        forged = await client.post(url, content=request.body, headers=forged_headers)
+    assert unsigned.status_code == 401 and forged.status_code == 401
+
+
+async def test_running_bot_polls_and_posts_a_new_item(http_bot, slack: FakeSlack, feeds: FeedServer) -> None:
+    runtime, _ = http_bot
+    await runtime.services.poller.poll("w")
+    feeds.add("/w", feed([("9", "tram tonight")]))
+    await runtime.services.poller.poll("w")
+    (call,) = await slack.wait_for_calls("chat.postMessage", 1, within=10)
+    assert "tram tonight" in call.args["text"]
+
+
+async def test_killed_mid_cycle_the_bot_loses_nothing_and_posts_nothing_twice(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a", "b")
+    feeds.add("/a", feed([]))
+    feeds.add("/b", feed([]))
+    env = env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port), BURST_THRESHOLD="50")
+    await run_cli(tmp_path, env, "once")  # first run: quiet
+    feeds.add("/a", feed([(f"a{n}", f"tram a{n}") for n in range(5)]))
+    feeds.add("/b", feed([(f"b{n}", f"tram b{n}") for n in range(5)]))
+    process = await asyncio.create_subprocess_exec(sys.executable, str(BOT), cwd=tmp_path, env=env)
+    try:
+        await slack.wait_for_calls("chat.postMessage", 3, within=30)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert len(slack.calls_to("chat.postMessage")) < 10
+    code, _, _ = await run_cli(tmp_path, env, "once")
+    assert code == 0
+    texts = Counter(m["text"] for m in slack.posted_messages())
+    expected = [f"tram {x}{n}" for x in "ab" for n in range(5)]
+    assert sorted(t for text in texts for t in expected if t in text) == sorted(expected)
+    assert all(count == 1 for count in texts.values())
