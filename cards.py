@@ -1,13 +1,15 @@
 """Slack messages for mentions: pure functions, data in, `{"text": …, "blocks": […]}` out.
 
-Every field of a Mention is outside text. It reaches Slack escaped, in verbatim mrkdwn or in plain_text, and cut
-to budgets that keep a card within Block Kit's limits (3000 characters per text, 75 per button label, 3000 per
-button URL) and far below the ~12k characters of block text at which Slack refuses a message.
+Every field of a Mention is outside text. It reaches Slack escaped, in verbatim mrkdwn only (plain_text holds
+our own words and numbers), so no `<!channel>`, `<@U…>` or `<url|label>` of its own ever leaves this module. Each
+field is cut to a budget that keeps a card within Block Kit's limits (3000 characters per text, 75 per button label,
+3000 per button URL) and under 10k characters of blocks, below the ~12k at which Slack refuses a message.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from i18n import format_count, format_datetime, t, t_plural
@@ -82,6 +84,48 @@ def rollup_message(watcher: str, count: int, lang: str) -> dict[str, object]:
         "text": escape(sentence),
         "blocks": [{"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}],
     }
+
+
+def health_alert(
+    watcher: str, source: str, error: str, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
+) -> dict[str, object]:
+    """Told once when a watcher keeps failing: silence must not pass for calm. The error text is outside text."""
+    sentence = t(
+        "health.alert",
+        lang,
+        watcher=_clean(watcher, NAME_LIMIT),
+        source=_source(source)[1],
+        failures=failures,
+        since=_moment(since, tz, lang),
+        error=_clean(error, SNIPPET_LIMIT),
+    )
+    return {
+        "text": escape(sentence),
+        "blocks": [
+            {"type": "section", "block_id": "health", "text": mrkdwn(f":warning: {sentence}")},
+            {"type": "context", "block_id": "hint", "elements": [plain_text(t("health.alert_hint", lang), TEXT_LIMIT)]},
+        ],
+    }
+
+
+def health_recovered(
+    watcher: str, source: str, since: datetime | None, *, tz: ZoneInfo, lang: str
+) -> dict[str, object]:
+    sentence = t(
+        "health.recovered",
+        lang,
+        watcher=_clean(watcher, NAME_LIMIT),
+        source=_source(source)[1],
+        since=_moment(since, tz, lang),
+    )
+    return {
+        "text": escape(sentence),
+        "blocks": [{"type": "section", "block_id": "health", "text": mrkdwn(f":white_check_mark: {sentence}")}],
+    }
+
+
+def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
+    return format_datetime(moment, tz, lang) if moment is not None else t("health.unknown_time", lang)
 
 
 def not_available_yet(feature: str, lang: str) -> str:

@@ -37,6 +37,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{count} new mentions for {watcher}, in the thread",
         "fr": "{count} nouvelles mentions pour {watcher}, dans le fil",
     },
+    "health.alert": {
+        "en": "Watcher {watcher} ({source}) has failed {failures} times in a row since {since}: {error}",
+        "fr": "La veille {watcher} ({source}) a échoué {failures} fois de suite depuis {since} : {error}",
+    },
+    "health.alert_hint": {
+        "en": "No new mentions arrive from it until this is fixed. Run `python bot.py status` for every watcher.",
+        "fr": "Aucune nouvelle mention n’en arrive tant que ce n’est pas réglé. `python bot.py status` donne l’état de "
+        "chaque veille.",
+    },
+    "health.recovered": {
+        "en": "Watcher {watcher} ({source}) works again (it was failing since {since}).",
+        "fr": "La veille {watcher} ({source}) fonctionne à nouveau (elle échouait depuis {since}).",
+    },
+    "health.unknown_time": {"en": "an unknown time", "fr": "un moment inconnu"},
     "feature.not_available": {
         "en": "“{feature}” is not available yet: it is coming in a later version.",
         "fr": "« {feature} » n’est pas encore disponible : cette fonction arrive dans une prochaine version.",

@@ -30,7 +30,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 from typing import ClassVar, NoReturn, Protocol
 from urllib.parse import unquote
 
@@ -258,18 +258,29 @@ class MatchableText:
         self.words = self.tagged_words.replace("#", " ") if "#" in folded else self.tagged_words
         self.lang = _normalise_lang(mention.lang or "")
         self.primary_lang = self.lang.partition("-")[0]
+        # Computed on first use; not functools.cached_property, whose lock costs more than the work here.
+        self._site: tuple[str, str] | None = None
+        self._authors: frozenset[str] | None = None
 
-    @cached_property
+    @property
     def site(self) -> tuple[str, str]:
         """The host without "www." (punycode for international names) and the lower-cased path of the URL."""
-        address = _URL.match(self.mention.url.strip())
-        if address is None:
-            return "", ""
-        return _normalise_host(address.group("host")), _normalise_path(address.group("path"))
+        if self._site is None:
+            address = _URL.match(self.mention.url.strip())
+            if address is None:
+                self._site = ("", "")
+            else:
+                self._site = (_normalise_host(address.group("host")), _normalise_path(address.group("path")))
+        return self._site
 
-    @cached_property
+    @property
     def authors(self) -> frozenset[str]:
         """Every spelling `author:` accepts for this mention's author."""
+        if self._authors is None:
+            self._authors = self._author_keys()
+        return self._authors
+
+    def _author_keys(self) -> frozenset[str]:
         keys: set[str] = set()
         handle = fold(self.mention.author_handle.strip()).lstrip("@")
         if handle:
@@ -358,7 +369,7 @@ class _TaggedWords:
 
     needle: str
     label: str
-    cost: ClassVar[int] = 2
+    cost: ClassVar[int] = 1
 
     def matches(self, text: MatchableText) -> bool:
         return self.needle in text.tagged_words

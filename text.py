@@ -25,6 +25,7 @@ _BLOCK_TAG = re.compile(_BLOCK_TAG_PATTERN)
 _BLOCK_TAG_ANY_CASE = re.compile(_BLOCK_TAG_PATTERN, re.IGNORECASE)
 _UPPER_CASE_TAG = re.compile(r"</?[A-Z]")
 _ANY_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
+_MARKUP_START = re.compile(r"<[A-Za-z/!?]")
 
 
 def html_to_text(fragment: str) -> str:
@@ -35,7 +36,7 @@ def html_to_text(fragment: str) -> str:
     to a single newline. Source newlines inside HTML are just blanks, as a browser shows them; text without any tag
     keeps its line breaks. Never raises.
     """
-    if "<" in fragment and _ANY_TAG.search(fragment):
+    if "<" in fragment and _MARKUP_START.search(fragment):
         if _MAY_HAVE_INVISIBLE.search(fragment):
             fragment = _INVISIBLE.sub("", fragment)
         fragment = fragment.replace("\r", " ").replace("\n", " ")

@@ -408,3 +408,22 @@ def test_not_available_yet_names_the_button(feature: str, english: str, french: 
 def test_not_available_yet_for_an_unknown_feature_raises() -> None:
     with pytest.raises(KeyError):
         cards.not_available_yet("teleport", "en")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_health_alert_names_the_watcher_error_and_since_and_stays_inert(lang: str) -> None:
+    since = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+    hostile_error = "HTTP 500 <!channel> <@U123> " + "&" * 5000
+    message = cards.health_alert("caen-tram", "rss", hostile_error, since, 3, tz=PARIS, lang=lang)
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+    text = message["blocks"][0]["text"]["text"]
+    assert "caen-tram" in text and "HTTP 500" in text and "3" in text
+    assert "24" in text and "00:30" in text  # 23:30 UTC is 00:30 the next day in Paris
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_health_recovery_message(lang: str) -> None:
+    message = cards.health_recovered("caen-tram", "mastodon", None, tz=PARIS, lang=lang)
+    assert_within_block_kit_limits(message)
+    assert "caen-tram" in message["text"] and "Mastodon" in message["text"]

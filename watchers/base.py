@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from mentions import Mention
-from watcher_config import WatcherConfig
+from watcher_config import WatcherConfig, WatcherFieldError
 
 USER_AGENT = "Veilleur/0.1 (self-hosted community listening bot for Slack; +https://github.com/veilleur/veilleur)"
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -37,13 +38,17 @@ class SourceError(Exception):
     """A poll failed in a way worth telling the team about (HTTP error, bad payload, auth).
 
     `retry_after` (seconds) is set when the source asked us to slow down; `status` is the HTTP status when the
-    source answered with an error (so a watcher can name the env var to check on a 401/403).
+    source answered with an error (so a watcher can name the env var to check on a 401/403); `code` is the error
+    name of a JSON error body, `{"error": "ExpiredToken"}` (to tell an expired session from a bad request).
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        self.code = code
 
 
 class RateLimits:
@@ -60,11 +65,9 @@ class RateLimits:
 
     def note(self, url: str, headers: Mapping[str, str]) -> None:
         remaining = _header_number(headers, "x-ratelimit-remaining", "ratelimit-remaining")
-        reset = _header_number(headers, "x-ratelimit-reset", "ratelimit-reset")
-        if remaining is None or reset is None or remaining > self.reserve:
+        seconds = _reset_seconds(headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset"))
+        if remaining is None or seconds is None or remaining > self.reserve:
             return
-        now = time.time()
-        seconds = reset - now if reset > 1e9 else reset  # epoch seconds or delta seconds
         self._resume_at[host_of(url)] = time.monotonic() + max(0.0, seconds)
 
     def delay(self, url: str) -> float:
@@ -93,6 +96,21 @@ def _header_number(headers: Mapping[str, str], *names: str) -> float | None:
         except ValueError:
             continue
     return None
+
+
+def _reset_seconds(value: str | None) -> float | None:
+    """Seconds until a rate-limit window resets, from delta seconds, epoch seconds or an ISO time (Mastodon)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() - time.time()
+    return number - time.time() if number > 1e9 else number
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,7 @@ async def fetch(
         raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
 
 
-def raise_for_status(response: httpx.Response, url: str) -> None:
+def raise_for_status(response: httpx.Response, url: str, *, code: str | None = None) -> None:
     """Turn an HTTP error status into a `SourceError` that says what to do about it."""
     if response.status_code < 400:
         return
@@ -166,7 +184,10 @@ def raise_for_status(response: httpx.Response, url: str) -> None:
     }.get(response.status_code, "the server had a problem" if response.status_code >= 500 else "")
     reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
     raise SourceError(
-        f"{reason} from {url}" + (f" ({hint})" if hint else ""), retry_after=retry_after, status=response.status_code
+        f"{reason} from {url}" + (f" ({hint})" if hint else ""),
+        retry_after=retry_after,
+        status=response.status_code,
+        code=code,
     )
 
 
@@ -201,10 +222,39 @@ async def fetch_json(
     except httpx.HTTPError as error:
         raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
     context.limits.note(url, response.headers)
-    raise_for_status(response, url)
+    if response.status_code >= 400:
+        raise_for_status(response, url, code=_error_code(response.content))
     if len(response.content) > MAX_RESPONSE_BYTES:
         raise SourceError(f"{url} sent more than the {MAX_RESPONSE_BYTES:,}-byte limit")
     try:
         return response, json.loads(response.content)
     except ValueError:
         raise SourceError(f"{url} did not send valid JSON (truncated or an error page?)") from None
+
+
+def _error_code(body: bytes) -> str | None:
+    """The short error name of a JSON error body such as XRPC's `{"error": "ExpiredToken", "message": ...}`."""
+    if len(body) > 65536:  # an error page, not an API error
+        return None
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error if isinstance(error, str) and len(error) <= 100 else None
+
+
+def keyword_searches(config: WatcherConfig) -> list[str]:
+    """What a keyword-search API should be asked for this watcher, one search per item.
+
+    `options.q` (a text, or a list of texts) is taken as written, in the API's own syntax. Otherwise each word or
+    phrase the query looks for becomes one search: phrases quoted, "*" and "#" dropped since search APIs do not
+    take them (the query itself still filters what comes back).
+    """
+    raw = config.options.get("q")
+    if raw is None:
+        terms = (term.strip("#*").strip() for term in config.query.terms())
+        return list(dict.fromkeys(f'"{term}"' if " " in term else term for term in terms if term))
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items or not all(isinstance(item, str) and item.strip() for item in items):
+        raise WatcherFieldError("options", f"q must be a search text or a list of search texts, got {raw!r}")
+    return [item.strip() for item in items]
