@@ -159,81 +159,122 @@ def fold(text: str) -> str:
     return text.translate(_fold_table())
 
 
-@dataclass(frozen=True)
-class _Cp1252Folding:
-    """`_word_fold_char` for the bytes of Windows-1252, the alphabet of French, English and most of Western Europe.
+# Windows code pages whose letters fold to letters of the same code page. Text written in one of them folds in C
+# (encode, then bytes.translate), about ten times faster than str.translate. cp1252 (French, English, Western
+# Europe) is tried first; the first character it cannot fold picks the next one by its Unicode block.
+_CODE_PAGES_BY_BLOCK = ((0x0100, 0x024F, "cp1250"), (0x0370, 0x03FF, "cp1253"), (0x0400, 0x04FF, "cp1251"))
+_FOLD_ERRORS = "veilleur-query-fold"
 
-    Encoding to cp1252 and translating bytes runs in C, about ten times faster than `str.translate` on text that
-    is not pure ASCII. `table` leaves two kinds of bytes above 127, both rare: `expansions`, the characters
-    that fold to several letters (ß, œ...), and `slow`, those that fold outside ASCII (µ -> μ).
+
+@dataclass(frozen=True)
+class _CodePageFolding:
+    """`_word_fold_char` for every byte of one code page.
+
+    `table` maps each byte to the byte of its fold, except two rare kinds it leaves alone: `expansions`, the
+    characters that fold to several ASCII letters (ß -> ss, œ -> oe), and `slow`, those whose fold is outside
+    ASCII and not a single byte of the code page (µ -> μ in cp1252), left to the general path.
     """
 
+    codec: str
     table: bytes
     delete: bytes
     expansions: tuple[tuple[bytes, bytes], ...]
     slow: bytes
 
 
-class _NotLatin(Exception):
-    """Raised from the codec error handler when a character folds outside ASCII."""
+class _Unfoldable(Exception):
+    """Raised through the encoder at a character the code page cannot encode and that folds outside ASCII or
+    belongs to another code page (a text with one ł is worth folding in cp1250, not char by char in cp1252)."""
+
+    def __init__(self, char: str) -> None:
+        super().__init__(char)
+        self.char = char
+
+
+def _code_page_for(char: str) -> str | None:
+    code = ord(char)
+    return next((codec for first, last, codec in _CODE_PAGES_BY_BLOCK if first <= code <= last), None)
+
+
+_IN_CODE_PAGE_BLOCK = re.compile(
+    "|".join(f"[{chr(first)}-{chr(last)}]" for first, last, _codec in _CODE_PAGES_BY_BLOCK)
+)
 
 
 def _fold_unencodable(error: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: fold characters cp1252 cannot encode (emoji, ł, ő...) when they fold to ASCII."""
+    """Codec error handler: fold what the code page cannot encode (emoji, ő in cp1250...) when it folds to ASCII."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    folded = error.object[error.start : error.end].translate(_word_fold_table())
+    run = error.object[error.start : error.end]
+    if other_code_page := _IN_CODE_PAGE_BLOCK.search(run):
+        raise _Unfoldable(other_code_page.group())
+    table = _word_fold_table()
+    folded = run.translate(table)
     if not folded.isascii():
-        raise _NotLatin
+        raise _Unfoldable(next(char for char in run if not table[ord(char)].isascii()))
     return folded, error.end
 
 
 @cache
-def _cp1252_folding() -> _Cp1252Folding:
-    codecs.register_error("veilleur-query-fold", _fold_unencodable)
+def _code_page_folding(codec: str) -> _CodePageFolding:
+    codecs.register_error(_FOLD_ERRORS, _fold_unencodable)
     table = bytearray(range(256))
     delete = bytearray()
     expansions: list[tuple[bytes, bytes]] = []
     slow = bytearray()
     for byte in range(256):
         try:
-            char = bytes([byte]).decode("cp1252")
+            char = bytes([byte]).decode(codec)
         except UnicodeDecodeError:
-            continue  # the five unassigned bytes: the encoder never produces them
-        folded = _word_fold_char(char)
-        if not folded.isascii():
-            slow.append(byte)
-        elif not folded:
+            continue  # unassigned: the encoder never produces it
+        try:
+            encoded: bytes | None = _word_fold_char(char).encode(codec)
+        except UnicodeEncodeError:
+            encoded = None
+        if encoded is None or (len(encoded) > 1 and not encoded.isascii()):
+            slow.append(byte)  # expansions stay ASCII so that one's output never holds another's byte
+        elif not encoded:
             delete.append(byte)
-        elif len(folded) == 1:
-            table[byte] = ord(folded)
+        elif len(encoded) == 1:
+            table[byte] = encoded[0]
         else:
-            expansions.append((bytes([byte]), folded.encode("ascii")))
-    return _Cp1252Folding(bytes(table), bytes(delete), tuple(expansions), bytes(slow))
+            expansions.append((bytes([byte]), encoded))
+    return _CodePageFolding(codec, bytes(table), bytes(delete), tuple(expansions), bytes(slow))
 
 
-def _fold_latin(text: str) -> str | None:
-    """`text` through `_word_fold_char` by the cp1252 fast path, or None when it needs the general path."""
-    folding = _cp1252_folding()
-    try:
-        data = text.encode("cp1252", "veilleur-query-fold")
-    except _NotLatin:
+def _fold_by_code_page(text: str, codec: str) -> str | None:
+    """`text` through `_word_fold_char` in C, or None if it holds a `slow` character; may raise `_Unfoldable`."""
+    folding = _code_page_folding(codec)
+    data = text.encode(codec, _FOLD_ERRORS).translate(folding.table, folding.delete)
+    if data.isascii():
+        return data.decode("ascii")
+    if any(byte in data for byte in folding.slow):
         return None
-    data = data.translate(folding.table, folding.delete)
-    if not data.isascii():
-        if any(byte in data for byte in folding.slow):
-            return None
-        for byte, expansion in folding.expansions:
+    for byte, expansion in folding.expansions:
+        if byte in data:
             data = data.replace(byte, expansion)
-    return data.decode("ascii")
+    return data.decode(codec)
+
+
+def _fold_by_other_code_page(text: str, unfoldable: str) -> str | None:
+    codec = _code_page_for(unfoldable)
+    if codec is None:
+        return None
+    try:
+        return _fold_by_code_page(text, codec)
+    except _Unfoldable:
+        return None
 
 
 def _folded_words(text: str) -> str:
     """`text` folded, "#" kept, every other character that cannot be part of a word a space (not collapsed)."""
     if text.isascii():
         return text.translate(_word_fold_table())
-    latin = _fold_latin(text)
-    return latin if latin is not None else text.translate(_word_fold_table())
+    try:
+        folded = _fold_by_code_page(text, "cp1252")
+    except _Unfoldable as error:
+        folded = _fold_by_other_code_page(text, error.char)
+    return folded if folded is not None else text.translate(_word_fold_table())
 
 
 def _plain_words(text: str) -> list[str]:
@@ -457,12 +498,15 @@ class _Not:
 
 @dataclass(frozen=True, slots=True)
 class _All:
+    """AND: `children` in query order (for `explain` and `terms`), `cheapest_first` the order tests run in."""
+
     children: tuple[_Node, ...]
+    cheapest_first: tuple[_Node, ...]
     cost: ClassVar[int] = 4
 
     def matches(self, text: MatchableText) -> bool:
         # A loop, not all(): the generator would cost more than the substring tests it runs.
-        for child in self.children:  # noqa: SIM110
+        for child in self.cheapest_first:  # noqa: SIM110
             if not child.matches(text):
                 return False
         return True
@@ -487,10 +531,9 @@ class _Any:
 
 
 def _all_of(parts: list[_Node]) -> _Node:
-    """AND of `parts`, cheapest tests first: the result is the same and a miss is found sooner."""
-    flat = [child for part in parts for child in (part.children if isinstance(part, _All) else (part,))]
-    flat.sort(key=lambda node: node.cost)
-    return flat[0] if len(flat) == 1 else _All(tuple(flat))
+    """AND of `parts`, run cheapest tests first: the result is the same and a miss is found sooner."""
+    flat = tuple(child for part in parts for child in (part.children if isinstance(part, _All) else (part,)))
+    return flat[0] if len(flat) == 1 else _All(flat, tuple(sorted(flat, key=lambda node: node.cost)))
 
 
 def _any_of(parts: list[_Node]) -> _Node:
@@ -788,7 +831,7 @@ def _compile_text(parser: _Parser, raw: str, position: int, *, quoted: bool) -> 
         if quoted:
             parser.fail(f"empty phrase at position {position - 1}: put words between the quotes", position - 1)
         parser.fail(f"'{raw}' at position {position}: there are no letters or digits to look for; remove it", position)
-    if prefix and len(tokens[-1].lstrip("#")) < MIN_PREFIX_LENGTH:
+    if prefix and len(tokens) == 1 and len(tokens[0].lstrip("#")) < MIN_PREFIX_LENGTH:
         parser.fail(
             f"'*' at position {position + len(body)}: put at least {MIN_PREFIX_LENGTH} letters before it, e.g. tram*",
             position + len(body),

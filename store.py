@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from sqlite_utils import Database, Migrations
 from mentions import Mention
 
 migrations = Migrations("veilleur")
+MENTION_FIELDS = tuple(field.name for field in fields(Mention))
 
 
 @migrations()
@@ -238,21 +239,26 @@ class Store:
             if len(to_post) > burst_threshold:
                 rollup_id = self._insert_delivery("rollup", watcher, channel, None, "pending", stamp,
                                                   rollup_count=len(to_post))
-            for mid, _ in to_post:
-                self._insert_delivery("card", watcher, channel, mid, "pending", stamp, parent_id=rollup_id)
-            for mid, _ in quiet:
-                self._insert_delivery("card", watcher, channel, mid, "quiet", stamp)
-            self.db["watcher_state"].upsert(
-                {
-                    "name": watcher,
-                    "cursor": json.dumps(cursor),
-                    "first_polled_at": (previous or {}).get("first_polled_at") or stamp,
-                    "last_polled_at": stamp,
-                    "last_success_at": stamp,
-                    "failing_since": None,
-                    "consecutive_failures": 0,
-                },
-                pk="name",
+            self.db.conn.executemany(
+                "insert into deliveries (kind, watcher, channel, mention_id, parent_id, state, attempts, created_at)"
+                " values ('card', ?, ?, ?, ?, ?, 0, ?)",
+                [(watcher, channel, mid, rollup_id, "pending", stamp) for mid, _ in to_post]
+                + [(watcher, channel, mid, None, "quiet", stamp) for mid, _ in quiet],
+            )
+            self.db.execute(
+                """
+                insert into watcher_state (name, cursor, first_polled_at, last_polled_at, last_success_at,
+                                           failing_since, consecutive_failures)
+                values (?, ?, ?, ?, ?, null, 0)
+                on conflict (name) do update set
+                    cursor = excluded.cursor,
+                    first_polled_at = coalesce(watcher_state.first_polled_at, excluded.first_polled_at),
+                    last_polled_at = excluded.last_polled_at,
+                    last_success_at = excluded.last_success_at,
+                    failing_since = null,
+                    consecutive_failures = 0
+                """,
+                [watcher, json.dumps(cursor), stamp, stamp, stamp],
             )
         return PollOutcome(new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id)
 
@@ -281,20 +287,24 @@ class Store:
         """Insert new mentions, keep existing ones untouched, and return every mention's row id in order."""
         if not mentions:
             return []
-        self.db["mentions"].insert_all(
-            (_mention_row(m, stamp) for m in mentions), ignore=True, batch_size=500
+        columns = (*MENTION_FIELDS, "first_seen_at")
+        self.db.conn.executemany(
+            f"insert or ignore into mentions ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+            [_mention_values(m, stamp) for m in mentions],
         )
         ids: dict[tuple[str, str], int] = {}
         keys = [(m.source, m.external_id) for m in mentions]
-        for chunk in _chunks(list(dict.fromkeys(keys)), 400):
-            placeholders = ",".join("(?, ?)" for _ in chunk)
-            params = [value for key in chunk for value in key]
-            for row in self.db.query(
-                f"select id, source, external_id from mentions where (source, external_id) in "
-                f"(values {placeholders})",
-                params,
-            ):
-                ids[(row["source"], row["external_id"])] = row["id"]
+        by_source: dict[str, list[str]] = {}
+        for source, external_id in dict.fromkeys(keys):
+            by_source.setdefault(source, []).append(external_id)
+        for source, external_ids in by_source.items():
+            for chunk in _chunks(external_ids, 500):
+                placeholders = ",".join("?" for _ in chunk)
+                cursor = self.db.conn.execute(
+                    f"select id, external_id from mentions where source = ? and external_id in ({placeholders})",
+                    [source, *chunk],
+                )
+                ids.update(((source, external_id), mention_id) for mention_id, external_id in cursor)
         return [ids[key] for key in keys]
 
     def _seen_by(self, watcher: str, mention_ids: Sequence[int]) -> set[int]:
@@ -431,12 +441,11 @@ class Store:
             self.db["deliveries"].update(delivery_id, values)
 
 
-def _mention_row(mention: Mention, stamp: str) -> dict[str, Any]:
-    row = asdict(mention)
-    row["created_at"] = iso(mention.created_at) if mention.created_at else None
-    row["engagement"] = json.dumps(mention.engagement) if mention.engagement else None
-    row["first_seen_at"] = stamp
-    return row
+def _mention_values(mention: Mention, stamp: str) -> tuple[Any, ...]:
+    values = [getattr(mention, name) for name in MENTION_FIELDS]
+    values[MENTION_FIELDS.index("created_at")] = iso(mention.created_at) if mention.created_at else None
+    values[MENTION_FIELDS.index("engagement")] = json.dumps(mention.engagement) if mention.engagement else None
+    return (*values, stamp)
 
 
 def _mention_from_row(row: dict[str, Any]) -> Mention:

@@ -26,6 +26,7 @@ _BLOCK_TAG_ANY_CASE = re.compile(_BLOCK_TAG_PATTERN, re.IGNORECASE)
 _UPPER_CASE_TAG = re.compile(r"</?[A-Z]")
 _ANY_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
 _MARKUP_START = re.compile(r"<[A-Za-z/!?]")
+_RARE_MARKUP = re.compile(r"<(?:!--|[sS][cCtT]|/?[A-Z])")
 
 
 def html_to_text(fragment: str) -> str:
@@ -37,14 +38,25 @@ def html_to_text(fragment: str) -> str:
     keeps its line breaks. Never raises.
     """
     if "<" in fragment and _MARKUP_START.search(fragment):
-        if _MAY_HAVE_INVISIBLE.search(fragment):
-            fragment = _INVISIBLE.sub("", fragment)
-        fragment = fragment.replace("\r", " ").replace("\n", " ")
-        block_tag = _BLOCK_TAG_ANY_CASE if _UPPER_CASE_TAG.search(fragment) else _BLOCK_TAG
-        fragment = _ANY_TAG.sub("", block_tag.sub("\n", fragment))
+        fragment = _without_tags(fragment)
     if "&" in fragment:
         fragment = html.unescape(fragment)
-    return "\n".join(line for line in (" ".join(raw.split()) for raw in fragment.splitlines()) if line)
+    return collapse_blanks(fragment)
+
+
+def _without_tags(fragment: str) -> str:
+    # One scan tells whether either rare case (hidden content, upper-case tags) needs its own.
+    rare = _RARE_MARKUP.search(fragment) is not None
+    if rare and _MAY_HAVE_INVISIBLE.search(fragment):
+        fragment = _INVISIBLE.sub("", fragment)
+    fragment = fragment.replace("\r", " ").replace("\n", " ")
+    block_tag = _BLOCK_TAG_ANY_CASE if rare and _UPPER_CASE_TAG.search(fragment) else _BLOCK_TAG
+    return _ANY_TAG.sub("", block_tag.sub("\n", fragment))
+
+
+def collapse_blanks(text: str) -> str:
+    """`text` with each line's runs of whitespace made one space, and blank lines dropped."""
+    return "\n".join([line for line in [" ".join(raw.split()) for raw in text.splitlines()] if line])
 
 
 def one_line(text: str) -> str:

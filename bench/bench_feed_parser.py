@@ -50,7 +50,7 @@ def words(seed: int, count: int) -> str:
 def rss_item(number: int, start: datetime) -> str:
     date = (start - timedelta(minutes=17 * number)).strftime("%a, %d %b %Y %H:%M:%S +0100")
     body = "".join(
-        f'<p>{words(number + j, 20)} <a href="https://example.org/tag/{j}?utm_source=rss&amp;x={number}">lien {j}</a>'
+        f'<p>{words(number + j, 24)} <a href="https://example.org/tag/{j}?utm_source=rss&amp;x={number}">lien {j}</a>'
         f" &amp; <b>{words(j, 3)}</b>.</p>"
         for j in range(4)
     )

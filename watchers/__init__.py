@@ -6,12 +6,18 @@ from collections.abc import Callable
 
 from watcher_config import WatcherConfig
 from watchers.base import Watcher, WatcherContext
+from watchers.bluesky import BlueskyWatcher
+from watchers.hackernews import HackerNewsWatcher
+from watchers.mastodon import MastodonWatcher
 from watchers.rss import RssWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
 
 SOURCES: dict[str, WatcherFactory] = {
     "rss": RssWatcher,
+    "mastodon": MastodonWatcher,
+    "bluesky": BlueskyWatcher,
+    "hackernews": HackerNewsWatcher,
 }
 
 

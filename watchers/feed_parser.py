@@ -1,10 +1,12 @@
 """Feed bytes (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, RDF, JSON Feed) to normalised entries.
 
 fastfeedparser does the parsing: it is about 100 times faster than feedparser on the same documents (see
-bench/bench_feed_parser.py). feedparser, the reference implementation, takes over when fastfeedparser rejects a
-document (RSS without <channel>, Atom in a pre-1.0 namespace, CDF, broken markup) and when an entry link is relative
-in a document that uses xml:base, which fastfeedparser does not apply. tests/watchers/test_feed_corpus.py holds
-the choice against feedparser's own test corpus.
+bench/bench_feed_parser.py). feedparser, the reference implementation, takes over where fastfeedparser is known to
+fall short: documents it rejects (RSS without <channel>, CDF, Atom without a namespace...), Atom 0.3, documents that
+declare their own entities, RSS 0.90 (no entry found), Atom titles of type xhtml (read as empty), and relative
+entry links in a document using xml:base (which it ignores). Before fastfeedparser reads a document, HTML entities
+and bare ampersands are made valid XML, which its recovering parser would otherwise cut text short at.
+tests/watchers/test_feed_corpus.py holds these choices against feedparser's own test corpus.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import codecs
 import hashlib
 import html.entities
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +24,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 import fastfeedparser
 import feedparser
 
-from text import html_to_text, one_line
+from text import collapse_blanks, html_to_text, one_line
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -38,6 +40,7 @@ _AMPERSAND_OR_CDATA = re.compile(
     re.DOTALL,
 )
 _XHTML_TITLE = re.compile(rb"""<(?:[\w.-]+:)?title\b[^>]*\btype\s*=\s*["'](?:xhtml|application/xhtml\+xml)["']""")
+_WEB_URL = re.compile(r"https?://[^/?#\s]")
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 # XML spec appendix F: a document without a byte-order mark still shows its UTF-16/32 form in its first bytes.
 _UNMARKED_WIDE_ENCODINGS = (
@@ -196,7 +199,10 @@ def _repaired_ampersand(match: re.Match[bytes]) -> bytes:
 def _fastfeedparser_misreads(document: bytes) -> bool:
     """Documents whose reading by fastfeedparser is known to lose entries' text: Atom 0.3 (base64 titles,
     issued/modified dates, relative ids) and documents declaring their own entities."""
-    return _ATOM_03_NAMESPACE in document[:4096] or b"<!ENTITY" in document
+    if _ATOM_03_NAMESPACE in document[:4096]:
+        return True
+    # Entities are declared inside a DOCTYPE, which comes before the root element.
+    return b"<!DOCTYPE" in document[:4096] and b"<!ENTITY" in document
 
 
 def _is_complete(parsed: Mapping[str, Any], document: bytes) -> bool:
@@ -205,12 +211,12 @@ def _is_complete(parsed: Mapping[str, Any], document: bytes) -> bool:
     It finds no entry in RSS 0.90 (and in some broken documents) where feedparser does; it leaves Atom titles
     of type xhtml empty; it ignores xml:base, which matters when an entry link is relative.
     """
-    entries = parsed["entries"]
+    entries = _dicts(parsed.get("entries"))
     if not entries:
         return b"<item" not in document and b"<entry" not in document
-    if any(not entry.get("title") for entry in entries) and _XHTML_TITLE.search(document):
+    if any(not _text_field(entry, "title") for entry in entries) and _XHTML_TITLE.search(document):
         return False
-    return b"xml:base" not in document or all(_is_absolute(entry.get("link") or "") for entry in entries)
+    return all(_is_absolute(_text_field(entry, "link")) for entry in entries) or b"xml:base" not in document
 
 
 def _parse_with_fastfeedparser(document: bytes) -> dict[str, Any] | None:
@@ -237,13 +243,12 @@ def _parse_with_feedparser(document: bytes, url: str) -> Any | None:
 
 
 def _feed_from_fastfeedparser(parsed: Mapping[str, Any], document: bytes, url: str) -> ParsedFeed:
-    feed = parsed.get("feed") or parsed
-    lang = _clean_lang(feed.get("language")) or _rss_language(document)
-    base = url
-    entries = [_entry_from_fastfeedparser(entry, base, lang) for entry in parsed["entries"]]
+    feed = parsed.get("feed") or {}
+    lang = _clean_lang(_text_field(feed, "language")) or _rss_language(document)
+    entries = [_entry_from_fastfeedparser(entry, url, lang) for entry in _dicts(parsed.get("entries"))]
     return ParsedFeed(
-        title=one_line(html_to_text(feed.get("title") or "")),
-        link=_absolute_link(feed.get("link") or "", base),
+        title=_text_line(_text_field(feed, "title")),
+        link=_absolute_link(_text_field(feed, "link"), url),
         lang=lang,
         entries=entries,
     )
@@ -255,25 +260,41 @@ def _rss_language(document: bytes) -> str | None:
 
 
 def _entry_from_fastfeedparser(entry: Mapping[str, Any], base: str, feed_lang: str | None) -> FeedEntry:
-    link = _absolute_link(entry.get("link") or "", base)
-    raw_id = (entry.get("id") or "").strip()
-    contents = entry.get("content") or []
-    bodies = [(content.get("value") or "", content.get("type") or "") for content in contents]
-    bodies.append((entry.get("description") or "", ""))
-    bodies.extend((media.get("description") or "", "text") for media in entry.get("media_content") or [])
-    title = _title_text(entry.get("title") or "")
+    raw_link = _text_field(entry, "link")
+    link = _absolute_link(raw_link, base)
+    bodies = [(_text_field(entry, "description"), "")]
+    entry_lang = None
+    for content in _dicts(entry.get("content")):
+        bodies.append((_text_field(content, "value"), _text_field(content, "type")))
+        entry_lang = entry_lang or _clean_lang(_text_field(content, "language"))
+    # YouTube and other video feeds describe an entry only in media:description.
+    bodies.extend((_text_field(media, "description"), "text") for media in _dicts(entry.get("media_content")))
+    title = _text_line(_text_field(entry, "title"))
     summary = _richest_text(bodies)
-    entry_lang = next((_clean_lang(content.get("language")) for content in contents if content.get("language")), None)
+    raw_id = _text_field(entry, "id").strip()
     return FeedEntry(
         # fastfeedparser copies the link into a missing id: such an id is a link, and canonicalised as one.
-        id=_entry_id(raw_id if raw_id != entry.get("link") else "", link, title, summary),
+        id=_entry_id("" if raw_id == raw_link else raw_id, link, title, summary),
         link=link,
         title=title,
         summary=summary,
-        author=one_line(html_to_text(entry.get("author") or "")),
-        published=_iso_datetime(entry.get("published")) or _iso_datetime(entry.get("updated")),
+        author=_text_line(_text_field(entry, "author")),
+        published=_iso_datetime(_text_field(entry, "published")) or _iso_datetime(_text_field(entry, "updated")),
         lang=entry_lang or feed_lang,
     )
+
+
+def _text_field(mapping: Mapping[str, Any], key: str) -> str:
+    """A field as text. JSON Feed values reach us as the JSON had them, and the JSON is hostile: an id may be a
+    number, a title a list."""
+    value = mapping.get(key)
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _feed_from_feedparser(parsed: Any, url: str) -> ParsedFeed:
@@ -281,7 +302,7 @@ def _feed_from_feedparser(parsed: Any, url: str) -> ParsedFeed:
     lang = _clean_lang(feed.get("language"))
     entries = [_entry_from_feedparser(entry, url, lang) for entry in parsed.get("entries", [])]
     return ParsedFeed(
-        title=one_line(html_to_text(feed.get("title", ""))),
+        title=_text_line(feed.get("title", "")),
         link=_absolute_link(feed.get("link", ""), url),
         lang=lang,
         entries=entries,
@@ -297,7 +318,7 @@ def _entry_from_feedparser(entry: Any, base: str, feed_lang: str | None) -> Feed
     )
     link = _absolute_link(alternate, base)
     title_detail = entry.get("title_detail") or {}
-    title = _title_text(entry.get("title", ""), title_detail.get("type", ""))
+    title = _text_line(entry.get("title", ""), title_detail.get("type", ""))
     bodies = [(content.get("value", ""), content.get("type", "")) for content in entry.get("content", [])]
     summary_detail = entry.get("summary_detail") or {}
     bodies.append((entry.get("summary", ""), summary_detail.get("type", "")))
@@ -307,21 +328,26 @@ def _entry_from_feedparser(entry: Any, base: str, feed_lang: str | None) -> Feed
         link=link,
         title=title,
         summary=summary,
-        author=one_line(html_to_text(entry.get("author", ""))),
+        author=_text_line(entry.get("author", "")),
         published=_struct_datetime(entry.get("published_parsed")) or _struct_datetime(entry.get("updated_parsed")),
         lang=_clean_lang(title_detail.get("language")) or feed_lang,
     )
 
 
-def _title_text(raw: str, content_type: str = "") -> str:
-    return one_line(raw if content_type in PLAIN_TEXT_TYPES else html_to_text(raw))
+def _text_line(raw: str, content_type: str = "") -> str:
+    """One line of plain text from a field that may hold HTML (a title, an author's name)."""
+    is_html = content_type not in PLAIN_TEXT_TYPES and ("<" in raw or "&" in raw)
+    return one_line(html_to_text(raw) if is_html else raw)
 
 
-def _richest_text(bodies: Iterable[tuple[str, str]]) -> str:
+def _richest_text(bodies: list[tuple[str, str]]) -> str:
     """The plain text of the longest body: content:encoded and Atom content usually hold the whole article,
     description and summary an excerpt. Only the chosen one is converted."""
-    raw, content_type = max(bodies, key=lambda body: len(body[0]), default=("", ""))
-    return raw.strip() if content_type in PLAIN_TEXT_TYPES else html_to_text(raw)
+    raw, content_type = bodies[0]
+    for body in bodies[1:]:
+        if len(body[0]) > len(raw):
+            raw, content_type = body
+    return collapse_blanks(raw) if content_type in PLAIN_TEXT_TYPES else html_to_text(raw)
 
 
 def _entry_id(raw_id: str, link: str, title: str, summary: str) -> str:
@@ -338,6 +364,8 @@ def _entry_id(raw_id: str, link: str, title: str, summary: str) -> str:
 def _absolute_link(raw: str, base: str) -> str:
     """`raw` resolved against `base`, with Google redirect wrappers removed; "" unless it is an http(s) URL."""
     raw = raw.strip()
+    if _WEB_URL.match(raw) and "google." not in raw:
+        return raw
     if not raw:
         return ""
     try:
@@ -358,7 +386,7 @@ def _unwrap_google_redirect(query: str) -> str | None:
     return target if urlsplit(target).scheme.lower() in WEB_SCHEMES else None
 
 
-def _iso_datetime(value: str | None) -> datetime | None:
+def _iso_datetime(value: str) -> datetime | None:
     if not value:
         return None
     try:
