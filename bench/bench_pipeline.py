@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_poll_cycle import make_feed  # noqa: E402
+from bench_poll_cycle import make_feed
 
-from query import parse_query  # noqa: E402
-from store import Store  # noqa: E402
-from watchers.feed_parser import parse_feed  # noqa: E402
-from watchers.rss import entry_to_mention  # noqa: E402
+from query import parse_query
+from store import Store
+from watchers.feed_parser import parse_feed
+from watchers.rss import entry_to_mention
 
 
 def main() -> None:

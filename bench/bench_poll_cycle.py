@@ -23,17 +23,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import feedparser  # noqa: E402
+import feedparser
 
-import watchers.rss as rss_module  # noqa: E402
-from polling import Poller  # noqa: E402
-from query import parse_query  # noqa: E402
-from store import Store  # noqa: E402
-from text import html_to_text  # noqa: E402
-from watcher_config import WatcherConfig  # noqa: E402
-from watchers.base import WatcherContext, new_http_client  # noqa: E402
-from watchers.feed_parser import FeedEntry, ParsedFeed  # noqa: E402
-from watchers.rss import RssWatcher  # noqa: E402
+import watchers.rss as rss_module
+from polling import Poller
+from query import parse_query
+from store import Store
+from text import html_to_text
+from watcher_config import WatcherConfig
+from watchers.base import WatcherContext, new_http_client
+from watchers.feed_parser import FeedEntry, ParsedFeed
+from watchers.rss import RssWatcher
 
 PARAGRAPH = (
     "Le conseil communautaire de Caen la mer a débattu ce soir du prolongement du tramway vers le nord-ouest. "
@@ -67,8 +67,7 @@ def serve(feeds: int, items: int, port_queue: multiprocessing.Queue, stop: multi
             server.add(f"/feed/{feed}", make_feed(feed, items), content_type="application/rss+xml")
         await server.start()
         port_queue.put(server.port)
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(stop.wait)
         await server.stop()
 
     asyncio.run(main())
@@ -139,7 +138,8 @@ def main() -> None:
     size = len(make_feed(0, args.items).encode())
     print(f"{args.feeds} feeds x {args.items} items ({size / 1024:.1f} KB each), {args.runs} runs, median shown")
     try:
-        for label, parse in (("fastfeedparser (ours)", rss_module.parse_feed), ("feedparser (baseline)", feedparser_parse)):
+        parsers = (("fastfeedparser (ours)", rss_module.parse_feed), ("feedparser (baseline)", feedparser_parse))
+        for label, parse in parsers:
             rss_module.parse_feed = parse
             runs = [asyncio.run(cycle_pair(base_url, args.feeds)) for _ in range(args.runs if "ours" in label else 1)]
             cold = statistics.median(r[0] for r in runs)

@@ -58,12 +58,12 @@ def env_for(tmp_path: Path, slack: FakeSlack | None, **extra: str) -> dict[str, 
     return env
 
 
-async def run_cli(tmp_path: Path, env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str, str]:
+async def run_cli(tmp_path: Path, env: dict[str, str], *args: str, within: float = 60) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(BOT), *args, cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    out, err = await asyncio.wait_for(process.communicate(), within)
     return process.returncode or 0, out.decode(), err.decode()
 
 
@@ -75,14 +75,16 @@ async def test_a_wrong_setting_stops_the_bot_with_one_line(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer, extra: dict, variable: str
 ) -> None:
     write_watchers(tmp_path / "watchers.toml", feeds, "a")
-    code, out, err = await run_cli(tmp_path, env_for(tmp_path, slack, **extra))
+    code, _, err = await run_cli(tmp_path, env_for(tmp_path, slack, **extra))
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0]
     assert "Traceback" not in err
 
 
-async def test_dry_run_prints_the_cards_and_changes_nothing(tmp_path: Path, slack: FakeSlack, feeds: FeedServer) -> None:
+async def test_dry_run_prints_the_cards_and_changes_nothing(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
     write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram")
     feeds.add("/caen-tram", feed([("1", "tram late")]))
     env = env_for(tmp_path, slack)
@@ -95,7 +97,8 @@ async def test_dry_run_prints_the_cards_and_changes_nothing(tmp_path: Path, slac
     # the dry run did not record the new item: a real run still posts it
     code, out, _ = await run_cli(tmp_path, env, "once")
     assert code == 0
-    assert [m["text"] for m in slack.posted_messages(channel_of("caen-tram"))][0].count("tram strike") == 1
+    first = next(m["text"] for m in slack.posted_messages(channel_of("caen-tram")))
+    assert first.count("tram strike") == 1
 
 
 async def test_without_a_token_once_prints_instead_of_posting(tmp_path: Path, feeds: FeedServer) -> None:
@@ -185,10 +188,7 @@ async def test_card_buttons_answer_not_available_yet(
     )
     response = await send(url, request)
     assert response.status_code == 200
-    for _ in range(50):
-        if slack.responses:
-            break
-        await asyncio.sleep(0.05)
+    await slack.wait_for_response()
     (answer,) = slack.responses
     assert "not available yet" in answer.body["text"]
     assert answer.body.get("response_type", "ephemeral") == "ephemeral"
@@ -198,7 +198,8 @@ async def test_unsigned_or_forged_requests_are_refused(http_bot, slack_requests:
     _, url = http_bot
     request = slack_requests.block_actions([{"action_id": "mention_draft", "value": "1", "type": "button"}])
     async with httpx.AsyncClient() as client:
-        unsigned = await client.post(url, content=request.body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        unsigned = await client.post(url, content=request.body, headers=form)
         forged_headers = dict(request.headers) | {"X-Slack-Signature": "v0=" + "0" * 64}
         forged = await client.post(url, content=request.body, headers=forged_headers)
     assert unsigned.status_code == 401 and forged.status_code == 401

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -66,7 +67,7 @@ async def test_posting_is_paced_per_channel_but_channels_run_in_parallel(slack: 
     for channel in ("C1", "C2"):
         times = [c.at for c in slack.calls_to("chat.postMessage") if c.args["channel"] == channel]
         assert len(times) == 3
-        assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[1:], strict=False))
+        assert all(later - earlier >= 1.0 for earlier, later in pairwise(times))
     all_times = sorted(c.at for c in slack.calls_to("chat.postMessage"))
     assert all_times[-1] - all_times[0] < 3.5  # two channels interleave instead of queueing behind each other
 
@@ -80,7 +81,7 @@ async def test_429_storm_then_recovery_posts_everything_exactly_once(slack: Fake
     assert Counter(posted_texts(slack)) == Counter(f"mention {n}" for n in range(1, 5))
     # Retry-After was honoured: no retry came sooner than one second after a 429
     calls = slack.calls_to("chat.postMessage")
-    for refused, following in zip(calls, calls[1:], strict=False):
+    for refused, following in pairwise(calls):
         if refused.status == 429:
             assert following.at - refused.at >= 0.95
 

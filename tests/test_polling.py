@@ -10,11 +10,11 @@ from outbox import Outbox, new_slack_client
 from polling import Poller
 from query import parse_query
 from store import Store
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_api import FakeSlack
 from watcher_config import WatcherConfig
 from watchers.base import WatcherContext, new_http_client
 from watchers.rss import RssWatcher
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
 
 
 def rss(items: list[tuple[str, str, str]]) -> str:

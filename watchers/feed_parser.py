@@ -40,7 +40,7 @@ _AMPERSAND_OR_CDATA = re.compile(
     re.DOTALL,
 )
 _XHTML_TITLE = re.compile(rb"""<(?:[\w.-]+:)?title\b[^>]*\btype\s*=\s*["'](?:xhtml|application/xhtml\+xml)["']""")
-_WEB_URL = re.compile(r"https?://[^/?#\s]")
+_WEB_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 # XML spec appendix F: a document without a byte-order mark still shows its UTF-16/32 form in its first bytes.
 _UNMARKED_WIDE_ENCODINGS = (
@@ -99,7 +99,7 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str | None = None) -
         return _feed_from_fastfeedparser(fast, document, url)
     slow = _parse_with_feedparser(document, url)
     if slow is None:
-        raise FeedError(f"got {_describe(data, content_type)}, not a feed")
+        raise FeedError(f"got {_describe(data, content_type)}, not a readable feed")
     return _feed_from_feedparser(slow, url)
 
 
@@ -231,12 +231,16 @@ def _is_absolute(url: str) -> bool:
     return "://" in url[:16]
 
 
-def _parse_with_feedparser(document: bytes, url: str) -> Any | None:
+def _parse_with_feedparser(document: bytes, url: str) -> Mapping[str, Any] | None:
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
-    # Always bytes: given a str, feedparser would fetch it as a URL or open it as a file.
-    parsed = feedparser.parse(document, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        # Always bytes: given a str, feedparser would fetch it as a URL or open it as a file.
+        parsed = feedparser.parse(document, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    except Exception:
+        # feedparser has its own bugs on broken documents (a KeyError in its GeoRSS handler, for one).
+        return None
     if not parsed.get("version") and not parsed.get("entries"):
         return None
     return parsed
@@ -297,40 +301,38 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _feed_from_feedparser(parsed: Any, url: str) -> ParsedFeed:
-    feed = parsed.get("feed", {})
-    lang = _clean_lang(feed.get("language"))
-    entries = [_entry_from_feedparser(entry, url, lang) for entry in parsed.get("entries", [])]
+def _feed_from_feedparser(parsed: Mapping[str, Any], url: str) -> ParsedFeed:
+    feed = parsed.get("feed") or {}
+    lang = _clean_lang(_text_field(feed, "language"))
+    entries = [_entry_from_feedparser(entry, url, lang) for entry in _dicts(parsed.get("entries"))]
     return ParsedFeed(
-        title=_text_line(feed.get("title", "")),
-        link=_absolute_link(feed.get("link", ""), url),
+        title=_text_line(_text_field(feed, "title")),
+        link=_absolute_link(_text_field(feed, "link"), url),
         lang=lang,
         entries=entries,
     )
 
 
-def _entry_from_feedparser(entry: Any, base: str, feed_lang: str | None) -> FeedEntry:
+def _entry_from_feedparser(entry: Mapping[str, Any], base: str, feed_lang: str | None) -> FeedEntry:
     # feedparser's `link` is the last <link> with an href, whatever its rel: an enclosure can take the place of
     # the page.
-    alternate = next(
-        (link["href"] for link in entry.get("links", []) if link.get("rel") == "alternate" and link.get("href")),
-        entry.get("link", ""),
-    )
-    link = _absolute_link(alternate, base)
+    links = _dicts(entry.get("links"))
+    alternates = [_text_field(link, "href") for link in links if link.get("rel") == "alternate"]
+    link = _absolute_link(next(filter(None, alternates), _text_field(entry, "link")), base)
     title_detail = entry.get("title_detail") or {}
-    title = _text_line(entry.get("title", ""), title_detail.get("type", ""))
-    bodies = [(content.get("value", ""), content.get("type", "")) for content in entry.get("content", [])]
+    title = _text_line(_text_field(entry, "title"), _text_field(title_detail, "type"))
+    bodies = [(_text_field(content, "value"), _text_field(content, "type")) for content in _dicts(entry.get("content"))]
     summary_detail = entry.get("summary_detail") or {}
-    bodies.append((entry.get("summary", ""), summary_detail.get("type", "")))
+    bodies.append((_text_field(entry, "summary"), _text_field(summary_detail, "type")))
     summary = _richest_text(bodies)
     return FeedEntry(
-        id=_entry_id(entry.get("id", "").strip(), link, title, summary),
+        id=_entry_id(_text_field(entry, "id").strip(), link, title, summary),
         link=link,
         title=title,
         summary=summary,
-        author=_text_line(entry.get("author", "")),
+        author=_text_line(_text_field(entry, "author")),
         published=_struct_datetime(entry.get("published_parsed")) or _struct_datetime(entry.get("updated_parsed")),
-        lang=_clean_lang(title_detail.get("language")) or feed_lang,
+        lang=_clean_lang(_text_field(title_detail, "language")) or feed_lang,
     )
 
 
@@ -383,7 +385,7 @@ def _absolute_link(raw: str, base: str) -> str:
 def _unwrap_google_redirect(query: str) -> str | None:
     params = dict(parse_qsl(query))
     target = params.get("url") or params.get("q") or ""
-    return target if urlsplit(target).scheme.lower() in WEB_SCHEMES else None
+    return target if _WEB_URL.match(target) else None
 
 
 def _iso_datetime(value: str) -> datetime | None:

