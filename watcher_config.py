@@ -148,8 +148,10 @@ def parse_interval(raw: object) -> int:
 
 def _text(table: dict[str, Any], key: str) -> str:
     value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise WatcherFieldError(key, "is required" if value is None else f"expected text, got {value!r}")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise WatcherFieldError(key, "is required")
+    if not isinstance(value, str):
+        raise WatcherFieldError(key, f"expected text in quotes, got {value!r}")
     return value.strip()
 
 
