@@ -1,6 +1,7 @@
 """Scheduling: each watcher on its own job; a hanging source never delays the others."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -58,9 +59,12 @@ async def test_a_hanging_source_does_not_delay_the_others(tmp_path: Path, feeds:
     services.poller.poll = noting_poll
     scheduler = AsyncIOScheduler()
     schedule_watchers(scheduler, services)
+    now = datetime.now(UTC)
+    scheduler.modify_job("poll:stuck", next_run_time=now)
+    scheduler.modify_job("poll:fine", next_run_time=now + timedelta(seconds=0.5))
     scheduler.start()
     try:
-        await asyncio.wait_for(fine_polled.wait(), 8)
+        await asyncio.wait_for(fine_polled.wait(), 5)
         assert services.store.watcher_status("fine").last_success_at is not None
         assert feeds.requests("/stuck")  # the stuck poll is under way, and did not hold the fine one back
         assert services.store.watcher_status("stuck").last_success_at is None
