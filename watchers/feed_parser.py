@@ -313,7 +313,7 @@ def _feed_from_feedparser(parsed: Mapping[str, Any], url: str) -> ParsedFeed:
     )
 
 
-def _entry_from_feedparser(entry: Mapping[str, Any], base: str, feed_lang: str | None) -> FeedEntry:
+def _entry_from_feedparser(entry: dict[str, Any], base: str, feed_lang: str | None) -> FeedEntry:
     # feedparser's `link` is the last <link> with an href, whatever its rel: an enclosure can take the place of
     # the page.
     links = _dicts(entry.get("links"))
@@ -325,13 +325,15 @@ def _entry_from_feedparser(entry: Mapping[str, Any], base: str, feed_lang: str |
     summary_detail = entry.get("summary_detail") or {}
     bodies.append((_text_field(entry, "summary"), _text_field(summary_detail, "type")))
     summary = _richest_text(bodies)
+    # dict.get: feedparser's own get() warns when asked for a date the entry lacks.
+    published = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     return FeedEntry(
         id=_entry_id(_text_field(entry, "id").strip(), link, title, summary),
         link=link,
         title=title,
         summary=summary,
         author=_text_line(_text_field(entry, "author")),
-        published=_struct_datetime(entry.get("published_parsed")) or _struct_datetime(entry.get("updated_parsed")),
+        published=_struct_datetime(published),
         lang=_clean_lang(_text_field(title_detail, "language")) or feed_lang,
     )
 

@@ -12,8 +12,8 @@ Adaptations of feedparser's expectations to our model, each applied by the view 
   text/html or application/xhtml+xml, asked of feedparser itself), the expected value is compared through
   html_to_text, since what such a clause tests is markup and sanitising, which plain text makes moot.
   Plain-text titles are compared as they are.
-- Dates: we keep one instant per entry (published, else updated), so entries[i]['published'] and ['updated'] are
-  compared as instants: the expected string is read by feedparser's own date parser.
+- Dates: we keep one instant per entry (published, else updated), so published, updated and their *_parsed forms
+  all read it; the raw strings are compared as instants, the expected one read by feedparser's own date parser.
 - Documents come as feedparser's own harness gives them (see run_parse_feed).
 """
 

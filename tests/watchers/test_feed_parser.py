@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import random
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,3 +339,47 @@ def test_hostile_markup_costs_linear_time() -> None:
 
     assert time.perf_counter() - started < 2.0
     assert feed.entries[0].summary.startswith("<a <a")
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (
+            {"id": 42, "title": "Numbered", "url": "https://example.org/42"},
+            ("42", "Numbered", "https://example.org/42"),
+        ),
+        ({"id": "a", "title": ["not", "text"], "url": 7}, ("a", "", "")),
+        ({"title": {"nested": 1}, "url": "javascript:alert(1)", "content_html": None}, (None, "", "")),
+    ],
+)
+def test_hostile_json_feed_values_become_empty_text(
+    item: dict[str, object], expected: tuple[str | None, str, str]
+) -> None:
+    data = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [item]})
+
+    feed = parse_feed(data.encode())
+
+    entry_id, title, link = expected
+    assert [(entry.title, entry.link) for entry in feed.entries] == [(title, link)]
+    assert feed.entries[0].id == entry_id if entry_id else feed.entries[0].id.startswith("sha1:")
+
+
+def test_mangled_documents_parse_or_raise_feed_error_only() -> None:
+    rng = random.Random(20251124)
+    documents = [path.read_bytes() for path in sorted(FEEDS.glob("*.xml"))]
+    insertions = [b"&", b"<", b"]]>", b"<![CDATA[", b"\x00", b"\xff\xfe", b"&eacute;", b'xml:base="/a/"', b"<entry>"]
+    parsed = 0
+    for _ in range(400):
+        data = bytearray(rng.choice(documents))
+        for _ in range(rng.randint(1, 6)):
+            position = rng.randrange(len(data))
+            if rng.random() < 0.5:
+                del data[position : position + rng.randint(1, 80)]
+            else:
+                data[position:position] = rng.choice(insertions)
+        try:
+            parse_feed(bytes(data), url="https://example.org/feed", content_type="text/xml; charset=iso-8859-1")
+        except FeedError:
+            continue
+        parsed += 1
+    assert parsed > 300
