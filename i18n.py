@@ -51,6 +51,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "La veille {watcher} ({source}) fonctionne à nouveau (elle échouait depuis {since}).",
     },
     "health.unknown_time": {"en": "an unknown time", "fr": "un moment inconnu"},
+    "card.dismissed": {
+        "en": ":white_check_mark: Dismissed by {user} on {time}",
+        "fr": ":white_check_mark: Ignorée par {user} le {time}",
+    },
+    "card.not_ours": {
+        "en": "This message is not a Veilleur mention card.",
+        "fr": "Ce message n’est pas une fiche de mention de Veilleur.",
+    },
     "feature.not_available": {
         "en": "“{feature}” is not available yet: it is coming in a later version.",
         "fr": "« {feature} » n’est pas encore disponible : cette fonction arrive dans une prochaine version.",

@@ -2,15 +2,16 @@
 
 A community manager writes one query per watcher, for example::
 
-    ("Caen la mer" OR tramway) -football lang:fr
+    "Caen la mer" OR tramway -football lang:fr
 
-Syntax, from the loosest binding to the tightest (so ``a b OR c`` means ``(a AND b) OR c``):
+Syntax, from the loosest binding to the tightest. As in Google's search (and Google Alerts, which many teams
+already use), OR binds tighter than the implicit AND: ``a OR b c`` means ``(a OR b) AND c``, so the example
+above keeps French posts about Caen la mer or the tramway that do not mention football.
 
-    query     := or_query
-    or_query  := and_query ("OR" and_query)*
-    and_query := unary (["AND"] unary)*          words side by side are all required
-    unary     := ("NOT" | "-") primary | primary  "-" is glued to what it excludes: -football
-    primary   := "(" or_query ")" | "phrase" | word | word* | field:value
+    query        := alternatives (["AND"] alternatives)*   side by side, all required
+    alternatives := unary ("OR" unary)*
+    unary        := ("NOT" | "-") primary | primary       "-" is glued to what it excludes: -football
+    primary      := "(" query ")" | "phrase" | word | word* | field:value
 
 Keywords are upper case (``or`` is a French word). Fields are ``lang:``, ``site:`` and ``author:``.
 
@@ -580,7 +581,7 @@ class Query:
         return list(dict.fromkeys(_positive_terms(self._root, negated=False)))
 
     def explain(self) -> str:
-        """The query as understood, fully parenthesised: `a b OR c` -> "((a AND b) OR c)"."""
+        """The query as understood, fully parenthesised: `a b OR c` -> "(a AND (b OR c))"."""
         return self._root.explain()
 
 
@@ -620,7 +621,7 @@ class _Parser:
         self.tokens = list(self._lex())
         if not self.tokens:
             self.fail("the query is empty: write at least one word to look for, e.g. tramway", None)
-        node = self._or_query(depth=0)
+        node = self._query(depth=0)
         if self.index < len(self.tokens):
             self._stray_closing(self.tokens[self.index])
         return node
@@ -713,23 +714,23 @@ class _Parser:
         self.index += 1
         return token
 
-    def _or_query(self, depth: int) -> _Node:
-        parts = [self._and_query(depth)]
-        while (token := self._peek()) is not None and token.kind == "OR":
-            self._next()
-            self._expect_operand_after(token)
-            parts.append(self._and_query(depth))
-        return _any_of(parts)
-
-    def _and_query(self, depth: int) -> _Node:
+    def _query(self, depth: int) -> _Node:
         self._expect_operand_before()
-        parts = [self._unary(depth)]
-        while (token := self._peek()) is not None and token.kind not in ("OR", ")"):
+        parts = [self._alternatives(depth)]
+        while (token := self._peek()) is not None and token.kind != ")":
             if token.kind == "AND":
                 self._next()
                 self._expect_operand_after(token)
-            parts.append(self._unary(depth))
+            parts.append(self._alternatives(depth))
         return _all_of(parts)
+
+    def _alternatives(self, depth: int) -> _Node:
+        parts = [self._unary(depth)]
+        while (token := self._peek()) is not None and token.kind == "OR":
+            self._next()
+            self._expect_operand_after(token)
+            parts.append(self._unary(depth))
+        return _any_of(parts)
 
     def _unary(self, depth: int) -> _Node:
         token = self._peek()
@@ -769,7 +770,7 @@ class _Parser:
                 f"empty parentheses at position {opening.position}: put words inside or remove them",
                 opening.position,
             )
-        node = self._or_query(depth)
+        node = self._query(depth)
         closing = self._peek()
         if closing is None:
             self.fail(

@@ -72,6 +72,8 @@ def m001_initial(db: Database) -> None:
             "sent_at": str,
             "posted_at": str,
             "last_error": str,
+            "dismissed_by": str,
+            "dismissed_at": str,
         },
         pk="id",
         not_null={"kind", "watcher", "channel", "state", "created_at"},
@@ -426,6 +428,9 @@ class Store:
 
     def mark_failed(self, delivery_id: int, error: str) -> None:
         self._update(delivery_id, state="failed", last_error=error)
+
+    def dismiss_card(self, delivery_id: int, user_id: str, now: datetime | None = None) -> None:
+        self._update(delivery_id, dismissed_by=user_id, dismissed_at=iso(now or utcnow()))
 
     def card_for_message(self, channel: str, ts: str) -> Delivery | None:
         rows = list(

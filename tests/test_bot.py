@@ -176,7 +176,7 @@ async def http_bot(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_
     await runtime.stop()
 
 
-@pytest.mark.parametrize("action_id", ["mention_draft", "mention_flag", "mention_summarize", "mention_dismiss"])
+@pytest.mark.parametrize("action_id", ["mention_draft", "mention_flag", "mention_summarize"])
 async def test_card_buttons_answer_not_available_yet(
     http_bot, slack: FakeSlack, slack_requests: SlackRequests, action_id: str
 ) -> None:
@@ -237,3 +237,42 @@ async def test_killed_mid_cycle_the_bot_loses_nothing_and_posts_nothing_twice(
     expected = [f"tram {x}{n}" for x in "ab" for n in range(5)]
     assert sorted(t for text in texts for t in expected if t in text) == sorted(expected)
     assert all(count == 1 for count in texts.values())
+
+
+async def test_dismiss_marks_the_card_and_updates_it(
+    http_bot, slack: FakeSlack, feeds: FeedServer, slack_requests: SlackRequests
+) -> None:
+    runtime, url = http_bot
+    await runtime.services.poller.poll("w")
+    feeds.add("/w", feed([("7", "tram closed")]))
+    await runtime.services.poller.poll("w")
+    (call,) = await slack.wait_for_calls("chat.postMessage", 1, within=10)
+    card_ts = call.response["ts"]
+    request = slack_requests.block_actions(
+        [{"action_id": "mention_dismiss", "block_id": "actions", "value": "1", "type": "button"}],
+        message={"ts": card_ts},
+        channel=channel_of("w"),
+        user="U0MARIE",
+        response_url=slack.response_url(),
+    )
+    assert (await send(url, request)).status_code == 200
+    (update,) = await slack.wait_for_calls("chat.update", 1, within=5)
+    assert update.args["ts"] == card_ts
+    status = update.args["blocks"][-1]
+    assert status["block_id"] == "status" and "<@U0MARIE>" in str(status)
+    assert "tram closed" in str(update.args["blocks"])
+    row = next(runtime.services.store.db.query("select dismissed_by from deliveries where slack_ts = ?", [card_ts]))
+    assert row["dismissed_by"] == "U0MARIE"
+
+
+async def test_dismiss_on_a_foreign_message_says_so(http_bot, slack: FakeSlack, slack_requests: SlackRequests) -> None:
+    _, url = http_bot
+    request = slack_requests.block_actions(
+        [{"action_id": "mention_dismiss", "block_id": "actions", "value": "1", "type": "button"}],
+        container={"type": "message", "channel_id": "C0OTHER", "message_ts": "1.000001", "is_ephemeral": False},
+        response_url=slack.response_url(),
+    )
+    await send(url, request)
+    (answer,) = await slack.wait_for_response()
+    assert "not a Veilleur" in answer.body["text"]
+    assert slack.calls_to("chat.update") == []

@@ -61,13 +61,13 @@ def test_words_and_or(query: str, text: str, expected: bool) -> None:
     ("text", "expected"),
     [
         ("tram bus", True),  # a AND b
-        ("metro", True),  # c
-        ("tram metro", True),
-        ("tram", False),  # a alone: not (a AND b), not c
-        ("bus", False),
+        ("tram metro", True),  # a AND c
+        ("metro", False),  # c alone: a is still required
+        ("tram", False),
+        ("bus metro", False),
     ],
 )
-def test_implicit_and_binds_tighter_than_or(text: str, expected: bool) -> None:
+def test_or_binds_tighter_than_implicit_and_as_in_google(text: str, expected: bool) -> None:
     assert hits("tram bus OR metro", text) is expected
     assert hits("tram AND bus OR metro", text) is expected
 
@@ -75,9 +75,9 @@ def test_implicit_and_binds_tighter_than_or(text: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("tram", True),  # a
-        ("bus metro", True),  # b AND c
-        ("bus", False),
+        ("tram metro", True),  # (a OR b) AND c
+        ("bus metro", True),
+        ("tram", False),
         ("metro", False),
     ],
 )
@@ -88,14 +88,29 @@ def test_or_then_implicit_and(text: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("tram metro", True),
+        ("tram bus", True),
+        ("metro", True),
+        ("tram", False),
         ("bus metro", True),
-        ("metro", False),  # without parentheses this would match through "... OR metro"
-        ("tram bus", False),
     ],
 )
 def test_parentheses_override_precedence(text: str, expected: bool) -> None:
-    assert hits("(tram OR bus) metro", text) is expected
+    assert hits("(tram bus) OR metro", text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Conseil de Caen la mer ce soir", "fr", True),
+        ("Le tramway est en retard", "fr", True),
+        ("Le tramway et le football", "fr", False),
+        ("Caen la mer", "en", False),
+        ("Le bus est en retard", "fr", False),
+    ],
+)
+def test_the_design_example_reads_as_a_community_manager_means_it(text: str, lang: str, expected: bool) -> None:
+    query = parse_query('"Caen la mer" OR tramway -football lang:fr')
+    assert query.matches(mention(text, lang=lang)) is expected
 
 
 @pytest.mark.parametrize(
@@ -130,7 +145,8 @@ def test_nested_groups(text: str, expected: bool) -> None:
         ('NOT "fake news" tram', "tram fake news", False),
         ("NOT football", "n'importe quoi", True),
         ("-football", "un match de football", False),
-        ("tram -football OR bus", "bus et football", True),  # (tram AND NOT football) OR bus
+        ("tram -football OR bus", "bus et football", False),  # tram AND (NOT football OR bus)
+        ("tram -football OR bus", "tram bus et football", True),
         ("tram NOT football OR bus", "tram et football", False),
     ],
 )
@@ -423,16 +439,6 @@ def test_filters_combine_with_words_or_and_parentheses() -> None:
     assert not query.matches(mention("Le métro", lang="fr"))
 
 
-def test_the_design_example_reads_or_last() -> None:
-    query = parse_query('"Caen la mer" OR tramway -football lang:fr')
-    # "Caen la mer" on its own is enough, whatever the language or football...
-    assert query.matches(mention("Caen la mer et le football", lang="en"))
-    # ...while tramway also needs French and no football.
-    assert query.matches(mention("tramway", lang="fr"))
-    assert not query.matches(mention("tramway", lang="en"))
-    assert not query.matches(mention("tramway football", lang="fr"))
-
-
 def test_field_names_are_case_insensitive() -> None:
     assert parse_query("LANG:fr Site:example.org").matches(mention("x", lang="fr"))
 
@@ -552,12 +558,12 @@ def test_terms_under_double_negation_are_positive() -> None:
 @pytest.mark.parametrize(
     ("query", "explained"),
     [
-        ("a b OR c", "((a AND b) OR c)"),
-        ("a OR b c", "(a OR (b AND c))"),
+        ("a b OR c", "(a AND (b OR c))"),
+        ("a OR b c", "((a OR b) AND c)"),
         ("a AND b", "(a AND b)"),
         ("(a OR b) c", "((a OR b) AND c)"),
         ("-a b", "(NOT a AND b)"),
-        ('"Caen la Mer" OR tram* lang:fr', '("caen la mer" OR (tram* AND lang:fr))'),
+        ('"Caen la Mer" OR tram* lang:fr', '(("caen la mer" OR tram*) AND lang:fr)'),
         ("site:www.Example.org/A -author:@Bob", "(site:example.org/a AND NOT author:bob)"),
     ],
 )
@@ -648,8 +654,9 @@ def test_operators_obey_boolean_algebra_on_random_mentions() -> None:
         ("NOT (tram bus)", "-tram OR -bus"),
         ("tram bus", "bus AND tram"),
         ("tram OR bus", "bus OR tram"),
-        ("tram (bus OR velo)", "tram bus OR tram velo"),
-        ("tram OR bus velo", "(tram OR bus) (tram OR velo)"),
+        ("tram (bus OR velo)", "(tram bus) OR (tram velo)"),
+        ("tram OR (bus velo)", "(tram OR bus) (tram OR velo)"),
+        ("tram OR bus velo", "(tram OR bus) velo"),
         ("tram -bus", "tram NOT bus"),
         ("-(-tram)", "tram"),
     ]
