@@ -76,7 +76,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
     configs, problems = load_watcher_configs(settings)
     store = store or Store.open(settings.database_path)
     http = new_http_client()
-    context = WatcherContext(http=http)
+    context = WatcherContext(http=http, env=settings.env)
     watchers: dict[str, Watcher] = {}
     for config in configs:
         try:

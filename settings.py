@@ -51,6 +51,8 @@ class Settings:
     health_channel: str | None = None
     health_alert_after: int = 3
     log_level: str = "INFO"
+    # Everything read (environment over .env): source credentials such as REDDIT_CLIENT_ID are looked up here.
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -101,6 +103,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         health_channel=_channel(get, "HEALTH_CHANNEL"),
         health_alert_after=_int(get, "HEALTH_ALERT_AFTER", 3, 1, 100),
         log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+        env=dict(env),
     )
 
 

@@ -101,3 +101,12 @@ def test_secrets_do_not_appear_in_errors() -> None:
 def test_settings_repr_hides_tokens() -> None:
     settings = parse_settings({"SLACK_BOT_TOKEN": "xoxb-very-secret", "OPENAI_API_KEY": "sk-very-secret"})
     assert "very-secret" not in repr(settings)
+
+
+def test_source_credentials_from_dotenv_reach_the_watchers_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("REDDIT_CLIENT_ID=from-file\nREDDIT_CLIENT_SECRET=file-secret\n")
+    settings = load_settings({"REDDIT_CLIENT_SECRET": "env-secret"}, env_file)
+    assert settings.env["REDDIT_CLIENT_ID"] == "from-file"
+    assert settings.env["REDDIT_CLIENT_SECRET"] == "env-secret"
+    assert "secret" not in repr(settings)

@@ -160,7 +160,8 @@ class RedditWatcher:
         return things_of(data.get("children")), next_after if isinstance(next_after, str) else None
 
     async def thread(self, mention: Mention) -> list[Mention]:
-        """The post and its comments, newest comments first on Reddit's side; hidden branches partly expanded."""
+        """The post and its comments, oldest first. Reddit is asked for the newest comments, so a tree cut at
+        `THREAD_LIMIT` keeps the recent ones; up to two batches of hidden ("load more") comments are expanded."""
         article = article_id(mention)
         if article is None:
             return [mention]
@@ -172,7 +173,8 @@ class RedditWatcher:
         batches = [hidden[start : start + MORE_CHILDREN_BATCH] for start in range(0, len(hidden), MORE_CHILDREN_BATCH)]
         for batch in batches[:MORE_CHILDREN_CALLS]:
             params = {"api_type": "json", "link_id": f"t3_{article}", "children": ",".join(batch), "sort": "new"}
-            things.extend(more_children_things(await self._get("/api/morechildren", params | {"raw_json": "1"})))
+            params["raw_json"] = "1"
+            things.extend(more_children_things(await self._get("/api/morechildren", params)))
         post_title = next((_text(thing.get("title")) for thing in things if thing["name"].startswith("t3_")), "")
         by_id = {thing["name"]: thing_to_mention(thing, post_title) for thing in things}
         by_id.setdefault(mention.external_id, mention)
@@ -259,10 +261,11 @@ def default_user_agent(client_id: str, username: str) -> str:
 
 def listings_for(config: WatcherConfig) -> list[Listing]:
     """The listings a watcher reads: a search (site-wide or in its subreddits) or its subreddits' new posts, and
-    their new comments when `comments = true` (Reddit's search does not cover comments)."""
+    their new comments when `comments = true` (Reddit's search does not cover comments). Without `search`, a
+    watcher searches unless it lists subreddits and no `q`."""
     options = config.options
     subreddits = _subreddits(options.get("subreddits", []))
-    search = _flag(options, "search", default=not subreddits)
+    search = _flag(options, "search", default=not subreddits or "q" in options)
     comments = _flag(options, "comments", default=False)
     joined = "+".join(subreddits)
     if comments and not subreddits:
