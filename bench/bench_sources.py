@@ -1,0 +1,160 @@
+"""One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation.
+
+    .venv/bin/python bench/bench_sources.py [--per-source 40] [--timeout 2]
+
+A second process plays back the recorded payloads of tests/fixtures/ for every source's endpoints. The cycle
+polls all watchers at once through the real poller and store. Then the same cycle runs with one more watcher
+whose server never answers: the others must finish as before, and that one fails after its timeout.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from polling import Poller  # noqa: E402
+from query import parse_query  # noqa: E402
+from store import Store  # noqa: E402
+from watcher_config import WatcherConfig  # noqa: E402
+from watchers import build_watcher  # noqa: E402
+from watchers.base import WatcherContext, new_http_client  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
+SESSION = (
+    '{"accessJwt": "bench-access", "refreshJwt": "bench-refresh", "handle": "bench.bsky.social",'
+    ' "did": "did:plc:bench"}'
+)
+ROUTES = {
+    "/api/v1/timelines/tag/rstats": FIXTURES / "mastodon" / "tag_timeline_rstats_fosstodon.json",
+    "/xrpc/app.bsky.feed.searchPosts": FIXTURES / "bluesky" / "searchPosts_redistricting.json",
+    "/xrpc/app.bsky.actor.getProfiles": FIXTURES / "bluesky" / "getProfiles.json",
+    "/search": FIXTURES / "reddit" / "search_listing_r_all.json",
+    "/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json",
+    "/search.json": FIXTURES / "discourse" / "query_response.json",
+}
+ENV = {
+    "BLUESKY_HANDLE": "bench.bsky.social",
+    "BLUESKY_APP_PASSWORD": "bench-pass",
+    "REDDIT_CLIENT_ID": "bench",
+    "REDDIT_CLIENT_SECRET": "bench",
+}
+
+
+def serve(port_queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+    from tests.fakes.feed_server import FeedServer
+
+    async def main() -> None:
+        server = FeedServer()
+        for path, fixture in ROUTES.items():
+            server.add_file(path, fixture, content_type="application/json")
+        server.add("/xrpc/com.atproto.server.createSession", SESSION, content_type="application/json")
+        server.add(
+            "/api/v1/access_token",
+            '{"access_token": "bench", "token_type": "bearer", "expires_in": 86400}',
+            content_type="application/json",
+        )
+        server.hang("/hang/api/v1/timelines/tag/rstats")
+        await server.start()
+        port_queue.put(server.port)
+        await asyncio.to_thread(stop.wait)
+        await server.stop()
+
+    asyncio.run(main())
+
+
+def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
+    query = parse_query("rstats OR redistricting OR apple OR discourse OR python OR the")
+    shapes = {
+        "mastodon": {"options": {"tags": ["rstats"]}},
+        "bluesky": {"options": {"q": "redistricting"}},
+        "reddit": {"options": {"q": "python", "search": True}},
+        "hackernews": {"options": {"q": "apple"}},
+        "discourse": {"options": {"q": "discourse"}},
+    }
+    return [
+        WatcherConfig(name=f"{source}-{n}", source=source, query=query, channel="C0BENCH", base_url=base_url, **shape)
+        for source, shape in shapes.items()
+        for n in range(per_source)
+    ]
+
+
+async def cycle(base_url: str, per_source: int, timeout: float, with_hanging: bool) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(Path(folder) / "bench.db")
+        http = new_http_client(httpx.Timeout(timeout))
+        context = WatcherContext(http=http, env=ENV)
+        all_configs = configs(base_url, per_source)
+        if with_hanging:
+            all_configs.append(
+                WatcherConfig(name="hanging", source="mastodon", query=parse_query("rstats"), channel="C0BENCH",
+                              base_url=f"{base_url}/hang", options={"tags": ["rstats"]})
+            )
+        watchers = {config.name: build_watcher(config, context) for config in all_configs}
+        poller = Poller(store, watchers, burst_threshold=5)
+        finished: dict[str, float] = {}
+        started = time.perf_counter()
+
+        async def timed(name: str):
+            report = await poller.poll(name)
+            finished[name] = time.perf_counter() - started
+            return report
+
+        reports = await asyncio.gather(*(timed(name) for name in watchers))
+        total = time.perf_counter() - started
+        failures = [r for r in reports if not r.ok and r.watcher != "hanging"]
+        others = [at for name, at in finished.items() if name != "hanging"]
+        result = {
+            "total": total,
+            "others_done": max(others),
+            "hanging_done": finished.get("hanging"),
+            "failures": failures,
+            "mentions": store.count_mentions(),
+            "fetched": sum(r.fetched for r in reports),
+        }
+        await http.aclose()
+        store.close()
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--per-source", type=int, default=40)
+    parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(ports, stop), daemon=True)
+    server.start()
+    base_url = f"http://127.0.0.1:{ports.get(timeout=60)}"
+    watchers = args.per_source * 5
+    try:
+        runs = [asyncio.run(cycle(base_url, args.per_source, args.timeout, False)) for _ in range(args.runs)]
+        first = runs[0]
+        if first["failures"]:
+            print(f"  {len(first['failures'])} failed polls, e.g. {first['failures'][0].error}")
+        median = statistics.median(r["total"] for r in runs)
+        print(f"{watchers} API watchers ({args.per_source} per source), all answering: cycle {median:.2f} s "
+              f"(median of {args.runs}); {first['fetched']} items fetched, {first['mentions']} distinct mentions")
+        hanging = asyncio.run(cycle(base_url, args.per_source, args.timeout, True))
+        print(f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
+              f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s")
+    finally:
+        stop.set()
+        server.join(timeout=5)
+
+
+if __name__ == "__main__":
+    main()
