@@ -90,10 +90,10 @@ def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
     ]
 
 
-async def cycle(base_url: str, per_source: int, timeout: float, with_hanging: bool) -> dict[str, object]:
+async def cycle(base_url: str, per_source: int, http_timeout: float, with_hanging: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(Path(folder) / "bench.db")
-        http = new_http_client(httpx.Timeout(timeout))
+        http = new_http_client(httpx.Timeout(http_timeout))
         context = WatcherContext(http=http, env=ENV)
         all_configs = configs(base_url, per_source)
         if with_hanging:
@@ -149,8 +149,10 @@ def main() -> None:
         print(f"{watchers} API watchers ({args.per_source} per source), all answering: cycle {median:.2f} s "
               f"(median of {args.runs}); {first['fetched']} items fetched, {first['mentions']} distinct mentions")
         hanging = asyncio.run(cycle(base_url, args.per_source, args.timeout, True))
-        print(f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
-              f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s")
+        print(
+            f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
+            f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s"
+        )
     finally:
         stop.set()
         server.join(timeout=5)
