@@ -7,8 +7,10 @@ from collections.abc import Callable
 from watcher_config import WatcherConfig
 from watchers.base import Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
+from watchers.discourse import DiscourseWatcher
 from watchers.hackernews import HackerNewsWatcher
 from watchers.mastodon import MastodonWatcher
+from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
@@ -18,6 +20,8 @@ SOURCES: dict[str, WatcherFactory] = {
     "mastodon": MastodonWatcher,
     "bluesky": BlueskyWatcher,
     "hackernews": HackerNewsWatcher,
+    "reddit": RedditWatcher,
+    "discourse": DiscourseWatcher,
 }
 
 

@@ -63,10 +63,12 @@ class _Tokens:
 
 
 class BlueskySession:
-    """A login on one PDS, used by every watcher of that account there: one `createSession`, then refreshes."""
+    """A login on one PDS, used by every watcher of that account there: one `createSession`, then refreshes.
 
-    def __init__(self, context: WatcherContext, base_url: str, handle: str, password: str) -> None:
-        self.context = context
+    Each call takes the caller's context instead of keeping one: the session cache is weakly keyed by its client.
+    """
+
+    def __init__(self, base_url: str, handle: str, password: str) -> None:
         self.base_url = base_url
         self.handle = handle
         self._password = password
@@ -76,26 +78,26 @@ class BlueskySession:
     def uses(self, password: str) -> bool:
         return password == self._password
 
-    async def access_token(self) -> str:
+    async def access_token(self, context: WatcherContext) -> str:
         async with self._lock:
             if self._tokens is None:
-                self._tokens = await self._create()
+                self._tokens = await self._create(context)
             return self._tokens.access
 
-    async def renew(self, refused: str) -> str:
+    async def renew(self, context: WatcherContext, refused: str) -> str:
         """A new access token after `refused` expired; if another watcher renewed it meanwhile, that one."""
         async with self._lock:
             if self._tokens is not None and self._tokens.access != refused:
                 return self._tokens.access
-            refreshed = await self._refresh(self._tokens) if self._tokens is not None else None
-            self._tokens = refreshed or await self._create()
+            refreshed = await self._refresh(context, self._tokens) if self._tokens is not None else None
+            self._tokens = refreshed or await self._create(context)
             return self._tokens.access
 
-    async def _create(self) -> _Tokens:
+    async def _create(self, context: WatcherContext) -> _Tokens:
         url = f"{self.base_url}/xrpc/com.atproto.server.createSession"
         login = {"identifier": self.handle, "password": self._password}
         try:
-            _, body = await fetch_json(self.context, url, method="POST", json_body=login)
+            _, body = await fetch_json(context, url, method="POST", json_body=login)
         except SourceError as error:
             if error.status not in (400, 401, 403):
                 raise
@@ -107,12 +109,12 @@ class BlueskySession:
             ) from None
         return _session_tokens(body, url)
 
-    async def _refresh(self, tokens: _Tokens) -> _Tokens | None:
+    async def _refresh(self, context: WatcherContext, tokens: _Tokens) -> _Tokens | None:
         """New tokens from the refresh token, or None when it is refused too (expired, revoked): log in again."""
         url = f"{self.base_url}/xrpc/com.atproto.server.refreshSession"
         try:
             _, body = await fetch_json(
-                self.context, url, method="POST", headers={"Authorization": f"Bearer {tokens.refresh}"}
+                context, url, method="POST", headers={"Authorization": f"Bearer {tokens.refresh}"}
             )
         except SourceError as error:
             if error.retry_after is not None:
@@ -132,7 +134,7 @@ def shared_session(context: WatcherContext, base_url: str, handle: str, password
     key = (base_url, handle.lower())
     session = sessions.get(key)
     if session is None or not session.uses(password):
-        session = sessions[key] = BlueskySession(context, base_url, handle, password)
+        session = sessions[key] = BlueskySession(base_url, handle, password)
     return session
 
 
@@ -205,10 +207,12 @@ class BlueskyWatcher:
         for search in self.searches:
             state = _SearchState.load(previous.get(search))
             found = await self._search(search, state.since)
+            states[search] = state.advance(found).dump()
+            if search not in previous and cursor:
+                continue  # a search added since the last poll starts quietly, from now on
             for post in found:
                 if post["uri"] not in state.seen:
                     posts.setdefault(post["uri"], post)
-            states[search] = state.advance(found).dump()
         followers = await self._followers(_author_dids(posts.values()))
         mentions = [mention for post in posts.values() if (mention := post_to_mention(post, followers))]
         return PollResult(mentions, {"searches": states})
@@ -279,13 +283,13 @@ class BlueskyWatcher:
     async def _xrpc(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """GET an XRPC method with the session; an expired access token is renewed once and the call retried."""
         url = f"{self.base_url}/xrpc/{method}"
-        token = await self.session.access_token()
+        token = await self.session.access_token(self.context)
         try:
             return await self._get(url, params, token)
         except SourceError as error:
             if error.code not in SESSION_EXPIRED:
                 raise _explained(error) from None
-        token = await self.session.renew(token)
+        token = await self.session.renew(self.context, token)
         try:
             return await self._get(url, params, token)
         except SourceError as error:

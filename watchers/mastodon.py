@@ -42,6 +42,7 @@ MAX_KNOWN_STATUSES = 10_000
 OPTIONS = frozenset({"tags", "instances", "local", "q", "search", "token_env"})
 TAG = re.compile(r"^\w{1,100}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+NONE_YET = "0"  # the cursor of an empty timeline: whatever appears in it later is new
 STATUS_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 # The URI Mastodon (and GoToSocial) give a status: its origin instance and its id there.
 MASTODON_STATUS_URI = re.compile(r"^(https?://[^/?#@\s]+)/users/[^/?#\s]+/statuses/([A-Za-z0-9]{1,64})$")
@@ -121,11 +122,16 @@ class MastodonWatcher:
         next_cursor: dict[str, Any] = {"tags": {}, "searches": {}}
         found: dict[str, Mention] = {}
         for stream, since, outcome in zip(streams, previous, outcomes, strict=True):
-            statuses = [] if isinstance(outcome, BaseException) else outcome
-            newest = max((status["id"] for status in statuses), key=_id_order, default=since)
-            if newest is not None:
-                stream.store(next_cursor, newest)
-            for status in statuses:
+            if isinstance(outcome, BaseException):
+                if since is not None:
+                    stream.store(next_cursor, since)
+                continue
+            stream.store(
+                next_cursor, max((status["id"] for status in outcome), key=_id_order, default=since or NONE_YET)
+            )
+            if since is None and cursor:
+                continue  # a tag or search added since the last poll starts quietly, from now on
+            for status in outcome:
                 self._add(found, stream.instance, status)
         return PollResult(list(found.values()), next_cursor)
 
