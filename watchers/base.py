@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -241,6 +241,55 @@ def _error_code(body: bytes) -> str | None:
     except (ValueError, AttributeError):
         return None
     return error if isinstance(error, str) and len(error) <= 100 else None
+
+
+MAX_SEARCHES = 5  # keyword APIs without OR get one request per word or phrase: keep a poll polite
+
+
+def check_options(config: WatcherConfig, allowed: Collection[str]) -> None:
+    unknown = sorted(set(config.options) - set(allowed))
+    if unknown:
+        raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; {config.source} takes {sorted(allowed)}")
+
+
+def bounded_searches(config: WatcherConfig, *, why: str = "one per word or phrase", hint: str = "") -> list[str]:
+    """`keyword_searches`, refusing at start-up a query that would cost more than MAX_SEARCHES requests a poll."""
+    searches = keyword_searches(config)
+    if len(searches) > MAX_SEARCHES:
+        raise WatcherFieldError(
+            "options",
+            f"the query makes {len(searches)} searches per poll ({why}), at most {MAX_SEARCHES}: "
+            f"set options.q to a shorter list{hint}",
+        )
+    return searches
+
+
+def require_searches(config: WatcherConfig, *, why: str = "one per word or phrase") -> list[str]:
+    searches = bounded_searches(config, why=why)
+    if not searches:
+        raise WatcherFieldError("options", "the query has no word to search for; set options.q")
+    return searches
+
+
+def as_text(value: object) -> str:
+    """A text field of an API payload, or "" when it is missing or not text."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def as_count(value: object) -> int | None:
+    """A count (followers, likes...) of an API payload, or None when missing or not a whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def as_utc(value: object) -> datetime | None:
+    """An ISO 8601 time of an API payload as an aware UTC datetime (naive taken as UTC), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def keyword_searches(config: WatcherConfig) -> list[str]:

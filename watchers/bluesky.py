@@ -28,7 +28,17 @@ import httpx
 
 from mentions import Mention
 from watcher_config import WatcherConfig, WatcherFieldError
-from watchers.base import PollResult, SourceError, WatcherContext, fetch_json, keyword_searches
+from watchers.base import (
+    PollResult,
+    SourceError,
+    WatcherContext,
+    as_count,
+    as_text,
+    as_utc,
+    check_options,
+    fetch_json,
+    require_searches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +48,6 @@ PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 APP_PASSWORD_HINT = "use an app password: Bluesky Settings > Privacy and security > App passwords"
 PAGE_SIZE = 100  # the API's maximum
 MAX_PAGES = 3  # per search and poll
-MAX_SEARCHES = 5
 PROFILES_BATCH = 25  # getProfiles takes at most 25 actors
 INDEXING_LAG = timedelta(minutes=5)
 MAX_SEEN = 500
@@ -151,7 +160,7 @@ class _SearchState:
             return cls()
         seen = raw.get("seen")
         uris = frozenset(uri for uri in seen if isinstance(uri, str)) if isinstance(seen, list) else frozenset()
-        return cls(_utc(raw.get("since")), uris)
+        return cls(as_utc(raw.get("since")), uris)
 
     def advance(self, found: list[Post]) -> _SearchState:
         times = {post["uri"]: _sort_time(post) for post in found}
@@ -170,18 +179,8 @@ class _SearchState:
 class BlueskyWatcher:
     def __init__(self, config: WatcherConfig, context: WatcherContext) -> None:
         options = config.options
-        unknown = sorted(set(options) - OPTIONS)
-        if unknown:
-            raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; bluesky takes {sorted(OPTIONS)}")
-        searches = keyword_searches(config)
-        if not searches:
-            raise WatcherFieldError("options", "the query has no word to search for; set options.q")
-        if len(searches) > MAX_SEARCHES:
-            raise WatcherFieldError(
-                "options",
-                f"the query makes {len(searches)} searches per poll (Bluesky search has no OR: one per word or "
-                f"phrase), at most {MAX_SEARCHES}: set options.q to a shorter list",
-            )
+        check_options(config, OPTIONS)
+        searches = require_searches(config, why="Bluesky search has no OR: one per word or phrase")
         lang = options.get("lang")
         if lang is not None and (not isinstance(lang, str) or not LANG.match(lang)):
             raise WatcherFieldError("options", f"lang must be a language code such as 'fr', got {lang!r}")
@@ -248,7 +247,7 @@ class BlueskyWatcher:
             for profile in profiles if isinstance(profiles, list) else []:
                 if not isinstance(profile, dict):
                     continue
-                did, count = profile.get("did"), _count(profile.get("followersCount"))
+                did, count = profile.get("did"), as_count(profile.get("followersCount"))
                 if isinstance(did, str) and count is not None:
                     counts[did] = count
         return counts
@@ -310,7 +309,7 @@ def post_to_mention(post: Post, followers: dict[str, int]) -> Mention | None:
     did, rkey = match[1], match[2]
     author = post.get("author") if isinstance(post.get("author"), dict) else {}
     record = post.get("record") if isinstance(post.get("record"), dict) else {}
-    handle = _text(author.get("handle"))
+    handle = as_text(author.get("handle"))
     handle = handle if HANDLE.match(handle) and handle != "handle.invalid" else ""
     reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
     langs = record.get("langs")
@@ -318,12 +317,12 @@ def post_to_mention(post: Post, followers: dict[str, int]) -> Mention | None:
         source="bluesky",
         external_id=match[0],
         url=f"https://bsky.app/profile/{handle or did}/post/{rkey}",
-        text=_text(record.get("text")),
+        text=as_text(record.get("text")),
         author_handle=handle or did,
-        author_name=_text(author.get("displayName")),
+        author_name=as_text(author.get("displayName")),
         author_reach=followers.get(did),
-        created_at=_utc(record.get("createdAt")) or _utc(post.get("indexedAt")),
-        lang=(_text(langs[0]) or None) if isinstance(langs, list) and langs else None,
+        created_at=as_utc(record.get("createdAt")) or as_utc(post.get("indexedAt")),
+        lang=(as_text(langs[0]) or None) if isinstance(langs, list) and langs else None,
         engagement=_engagement(post),
         conversation_id=_ref_uri(reply.get("root")) or match[0],
         parent_id=_ref_uri(reply.get("parent")),
@@ -368,14 +367,15 @@ def _author_dids(posts: Iterable[Post]) -> list[str]:
 
 def _engagement(post: Post) -> dict[str, int]:
     fields = {"likes": "likeCount", "reposts": "repostCount", "replies": "replyCount", "quotes": "quoteCount"}
-    counts = {key: _count(post.get(field)) for key, field in fields.items()}
+    counts = {key: as_count(post.get(field)) for key, field in fields.items()}
     return {key: value for key, value in counts.items() if value is not None}
 
 
 def _sort_time(post: Post) -> datetime | None:
     """When search files the post (`sortAt`): the earlier of its claimed creation time and its indexing time."""
     record = post.get("record") if isinstance(post.get("record"), dict) else {}
-    times = [moment for moment in (_utc(record.get("createdAt")), _utc(post.get("indexedAt"))) if moment is not None]
+    candidates = (as_utc(record.get("createdAt")), as_utc(post.get("indexedAt")))
+    times = [moment for moment in candidates if moment is not None]
     return min(times, default=None)
 
 
@@ -404,22 +404,7 @@ def _ref_uri(ref: Any) -> str | None:
     return uri if isinstance(uri, str) and uri.startswith("at://") else None
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _utc(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _iso(moment: datetime) -> str:

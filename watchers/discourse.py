@@ -16,12 +16,19 @@ from typing import Any
 from mentions import Mention
 from text import html_to_text, one_line
 from watcher_config import WatcherConfig, WatcherFieldError
-from watchers.base import PollResult, SourceError, WatcherContext, fetch_json, keyword_searches
+from watchers.base import (
+    PollResult,
+    SourceError,
+    WatcherContext,
+    as_text,
+    check_options,
+    fetch_json,
+    require_searches,
+)
 
 DEFAULT_KEY_ENV = "DISCOURSE_API_KEY"
 DEFAULT_USERNAME_ENV = "DISCOURSE_API_USERNAME"
 MAX_PAGES = 3  # per search and poll; a search page holds 50 posts
-MAX_SEARCHES = 5
 POSTS_PER_CALL = 20  # ids per /t/{id}/posts.json call, Discourse's own chunk size
 MAX_EXTRA_POSTS = 80  # beyond the first 20 that /t/{id}.json gives: a thread holds at most 100 posts
 OPTIONS = frozenset({"q", "api_key_env", "api_username_env"})
@@ -39,18 +46,8 @@ class DiscourseWatcher:
                 "base_url",
                 'a discourse watcher needs the forum\'s address, e.g. base_url = "https://forum.example.org"',
             )
-        unknown = sorted(set(config.options) - OPTIONS)
-        if unknown:
-            raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; discourse takes {sorted(OPTIONS)}")
-        searches = keyword_searches(config)
-        if not searches:
-            raise WatcherFieldError("options", "the query has no word to search for; set options.q")
-        if len(searches) > MAX_SEARCHES:
-            raise WatcherFieldError(
-                "options",
-                f"the query makes {len(searches)} searches per poll (one per word or phrase), at most "
-                f"{MAX_SEARCHES}: set options.q to a shorter list",
-            )
+        check_options(config, OPTIONS)
+        searches = require_searches(config)
         self.config = config
         self.context = context
         self.base_url = config.base_url.rstrip("/")
@@ -151,17 +148,17 @@ class DiscourseWatcher:
         topic = topic or {}
         topic_id = _int(post.get("topic_id")) or _int(topic.get("id"))
         number = _int(post.get("post_number")) or 1
-        slug = _text(topic.get("slug")) or _text(post.get("topic_slug"))
-        title = _text(topic.get("title")) or html_to_text(_text(topic.get("fancy_title")))
-        cooked = _text(post.get("cooked"))
+        slug = as_text(topic.get("slug")) or as_text(post.get("topic_slug"))
+        title = as_text(topic.get("title")) or html_to_text(as_text(topic.get("fancy_title")))
+        cooked = as_text(post.get("cooked"))
         return Mention(
             source="discourse",
             external_id=self._external_id(post["id"]),
             url=self._post_url(topic_id, slug, number) if topic_id else self._external_id(post["id"]),
-            text=html_to_text(cooked or _text(post.get("blurb"))),
+            text=html_to_text(cooked or as_text(post.get("blurb"))),
             title=one_line(title),
-            author_handle=_text(post.get("username")),
-            author_name=_text(post.get("name")),
+            author_handle=as_text(post.get("username")),
+            author_name=as_text(post.get("name")),
             created_at=_datetime(post.get("created_at")),
             engagement=_engagement(post),
             conversation_id=f"{self.base_url}/t/{topic_id}" if topic_id else None,
@@ -259,6 +256,3 @@ def _list_of_ints(value: object) -> list[int]:
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""

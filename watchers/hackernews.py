@@ -15,14 +15,21 @@ from typing import Any
 from mentions import Mention
 from text import html_to_text, one_line
 from watcher_config import WatcherConfig, WatcherFieldError
-from watchers.base import PollResult, SourceError, WatcherContext, fetch_json, keyword_searches
+from watchers.base import (
+    PollResult,
+    SourceError,
+    WatcherContext,
+    as_text,
+    check_options,
+    fetch_json,
+    require_searches,
+)
 
 DEFAULT_BASE_URL = "https://hn.algolia.com"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 DEFAULT_TAGS = "(story,comment)"
 HITS_PER_PAGE = 100
 MAX_PAGES = 3  # per search and poll: 300 hits between two polls is already a flood
-MAX_SEARCHES = 5
 MAX_THREAD_ITEMS = 1000
 OPTIONS = frozenset({"q", "tags"})
 # Algolia tag filters: tag names, commas (AND) and parentheses (OR), e.g. "(story,comment)" or "story,author_pg".
@@ -31,18 +38,8 @@ TAGS = re.compile(r"^[A-Za-z0-9_,()]{1,200}$")
 
 class HackerNewsWatcher:
     def __init__(self, config: WatcherConfig, context: WatcherContext) -> None:
-        unknown = sorted(set(config.options) - OPTIONS)
-        if unknown:
-            raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; hackernews takes {sorted(OPTIONS)}")
-        searches = keyword_searches(config)
-        if not searches:
-            raise WatcherFieldError("options", "the query has no word to search for; set options.q")
-        if len(searches) > MAX_SEARCHES:
-            raise WatcherFieldError(
-                "options",
-                f"the query makes {len(searches)} searches per poll (one per word or phrase), at most "
-                f"{MAX_SEARCHES}: set options.q to a shorter list",
-            )
+        check_options(config, OPTIONS)
+        searches = require_searches(config)
         tags = config.options.get("tags", DEFAULT_TAGS)
         if not isinstance(tags, str) or not TAGS.match(tags):
             raise WatcherFieldError("options", f"tags must be Algolia tags such as {DEFAULT_TAGS!r}, got {tags!r}")
@@ -117,13 +114,13 @@ def hit_to_mention(object_id: str, hit: dict[str, Any]) -> Mention:
     """A search hit: a story (title, text or link) or a comment (HTML text, titled with its story's title)."""
     is_comment = hit.get("comment_text") is not None or "comment" in (hit.get("_tags") or [])
     if is_comment:
-        title = _text(hit.get("story_title"))
-        body = html_to_text(_text(hit.get("comment_text")))
+        title = as_text(hit.get("story_title"))
+        body = html_to_text(as_text(hit.get("comment_text")))
         conversation_id = _id(hit.get("story_id")) or object_id
         parent_id = _id(hit.get("parent_id"))
     else:
-        title = _text(hit.get("title"))
-        body = html_to_text(_text(hit.get("story_text"))) or _text(hit.get("url"))
+        title = as_text(hit.get("title"))
+        body = html_to_text(as_text(hit.get("story_text"))) or as_text(hit.get("url"))
         conversation_id, parent_id = object_id, None
     return Mention(
         source="hackernews",
@@ -131,7 +128,7 @@ def hit_to_mention(object_id: str, hit: dict[str, Any]) -> Mention:
         url=ITEM_URL.format(object_id),
         text=body,
         title=one_line(title),
-        author_handle=_text(hit.get("author")),
+        author_handle=as_text(hit.get("author")),
         created_at=_created_at(hit),
         engagement=_engagement(hit.get("points"), hit.get("num_comments")),
         conversation_id=conversation_id,
@@ -145,7 +142,7 @@ def flatten_item(root: dict[str, Any]) -> list[Mention]:
     root_id = _id(root.get("id"))
     if root_id is None:
         raise SourceError("Hacker News sent an item without an id")
-    story_title = one_line(_text(root.get("title")))
+    story_title = one_line(as_text(root.get("title")))
     mentions: list[Mention] = []
     stack: list[tuple[dict[str, Any], str | None]] = [(root, None)]
     visited = 0
@@ -166,16 +163,16 @@ def flatten_item(root: dict[str, Any]) -> list[Mention]:
 def _item_to_mention(
     node: dict[str, Any], node_id: str, parent_id: str | None, story_title: str, root_id: str
 ) -> Mention:
-    body = html_to_text(_text(node.get("text")))
+    body = html_to_text(as_text(node.get("text")))
     if node.get("type") == "story":
-        body = body or _text(node.get("url"))
+        body = body or as_text(node.get("url"))
     return Mention(
         source="hackernews",
         external_id=node_id,
         url=ITEM_URL.format(node_id),
         text=body,
-        title=one_line(_text(node.get("title"))) or story_title,
-        author_handle=_text(node.get("author")),
+        title=one_line(as_text(node.get("title"))) or story_title,
+        author_handle=as_text(node.get("author")),
         created_at=_created_at(node),
         engagement=_engagement(node.get("points"), None),
         conversation_id=root_id,
@@ -213,6 +210,3 @@ def _id(value: object) -> str | None:
     number = _int(value)
     return None if number is None else str(number)
 
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""

@@ -25,7 +25,17 @@ import httpx
 from mentions import Mention
 from text import html_to_text
 from watcher_config import WatcherConfig, WatcherFieldError
-from watchers.base import PollResult, SourceError, WatcherContext, fetch_json, keyword_searches
+from watchers.base import (
+    PollResult,
+    SourceError,
+    WatcherContext,
+    as_count,
+    as_text,
+    as_utc,
+    bounded_searches,
+    check_options,
+    fetch_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,6 @@ PAGE_SIZE = 40  # the API's maximum
 MAX_PAGES = 3  # per timeline or search and poll; the rest comes next poll
 MAX_TAGS = 10
 MAX_INSTANCES = 5  # besides base_url
-MAX_SEARCHES = 5
 MAX_ANCESTORS = 40
 MAX_DESCENDANTS = 160
 MAX_KNOWN_STATUSES = 10_000
@@ -76,9 +85,7 @@ class _Stream(NamedTuple):
 class MastodonWatcher:
     def __init__(self, config: WatcherConfig, context: WatcherContext) -> None:
         options = config.options
-        unknown = sorted(set(options) - OPTIONS)
-        if unknown:
-            raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; mastodon takes {sorted(OPTIONS)}")
+        check_options(config, OPTIONS)
         self.config = config
         self.context = context
         self.base_url = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -101,13 +108,7 @@ class MastodonWatcher:
 
     @staticmethod
     def _searches(config: WatcherConfig) -> list[str]:
-        searches = keyword_searches(config)
-        if len(searches) > MAX_SEARCHES:
-            raise WatcherFieldError(
-                "options",
-                f"the query makes {len(searches)} searches per poll (one per word or phrase), at most "
-                f"{MAX_SEARCHES}: set options.q to a shorter list, or search = false to watch tags only",
-            )
+        searches = bounded_searches(config, hint=", or search = false to watch tags only")
         return searches
 
     async def poll(self, cursor: dict[str, Any]) -> PollResult:
@@ -271,8 +272,8 @@ def status_to_mention(
     if not isinstance(uri, str) or not uri:
         return None
     account = status.get("account") if isinstance(status.get("account"), dict) else {}
-    acct = _text(account.get("acct"))
-    url = next((link for link in (_text(status.get("url")), uri) if WEB_LINK.match(link)), "")
+    acct = as_text(account.get("acct"))
+    url = next((link for link in (as_text(status.get("url")), uri) if WEB_LINK.match(link)), "")
     content = status.get("content")
     in_reply_to = status.get("in_reply_to_id")
     return Mention(
@@ -280,12 +281,12 @@ def status_to_mention(
         external_id=uri,
         url=url,
         text=html_to_text(content) if isinstance(content, str) else "",
-        title=_text(status.get("spoiler_text")),
+        title=as_text(status.get("spoiler_text")),
         author_handle=acct if "@" in acct or not acct else f"{acct}@{instance_host}",
-        author_name=_text(account.get("display_name")) or _text(account.get("username")),
-        author_reach=_count(account.get("followers_count")),
-        created_at=_utc(status.get("created_at")),
-        lang=_text(status.get("language")) or None,
+        author_name=as_text(account.get("display_name")) or as_text(account.get("username")),
+        author_reach=as_count(account.get("followers_count")),
+        created_at=as_utc(status.get("created_at")),
+        lang=as_text(status.get("language")) or None,
         engagement=_engagement(status),
         conversation_id=conversation_id or (uri if in_reply_to is None else None),
         parent_id=parent_id,
@@ -299,7 +300,7 @@ def _engagement(status: Status) -> dict[str, int]:
         "replies": "replies_count",
         "quotes": "quotes_count",
     }
-    counts = {key: _count(status.get(field)) for key, field in fields.items()}
+    counts = {key: as_count(status.get(field)) for key, field in fields.items()}
     return {key: value for key, value in counts.items() if value is not None}
 
 
@@ -381,19 +382,4 @@ def _token_env(options: dict[str, Any]) -> str:
     return name
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _utc(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

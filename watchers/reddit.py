@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 from mentions import Mention
 from text import one_line
 from watcher_config import WatcherConfig, WatcherFieldError
-from watchers.base import PollResult, SourceError, WatcherContext, fetch_json, keyword_searches
+from watchers.base import (
+    PollResult,
+    SourceError,
+    WatcherContext,
+    as_text,
+    check_options,
+    fetch_json,
+    keyword_searches,
+)
 
 DEFAULT_API_URL = "https://oauth.reddit.com"
 DEFAULT_AUTH_URL = "https://www.reddit.com"
@@ -96,9 +104,7 @@ class ListingPosition:
 
 class RedditWatcher:
     def __init__(self, config: WatcherConfig, context: WatcherContext) -> None:
-        unknown = sorted(set(config.options) - OPTIONS)
-        if unknown:
-            raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; reddit takes {sorted(OPTIONS)}")
+        check_options(config, OPTIONS)
         client_id = context.env.get("REDDIT_CLIENT_ID", "").strip()
         secret = context.env.get("REDDIT_CLIENT_SECRET", "").strip()
         if not client_id or not secret:
@@ -175,7 +181,7 @@ class RedditWatcher:
             params = {"api_type": "json", "link_id": f"t3_{article}", "children": ",".join(batch), "sort": "new"}
             params["raw_json"] = "1"
             things.extend(more_children_things(await self._get("/api/morechildren", params)))
-        post_title = next((_text(thing.get("title")) for thing in things if thing["name"].startswith("t3_")), "")
+        post_title = next((as_text(thing.get("title")) for thing in things if thing["name"].startswith("t3_")), "")
         by_id = {thing["name"]: thing_to_mention(thing, post_title) for thing in things}
         by_id.setdefault(mention.external_id, mention)
         return sorted(by_id.values(), key=lambda item: item.created_at or datetime.min.replace(tzinfo=UTC))
@@ -362,16 +368,16 @@ def thing_to_mention(thing: dict[str, Any], post_title: str = "") -> Mention:
     is_post = name.startswith("t3_")
     url = _permalink(thing)
     if is_post:
-        text = _text(thing.get("selftext"))
-        link = _text(thing.get("url"))
+        text = as_text(thing.get("selftext"))
+        link = as_text(thing.get("url"))
         if not text and link.startswith(("http://", "https://")) and not link.startswith(url):
             text = link
-        title = _text(thing.get("title"))
+        title = as_text(thing.get("title"))
         conversation_id, parent_id = name, None
         engagement = _engagement(score=thing.get("score"), comments=thing.get("num_comments"))
     else:
-        text = _text(thing.get("body"))
-        title = _text(thing.get("link_title")) or post_title
+        text = as_text(thing.get("body"))
+        title = as_text(thing.get("link_title")) or post_title
         conversation_id = _fullname(thing.get("link_id"), "t3_")
         parent_id = _fullname(thing.get("parent_id"), "t1_") or _fullname(thing.get("parent_id"), "t3_")
         engagement = _engagement(score=thing.get("score"))
@@ -382,7 +388,7 @@ def thing_to_mention(thing: dict[str, Any], post_title: str = "") -> Mention:
         url=url,
         text=text,
         title=one_line(title),
-        author_handle=_text(thing.get("author")),
+        author_handle=as_text(thing.get("author")),
         created_at=datetime.fromtimestamp(stamp, UTC) if stamp is not None else None,
         engagement=engagement,
         conversation_id=conversation_id,
@@ -400,7 +406,7 @@ def article_id(mention: Mention) -> str | None:
 
 
 def _permalink(thing: dict[str, Any]) -> str:
-    path = urlsplit(_text(thing.get("permalink"))).path  # search results append "?ref=search_posts"
+    path = urlsplit(as_text(thing.get("permalink"))).path  # search results append "?ref=search_posts"
     if path.startswith("/"):
         return WEB_URL + path
     short_id = thing["name"][3:]
@@ -420,6 +426,3 @@ def _created_utc(thing: dict[str, Any]) -> float | None:
 def _fullname(value: object, prefix: str) -> str | None:
     return value if isinstance(value, str) and value.startswith(prefix) and BASE36.match(value[3:]) else None
 
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
