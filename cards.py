@@ -133,6 +133,22 @@ def not_available_yet(feature: str, lang: str) -> str:
     return t("feature.not_available", lang, feature=t(f"button.{feature}", lang))
 
 
+def quoted_mention_blocks(mention: Mention, *, watcher: str, tz: ZoneInfo, lang: str) -> list[dict[str, object]]:
+    """The card's source line, text and details without its buttons, for messages that quote a mention."""
+    source = _source_line(mention, tz, lang)
+    blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
+    body = _body(mention)
+    if body:
+        blocks.append({"type": "section", "block_id": "body", "text": mrkdwn(body)})
+    blocks.append({"type": "context", "block_id": "details", "elements": _details(mention, watcher, lang)})
+    return blocks
+
+
+def mention_excerpt(mention: Mention) -> str:
+    """A mention in a few words (its title, else the start of its text, else its link): plain, unescaped text."""
+    return _clean(mention.title or mention.text, EXCERPT_LIMIT) or _link_label(mention.url) or "…"
+
+
 def _source_line(mention: Mention, tz: ZoneInfo, lang: str) -> dict[str, object]:
     emoji, name = _source(mention.source)
     parts = [f"{emoji} *{escape(name)}*"]

@@ -22,12 +22,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
 from app import build_app
+from escalation import EscalationService, load_routes, schedule_reminders
 from health import SourceHealth
+from llm import LLM
 from outbox import Outbox, new_slack_client
 from polling import Poller
 from settings import Settings
 from store import Delivery, Store
-from watcher_config import ConfigProblem, WatcherConfig, WatcherFieldError, load_watchers_file
+from watcher_config import (
+    AuthorLabel,
+    ConfigProblem,
+    WatcherConfig,
+    WatcherFieldError,
+    load_authors_file,
+    load_watchers_file,
+)
 from watchers import SOURCES, build_watcher
 from watchers.base import Watcher, WatcherContext, new_http_client
 
@@ -43,7 +52,10 @@ class Services:
     poller: Poller
     slack: AsyncWebClient | None = None
     outbox: Outbox | None = None
+    escalations: EscalationService | None = None
     problems: list[ConfigProblem] = field(default_factory=list)
+    llm: LLM | None = None
+    authors: list[AuthorLabel] = field(default_factory=list)
 
     def render(self, delivery: Delivery) -> dict[str, Any]:
         """The Slack message for an outbox row, built at posting time from the stored mention."""
@@ -61,6 +73,8 @@ class Services:
         )
 
     async def aclose(self) -> None:
+        if self.llm is not None:
+            await self.llm.aclose()
         await self.http.aclose()
         self.store.close()
 
@@ -85,6 +99,12 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             problem = ConfigProblem(config.name, error.field, error.message)
             log.error("%s: %s (this watcher is not running)", settings.watchers_file, problem)
             problems.append(problem)
+    routes, route_problems = load_routes(settings)
+    problems.extend(route_problems)
+    authors, author_problems = load_authors_file(settings.watchers_file, SOURCES.keys())
+    for problem in author_problems:
+        log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
+    problems.extend(author_problems)
     services = Services(
         settings=settings,
         store=store,
@@ -92,6 +112,8 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         watchers=watchers,
         poller=Poller(store, watchers, burst_threshold=settings.burst_threshold),
         problems=problems,
+        llm=LLM(settings, store),
+        authors=authors,
     )
     if post_to_slack and settings.slack_bot_token:
         services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
@@ -105,6 +127,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             channel=settings.health_channel,
             on_queued=services.outbox.wake,
         )
+        services.escalations = EscalationService(store, services.slack, settings, routes)
     return services
 
 
@@ -144,6 +167,7 @@ class Runtime:
         self.app = build_app(self.services)
         self.scheduler = AsyncIOScheduler(timezone=self.settings.bot_timezone)
         schedule_watchers(self.scheduler, self.services)
+        schedule_reminders(self.scheduler, self.services)
         self.scheduler.start()
         assert self.services.outbox is not None
         self._outbox_task = asyncio.create_task(self.services.outbox.run(), name="outbox")

@@ -10,16 +10,19 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from business_hours import OFFICE_HOURS, BusinessHours
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 class SettingsError(ValueError):
@@ -38,12 +41,20 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 30.0
+    llm_input_tokens: int = 12000
+    llm_daily_token_budget: int | None = None
+    draft_visibility: str = "ephemeral"
+    prompts_dir: Path | None = None
     bot_language: str = "en"
     bot_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     escalation_channel: str | None = None
     escalation_emoji: tuple[str, ...] = ("rotating_light",)
     officials: tuple[str, ...] = ()
     admin_users: tuple[str, ...] = ()
+    escalation_remind_after: timedelta = timedelta(hours=4)
+    escalation_max_reminders: int = 3
+    business_hours: BusinessHours = OFFICE_HOURS
     digest_channel: str | None = None
     digest_time: time = time(8, 30)
     digest_days: tuple[str, ...] = WEEKDAYS[:5]
@@ -90,12 +101,20 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         openai_api_key=get("OPENAI_API_KEY"),
         openai_base_url=_optional_url(get, "OPENAI_BASE_URL"),
         llm_model=get("LLM_MODEL") or "gpt-4o-mini",
+        llm_timeout=_int(get, "LLM_TIMEOUT", 30, 1, 600),
+        llm_input_tokens=_int(get, "LLM_INPUT_TOKENS", 12000, 1000, 1_000_000),
+        llm_daily_token_budget=_optional_int(get, "LLM_DAILY_TOKEN_BUDGET", 1, 10**12),
+        draft_visibility=_choice(get, "DRAFT_VISIBILITY", ("ephemeral", "thread"), "ephemeral"),
+        prompts_dir=_optional_dir(get, "PROMPTS_DIR"),
         bot_language=_choice(get, "BOT_LANGUAGE", ("en", "fr"), "en"),
         bot_timezone=_timezone(get("BOT_TIMEZONE") or "Europe/Paris"),
         escalation_channel=_channel(get, "ESCALATION_CHANNEL"),
         escalation_emoji=_emoji_list(get("ESCALATION_EMOJI") or "rotating_light"),
         officials=_user_list(get, "OFFICIALS"),
         admin_users=_user_list(get, "ADMIN_USERS"),
+        escalation_remind_after=_duration(get, "ESCALATION_REMIND_AFTER", timedelta(hours=4)),
+        escalation_max_reminders=_int(get, "ESCALATION_MAX_REMINDERS", 3, 0, 20),
+        business_hours=_business_hours(get("BUSINESS_HOURS") or "mon-fri 09:00-18:00"),
         digest_channel=_channel(get, "DIGEST_CHANNEL"),
         digest_time=_clock(get("DIGEST_TIME") or "08:30"),
         digest_days=_days(get("DIGEST_DAYS") or "mon-fri"),
@@ -136,6 +155,17 @@ def _int(get, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be a whole number from {low} to {high} (got {value})")
     return value
+
+
+def _optional_int(get, name: str, low: int, high: int) -> int | None:
+    return None if get(name) is None else _int(get, name, low, low, high)
+
+
+def _optional_dir(get, name: str) -> Path | None:
+    raw = get(name)
+    if raw is not None and not Path(raw).is_dir():
+        raise SettingsError(f"{name} must be an existing folder (got {raw!r})")
+    return Path(raw) if raw is not None else None
 
 
 def _api_url(raw: str) -> str:
@@ -226,3 +256,32 @@ def _days(raw: str) -> tuple[str, ...]:
         span = range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)]
         days.extend(WEEKDAYS[i] for i in span if WEEKDAYS[i] not in days)
     return tuple(days)
+
+
+def _duration(get, name: str, default: timedelta) -> timedelta:
+    raw = get(name)
+    if raw is None:
+        return default
+    match = re.fullmatch(r"(\d+)\s*(m|h|d)", raw.lower())
+    if not match or int(match[1]) == 0:
+        raise SettingsError(f"{name} must be a duration such as 30m, 4h or 2d (got {raw!r})")
+    return timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
+
+
+def _business_hours(raw: str) -> BusinessHours:
+    """ "mon-fri 09:00-18:00": days as in DIGEST_DAYS, then one daily window (24:00 ends at midnight)."""
+    problem = SettingsError(
+        f"BUSINESS_HOURS must be days and a time range such as mon-fri 09:00-18:00 (got {raw!r})"
+    )
+    days, _, window = raw.strip().rpartition(" ")
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-4]):([0-5]\d)", window)
+    if not match:
+        raise problem
+    start, end = int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4])
+    if not start < end <= 24 * 60:
+        raise problem
+    try:
+        weekdays = _days(days or "mon-sun")
+    except SettingsError:
+        raise problem from None
+    return BusinessHours(days=frozenset(WEEKDAYS.index(day) for day in weekdays), start=start, end=end)

@@ -100,6 +100,85 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_escalations(db: Database) -> None:
+    """Escalations of mentions to officials, the people who raised them, and every transition (see escalation.py)."""
+    db["escalations"].create(
+        {
+            "id": int,
+            "mention_id": int,
+            "card_id": int,
+            "watcher": str,
+            "state": str,
+            "officials": str,
+            "channel": str,
+            "thread_ts": str,
+            "message_ts": str,
+            "permalink": str,
+            "created_at": str,
+            "acknowledged_at": str,
+            "acknowledged_by": str,
+            "answered_at": str,
+            "answered_by": str,
+            "answer": str,
+            "finished_at": str,
+            "finished_by": str,
+            "reason": str,
+            "reminders_sent": int,
+            "next_reminder_at": str,
+        },
+        pk="id",
+        not_null={"mention_id", "state", "officials", "created_at"},
+        defaults={"reminders_sent": 0},
+        foreign_keys=[("mention_id", "mentions", "id"), ("card_id", "deliveries", "id")],
+    )
+    # At most one escalation in progress per mention, however many people react at once.
+    db.execute(
+        "create unique index escalations_in_progress on escalations (mention_id)"
+        " where state in ('open', 'acknowledged', 'answered')"
+    )
+    db["escalations"].create_index(["mention_id", "created_at"])
+    db["escalations"].create_index(["state", "next_reminder_at"])
+    db["escalators"].create(
+        {"escalation_id": int, "user_id": str, "via": str, "note": str, "at": str},
+        pk=("escalation_id", "user_id"),
+        not_null={"via", "at"},
+        foreign_keys=[("escalation_id", "escalations", "id")],
+    )
+    db["escalation_events"].create(
+        {"id": int, "escalation_id": int, "action": str, "user_id": str, "at": str, "detail": str},
+        pk="id",
+        not_null={"escalation_id", "action", "at"},
+        foreign_keys=[("escalation_id", "escalations", "id")],
+    )
+    db["escalation_events"].create_index(["escalation_id"])
+    # `/flag <mention URL>` finds the mention by its link.
+    db["mentions"].create_index(["url"])
+
+
+@migrations()
+def m003_llm_usage(db: Database) -> None:
+    """Tokens spent per LLM request (see llm.py): what the daily budget counts, and an audit of use."""
+    db["llm_usage"].create(
+        {
+            "id": int,
+            "at": str,
+            "day": str,
+            "task": str,
+            "model": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "total_tokens": int,
+            "outcome": str,
+            "seconds": float,
+        },
+        pk="id",
+        not_null={"at", "day", "task", "outcome"},
+        defaults={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    )
+    db["llm_usage"].create_index(["day"])
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

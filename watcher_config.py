@@ -1,6 +1,8 @@
-"""The `[[watcher]]` tables of `WATCHERS_FILE`, checked one by one.
+"""The `[[watcher]]` and `[[route]]` tables of `WATCHERS_FILE`, checked one by one.
 
 A bad entry is reported with its name and the field at fault and left out; the others still run.
+A route says which officials an escalation goes to: those of every route matching the mention's watcher and
+text, when the person escalating names nobody.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from mentions import Mention
 from query import Query, QueryError, parse_query
-from settings import CHANNEL_ID
+from settings import CHANNEL_ID, USER_ID
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = 30
 KNOWN_FIELDS = {"name", "source", "url", "base_url", "query", "channel", "interval", "backfill", "options"}
+ROUTE_FIELDS = {"name", "query", "watchers", "officials"}
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,29 @@ class WatcherConfig:
 
 
 @dataclass(frozen=True)
+class RouteConfig:
+    """Escalations of mentions matching `query` and seen by one of `watchers` (each when given) go to `officials`."""
+
+    name: str
+    officials: tuple[str, ...]
+    query: Query | None = None
+    watchers: frozenset[str] = frozenset()
+
+    def matches(self, watcher: str, mention: Mention) -> bool:
+        if self.watchers and watcher not in self.watchers:
+            return False
+        return self.query is None or self.query.matches(mention)
+
+
+@dataclass(frozen=True)
 class ConfigProblem:
     watcher: str
     field: str
     message: str
+    kind: str = "watcher"
 
     def __str__(self) -> str:
-        return f"watcher {self.watcher!r}, field {self.field!r}: {self.message}"
+        return f"{self.kind} {self.watcher!r}, field {self.field!r}: {self.message}"
 
 
 class WatchersFileError(ValueError):
@@ -63,6 +83,58 @@ def load_watchers_file(path: Path, sources: Collection[str]) -> tuple[list[Watch
     if not isinstance(tables, list):
         raise WatchersFileError(f"WATCHERS_FILE {str(path)!r}: use [[watcher]] tables (double brackets)")
     return parse_watchers(tables, sources)
+
+
+def load_routes_file(path: Path) -> tuple[list[RouteConfig], list[ConfigProblem]]:
+    """The `[[route]]` tables of the watchers file (which `load_watchers_file` has already found readable)."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise WatchersFileError(f"WATCHERS_FILE {str(path)!r} cannot be read: {error}") from None
+    tables = document.get("route", [])
+    if not isinstance(tables, list):
+        raise WatchersFileError(f"WATCHERS_FILE {str(path)!r}: use [[route]] tables (double brackets)")
+    names = {str(table.get("name")) for table in document.get("watcher", []) if isinstance(table, dict)}
+    return parse_routes(tables, names)
+
+
+def parse_routes(
+    tables: list[dict[str, Any]], watcher_names: Collection[str]
+) -> tuple[list[RouteConfig], list[ConfigProblem]]:
+    routes: list[RouteConfig] = []
+    problems: list[ConfigProblem] = []
+    for index, table in enumerate(tables, start=1):
+        label = str(table.get("name") or f"#{index}")
+        try:
+            routes.append(parse_route(table, watcher_names, label))
+        except WatcherFieldError as error:
+            problems.append(ConfigProblem(label, error.field, error.message, kind="route"))
+    return routes, problems
+
+
+def parse_route(table: dict[str, Any], watcher_names: Collection[str], name: str) -> RouteConfig:
+    unknown = sorted(set(table) - ROUTE_FIELDS)
+    if unknown:
+        raise WatcherFieldError(unknown[0], f"unknown field; known fields are {', '.join(sorted(ROUTE_FIELDS))}")
+    officials = _text_list(table, "officials")
+    if not officials:
+        raise WatcherFieldError("officials", "is required: the user IDs to ping, e.g. officials = [\"U0123ABCD\"]")
+    for official in officials:
+        if not USER_ID.match(official):
+            raise WatcherFieldError("officials", f"expected user IDs such as U0123ABCD, got {official!r}")
+    watchers = _text_list(table, "watchers")
+    for watcher in watchers:
+        if watcher not in watcher_names:
+            raise WatcherFieldError("watchers", f"no [[watcher]] is named {watcher!r}")
+    query = None
+    if "query" in table:
+        try:
+            query = parse_query(_text(table, "query"))
+        except QueryError as error:
+            raise WatcherFieldError("query", str(error)) from None
+    if query is None and not watchers:
+        raise WatcherFieldError("query", "give a query, watchers, or both: a route needs something to match")
+    return RouteConfig(name=name, officials=tuple(dict.fromkeys(officials)), query=query, watchers=frozenset(watchers))
 
 
 def parse_watchers(
@@ -163,3 +235,86 @@ def _optional_url(table: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str) or parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise WatcherFieldError(key, f"expected an http(s) URL, got {value!r}")
     return value
+
+
+def _text_list(table: dict[str, Any], key: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise WatcherFieldError(key, f"expected a list of text in quotes, e.g. {key} = [\"a\", \"b\"], got {value!r}")
+    return [item.strip() for item in value]
+
+
+AUTHOR_FIELDS = {"handle", "name", "source", "labels", "note"}
+AUTHOR_LABELS = ("journalist", "elected", "opposition", "troll")
+
+
+@dataclass(frozen=True)
+class AuthorLabel:
+    """Who an author is, for summaries: an `[[author]]` table, found by handle or by name (per source if given).
+
+    Handles compare without case or a leading "@", so "@Ann@mastodon.social" finds "ann@mastodon.social"; a Slack
+    user is found by its user ID (U…) as handle.
+    """
+
+    labels: tuple[str, ...]
+    handle: str | None = None
+    name: str | None = None
+    source: str | None = None
+    note: str | None = None
+
+    def matches(self, source: str | None, handle: str, name: str) -> bool:
+        if self.source is not None and source != self.source:
+            return False
+        if self.handle is not None and handle and normal_handle(handle) == normal_handle(self.handle):
+            return True
+        return self.name is not None and bool(name) and name.casefold() == self.name.casefold()
+
+
+def normal_handle(handle: str) -> str:
+    return handle.strip().removeprefix("@").casefold()
+
+
+def load_authors_file(path: Path, sources: Collection[str]) -> tuple[list[AuthorLabel], list[ConfigProblem]]:
+    """The `[[author]]` tables of the watchers file; a file that cannot be read has none."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return [], []
+    tables = document.get("author", [])
+    if not isinstance(tables, list):
+        return [], [ConfigProblem("author", "author", "use [[author]] tables (double brackets)", kind="author")]
+    return parse_authors(tables, sources)
+
+
+def parse_authors(
+    tables: list[dict[str, Any]], sources: Collection[str]
+) -> tuple[list[AuthorLabel], list[ConfigProblem]]:
+    authors: list[AuthorLabel] = []
+    problems: list[ConfigProblem] = []
+    for index, table in enumerate(tables, start=1):
+        label = str(table.get("handle") or table.get("name") or f"#{index}") if isinstance(table, dict) else f"#{index}"
+        try:
+            authors.append(parse_author(table, sources))
+        except WatcherFieldError as error:
+            problems.append(ConfigProblem(label, error.field, error.message, kind="author"))
+    return authors, problems
+
+
+def parse_author(table: dict[str, Any], sources: Collection[str]) -> AuthorLabel:
+    if not isinstance(table, dict):
+        raise WatcherFieldError("author", "expected a table with handle or name, and labels")
+    unknown = sorted(set(table) - AUTHOR_FIELDS)
+    if unknown:
+        raise WatcherFieldError(unknown[0], f"unknown field; known fields are {', '.join(sorted(AUTHOR_FIELDS))}")
+    handle = _text(table, "handle") if "handle" in table else None
+    name = _text(table, "name") if "name" in table else None
+    if handle is None and name is None:
+        raise WatcherFieldError("handle", "give the author's handle, name, or both")
+    source = _text(table, "source").lower() if "source" in table else None
+    if source is not None and source not in sources:
+        raise WatcherFieldError("source", f"{source!r} is not a known source; use one of {', '.join(sorted(sources))}")
+    labels = table.get("labels")
+    if not isinstance(labels, list) or not labels or not all(label in AUTHOR_LABELS for label in labels):
+        raise WatcherFieldError("labels", f"expected a list of {', '.join(AUTHOR_LABELS)}, got {labels!r}")
+    note = _text(table, "note") if "note" in table else None
+    return AuthorLabel(labels=tuple(dict.fromkeys(labels)), handle=handle, name=name, source=source, note=note)

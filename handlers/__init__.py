@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import card_actions
+from handlers import card_actions, draft, escalation, summarize
 
 if TYPE_CHECKING:
     from runtime import Services
@@ -14,3 +14,6 @@ if TYPE_CHECKING:
 
 def register(app: AsyncApp, services: Services) -> None:
     card_actions.register(app, services)
+    escalation.register(app, services)
+    summarize.register(app, services)
+    draft.register(app, services)

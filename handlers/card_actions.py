@@ -1,8 +1,7 @@
 """The buttons on a mention card.
 
-Dismiss marks the card as handled. Draft, Flag and Summarize arrive with their own issues; until then they
-answer, only to the person who clicked, that the feature is not available yet. The Open button is a link, but
-Slack still sends its click.
+Dismiss marks the card as handled; Flag belongs to handlers/escalation.py, Draft to handlers/draft.py and Summarize
+to handlers/summarize.py. The Open button is a link, but Slack still sends its click.
 """
 
 from __future__ import annotations
@@ -19,19 +18,9 @@ from store import utcnow
 if TYPE_CHECKING:
     from runtime import Services
 
-COMING_SOON = {"mention_draft": "draft", "mention_flag": "flag", "mention_summarize": "summarize"}
-
 
 def register(app: AsyncApp, services: Services) -> None:
     lang = services.settings.bot_language
-
-    async def not_yet(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await respond(
-            text=cards.not_available_yet(COMING_SOON[action["action_id"]], lang),
-            response_type="ephemeral",
-            replace_original=False,
-        )
 
     async def open_link(ack: AsyncAck) -> None:
         await ack()
@@ -60,7 +49,5 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         await client.chat_update(channel=channel, ts=ts, **message)
 
-    for action_id in COMING_SOON:
-        app.action(action_id)(not_yet)
     app.action("mention_open")(open_link)
     app.action("mention_dismiss")(dismiss)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the fake Slack and feed servers, started on ephemeral 127.0.0.1 ports for each test."""
+"""Shared fixtures: the fake Slack, feed and OpenAI-compatible servers, on ephemeral 127.0.0.1 ports per test."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes import free_port as find_free_port
 from tests.fakes.feed_server import FeedServer
+from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests
 
@@ -22,6 +23,12 @@ async def slack() -> AsyncIterator[FakeSlack]:
 async def feeds() -> AsyncIterator[FeedServer]:
     async with FeedServer() as server:
         yield server
+
+
+@pytest.fixture
+async def openai_api() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as fake:
+        yield fake
 
 
 @pytest.fixture

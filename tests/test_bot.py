@@ -176,24 +176,6 @@ async def http_bot(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_
     await runtime.stop()
 
 
-@pytest.mark.parametrize("action_id", ["mention_draft", "mention_flag", "mention_summarize"])
-async def test_card_buttons_answer_not_available_yet(
-    http_bot, slack: FakeSlack, slack_requests: SlackRequests, action_id: str
-) -> None:
-    _, url = http_bot
-    response_url = slack.response_url()
-    request = slack_requests.block_actions(
-        [{"action_id": action_id, "block_id": "actions", "value": "1", "type": "button"}],
-        response_url=response_url,
-    )
-    response = await send(url, request)
-    assert response.status_code == 200
-    await slack.wait_for_response()
-    (answer,) = slack.responses
-    assert "not available yet" in answer.body["text"]
-    assert answer.body.get("response_type", "ephemeral") == "ephemeral"
-
-
 async def test_unsigned_or_forged_requests_are_refused(http_bot, slack_requests: SlackRequests) -> None:
     _, url = http_bot
     request = slack_requests.block_actions([{"action_id": "mention_draft", "value": "1", "type": "button"}])

@@ -1,4 +1,4 @@
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,3 +110,42 @@ def test_source_credentials_from_dotenv_reach_the_watchers_environment(tmp_path:
     assert settings.env["REDDIT_CLIENT_ID"] == "from-file"
     assert settings.env["REDDIT_CLIENT_SECRET"] == "env-secret"
     assert "secret" not in repr(settings)
+
+
+def test_escalation_reminders_default_to_four_business_hours_three_times() -> None:
+    settings = parse_settings({})
+    assert settings.escalation_remind_after == timedelta(hours=4)
+    assert settings.escalation_max_reminders == 3
+    hours = settings.business_hours
+    assert hours.days == frozenset(range(5))
+    assert (hours.start, hours.end) == (9 * 60, 18 * 60)
+
+
+def test_escalation_reminders_and_business_hours_are_parsed() -> None:
+    settings = parse_settings(
+        {"ESCALATION_REMIND_AFTER": "90m", "ESCALATION_MAX_REMINDERS": "0", "BUSINESS_HOURS": "sat-mon 08:30-24:00"}
+    )
+    assert settings.escalation_remind_after == timedelta(minutes=90)
+    assert settings.escalation_max_reminders == 0
+    assert settings.business_hours.days == frozenset({5, 6, 0})
+    assert (settings.business_hours.start, settings.business_hours.end) == (8 * 60 + 30, 24 * 60)
+    every_day = parse_settings({"BUSINESS_HOURS": "07:00-19:00"}).business_hours
+    assert every_day.days == frozenset(range(7))
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"ESCALATION_REMIND_AFTER": "4 hours"}, "ESCALATION_REMIND_AFTER"),
+        ({"ESCALATION_REMIND_AFTER": "0h"}, "ESCALATION_REMIND_AFTER"),
+        ({"ESCALATION_MAX_REMINDERS": "-1"}, "ESCALATION_MAX_REMINDERS"),
+        ({"BUSINESS_HOURS": "mon-fri"}, "BUSINESS_HOURS"),
+        ({"BUSINESS_HOURS": "weekdays 09:00-18:00"}, "BUSINESS_HOURS"),
+        ({"BUSINESS_HOURS": "mon-fri 18:00-09:00"}, "BUSINESS_HOURS"),
+        ({"BUSINESS_HOURS": "mon-fri 09:00-24:30"}, "BUSINESS_HOURS"),
+    ],
+)
+def test_a_wrong_escalation_setting_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(env)
+    assert str(raised.value).startswith(variable) and "\n" not in str(raised.value)

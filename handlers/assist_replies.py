@@ -1,0 +1,78 @@
+"""Where /summarize and /draft show their answers: a "working on it" message first, then the answer in its place.
+
+Either through the response_url of a command, shortcut or button (ephemeral: only the requester sees it), or as
+a message the bot posts in a Slack thread and then updates (the team sees it there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+Message = Mapping[str, Any]
+
+
+class Reply(Protocol):
+    async def working(self, message: Message) -> None: ...
+
+    async def show(self, message: Message) -> None: ...
+
+
+class EphemeralReply:
+    """Through a response_url. `replaceable`: the working message can be replaced (a command's or shortcut's own
+    answer, or a message holding the button); a card's button would replace the card, so it adds a message."""
+
+    def __init__(self, respond: AsyncRespond, *, replaceable: bool = True) -> None:
+        self.respond = respond
+        self.replaceable = replaceable
+
+    async def working(self, message: Message) -> None:
+        await self.respond(response_type="ephemeral", replace_original=self.replaceable, **message)
+
+    async def show(self, message: Message) -> None:
+        await self.respond(response_type="ephemeral", replace_original=self.replaceable, **message)
+
+
+class ThreadReply:
+    """A message in a Slack thread, posted as "working on it" and then updated with the answer."""
+
+    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.ts: str | None = None
+
+    async def working(self, message: Message) -> None:
+        self.ts = await self._post(message)
+
+    async def show(self, message: Message) -> None:
+        if self.ts is None:
+            self.ts = await self._post(message)
+            return
+        await self.client.chat_update(channel=self.channel, ts=self.ts, **message)
+
+    async def permalink(self) -> str | None:
+        if self.ts is None:
+            return None
+        try:
+            return (await self.client.chat_getPermalink(channel=self.channel, message_ts=self.ts))["permalink"]
+        except SlackApiError as error:
+            log.warning("chat.getPermalink failed: %s", error.response.get("error"))
+            return None
+
+    async def _post(self, message: Message) -> str:
+        response = await self.client.chat_postMessage(
+            channel=self.channel, thread_ts=self.thread_ts, unfurl_links=False, unfurl_media=False, **message
+        )
+        return str(response["ts"])
+
+
+def is_retry(headers: Mapping[str, Sequence[str]]) -> bool:
+    """Slack sends an event again when our first answer was late or lost: it must not be acted on twice."""
+    return bool(headers.get("x-slack-retry-num"))

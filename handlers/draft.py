@@ -1,0 +1,160 @@
+"""/draft, the "Draft a reply" message shortcut, the card's Draft button, and the draft's own buttons
+(Regenerate, Shorter, More formal).
+
+A draft is shown only to whoever asked (ephemeral), or, with DRAFT_VISIBILITY=thread, in the thread of the card or
+message it answers. Its buttons carry, in their value, what to redraft: the target, the instructions and the draft
+shown, so a redraft needs no stored state. The bot never posts on the social network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from conversations import ConversationError, ConversationFetcher, MentionRef, MessageRef, UrlRef, parse_target
+from draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
+from drafting import Drafter, DraftRequest, resolve_subject
+from handlers.assist_replies import EphemeralReply, Reply, ThreadReply
+from prompt_book import PromptBook
+from summary_cards import problem_message, working_message
+
+if TYPE_CHECKING:
+    from runtime import Services
+
+log = logging.getLogger(__name__)
+
+BUTTON_VALUE_LIMIT = 2000
+INSTRUCTIONS_LIMIT = 300
+VARIANT_OF_BUTTON = {"draft_regenerate": "regenerate", "draft_shorter": "shorter", "draft_formal": "formal"}
+DraftTarget = MentionRef | MessageRef | UrlRef
+
+
+def encode_state(target: MentionRef | MessageRef, instructions: str, draft: str) -> str:
+    """A draft button's value: what to redraft, within Slack's 2000 characters (the draft is cut first)."""
+    if isinstance(target, MentionRef):
+        state: dict[str, Any] = {"m": target.mention_id}
+    else:
+        state = {"c": target.channel, "ts": target.ts, "th": target.thread_ts}
+    state["i"] = instructions[:INSTRUCTIONS_LIMIT]
+    state["d"] = draft
+    value = json.dumps(state, ensure_ascii=False)
+    while len(value) > BUTTON_VALUE_LIMIT:  # each pass cuts at least the excess: quotes and controls escape longer
+        state["d"] = state["d"][: len(state["d"]) - (len(value) - BUTTON_VALUE_LIMIT)]
+        value = json.dumps(state, ensure_ascii=False)
+    return value
+
+
+def decode_state(value: str) -> tuple[MentionRef | MessageRef, str, str] | None:
+    """(target, instructions, previous draft) from a button's value, or None when it is not one of ours."""
+    try:
+        state = json.loads(value)
+        if "m" in state:
+            target: MentionRef | MessageRef = MentionRef(int(state["m"]))
+        else:
+            target = MessageRef(str(state["c"]), str(state["ts"]), state.get("th") and str(state["th"]))
+        return target, str(state.get("i") or ""), str(state.get("d") or "")
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    settings = services.settings
+    lang = settings.bot_language
+    in_thread = settings.draft_visibility == "thread"
+    assert services.llm is not None
+    fetcher = ConversationFetcher(services.store, services.slack, services.watchers, services.authors)
+    drafter = Drafter(services.llm, PromptBook(settings.prompts_dir), lang)
+
+    async def draft_message_for(
+        target: DraftTarget, instructions: str, variant: str, previous: str | None, requester: str | None
+    ) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        """The message showing a draft for `target` and the thread it belongs to; or why there is none, and None."""
+        try:
+            subject = await resolve_subject(fetcher, target)
+            draft = await drafter.draft(
+                DraftRequest(
+                    subject=subject.post,
+                    conversation=subject.conversation,
+                    official_answer=subject.official_answer,
+                    instructions=instructions,
+                    variant=variant,
+                    previous=previous,
+                )
+            )
+        except ConversationError as problem:
+            return problem_message(problem.key, lang, **problem.params), None
+        except Exception:
+            log.exception("draft for %s failed", target)
+            return problem_message("assist.failed", lang), None
+        ref = MentionRef(subject.mention_id) if subject.mention_id is not None else target
+        state = encode_state(ref, instructions, draft.text)
+        message = draft_message(draft, subject=subject.post, state=state, lang=lang, requester=requester)
+        return message, subject.thread
+
+    async def answer_request(
+        reply: EphemeralReply, target: DraftTarget, instructions: str, client: AsyncWebClient, user: str
+    ) -> None:
+        """A command's or shortcut's draft: shown to the requester, or posted in its thread and linked for them."""
+        message, thread = await draft_message_for(target, instructions, "initial", None, user if in_thread else None)
+        if not in_thread or thread is None:
+            await reply.show(message)
+            return
+        posted = ThreadReply(client, *thread)
+        await posted.show(message)
+        await reply.show(draft_in_thread_notice(await posted.permalink(), lang))
+
+    async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        first, _, instructions = command.get("text", "").strip().partition(" ")
+        target = parse_target(first) if first else None
+        if not isinstance(target, MentionRef | MessageRef | UrlRef):
+            await ack(response_type="ephemeral", **problem_message("draft.usage", lang))
+            return
+        await ack(response_type="ephemeral", **working_message("draft", lang))
+        await answer_request(EphemeralReply(respond), target, instructions.strip(), client, command["user_id"])
+
+    async def shortcut(ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        message = shortcut["message"]
+        target = MessageRef(shortcut["channel"]["id"], message["ts"], message.get("thread_ts"))
+        reply = EphemeralReply(respond)
+        await reply.working(working_message("draft", lang))
+        await answer_request(reply, target, "", client, shortcut["user"]["id"])
+
+    async def card_button(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        reply: Reply = EphemeralReply(respond, replaceable=False)
+        if in_thread:
+            card = body.get("message") or {}
+            thread_ts = card.get("thread_ts") or body["container"]["message_ts"]
+            reply = ThreadReply(client, body["container"]["channel_id"], thread_ts)
+        await reply.working(working_message("draft", lang))
+        requester = body["user"]["id"] if in_thread else None
+        message, _ = await draft_message_for(MentionRef(int(action["value"])), "", "initial", None, requester)
+        await reply.show(message)
+
+    async def redraft(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        """Regenerate, Shorter, More formal: the draft's message (ephemeral or in a thread) is replaced."""
+        await ack()
+        reply = EphemeralReply(respond)
+        state = decode_state(action.get("value", ""))
+        if state is None:
+            await reply.show(problem_message("assist.failed", lang))
+            return
+        target, instructions, previous = state
+        requester = None if (body.get("container") or {}).get("is_ephemeral") else body["user"]["id"]
+        await reply.working(working_message("redraft", lang))
+        variant = VARIANT_OF_BUTTON[action["action_id"]]
+        message, _ = await draft_message_for(target, instructions, variant, previous, requester)
+        await reply.show(message)
+
+    app.command("/draft")(command)
+    app.message_shortcut("draft_reply")(shortcut)
+    app.action("mention_draft")(card_button)
+    for action_id, _ in DRAFT_BUTTONS:
+        app.action(action_id)(redraft)

@@ -1,0 +1,57 @@
+"""Which language a text is in (when its source did not say), and how to name a language to a model.
+
+Common function words are a sure sign on anything longer than a few words: the language with most of them wins
+when it has at least two and clearly more than the runner-up. Short or mixed texts give None: the caller then
+uses BOT_LANGUAGE.
+"""
+
+from __future__ import annotations
+
+import re
+
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the and is are of to in that it for you this with not we have be was on what they".split()),
+    "fr": frozenset("le la les et est des une un du que qui dans pour pas nous vous sur avec ce cette sont au".split()),
+    "es": frozenset("el los las y es una del que en por para con no nosotros esta este son al lo se".split()),
+    "de": frozenset("der die das und ist nicht ein eine zu mit von wir sie auf für den dem ich es sind".split()),
+    "it": frozenset("il gli lo e è di che per una non con sono della alla questo questa noi siamo nel".split()),
+    "pt": frozenset("o os as e é de que em um uma para com não nós este esta são do da no na".split()),
+    "nl": frozenset("de het een en is van dat niet op met voor wij zijn ik je er aan ook".split()),
+}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "de": "German",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+}
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MIN_HITS = 2
+
+
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code of the language `text` is most likely in, or None when unsure."""
+    words = _WORD.findall(text.casefold())
+    scores = sorted(
+        ((sum(word in vocabulary for word in words), code) for code, vocabulary in FUNCTION_WORDS.items()),
+        reverse=True,
+    )
+    (best, code), (second, _) = scores[0], scores[1]
+    if best >= _MIN_HITS and best > second * 1.5:
+        return code
+    return None
+
+
+def base_language(tag: str | None) -> str | None:
+    """"fr" from "fr-FR" or "FR_ca"; None for an empty or malformed tag."""
+    if not tag:
+        return None
+    head = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
+    return head if re.fullmatch(r"[a-z]{2,3}", head) else None
+
+
+def language_name(code: str) -> str:
+    """How to name the language in a prompt: "French", or the code itself for the rarer ones."""
+    return LANGUAGE_NAMES.get(code, f"the language with ISO code '{code}'")

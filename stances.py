@@ -1,0 +1,95 @@
+"""Stances of messages toward what a conversation discusses, and their exact counts and shares.
+
+`classify_lexically` is the deterministic classifier used when no LLM answers (and for any message the LLM left
+unlabelled): English and French cue words, a negation just before a cue flips it, and a question mark makes a
+question unless the message also takes a clear side. Counts and shares are always computed here, never by a model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+LABELS = ("for", "against", "neutral", "question")
+
+_POSITIVE = frozenset(
+    """
+    support supports supported supporting agree agreed agrees great good excellent love loved like likes thanks
+    thank bravo finally welcome happy glad best better nice awesome approve approved favour favor useful helpful
+    brilliant perfect congratulations congrats improvement improved win yes
+    merci super génial géniale excellente bien bon bonne enfin soutien soutiens soutenons soutenir favorable
+    favorables accord content contente contents ravi ravie top parfait parfaite utile réussite félicitations
+    adore aime aimons bravo formidable chouette oui
+    """.split()
+)
+_NEGATIVE = frozenset(
+    """
+    against oppose opposed opposes bad terrible awful hate hated shame shameful disgrace scandal scandalous waste
+    wrong worst worse angry ridiculous useless failure fail fails failed delay delays delayed late broken
+    expensive disaster nonsense lies lie liar corrupt incompetent absurd pathetic disappointed disappointing
+    unacceptable outrageous dangerous stop never
+    contre honte honteux scandale scandaleux nul nulle nuls inadmissible inacceptable gaspillage mauvais
+    mauvaise catastrophe catastrophique ridicule inutile colère marre retard retards cher chère chers absurde
+    mensonge mensonges menteur menteurs incompétent incompétents dangereux dangereuse pire déçu déçue déçus
+    dommage arrêtez opposé opposée opposés refus refuse refusons stop honteuse lamentable
+    """.split()
+)
+# "not", "n't" (as "t" after "don"), "ne … pas", "jamais"... within the three words before a cue.
+_NEGATORS = frozenset(
+    "not no nothing neither nor cannot isn aren wasn weren don doesn didn won wouldn shouldn t ne pas jamais rien "
+    "aucun aucune ni sans".split()
+)
+_NEGATION_WINDOW = 3
+_WORD = re.compile(r"\w+", re.UNICODE)
+# With a question mark, a message is a question unless its cues lean this far to one side.
+_CLEAR_SIDE = 2
+
+
+def classify_lexically(text: str) -> str:
+    """"for", "against", "neutral" or "question" for one message."""
+    words = _WORD.findall(text.casefold())
+    score = 0
+    for position, word in enumerate(words):
+        polarity = (word in _POSITIVE) - (word in _NEGATIVE)
+        if not polarity:
+            continue
+        before = words[max(0, position - _NEGATION_WINDOW) : position]
+        after = words[position + 1 : position + 2]
+        # French puts "pas" after the verb: "je ne suis pas d'accord", "ce n'est pas bien".
+        negated = any(w in _NEGATORS for w in before) or (after == ["pas"])
+        score += -polarity if negated else polarity
+    if "?" in text and abs(score) < _CLEAR_SIDE:
+        return "question"
+    if score > 0:
+        return "for"
+    if score < 0:
+        return "against"
+    return "neutral"
+
+
+@dataclass(frozen=True, slots=True)
+class StanceShare:
+    label: str
+    count: int
+    percent: int
+
+
+def tally(labels: Sequence[str]) -> list[StanceShare]:
+    """Count each stance (in LABELS order) with whole percentages that add up to exactly 100.
+
+    Largest remainder: each share is rounded down, then the points still missing go to the largest remainders,
+    ties to the stance listed first, so 1/3 each is 34/33/33 and never 33/33/33.
+    """
+    total = len(labels)
+    counts = {label: 0 for label in LABELS}
+    for label in labels:
+        counts[label] += 1
+    if total == 0:
+        return [StanceShare(label, 0, 0) for label in LABELS]
+    floors = {label: counts[label] * 100 // total for label in LABELS}
+    missing = 100 - sum(floors.values())
+    by_remainder = sorted(LABELS, key=lambda label: (-(counts[label] * 100 % total), LABELS.index(label)))
+    for label in by_remainder[:missing]:
+        floors[label] += 1
+    return [StanceShare(label, counts[label], floors[label]) for label in LABELS]
