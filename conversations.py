@@ -198,7 +198,8 @@ class ConversationFetcher:
         self.slack = slack
         self.watchers = watchers
         self.authors = authors
-        self._names: dict[str, str] = {}
+        self._names: dict[str, asyncio.Future[str | None]] = {}
+        self._lookups = asyncio.Semaphore(NAME_LOOKUPS_AT_ONCE)
         self._bot_user_id: str | None = None
 
     # Mentions -------------------------------------------------------------------------------------------
@@ -405,23 +406,24 @@ class ConversationFetcher:
         return self._bot_user_id
 
     async def _user_names(self, users: set[str]) -> dict[str, str]:
-        """Display names, looked up once per user for the life of the bot."""
-        missing = [user for user in users if user not in self._names]
-        gate = asyncio.Semaphore(NAME_LOOKUPS_AT_ONCE)
+        """Display names, looked up once per user for the life of the bot, however many summaries ask at once."""
+        ordered = sorted(users)
+        for user in ordered:
+            if user not in self._names:
+                self._names[user] = asyncio.ensure_future(self._look_up(user))
+        found = await asyncio.gather(*(self._names[user] for user in ordered))
+        return {user: name for user, name in zip(ordered, found, strict=True) if name}
 
-        async def look_up(user: str) -> None:
-            async with gate:
-                try:
-                    info = (await self.slack.users_info(user=user))["user"]  # type: ignore[union-attr]
-                except (SlackApiError, KeyError, TypeError):
-                    return
-            profile = info.get("profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or info.get("real_name") or info.get("name")
-            if name:
-                self._names[user] = str(name)
-
-        await asyncio.gather(*(look_up(user) for user in missing))
-        return {user: self._names[user] for user in users if user in self._names}
+    async def _look_up(self, user: str) -> str | None:
+        async with self._lookups:
+            try:
+                info = (await self.slack.users_info(user=user))["user"]  # type: ignore[union-attr]
+            except (SlackApiError, KeyError, TypeError):
+                del self._names[user]  # not known for good: ask again next time
+                return None
+        profile = info.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or info.get("real_name") or info.get("name")
+        return str(name) if name else None
 
     def _mentions_posted(self, channel: str, since: datetime) -> list[Mention]:
         rows = self.store.db.query(

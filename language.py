@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import re
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the and is are of to in that it for you this with not we have be was on what they".split()),
-    "fr": frozenset("le la les et est des une un du que qui dans pour pas nous vous sur avec ce cette sont au".split()),
-    "es": frozenset("el los las y es una del que en por para con no nosotros esta este son al lo se".split()),
-    "de": frozenset("der die das und ist nicht ein eine zu mit von wir sie auf für den dem ich es sind".split()),
-    "it": frozenset("il gli lo e è di che per una non con sono della alla questo questa noi siamo nel".split()),
-    "pt": frozenset("o os as e é de que em um uma para com não nós este esta são do da no na".split()),
-    "nl": frozenset("de het een en is van dat niet op met voor wij zijn ik je er aan ook".split()),
+    "en": _words("the and is are of to in that it for you this with not we have be was on what they"),
+    "fr": _words("le la les et est des une un du que qui dans pour pas nous vous sur avec ce cette sont au"),
+    "es": _words("el los las y es una del que en por para con no nosotros esta este son al lo se"),
+    "de": _words("der die das und ist nicht ein eine zu mit von wir sie auf für den dem ich es sind"),
+    "it": _words("il gli lo e è di che per una non con sono della alla questo questa noi siamo nel"),
+    "pt": _words("o os as e é de que em um uma para com não nós este esta são do da no na"),
+    "nl": _words("de het een en is van dat niet op met voor wij zijn ik je er aan ook"),
 }
 LANGUAGE_NAMES = {
     "en": "English",

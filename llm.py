@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import openai
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from settings import Settings
 from store import Store, iso, utcnow
@@ -108,6 +108,8 @@ class LLM:
                 base_url=settings.openai_base_url,
                 timeout=self.timeout,
                 max_retries=1,
+                # aiohttp's connection pool, as for every other client of the bot: much less work per request.
+                http_client=DefaultAioHttpClient(),
             )
 
     @property

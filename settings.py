@@ -102,7 +102,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         openai_base_url=_optional_url(get, "OPENAI_BASE_URL"),
         llm_model=get("LLM_MODEL") or "gpt-4o-mini",
         llm_timeout=_int(get, "LLM_TIMEOUT", 30, 1, 600),
-        llm_input_tokens=_int(get, "LLM_INPUT_TOKENS", 12000, 1000, 1_000_000),
+        llm_input_tokens=_int(get, "LLM_INPUT_TOKENS", 12000, 2000, 1_000_000),
         llm_daily_token_budget=_optional_int(get, "LLM_DAILY_TOKEN_BUDGET", 1, 10**12),
         draft_visibility=_choice(get, "DRAFT_VISIBILITY", ("ephemeral", "thread"), "ephemeral"),
         prompts_dir=_optional_dir(get, "PROMPTS_DIR"),

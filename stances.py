@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 LABELS = ("for", "against", "neutral", "question")
 
-_POSITIVE = frozenset(
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_POSITIVE = _words(
     """
     support supports supported supporting agree agreed agrees great good excellent love loved like likes thanks
     thank bravo finally welcome happy glad best better nice awesome approve approved favour favor useful helpful
@@ -21,9 +26,9 @@ _POSITIVE = frozenset(
     merci super génial géniale excellente bien bon bonne enfin soutien soutiens soutenons soutenir favorable
     favorables accord content contente contents ravi ravie top parfait parfaite utile réussite félicitations
     adore aime aimons bravo formidable chouette oui
-    """.split()
+    """
 )
-_NEGATIVE = frozenset(
+_NEGATIVE = _words(
     """
     against oppose opposed opposes bad terrible awful hate hated shame shameful disgrace scandal scandalous waste
     wrong worst worse angry ridiculous useless failure fail fails failed delay delays delayed late broken
@@ -33,12 +38,12 @@ _NEGATIVE = frozenset(
     mauvaise catastrophe catastrophique ridicule inutile colère marre retard retards cher chère chers absurde
     mensonge mensonges menteur menteurs incompétent incompétents dangereux dangereuse pire déçu déçue déçus
     dommage arrêtez opposé opposée opposés refus refuse refusons stop honteuse lamentable
-    """.split()
+    """
 )
 # "not", "n't" (as "t" after "don"), "ne … pas", "jamais"... within the three words before a cue.
-_NEGATORS = frozenset(
+_NEGATORS = _words(
     "not no nothing neither nor cannot isn aren wasn weren don doesn didn won wouldn shouldn t ne pas jamais rien "
-    "aucun aucune ni sans".split()
+    "aucun aucune ni sans"
 )
 _NEGATION_WINDOW = 3
 _WORD = re.compile(r"\w+", re.UNICODE)

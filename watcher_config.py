@@ -244,7 +244,7 @@ def _text_list(table: dict[str, Any], key: str) -> list[str]:
     return [item.strip() for item in value]
 
 
-AUTHOR_FIELDS = {"handle", "name", "source", "labels", "note"}
+AUTHOR_FIELDS = {"handle", "name", "source", "labels"}
 AUTHOR_LABELS = ("journalist", "elected", "opposition", "troll")
 
 
@@ -260,7 +260,6 @@ class AuthorLabel:
     handle: str | None = None
     name: str | None = None
     source: str | None = None
-    note: str | None = None
 
     def matches(self, source: str | None, handle: str, name: str) -> bool:
         if self.source is not None and source != self.source:
@@ -316,5 +315,4 @@ def parse_author(table: dict[str, Any], sources: Collection[str]) -> AuthorLabel
     labels = table.get("labels")
     if not isinstance(labels, list) or not labels or not all(label in AUTHOR_LABELS for label in labels):
         raise WatcherFieldError("labels", f"expected a list of {', '.join(AUTHOR_LABELS)}, got {labels!r}")
-    note = _text(table, "note") if "note" in table else None
-    return AuthorLabel(labels=tuple(dict.fromkeys(labels)), handle=handle, name=name, source=source, note=note)
+    return AuthorLabel(labels=tuple(dict.fromkeys(labels)), handle=handle, name=name, source=source)

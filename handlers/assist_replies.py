@@ -6,6 +6,8 @@ a message the bot posts in a Slack thread and then updates (the team sees it the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -16,6 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
 Message = Mapping[str, Any]
+# Background work waits until no request was acknowledged for this long, but never more than PATIENCE in all.
+QUIET_SECONDS = 0.02
+PATIENCE_SECONDS = 1.0
 
 
 class Reply(Protocol):
@@ -76,3 +81,30 @@ class ThreadReply:
 def is_retry(headers: Mapping[str, Sequence[str]]) -> bool:
     """Slack sends an event again when our first answer was late or lost: it must not be acted on twice."""
     return bool(headers.get("x-slack-retry-num"))
+
+
+class AckFirst:
+    """Acknowledgements before background work, on the one event loop they share.
+
+    Slack wants an answer within 3 seconds, and a burst of requests (20 people asking at once) is acknowledged one
+    after the other. Summaries and drafts already under way would take the loop between those acks (measured: the
+    99th percentile ack went from about 55 ms to 200-300 ms); instead, before each of their steps, they wait for a
+    moment without acks, a short one, and only so long.
+    """
+
+    def __init__(self, quiet: float = QUIET_SECONDS, patience: float = PATIENCE_SECONDS) -> None:
+        self.quiet = quiet
+        self.patience = patience
+        self._calm = asyncio.Event()
+        self._calm.set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def acked(self) -> None:
+        self._calm.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(self.quiet, self._calm.set)
+
+    async def give_way(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), self.patience)

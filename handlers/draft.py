@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -18,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from conversations import ConversationError, ConversationFetcher, MentionRef, MessageRef, UrlRef, parse_target
 from draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
 from drafting import Drafter, DraftRequest, resolve_subject
-from handlers.assist_replies import EphemeralReply, Reply, ThreadReply
+from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply
 from prompt_book import PromptBook
 from summary_cards import problem_message, working_message
 
@@ -31,6 +32,8 @@ BUTTON_VALUE_LIMIT = 2000
 INSTRUCTIONS_LIMIT = 300
 VARIANT_OF_BUTTON = {"draft_regenerate": "regenerate", "draft_shorter": "shorter", "draft_formal": "formal"}
 DraftTarget = MentionRef | MessageRef | UrlRef
+# A draft's message for the person it is shown to in a thread (None: shown to the requester alone).
+Render = Callable[[str | None], dict[str, Any]]
 
 
 def encode_state(target: MentionRef | MessageRef, instructions: str, draft: str) -> str:
@@ -68,13 +71,17 @@ def register(app: AsyncApp, services: Services) -> None:
     assert services.llm is not None
     fetcher = ConversationFetcher(services.store, services.slack, services.watchers, services.authors)
     drafter = Drafter(services.llm, PromptBook(settings.prompts_dir), lang)
+    pacing = AckFirst()
 
-    async def draft_message_for(
-        target: DraftTarget, instructions: str, variant: str, previous: str | None, requester: str | None
-    ) -> tuple[dict[str, Any], tuple[str, str] | None]:
-        """The message showing a draft for `target` and the thread it belongs to; or why there is none, and None."""
+    async def draft_for(
+        target: DraftTarget, instructions: str, variant: str, previous: str | None
+    ) -> tuple[Render, tuple[str, str] | None]:
+        """How to show a draft for `target` (given who it is for, when it goes in a thread) and the thread it
+        belongs to; or how to say why there is none, and None."""
         try:
+            await pacing.give_way()
             subject = await resolve_subject(fetcher, target)
+            await pacing.give_way()
             draft = await drafter.draft(
                 DraftRequest(
                     subject=subject.post,
@@ -86,25 +93,29 @@ def register(app: AsyncApp, services: Services) -> None:
                 )
             )
         except ConversationError as problem:
-            return problem_message(problem.key, lang, **problem.params), None
+            failure = problem_message(problem.key, lang, **problem.params)
+            return (lambda requester: failure), None
         except Exception:
             log.exception("draft for %s failed", target)
-            return problem_message("assist.failed", lang), None
+            return (lambda requester: problem_message("assist.failed", lang)), None
         ref = MentionRef(subject.mention_id) if subject.mention_id is not None else target
         state = encode_state(ref, instructions, draft.text)
-        message = draft_message(draft, subject=subject.post, state=state, lang=lang, requester=requester)
-        return message, subject.thread
+
+        def render(requester: str | None) -> dict[str, Any]:
+            return draft_message(draft, subject=subject.post, state=state, lang=lang, requester=requester)
+
+        return render, subject.thread
 
     async def answer_request(
         reply: EphemeralReply, target: DraftTarget, instructions: str, client: AsyncWebClient, user: str
     ) -> None:
         """A command's or shortcut's draft: shown to the requester, or posted in its thread and linked for them."""
-        message, thread = await draft_message_for(target, instructions, "initial", None, user if in_thread else None)
+        render, thread = await draft_for(target, instructions, "initial", None)
         if not in_thread or thread is None:
-            await reply.show(message)
+            await reply.show(render(None))
             return
         posted = ThreadReply(client, *thread)
-        await posted.show(message)
+        await posted.show(render(user))
         await reply.show(draft_in_thread_notice(await posted.permalink(), lang))
 
     async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
@@ -114,10 +125,12 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_type="ephemeral", **problem_message("draft.usage", lang))
             return
         await ack(response_type="ephemeral", **working_message("draft", lang))
+        pacing.acked()
         await answer_request(EphemeralReply(respond), target, instructions.strip(), client, command["user_id"])
 
     async def shortcut(ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
+        pacing.acked()
         message = shortcut["message"]
         target = MessageRef(shortcut["channel"]["id"], message["ts"], message.get("thread_ts"))
         reply = EphemeralReply(respond)
@@ -128,19 +141,20 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
+        pacing.acked()
         reply: Reply = EphemeralReply(respond, replaceable=False)
         if in_thread:
             card = body.get("message") or {}
             thread_ts = card.get("thread_ts") or body["container"]["message_ts"]
             reply = ThreadReply(client, body["container"]["channel_id"], thread_ts)
         await reply.working(working_message("draft", lang))
-        requester = body["user"]["id"] if in_thread else None
-        message, _ = await draft_message_for(MentionRef(int(action["value"])), "", "initial", None, requester)
-        await reply.show(message)
+        render, _ = await draft_for(MentionRef(int(action["value"])), "", "initial", None)
+        await reply.show(render(body["user"]["id"] if in_thread else None))
 
     async def redraft(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         """Regenerate, Shorter, More formal: the draft's message (ephemeral or in a thread) is replaced."""
         await ack()
+        pacing.acked()
         reply = EphemeralReply(respond)
         state = decode_state(action.get("value", ""))
         if state is None:
@@ -150,8 +164,8 @@ def register(app: AsyncApp, services: Services) -> None:
         requester = None if (body.get("container") or {}).get("is_ephemeral") else body["user"]["id"]
         await reply.working(working_message("redraft", lang))
         variant = VARIANT_OF_BUTTON[action["action_id"]]
-        message, _ = await draft_message_for(target, instructions, variant, previous, requester)
-        await reply.show(message)
+        render, _ = await draft_for(target, instructions, variant, previous)
+        await reply.show(render(requester))
 
     app.command("/draft")(command)
     app.message_shortcut("draft_reply")(shortcut)

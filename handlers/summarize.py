@@ -23,7 +23,7 @@ from conversations import (
     WindowRef,
     parse_target,
 )
-from handlers.assist_replies import EphemeralReply, Reply, ThreadReply, is_retry
+from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, is_retry
 from prompt_book import PromptBook
 from summarize import Summarizer
 from summary_cards import problem_message, summary_message, working_message
@@ -39,13 +39,18 @@ def register(app: AsyncApp, services: Services) -> None:
     assert services.llm is not None
     fetcher = ConversationFetcher(services.store, services.slack, services.watchers, services.authors)
     summarizer = Summarizer(services.llm, PromptBook(services.settings.prompts_dir), lang)
+    pacing = AckFirst()
 
     async def summarize_into(reply: Reply, target: Target, channel: str) -> None:
         """Read the conversation, summarise it, and show the summary (or why not) in place of "working"."""
         try:
+            await pacing.give_way()
             conversation = await fetcher.for_target(target, channel)
+            await pacing.give_way()
             if conversation.posts:
-                message = summary_message(await summarizer.summarize(conversation), lang)
+                summary = await summarizer.summarize(conversation)
+                await pacing.give_way()
+                message = summary_message(summary, lang)
             else:
                 message = problem_message("summarize.empty", lang)
         except ConversationError as problem:
@@ -62,16 +67,19 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_type="ephemeral", **problem_message("summarize.usage", lang))
             return
         await ack(response_type="ephemeral", **working_message("summary", lang))
+        pacing.acked()
         await summarize_into(EphemeralReply(respond), target, command["channel_id"])
 
     async def shortcut(ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        pacing.acked()
         message, channel = shortcut["message"], shortcut["channel"]["id"]
         reply = EphemeralReply(respond)
         await reply.working(working_message("summary", lang))
         await summarize_into(reply, MessageRef(channel, message.get("thread_ts") or message["ts"]), channel)
 
     async def mentioned(event: dict[str, Any], client: AsyncWebClient, request: AsyncBoltRequest) -> None:
+        pacing.acked()  # Bolt acknowledges events by itself
         if is_retry(request.headers):
             return
         channel, thread_ts = event["channel"], event.get("thread_ts")
@@ -84,6 +92,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        pacing.acked()
         channel = body["container"]["channel_id"]
         card = body.get("message") or {}
         reply = ThreadReply(client, channel, card.get("thread_ts") or body["container"]["message_ts"])

@@ -15,14 +15,13 @@ def test_authors_are_read_from_the_watchers_file_next_to_the_watchers(tmp_path: 
     path.write_text(
         '[[watcher]]\nname = "w"\nsource = "rss"\nurl = "https://n.example/feed"\nquery = "tram"\n'
         'channel = "C0123"\n\n'
-        '[[author]]\nhandle = "@rita@mastodon.social"\nsource = "mastodon"\nlabels = ["journalist"]\n'
-        'note = "Ouest-France"\n\n'
+        '[[author]]\nhandle = "@rita@mastodon.social"\nsource = "mastodon"\nlabels = ["journalist"]\n\n'
         '[[author]]\nname = "Jean Dupont"\nlabels = ["elected", "opposition", "elected"]\n\n'
         '[[author]]\nhandle = "@x"\nlabels = ["celebrity"]\n'
     )
     authors, problems = load_authors_file(path, SOURCES)
     assert authors == [
-        AuthorLabel(labels=("journalist",), handle="@rita@mastodon.social", source="mastodon", note="Ouest-France"),
+        AuthorLabel(labels=("journalist",), handle="@rita@mastodon.social", source="mastodon"),
         AuthorLabel(labels=("elected", "opposition"), name="Jean Dupont"),
     ]
     (problem,) = problems

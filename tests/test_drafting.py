@@ -1,7 +1,7 @@
 """Drafted replies through the real openai client and a fake server, the charter template fallback, and finding
 what a draft answers (a mention with its official answer, or a Slack message)."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,10 +30,22 @@ def store() -> Iterator[Store]:
     store.close()
 
 
+opened: list[LLM] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_llms() -> AsyncIterator[None]:
+    yield
+    while opened:
+        await opened.pop().aclose()
+
+
 def drafter(openai_api: FakeOpenAI | None, store: Store, lang: str = "en", **env: str) -> Drafter:
     if openai_api is not None:
         env = {"OPENAI_BASE_URL": openai_api.api_url, "OPENAI_API_KEY": "sk-test", **env}
-    return Drafter(LLM(parse_settings(env), store), PromptBook(), lang)
+    llm = LLM(parse_settings(env), store)
+    opened.append(llm)
+    return Drafter(llm, PromptBook(), lang)
 
 
 async def test_the_prompt_holds_the_charter_the_conversation_and_the_official_answer(

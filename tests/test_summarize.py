@@ -55,10 +55,22 @@ async def store() -> AsyncIterator[Store]:
     store.close()
 
 
+opened: list[LLM] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_llms() -> AsyncIterator[None]:
+    yield
+    while opened:
+        await opened.pop().aclose()
+
+
 def summarizer(openai_api: FakeOpenAI | None, store: Store, lang: str = "en", **env: str) -> Summarizer:
     if openai_api is not None:
         env = {"OPENAI_BASE_URL": openai_api.api_url, "OPENAI_API_KEY": "sk-test", **env}
-    return Summarizer(LLM(parse_settings(env), store), PromptBook(), lang)
+    llm = LLM(parse_settings(env), store)
+    opened.append(llm)
+    return Summarizer(llm, PromptBook(), lang)
 
 
 async def test_counts_and_shares_come_from_the_labels_never_from_the_model(

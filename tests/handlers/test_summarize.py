@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from tests.fakes.openai_api import ChatRequest, json_reply
+from tests.fakes.slack_requests import SignedRequest
 from tests.handlers.conftest import CARDS, STORY, BotFactory, serve_story, story_mention
 
 TEAM = "C0TEAM"
@@ -106,6 +107,20 @@ async def test_an_at_mention_in_a_thread_answers_in_the_thread(make_bot: BotFact
     assert "4 messages covered" in blocks_text(update.args)  # the mention of the bot is a message too
 
 
+async def test_a_retried_at_mention_event_is_not_answered_twice(make_bot: BotFactory) -> None:
+    bot = await make_bot()
+    root = seed_thread(bot, ["fine"])
+    event = {"type": "app_mention", "user": "U0HUMAN", "text": "<@UBOT>", "ts": root["ts"], "channel": TEAM,
+             "thread_ts": root["ts"]}
+    request = bot.requests.event_callback(event)
+    retried = SignedRequest(request.body, request.headers | {"X-Slack-Retry-Num": "1",
+                                                              "X-Slack-Retry-Reason": "http_timeout"})
+    await bot.send(request)
+    await bot.send(retried)
+    await bot.slack.wait_for_calls("chat.update", 1, within=10)
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+
+
 async def test_an_at_mention_outside_a_thread_explains_itself(make_bot: BotFactory) -> None:
     bot = await make_bot()
     message = bot.slack.seed_message(TEAM, f"<@{bot.slack.bot_user_id}> hi")
@@ -124,9 +139,10 @@ async def test_a_mention_id_or_url_summarises_the_conversation_on_its_source(mak
     mention_id, _ = await bot.post_card(story_mention())
     for target in (str(mention_id), f"https://news.ycombinator.com/item?id={STORY}"):
         bot.llm.requests.clear()
+        answered = len(bot.slack.responses)
         response, response_url = await bot.slash("/summarize", target)
         assert response.status_code == 200
-        await bot.slack.wait_for_response(len(bot.slack.responses) + 1, within=15)
+        await bot.slack.wait_for_response(answered + 1, within=15)
         (answer,) = bot.responses_to(response_url)
         assert "Hacker News" in blocks_text(answer) and "4 messages covered" in blocks_text(answer)
         assert stance_counts(answer)["Against"] == "2 (50%)"
