@@ -128,11 +128,6 @@ def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
     return format_datetime(moment, tz, lang) if moment is not None else t("health.unknown_time", lang)
 
 
-def not_available_yet(feature: str, lang: str) -> str:
-    """The ephemeral answer to a card button whose feature ("draft", "flag"...) has not landed yet."""
-    return t("feature.not_available", lang, feature=t(f"button.{feature}", lang))
-
-
 def quoted_mention_blocks(mention: Mention, *, watcher: str, tz: ZoneInfo, lang: str) -> list[dict[str, object]]:
     """The card's source line, text and details without its buttons, for messages that quote a mention."""
     source = _source_line(mention, tz, lang)

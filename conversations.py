@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from mentions import Mention
+from slack_links import MessageRef, parse_permalink
 from store import Store, iso, utcnow
 from watcher_config import AuthorLabel
 from watchers.base import Watcher
@@ -35,8 +35,6 @@ MAX_WINDOW = timedelta(days=30)
 DEFAULT_WINDOW = timedelta(hours=24)
 # Messages people wrote; joins, topic changes and the like are not part of a conversation.
 _CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "bot_message", "file_share", "me_message"})
-_PERMALINK_PATH = re.compile(r"^/archives/([CGD][A-Z0-9]+)/p(\d{10})(\d{6})/?$")
-_SLACK_HOST = re.compile(r"(^|\.)slack(-gov)?\.com$")
 _MENTION_ID = re.compile(r"^#?(\d{1,18})$")
 _WINDOW = re.compile(r"^(\d{1,4})\s*(h|d|w)$", re.IGNORECASE)
 _WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -81,13 +79,6 @@ class Conversation:
 
 
 # What a command points at -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRef:
-    channel: str
-    ts: str
-    thread_ts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,19 +127,6 @@ def parse_target(word: str) -> Target | None:
     if re.match(r"^https?://\S+$", bare, re.IGNORECASE):
         return UrlRef(bare)
     return None
-
-
-def parse_permalink(url: str) -> MessageRef | None:
-    """`https://x.slack.com/archives/C123/p1700000000000100[?thread_ts=…]` as a message reference, else None."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    match = _PERMALINK_PATH.match(parts.path)
-    if parts.scheme not in ("http", "https") or not _SLACK_HOST.search(parts.hostname or "") or not match:
-        return None
-    thread_ts = parse_qs(parts.query).get("thread_ts", [None])[0]
-    return MessageRef(channel=match[1], ts=f"{match[2]}.{match[3]}", thread_ts=thread_ts)
 
 
 def slack_to_plain(text: str, names: Mapping[str, str]) -> str:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from string import Template
 
-from conversations import ConversationError, ConversationFetcher, MentionRef, MessageRef, Post, Target, UrlRef
+from conversations import ConversationError, ConversationFetcher, MentionRef, Post, Target, UrlRef
 from escalation_store import EscalationStore
 from language import base_language, detect_language, language_name
 from llm import LLM, LLMUnavailable, estimate_tokens
 from prompt_book import Charter, Fence, PromptBook
+from slack_links import MessageRef
 from store import Store
 from text import one_line, truncate
 

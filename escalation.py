@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,6 +32,7 @@ from business_hours import add_business_time
 from escalation_store import Escalation, EscalationStore
 from mentions import Mention
 from settings import USER_ID, Settings
+from slack_links import MessageRef, parse_permalink
 from slack_text import escape
 from store import Delivery, Store, utcnow
 from text import truncate
@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 REMINDER_CHECK_SECONDS = 300
 FINISH_OUTCOMES = ("not_ours", "dismissed")
 TARGET_ECHO_LIMIT = 100
-_PERMALINK_PATH = re.compile(r"^/archives/([CGD][A-Z0-9]+)/p(\d{10})(\d{6})/?$")
-_SLACK_HOST = re.compile(r"(^|\.)slack(-gov)?\.com$")
 _USER_TOKEN = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _MENTION_ID = re.compile(r"^#?(\d{1,18})$")
 # Slack's escaped forms in command text (should_escape): shown to people as they typed them.
@@ -83,15 +81,6 @@ class NotAllowed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class MessageTarget:
-    """A Slack message: one of our cards, or a message in a card's thread."""
-
-    channel: str
-    ts: str
-    thread_ts: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class MentionIdTarget:
     mention_id: int
 
@@ -101,7 +90,7 @@ class MentionUrlTarget:
     url: str
 
 
-Target = MessageTarget | MentionIdTarget | MentionUrlTarget
+Target = MessageRef | MentionIdTarget | MentionUrlTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,19 +98,6 @@ class FlagRequest:
     target: Target
     officials: tuple[str, ...]
     note: str | None
-
-
-def parse_permalink(url: str) -> MessageTarget | None:
-    """`https://x.slack.com/archives/C123/p1700000000000100[?thread_ts=…&cid=…]` as a message, else None."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    match = _PERMALINK_PATH.match(parts.path)
-    if parts.scheme not in ("http", "https") or not _SLACK_HOST.search(parts.hostname or "") or not match:
-        return None
-    thread_ts = parse_qs(parts.query).get("thread_ts", [None])[0]
-    return MessageTarget(channel=match[1], ts=f"{match[2]}.{match[3]}", thread_ts=thread_ts)
 
 
 def parse_flag_text(text: str) -> FlagRequest:
@@ -218,7 +194,7 @@ class EscalationService:
 
     def resolve(self, target: Target) -> Resolved:
         """The mention a target points at; raises EscalationError when there is none."""
-        if isinstance(target, MessageTarget):
+        if isinstance(target, MessageRef):
             card = self.card_at(target.channel, target.ts, target.thread_ts)
             if card is None or card.mention_id is None:
                 raise EscalationError("flag.not_a_card")

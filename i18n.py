@@ -59,10 +59,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "This message is not a Veilleur mention card.",
         "fr": "Ce message n’est pas une fiche de mention de Veilleur.",
     },
-    "feature.not_available": {
-        "en": "“{feature}” is not available yet: it is coming in a later version.",
-        "fr": "« {feature} » n’est pas encore disponible : cette fonction arrive dans une prochaine version.",
-    },
     "button.acknowledge": {"en": "Acknowledge", "fr": "Prendre en charge"},
     "button.answer": {"en": "Answer", "fr": "Répondre"},
     "button.close": {"en": "Close", "fr": "Clore"},

@@ -17,7 +17,6 @@ import escalation_cards as ui
 from escalation import (
     EscalationError,
     MentionIdTarget,
-    MessageTarget,
     NotAllowed,
     Resolved,
     Target,
@@ -26,6 +25,7 @@ from escalation import (
 )
 from escalation_store import TransitionRefused
 from i18n import t
+from slack_links import MessageRef
 from store import utcnow
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await ack()
         message = shortcut["message"]
-        target = MessageTarget(shortcut["channel"]["id"], message["ts"], message.get("thread_ts"))
+        target = MessageRef(shortcut["channel"]["id"], message["ts"], message.get("thread_ts"))
         await open_flag_modal(target, "shortcut", shortcut["trigger_id"], client, respond)
 
     async def on_flag_button(
@@ -91,7 +91,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         container = body.get("container") or {}
         target: Target = (
-            MessageTarget(container["channel_id"], container["message_ts"])
+            MessageRef(container["channel_id"], container["message_ts"])
             if container.get("message_ts")
             else MentionIdTarget(int(action["value"]))
         )
@@ -247,7 +247,7 @@ def _value(values: Payload, block_id: str, action_id: str, key: str) -> Any:
 
 
 def _target_to_json(target: Target) -> Payload:
-    if isinstance(target, MessageTarget):
+    if isinstance(target, MessageRef):
         return {"channel": target.channel, "ts": target.ts, "thread_ts": target.thread_ts}
     assert isinstance(target, MentionIdTarget)
     return {"mention_id": target.mention_id}
@@ -256,4 +256,4 @@ def _target_to_json(target: Target) -> Payload:
 def _target_from_json(data: Payload) -> Target:
     if "mention_id" in data:
         return MentionIdTarget(int(data["mention_id"]))
-    return MessageTarget(data["channel"], data["ts"], data.get("thread_ts"))
+    return MessageRef(data["channel"], data["ts"], data.get("thread_ts"))

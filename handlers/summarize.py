@@ -18,13 +18,13 @@ from conversations import (
     ConversationError,
     ConversationFetcher,
     MentionRef,
-    MessageRef,
     Target,
     WindowRef,
     parse_target,
 )
 from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, is_retry
 from prompt_book import PromptBook
+from slack_links import MessageRef
 from summarize import Summarizer
 from summary_cards import problem_message, summary_message, working_message
 

@@ -391,25 +391,6 @@ def test_rollup_message_escapes_the_watcher_name() -> None:
     assert_outside_text_is_inert(message)
 
 
-@pytest.mark.parametrize(
-    ("feature", "english", "french"),
-    [
-        ("draft", "“Draft reply” is not available yet", "« Rédiger une réponse » n’est pas encore disponible"),
-        ("flag", "“Flag” is not available yet", "« Signaler » n’est pas encore disponible"),
-        ("summarize", "“Summarize” is not available yet", "« Résumer » n’est pas encore disponible"),
-        ("dismiss", "“Dismiss” is not available yet", "« Ignorer » n’est pas encore disponible"),
-    ],
-)
-def test_not_available_yet_names_the_button(feature: str, english: str, french: str) -> None:
-    assert cards.not_available_yet(feature, "en").startswith(english)
-    assert cards.not_available_yet(feature, "fr").startswith(french)
-
-
-def test_not_available_yet_for_an_unknown_feature_raises() -> None:
-    with pytest.raises(KeyError):
-        cards.not_available_yet("teleport", "en")
-
-
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_health_alert_names_the_watcher_error_and_since_and_stays_inert(lang: str) -> None:
     since = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)

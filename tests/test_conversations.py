@@ -15,7 +15,6 @@ from conversations import (
     ConversationError,
     ConversationFetcher,
     MentionRef,
-    MessageRef,
     UrlRef,
     WindowRef,
     parse_target,
@@ -23,6 +22,7 @@ from conversations import (
 )
 from mentions import Mention
 from query import parse_query
+from slack_links import MessageRef
 from store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack

@@ -15,11 +15,9 @@ from escalation import (
     EscalationService,
     MentionIdTarget,
     MentionUrlTarget,
-    MessageTarget,
     NotAllowed,
     Resolved,
     parse_flag_text,
-    parse_permalink,
     reaction_name,
     unslack,
 )
@@ -28,6 +26,7 @@ from mentions import Mention
 from outbox import new_slack_client
 from query import parse_query
 from settings import parse_settings
+from slack_links import MessageRef, parse_permalink
 from store import Delivery, Store
 from tests.fakes.slack_api import FakeSlack
 from watcher_config import RouteConfig
@@ -90,23 +89,23 @@ async def world(tmp_path: Path, slack: FakeSlack) -> AsyncIterator[World]:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("https://x.slack.com/archives/C123/p1700000000000100", MessageTarget("C123", "1700000000.000100")),
+        ("https://x.slack.com/archives/C123/p1700000000000100", MessageRef("C123", "1700000000.000100")),
         (
             "https://x.slack.com/archives/C123/p1700000000000100?thread_ts=1700000000.000050&cid=C123",
-            MessageTarget("C123", "1700000000.000100", "1700000000.000050"),
+            MessageRef("C123", "1700000000.000100", "1700000000.000050"),
         ),
         (
             "https://acme.enterprise.slack.com/archives/G0AB/p1700000000000100",
-            MessageTarget("G0AB", "1700000000.000100"),
+            MessageRef("G0AB", "1700000000.000100"),
         ),
-        ("https://x.slack-gov.com/archives/C9/p1700000000123456/", MessageTarget("C9", "1700000000.123456")),
+        ("https://x.slack-gov.com/archives/C9/p1700000000123456/", MessageRef("C9", "1700000000.123456")),
         ("https://x.notslack.com/archives/C123/p1700000000000100", None),
         ("https://x.slack.com/archives/C123/1700000000000100", None),
         ("ftp://x.slack.com/archives/C123/p1700000000000100", None),
         ("https://[broken/archives/C123/p1700000000000100", None),
     ],
 )
-def test_permalinks(url: str, expected: MessageTarget | None) -> None:
+def test_permalinks(url: str, expected: MessageRef | None) -> None:
     assert parse_permalink(url) == expected
 
 
@@ -116,7 +115,7 @@ def test_flag_text_as_slack_escapes_it() -> None:
         "<@U0ANN|ann> <@U0BOB> please &lt;b&gt;answer&lt;/b&gt; &amp; cc <@U0CARL|carl> <!here> <#C1|general> "
         "<https://a.example/x|a.example/x>"
     )
-    assert request.target == MessageTarget("C123", "1700000000.000100", "1700000000.000050")
+    assert request.target == MessageRef("C123", "1700000000.000100", "1700000000.000050")
     assert request.officials == ("U0ANN", "U0BOB")
     assert request.note == "please <b>answer</b> & cc @carl @here #general https://a.example/x"
 
@@ -269,12 +268,12 @@ async def test_targets_resolve_to_the_card_or_say_why_not(world: World) -> None:
     card = world.post_card(a_mention(1))
     reply = world.slack.seed_message("C0CARDS", "in the thread", thread_ts=card.slack_ts)
     service = world.service
-    assert service.resolve(MessageTarget("C0CARDS", card.slack_ts)).card == card
-    assert service.resolve(MessageTarget("C0CARDS", reply["ts"], card.slack_ts)).card == card
+    assert service.resolve(MessageRef("C0CARDS", card.slack_ts)).card == card
+    assert service.resolve(MessageRef("C0CARDS", reply["ts"], card.slack_ts)).card == card
     assert service.resolve(MentionUrlTarget("https://news.example/1")) == Resolved(card.mention_id, card)
     assert service.resolve(MentionIdTarget(card.mention_id)) == Resolved(card.mention_id, card)
     for target, key in [
-        (MessageTarget("C0CARDS", reply["ts"]), "flag.not_a_card"),
+        (MessageRef("C0CARDS", reply["ts"]), "flag.not_a_card"),
         (MentionIdTarget(9999), "flag.not_found"),
         (MentionUrlTarget("https://news.example/none"), "flag.not_found"),
     ]:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from conversations import MentionRef, MessageRef
+from conversations import MentionRef
 from escalation_store import EscalationStore
 from handlers.draft import BUTTON_VALUE_LIMIT, decode_state, encode_state
+from slack_links import MessageRef
 from store import iso
 from tests.fakes.openai_api import ChatRequest
 from tests.handlers.conftest import CARDS, STORY, BotFactory, serve_story, story_mention
