@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from llm import LLM
+from settings import parse_settings
+from store import Store
 from tests.fakes import free_port as find_free_port
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.openai_api import FakeOpenAI
@@ -45,3 +48,31 @@ def slack_requests(signing_secret: str, slack: FakeSlack) -> SlackRequests:
 @pytest.fixture
 def free_port() -> int:
     return find_free_port()
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A fresh in-memory database with every migration applied."""
+    store = Store.open(":memory:")
+    yield store
+    store.close()
+
+
+LLMFactory = Callable[..., LLM]
+
+
+@pytest.fixture
+async def make_llm(store: Store) -> AsyncIterator[LLMFactory]:
+    """`make_llm(openai_api_or_None, **env)`: an LLM on the fake endpoint (None: no LLM), closed after the test."""
+    made: list[LLM] = []
+
+    def make(openai_api: FakeOpenAI | None, **env: str) -> LLM:
+        if openai_api is not None:
+            env = {"OPENAI_BASE_URL": openai_api.api_url, "OPENAI_API_KEY": "sk-test", **env}
+        llm = LLM(parse_settings(env), store)
+        made.append(llm)
+        return llm
+
+    yield make
+    for llm in made:
+        await llm.aclose()
