@@ -51,6 +51,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "La veille {watcher} ({source}) fonctionne à nouveau (elle échouait depuis {since}).",
     },
     "health.unknown_time": {"en": "an unknown time", "fr": "un moment inconnu"},
+    "command.not_available": {
+        "en": "{command} is not available yet: it is coming in a later version of Veilleur.",
+        "fr": "{command} n’est pas encore disponible : cette commande arrive dans une prochaine version de Veilleur.",
+    },
     "card.dismissed": {
         "en": ":white_check_mark: Dismissed by {user} on {time}",
         "fr": ":white_check_mark: Ignorée par {user} le {time}",

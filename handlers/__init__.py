@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import card_actions, draft, escalation, summarize
+from handlers import card_actions, draft, escalation, summarize, upcoming
 
 if TYPE_CHECKING:
     from runtime import Services
@@ -17,3 +17,4 @@ def register(app: AsyncApp, services: Services) -> None:
     escalation.register(app, services)
     summarize.register(app, services)
     draft.register(app, services)
+    upcoming.register(app, services)
