@@ -23,7 +23,7 @@ from escalation import (
     parse_flag_text,
     reaction_name,
 )
-from escalation_store import TransitionRefused
+from escalation_store import Escalation, TransitionRefused
 from i18n import t
 from slack_links import MessageRef
 from store import utcnow
@@ -46,6 +46,22 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def reply(respond: AsyncRespond, text: str) -> None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    def explain(error: EscalationError | NotAllowed | TransitionRefused) -> str:
+        """What to tell the person whose click could not be done."""
+        if isinstance(error, NotAllowed):
+            return ui.refusal(error.escalation, lang)
+        if isinstance(error, TransitionRefused):
+            return ui.conflict(error.escalation, lang)
+        return t(error.key, lang, **error.params)
+
+    async def clicked_escalation(action: Payload, respond: AsyncRespond) -> Escalation | None:
+        """The escalation a button belongs to, or None after telling the person why not."""
+        try:
+            return service.get(int(action["value"]))
+        except EscalationError as error:
+            await reply(respond, explain(error))
+            return None
 
     async def on_reaction(event: Payload, client: AsyncWebClient) -> None:
         item = event.get("item") or {}
@@ -73,7 +89,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 resolved, user=command["user_id"], via="command", note=request.note, officials=request.officials
             )
         except EscalationError as error:
-            await reply(respond, t(error.key, lang, **error.params))
+            await reply(respond, explain(error))
             return
         await reply(respond, ui.flag_reply(result.escalation, result.outcome, lang))
 
@@ -103,7 +119,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             resolved = service.resolve(target)
         except EscalationError as error:
-            await reply(respond, t(error.key, lang, **error.params))
+            await reply(respond, explain(error))
             return
         metadata = json.dumps({"target": _target_to_json(target), "via": via})
         mention = service.store.mention(resolved.mention_id)
@@ -120,7 +136,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             resolved = service.resolve(target)
         except EscalationError as error:
-            await ack(response_action="errors", errors={"note": t(error.key, lang, **error.params)})
+            await ack(response_action="errors", errors={"note": explain(error)})
             return
         await ack()
         channel = resolved.card.channel if resolved.card else None
@@ -129,7 +145,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 resolved, user=user, via=metadata["via"], note=note, officials=(official,) if official else ()
             )
         except EscalationError as error:
-            text = t(error.key, lang, **error.params)
+            text = explain(error)
         else:
             text = ui.flag_reply(result.escalation, result.outcome, lang)
             channel = channel or result.escalation.channel
@@ -140,19 +156,15 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         try:
             await service.acknowledge(int(action["value"]), body["user"]["id"])
-        except TransitionRefused as refused:
-            await reply(respond, ui.conflict(refused.escalation, lang))
-        except EscalationError as error:
-            await reply(respond, t(error.key, lang))
+        except (TransitionRefused, EscalationError) as error:
+            await reply(respond, explain(error))
 
     async def on_answer(
         ack: AsyncAck, body: Payload, action: Payload, client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        try:
-            escalation = service.get(int(action["value"]))
-        except EscalationError as error:
-            await reply(respond, t(error.key, lang))
+        escalation = await clicked_escalation(action, respond)
+        if escalation is None:
             return
         if escalation.state not in ANSWERABLE:
             await reply(respond, ui.conflict(escalation, lang))
@@ -170,27 +182,21 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             await service.answer(escalation_id, user, text)
         except TransitionRefused as refused:
-            await _tell(client, refused.escalation.channel, user, ui.conflict(refused.escalation, lang))
+            await _tell(client, refused.escalation.channel, user, explain(refused))
 
     async def on_close(ack: AsyncAck, body: Payload, action: Payload, respond: AsyncRespond) -> None:
         await ack()
         try:
             await service.close(int(action["value"]), body["user"]["id"])
-        except NotAllowed as refused:
-            await reply(respond, ui.refusal(refused.escalation, lang))
-        except TransitionRefused as refused:
-            await reply(respond, ui.conflict(refused.escalation, lang))
-        except EscalationError as error:
-            await reply(respond, t(error.key, lang))
+        except (NotAllowed, TransitionRefused, EscalationError) as error:
+            await reply(respond, explain(error))
 
     async def on_finish_button(
         ack: AsyncAck, body: Payload, action: Payload, client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        try:
-            escalation = service.get(int(action["value"]))
-        except EscalationError as error:
-            await reply(respond, t(error.key, lang))
+        escalation = await clicked_escalation(action, respond)
+        if escalation is None:
             return
         if not service.may_finish(escalation, body["user"]["id"]):
             await reply(respond, ui.refusal(escalation, lang))
@@ -209,7 +215,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             escalation = service.get(int(metadata["id"]))
         except EscalationError as error:
-            await ack(response_action="errors", errors={"reason": t(error.key, lang)})
+            await ack(response_action="errors", errors={"reason": explain(error)})
             return
         if not service.may_finish(escalation, user):
             await ack(response_action="errors", errors={"reason": ui.refusal(escalation, lang)})
@@ -218,7 +224,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             await service.finish(escalation.id, user, metadata["outcome"], reason)
         except TransitionRefused as refused:
-            await _tell(client, escalation.channel, user, ui.conflict(refused.escalation, lang))
+            await _tell(client, escalation.channel, user, explain(refused))
 
     app.event("reaction_added")(on_reaction)
     app.command("/flag")(on_flag)
