@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from query import parse_query
 from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig, WatcherFieldError
 from watchers import SOURCES
-from watchers.base import SourceError, WatcherContext, new_http_client
+from watchers.base import SourceError, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bluesky"
@@ -145,13 +144,6 @@ class FakePds:
             return refusal
         uri = request.query.get("uri", "")
         return web.json_response(self.threads[uri]) if uri in self.threads else error(400, "NotFound")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(httpx.Timeout(1.0))
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

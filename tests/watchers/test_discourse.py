@@ -6,7 +6,6 @@ import copy
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from query import parse_query
 from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig, WatcherFieldError
 from watchers import SOURCES
-from watchers.base import RateLimits, SourceError, WatcherContext, new_http_client
+from watchers.base import RateLimits, SourceError, WatcherContext
 from watchers.discourse import DiscourseWatcher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "discourse"
@@ -67,13 +66,6 @@ class FakeSearch:
         return web.json_response(
             {"posts": shown, "topics": topics, "grouped_search_result": {"more_full_page_results": more or None}}
         )
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(httpx.Timeout(1.0))
-    yield client
-    await client.aclose()
 
 
 def watcher(

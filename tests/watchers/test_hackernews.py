@@ -6,7 +6,6 @@ import copy
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from query import parse_query
 from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig, WatcherFieldError
 from watchers import SOURCES
-from watchers.base import RateLimits, SourceError, WatcherContext, new_http_client
+from watchers.base import RateLimits, SourceError, WatcherContext
 from watchers.hackernews import HackerNewsWatcher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "hackernews"
@@ -75,13 +74,6 @@ class FakeAlgolia:
             "query": request.query.get("query", ""),
         }
         return web.json_response(body)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(httpx.Timeout(1.0))
-    yield client
-    await client.aclose()
 
 
 def watcher(

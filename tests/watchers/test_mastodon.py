@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from query import parse_query
 from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig, WatcherFieldError
 from watchers import SOURCES
-from watchers.base import SourceError, WatcherContext, new_http_client
+from watchers.base import SourceError, WatcherContext
 from watchers.mastodon import MastodonWatcher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mastodon"
@@ -71,13 +70,6 @@ class TagTimeline:
             newer = request.url.with_query({"limit": limit, "min_id": page[0]["id"]})
             headers["Link"] = f'<{older}>; rel="next", <{newer}>; rel="prev"'
         return web.json_response(page, headers=headers)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(httpx.Timeout(1.0))
-    yield client
-    await client.aclose()
 
 
 def watcher(

@@ -6,7 +6,7 @@ import base64
 import copy
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig, WatcherFieldError
 from watchers import SOURCES
 from watchers import reddit as reddit_module
-from watchers.base import RateLimits, SourceError, WatcherContext, new_http_client
+from watchers.base import RateLimits, SourceError, WatcherContext
 from watchers.reddit import RedditWatcher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "reddit"
@@ -95,13 +95,6 @@ class FakeReddit:
 def fresh_token_cache() -> None:
     """Tokens are cached per process; each test's fake Reddit starts with none handed out."""
     reddit_module._TOKENS.clear()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(httpx.Timeout(1.0))
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The RSS watcher over real HTTP against the feed playback server."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -9,17 +8,10 @@ import pytest
 from query import parse_query
 from tests.fakes.feed_server import FeedServer
 from watcher_config import WatcherConfig
-from watchers.base import USER_AGENT, SourceError, WatcherContext, new_http_client
+from watchers.base import USER_AGENT, SourceError, WatcherContext
 from watchers.rss import RssWatcher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "feeds"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(httpx.Timeout(1.0))
-    yield client
-    await client.aclose()
 
 
 def watcher(url: str, http: httpx.AsyncClient) -> RssWatcher:
