@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import resource
 import statistics
 import sys
@@ -19,16 +18,19 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import feedparser
+from playback import playback_server
 
 import watchers.rss as rss_module
 from polling import Poller
 from query import parse_query
 from store import Store
+from tests.fakes.feed_server import FeedServer
 from text import html_to_text
 from watcher_config import WatcherConfig
 from watchers.base import WatcherContext, new_http_client
@@ -58,19 +60,9 @@ def make_feed(feed: int, items: int) -> str:
     )
 
 
-def serve(feeds: int, items: int, port_queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
-    from tests.fakes.feed_server import FeedServer
-
-    async def main() -> None:
-        server = FeedServer()
-        for feed in range(feeds):
-            server.add(f"/feed/{feed}", make_feed(feed, items), content_type="application/rss+xml")
-        await server.start()
-        port_queue.put(server.port)
-        await asyncio.to_thread(stop.wait)
-        await server.stop()
-
-    asyncio.run(main())
+def add_feeds(feeds: int, items: int, server: FeedServer) -> None:
+    for feed in range(feeds):
+        server.add(f"/feed/{feed}", make_feed(feed, items), content_type="application/rss+xml")
 
 
 def feedparser_parse(data: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
@@ -130,14 +122,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    stop = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(args.feeds, args.items, ports, stop), daemon=True)
-    server.start()
-    base_url = f"http://127.0.0.1:{ports.get(timeout=60)}"
     size = len(make_feed(0, args.items).encode())
     print(f"{args.feeds} feeds x {args.items} items ({size / 1024:.1f} KB each), {args.runs} runs, median shown")
-    try:
+    with playback_server(partial(add_feeds, args.feeds, args.items)) as base_url:
         parsers = (("fastfeedparser (ours)", rss_module.parse_feed), ("feedparser (baseline)", feedparser_parse))
         for label, parse in parsers:
             rss_module.parse_feed = parse
@@ -149,9 +136,6 @@ def main() -> None:
             if "ours" in label:
                 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(f"{'':24} peak RSS of the bot process after these cycles: {peak:.0f} MB")
-    finally:
-        stop.set()
-        server.join(timeout=5)
 
 
 if __name__ == "__main__":

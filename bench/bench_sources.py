@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -23,10 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from playback import playback_server  # noqa: E402
 
 from polling import Poller  # noqa: E402
 from query import parse_query  # noqa: E402
 from store import Store  # noqa: E402
+from tests.fakes.feed_server import FeedServer  # noqa: E402
 from watcher_config import WatcherConfig  # noqa: E402
 from watchers import build_watcher  # noqa: E402
 from watchers.base import WatcherContext, new_http_client  # noqa: E402
@@ -52,26 +53,16 @@ ENV = {
 }
 
 
-def serve(port_queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
-    from tests.fakes.feed_server import FeedServer
-
-    async def main() -> None:
-        server = FeedServer()
-        for path, fixture in ROUTES.items():
-            server.add_file(path, fixture, content_type="application/json")
-        server.add("/xrpc/com.atproto.server.createSession", SESSION, content_type="application/json")
-        server.add(
-            "/api/v1/access_token",
-            '{"access_token": "bench", "token_type": "bearer", "expires_in": 86400}',
-            content_type="application/json",
-        )
-        server.hang("/hang/api/v1/timelines/tag/rstats")
-        await server.start()
-        port_queue.put(server.port)
-        await asyncio.to_thread(stop.wait)
-        await server.stop()
-
-    asyncio.run(main())
+def add_routes(server: FeedServer) -> None:
+    for path, fixture in ROUTES.items():
+        server.add_file(path, fixture, content_type="application/json")
+    server.add("/xrpc/com.atproto.server.createSession", SESSION, content_type="application/json")
+    server.add(
+        "/api/v1/access_token",
+        '{"access_token": "bench", "token_type": "bearer", "expires_in": 86400}',
+        content_type="application/json",
+    )
+    server.hang("/hang/api/v1/timelines/tag/rstats")
 
 
 def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
@@ -134,13 +125,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    stop = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(ports, stop), daemon=True)
-    server.start()
-    base_url = f"http://127.0.0.1:{ports.get(timeout=60)}"
     watchers = args.per_source * 5
-    try:
+    with playback_server(add_routes) as base_url:
         runs = [asyncio.run(cycle(base_url, args.per_source, args.timeout, False)) for _ in range(args.runs)]
         first = runs[0]
         if first["failures"]:
@@ -153,9 +139,6 @@ def main() -> None:
             f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
             f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s"
         )
-    finally:
-        stop.set()
-        server.join(timeout=5)
 
 
 if __name__ == "__main__":
