@@ -1,7 +1,7 @@
 """The outbox against the fake Slack Web API: pacing, 429, errors, crashes, exactly once."""
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
@@ -10,8 +10,6 @@ from mentions import Mention
 from outbox import Outbox, new_slack_client
 from store import Delivery, Store, utcnow
 from tests.fakes.slack_api import FakeSlack
-
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def render(delivery: Delivery) -> dict:
