@@ -50,6 +50,9 @@ class Poller:
         self.watchers = watchers
         self.burst_threshold = burst_threshold
         self.on_queued = on_queued
+        # Called after each successful poll is stored, before the outbox is woken: story grouping and spike
+        # detection look at the new mentions here. A hook that fails is logged and never fails the poll.
+        self.after_record: list[Callable[[WatcherConfig, PollOutcome], None]] = []
         self.poll_timeout = poll_timeout
         self._resume_at: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -93,6 +96,11 @@ class Poller:
         self._resume_at.pop(config.name, None)
         if self.health is not None:
             self.health.succeeded(config, before)
+        for hook in self.after_record:
+            try:
+                hook(config, outcome)
+            except Exception:
+                log.exception("after-poll step %r failed for watcher %s", hook, config.name)
         if outcome.queued:
             self.on_queued()
         log.info(

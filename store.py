@@ -223,6 +223,8 @@ class PollOutcome:
     queued: int
     quiet: int
     rollup_id: int | None
+    # The cards this poll put in the outbox, oldest first, as (delivery id, mention id) pairs.
+    cards: tuple[tuple[int, int], ...] = ()
 
 
 class Store:
@@ -326,6 +328,7 @@ class Store:
                 [(watcher, channel, mid, rollup_id, "pending", stamp) for mid, _ in to_post]
                 + [(watcher, channel, mid, None, "quiet", stamp) for mid, _ in quiet],
             )
+            cards = self._card_ids(watcher, [mid for mid, _ in to_post])
             self.db.execute(
                 """
                 insert into watcher_state (name, cursor, first_polled_at, last_polled_at, last_success_at,
@@ -341,7 +344,9 @@ class Store:
                 """,
                 [watcher, json.dumps(cursor), stamp, stamp, stamp],
             )
-        return PollOutcome(new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id)
+        return PollOutcome(
+            new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id, cards=cards
+        )
 
     def queue_notice(self, watcher: str, channel: str, message: dict[str, Any], now: datetime | None = None) -> int:
         """Put a ready-made message in the outbox (it is posted like a card: paced, retried, once)."""
@@ -387,6 +392,19 @@ class Store:
                 )
                 ids.update(((source, external_id), mention_id) for mention_id, external_id in cursor)
         return [ids[key] for key in keys]
+
+    def _card_ids(self, watcher: str, mention_ids: Sequence[int]) -> tuple[tuple[int, int], ...]:
+        ids: dict[int, int] = {}
+        for chunk in _chunks(list(mention_ids), 500):
+            placeholders = ",".join("?" for _ in chunk)
+            ids.update(
+                (mention_id, delivery_id)
+                for delivery_id, mention_id in self.db.conn.execute(
+                    f"select id, mention_id from deliveries where watcher = ? and mention_id in ({placeholders})",
+                    [watcher, *chunk],
+                )
+            )
+        return tuple((ids[mention_id], mention_id) for mention_id in mention_ids)
 
     def _seen_by(self, watcher: str, mention_ids: Sequence[int]) -> set[int]:
         seen: set[int] = set()

@@ -189,3 +189,23 @@ async def test_hostile_feed_text_is_stored_as_is_and_posted_inert(rig: Rig, tmp_
         assert dangerous not in dumped
     assert "&lt;@U123&gt;" in dumped  # kept as text, escaped
     assert len(message["text"]) < 4000
+
+
+async def test_after_record_hooks_see_the_queued_cards_and_a_failing_hook_does_not_fail_the_poll(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("1", "tram late", MON)]))
+    rig.add("w", "/f")
+    await rig.cycle()
+    seen: list[tuple[str, tuple[tuple[int, int], ...]]] = []
+
+    def broken(config: WatcherConfig, outcome: object) -> None:
+        raise RuntimeError("boom")
+
+    rig.poller.after_record += [broken, lambda config, outcome: seen.append((config.name, outcome.cards))]
+    rig.feeds.add("/f", rss([("3", "tram strike", TUE), ("2", "tram works", TUE), ("1", "tram late", MON)]))
+    reports = await rig.cycle()
+    assert reports["w"].ok
+    [(name, cards)] = seen
+    assert name == "w"
+    assert [rig.store.mention(mention_id).title for _, mention_id in cards] == ["tram works", "tram strike"]
+    assert [rig.store.delivery(delivery_id).mention_id for delivery_id, _ in cards] == [m for _, m in cards]
+    assert rig.posted() == ["tram works", "tram strike"]
