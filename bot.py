@@ -4,6 +4,8 @@
     python bot.py once            run one poll cycle, post what is new, and exit
     python bot.py once --dry-run  run one poll cycle and print the cards instead of posting (changes nothing)
     python bot.py status          print the health of every watcher
+    python bot.py digest          post a digest since the latest scheduled one to the digest destinations
+    python bot.py digest --dry-run  print that digest instead (changes nothing)
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import signal
 import sys
 from typing import Any
 
+from digest_delivery import DigestTarget, message_json
 from health import status_table
 from polling import PollReport
 from runtime import Runtime, Services, load_watcher_configs, open_services
 from settings import Settings, SettingsError, load_settings, require_slack_connection
-from store import Store
+from store import Store, utcnow
 from watcher_config import WatchersFileError
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
+CHART_UPLOAD_LIMIT = 60.0  # seconds `digest` waits for its charts' uploads once the digests are posted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_once(settings, dry_run=args.dry_run))
         if args.command == "status":
             return print_status(settings)
+        if args.command == "digest":
+            return asyncio.run(run_digest(settings, dry_run=args.dry_run))
         require_slack_connection(settings)
         asyncio.run(run_bot(settings))
         return 0
@@ -51,6 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     once = commands.add_parser("once", help="run one poll cycle and exit")
     once.add_argument("--dry-run", action="store_true", help="print the cards instead of posting; change nothing")
     commands.add_parser("status", help="print the health of every watcher")
+    digest = commands.add_parser("digest", help="post a digest since the latest scheduled one, now")
+    digest.add_argument("--dry-run", action="store_true", help="print the digest instead of posting; change nothing")
     return parser.parse_args(argv)
 
 
@@ -102,6 +110,41 @@ async def run_once(settings: Settings, *, dry_run: bool) -> int:
     finally:
         await services.aclose()
     return 0 if all(report.ok for report in reports) and not services.problems else 1
+
+
+async def run_digest(settings: Settings, *, dry_run: bool) -> int:
+    """A digest since the latest slot to each destination (every watcher when printing without one). It does not
+    count as the scheduled digest. Without a Slack token it behaves as a dry run."""
+    printing = dry_run or settings.slack_bot_token is None
+    store = Store.open(settings.database_path)
+    if printing:
+        real, store = store, store.copy_to_memory()
+        real.close()
+    services = open_services(settings, store=store, post_to_slack=not printing)
+    assert services.digests is not None
+    try:
+        targets = services.digests.targets()
+        if printing:
+            for target in targets or [DigestTarget(settings.digest_channel or "-", None)]:
+                period = services.digests.schedule.period_until(utcnow())
+                built = await services.digests.build(period, target.watchers, chart=False)
+                print(f"--- #{target.channel}")
+                print(message_json(built.message))
+            return 0
+        if not targets:
+            print("no digest destination: set DIGEST_CHANNEL or digest = true on a watcher (or use --dry-run)",
+                  file=sys.stderr)
+            return 1
+        for target in targets:
+            await services.digests.post_now(target)
+        assert services.outbox is not None
+        left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
+        await services.digests.settle(within=CHART_UPLOAD_LIMIT)
+        if left:
+            print(f"{left} message(s) still queued; they will be posted by the next run")
+    finally:
+        await services.aclose()
+    return 0
 
 
 def describe(report: PollReport) -> str:

@@ -9,10 +9,12 @@ field is cut to a budget that keeps a card within Block Kit's limits (3000 chara
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from i18n import format_count, format_datetime, t, t_plural
+from i18n import format_count, format_datetime, format_duration, t, t_plural
 from mentions import Mention
 from slack_text import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, web_url
 from text import one_line, truncate
@@ -46,6 +48,10 @@ LINK_LABEL_LIMIT = 60
 LINK_MARKUP_LIMIT = 1000
 BUTTON_URL_LIMIT = 3000
 STATUS_LIMIT = 500
+# "Also seen on": the first few other sources of a story, each linked, then how many more.
+ALSO_SEEN_SHOWN = 5
+ALSO_SEEN_URL_LIMIT = 300
+ALSO_SEEN_LIMIT = 2000
 
 # Bidirectional overrides and isolates: outside text could use them to reverse the text that follows it.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -60,10 +66,13 @@ def mention_card(
     tz: ZoneInfo,
     lang: str,
     status: str | None = None,
+    also_seen: Sequence[AlsoSeen] = (),
+    campaign: CampaignFlag | None = None,
 ) -> dict[str, object]:
     """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
 
-    `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons.
+    `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons. `also_seen` lists the other
+    mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
     """
     source = _source_line(mention, tz, lang)
     blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
@@ -71,6 +80,11 @@ def mention_card(
     if body:
         blocks.append({"type": "section", "block_id": "body", "text": mrkdwn(body)})
     blocks.append({"type": "context", "block_id": "details", "elements": _details(mention, watcher, lang)})
+    if also_seen:
+        blocks.append({"type": "context", "block_id": "also_seen", "elements": [_also_seen(also_seen, lang)]})
+    if campaign is not None:
+        warning = markup(campaign_warning(campaign, lang))
+        blocks.append({"type": "context", "block_id": "campaign", "elements": [warning]})
     blocks.append({"type": "actions", "block_id": "actions", "elements": _buttons(mention, mention_id, lang)})
     if status:
         blocks.append({"type": "context", "block_id": "status", "elements": [markup(status, STATUS_LIMIT)]})
@@ -240,3 +254,62 @@ def _fallback(mention: Mention, lang: str) -> str:
 def _clean(text: str, limit: int) -> str:
     """Outside text for one line: whitespace collapsed, bidi controls dropped, cut to `limit`."""
     return truncate(one_line(_BIDI_CONTROLS.sub("", text)), limit)
+
+
+@dataclass(frozen=True, slots=True)
+class AlsoSeen:
+    """Another mention of the story a card tells: where it was seen (all outside text)."""
+
+    source: str
+    url: str
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFlag:
+    """Near-identical posts from many accounts in a short while: a signal of coordination, not a proof."""
+
+    posts: int
+    authors: int
+    window: timedelta
+
+
+def campaign_warning(flag: CampaignFlag, lang: str) -> str:
+    """The warning line, as markup (only our words and numbers)."""
+    return t(
+        "story.campaign",
+        lang,
+        posts=flag.posts,
+        authors=flag.authors,
+        window=format_duration(flag.window, lang),
+    )
+
+
+def campaign_notice(mention: Mention, flag: CampaignFlag, *, lang: str) -> dict[str, object]:
+    """The one message that tells the channel about a possible coordinated campaign, quoting its first post."""
+    warning = campaign_warning(flag, lang)
+    excerpt = t("story.campaign_example", lang, excerpt=mention_excerpt(mention))
+    return {
+        "text": escape(f"{warning} {excerpt}"),
+        "blocks": [
+            {"type": "section", "block_id": "campaign", "text": markup(warning)},
+            {"type": "context", "block_id": "example", "elements": [mrkdwn(excerpt)]},
+        ],
+    }
+
+
+def _also_seen(members: Sequence[AlsoSeen], lang: str) -> dict[str, object]:
+    shown = [_also_seen_item(member) for member in members[:ALSO_SEEN_SHOWN]]
+    sources = ", ".join(shown)
+    if len(members) > ALSO_SEEN_SHOWN:
+        more = len(members) - ALSO_SEEN_SHOWN
+        sources = t_plural("story.also_seen_more", more, lang, sources=sources, count=format_count(more, lang))
+    return markup(t("story.also_seen", lang, sources=sources), ALSO_SEEN_LIMIT)
+
+
+def _also_seen_item(member: AlsoSeen) -> str:
+    """ "Bluesky (alice)", the source's name linked to the mention when its link is short enough."""
+    name = _source(member.source)[1]
+    label = link(member.url, name) if len(member.url) <= ALSO_SEEN_URL_LIMIT else escape(name)
+    author = _clean(member.author, NAME_LIMIT)
+    return f"{label} ({escape(author)})" if author else label

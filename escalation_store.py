@@ -162,6 +162,22 @@ class EscalationStore:
             [iso(start), iso(end)],
         )
 
+    def answered_between(self, start: datetime, end: datetime) -> list[Escalation]:
+        """Escalations answered in [start, end), whenever they were raised, in order of answer."""
+        return self._many(
+            "select * from escalations where answered_at >= ? and answered_at < ? order by answered_at, id",
+            [iso(start), iso(end)],
+        )
+
+    def awaiting_answer_at(self, moment: datetime) -> list[Escalation]:
+        """Escalations raised before `moment` and, at `moment`, neither answered nor finished: oldest first."""
+        return self._many(
+            "select * from escalations where created_at < ?"
+            " and (answered_at is null or answered_at >= ?) and (finished_at is null or finished_at >= ?)"
+            " order by created_at, id",
+            [iso(moment)] * 3,
+        )
+
     def unposted(self) -> list[Escalation]:
         """Escalations whose message Slack has not accepted yet (it failed, or the bot stopped meanwhile)."""
         return self._many("select * from escalations where message_ts is null order by id", [])

@@ -51,10 +51,285 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "La veille {watcher} ({source}) fonctionne à nouveau (elle échouait depuis {since}).",
     },
     "health.unknown_time": {"en": "an unknown time", "fr": "un moment inconnu"},
-    "command.not_available": {
-        "en": "{command} is not available yet: it is coming in a later version of Veilleur.",
-        "fr": "{command} n’est pas encore disponible : cette commande arrive dans une prochaine version de Veilleur.",
+    "watch.usage": {
+        "en": "*/watch* — what Veilleur watches\n"
+        "• `/watch list`: every watcher, where it comes from and how it is doing\n"
+        "• `/watch test <query> [source] [url]`: run a query once, nothing is stored or posted\n"
+        "• `/watch add`: a new watcher (a form)\n"
+        "• `/watch edit <name>`: change a watcher made in Slack\n"
+        "• `/watch pause <name>`, `/watch resume <name>`: stop and restart a watcher\n"
+        "• `/watch remove <name>`: remove a watcher made in Slack (its mentions stay)\n"
+        "• `/watch reload`: read the watchers file again",
+        "fr": "*/watch* — ce que Veilleur surveille\n"
+        "• `/watch list` : toutes les veilles, leur origine et leur état\n"
+        "• `/watch test <requête> [source] [url]` : lance une requête une fois, sans rien enregistrer ni publier\n"
+        "• `/watch add` : une nouvelle veille (un formulaire)\n"
+        "• `/watch edit <nom>` : modifier une veille créée dans Slack\n"
+        "• `/watch pause <nom>`, `/watch resume <nom>` : arrêter et relancer une veille\n"
+        "• `/watch remove <nom>` : supprimer une veille créée dans Slack (ses mentions restent)\n"
+        "• `/watch reload` : relire le fichier des veilles",
     },
+    "watch.refused.only": {
+        "en": "Only {people} can change watchers (ADMIN_USERS, ADMIN_GROUP). Anyone can list and test them.",
+        "fr": "Seuls {people} peuvent modifier les veilles (ADMIN_USERS, ADMIN_GROUP). Tout le monde peut les lister "
+        "et les tester.",
+    },
+    "watch.refused.workspace_admins": {
+        "en": "Only the workspace’s admins and owners can change watchers; set ADMIN_USERS or ADMIN_GROUP to choose "
+        "who. Anyone can list and test them.",
+        "fr": "Seuls les admins et propriétaires de l’espace de travail peuvent modifier les veilles ; ADMIN_USERS ou "
+        "ADMIN_GROUP permettent de choisir qui. Tout le monde peut les lister et les tester.",
+    },
+    "watch.who.only": {
+        "en": "Who can change watchers: {people}. Anyone can list and test them.",
+        "fr": "Qui peut modifier les veilles : {people}. Tout le monde peut les lister et les tester.",
+    },
+    "watch.who.workspace_admins": {
+        "en": "Who can change watchers: the workspace’s admins and owners (set ADMIN_USERS or ADMIN_GROUP to "
+        "choose). Anyone can list and test them.",
+        "fr": "Qui peut modifier les veilles : les admins et propriétaires de l’espace de travail (ADMIN_USERS ou "
+        "ADMIN_GROUP permettent de choisir). Tout le monde peut les lister et les tester.",
+    },
+    "watch.unknown": {
+        "en": "No watcher is called {name}: `/watch list` shows them all.",
+        "fr": "Aucune veille ne s’appelle {name} : `/watch list` les montre toutes.",
+    },
+    "watch.file_watcher": {
+        "en": "{name} comes from the watchers file: edit {file}, then run `/watch reload`. It can be paused here.",
+        "fr": "{name} vient du fichier des veilles : modifiez {file}, puis lancez `/watch reload`. Elle peut être "
+        "mise en pause ici.",
+    },
+    "watch.name_taken": {
+        "en": "A watcher called {name} was created meanwhile; choose another name.",
+        "fr": "Une veille nommée {name} vient d’être créée ; choisissez un autre nom.",
+    },
+    "watch.already_paused": {"en": "{name} is already paused.", "fr": "{name} est déjà en pause."},
+    "watch.not_paused": {"en": "{name} is not paused.", "fr": "{name} n’est pas en pause."},
+    "watch.paused": {
+        "en": ":double_vertical_bar: {name} is paused: it no longer polls. `/watch resume {name}` restarts it.",
+        "fr": ":double_vertical_bar: {name} est en pause : elle ne relève plus rien. `/watch resume {name}` la "
+        "relance.",
+    },
+    "watch.resumed": {
+        "en": ":arrow_forward: {name} runs again; it polls now.",
+        "fr": ":arrow_forward: {name} tourne à nouveau ; elle relève maintenant.",
+    },
+    "watch.added": {
+        "en": ":white_check_mark: Watcher {name} is saved; it polls now and posts in {channel}.",
+        "fr": ":white_check_mark: La veille {name} est enregistrée ; elle relève maintenant et publie dans {channel}.",
+    },
+    "watch.edited": {
+        "en": ":white_check_mark: Watcher {name} is updated; it posts in {channel}.",
+        "fr": ":white_check_mark: La veille {name} est modifiée ; elle publie dans {channel}.",
+    },
+    "watch.invite_me": {
+        "en": "I am not in {channel} and cannot join it by myself: type `/invite @veilleur` there.",
+        "fr": "Je ne suis pas dans {channel} et ne peux pas y entrer seul : tapez `/invite @veilleur` dans ce canal.",
+    },
+    "watch.removed": {
+        "en": ":wastebasket: {name} is removed. The mentions it found stay in the digest and search.",
+        "fr": ":wastebasket: {name} est supprimée. Les mentions trouvées restent dans le résumé et la recherche.",
+    },
+    "watch.remove.question": {
+        "en": "Remove watcher {name}? It stops polling; the mentions it found stay.",
+        "fr": "Supprimer la veille {name} ? Elle ne relèvera plus rien ; les mentions trouvées restent.",
+    },
+    "watch.remove.confirm_title": {"en": "Remove this watcher?", "fr": "Supprimer cette veille ?"},
+    "watch.remove.confirm_text": {
+        "en": "{name} will be removed for good.",
+        "fr": "{name} sera supprimée définitivement.",
+    },
+    "watch.remove.button": {"en": "Remove", "fr": "Supprimer"},
+    "watch.remove.keep": {"en": "Keep it", "fr": "La garder"},
+    "watch.remove.kept": {"en": "{name} is kept.", "fr": "{name} est conservée."},
+    "watch.reload.done": {"en": "Read {file} again.", "fr": "{file} relu."},
+    "watch.reload.added": {"en": "Added: {names}.", "fr": "Ajoutées : {names}."},
+    "watch.reload.changed": {"en": "Changed: {names}.", "fr": "Modifiées : {names}."},
+    "watch.reload.removed": {"en": "Removed: {names}.", "fr": "Retirées : {names}."},
+    "watch.reload.unchanged": {"en": "Nothing changed.", "fr": "Rien n’a changé."},
+    "watch.reload.problems": {
+        "en": "Left out until fixed in the file:",
+        "fr": "Écartées tant que le fichier n’est pas corrigé :",
+    },
+    "watch.reload.unreadable": {
+        "en": "Nothing changed: {error}",
+        "fr": "Rien n’a changé : {error}",
+    },
+    "watch.list.empty": {
+        "en": "No watcher yet: `/watch add` creates one.",
+        "fr": "Aucune veille pour l’instant : `/watch add` en crée une.",
+    },
+    "watch.list.heading.one": {"en": "{count} watcher", "fr": "{count} veille"},
+    "watch.list.heading.other": {"en": "{count} watchers", "fr": "{count} veilles"},
+    "watch.more": {"en": "…and {count} more.", "fr": "…et {count} de plus."},
+    "watch.origin.file": {"en": "file", "fr": "fichier"},
+    "watch.origin.slack": {"en": "made in Slack", "fr": "créée dans Slack"},
+    "watch.every": {"en": "every {interval}", "fr": "toutes les {interval}"},
+    "watch.health.paused": {"en": "⏸ paused", "fr": "⏸ en pause"},
+    "watch.health.failing": {
+        "en": "⚠ failing since {since} ({count} in a row): {error}",
+        "fr": "⚠ en échec depuis {since} ({count} de suite) : {error}",
+    },
+    "watch.health.never": {"en": "not polled yet", "fr": "pas encore relevée"},
+    "watch.health.ok": {"en": "✓ last poll {at}", "fr": "✓ dernier relevé {at}"},
+    "watch.test.running": {"en": "Testing… (a few seconds)", "fr": "Test en cours… (quelques secondes)"},
+    "watch.test.heading": {
+        "en": "Test of {query} on {source} (nothing stored, nothing posted)",
+        "fr": "Test de {query} sur {source} (rien d’enregistré, rien de publié)",
+    },
+    "watch.test.found.one": {
+        "en": "{matched} post of {fetched} matches the query.",
+        "fr": "{matched} publication sur {fetched} correspond à la requête.",
+    },
+    "watch.test.found.other": {
+        "en": "{matched} posts of {fetched} match the query.",
+        "fr": "{matched} publications sur {fetched} correspondent à la requête.",
+    },
+    "watch.test.first": {"en": "The first {shown}:", "fr": "Les {shown} premières :"},
+    "watch.test.failed": {"en": "The source did not answer: {error}", "fr": "La source n’a pas répondu : {error}"},
+    "watch.test.invalid": {"en": "Cannot test: {field}: {error}", "fr": "Test impossible : {field} : {error}"},
+    "watch.form.add_title": {"en": "New watcher", "fr": "Nouvelle veille"},
+    "watch.form.edit_title": {"en": "Edit watcher", "fr": "Modifier la veille"},
+    "watch.form.editing": {"en": "Watcher: {name}", "fr": "Veille : {name}"},
+    "watch.form.save": {"en": "Save", "fr": "Enregistrer"},
+    "watch.form.cancel": {"en": "Cancel", "fr": "Annuler"},
+    "watch.form.test": {"en": "Test the query", "fr": "Tester la requête"},
+    "watch.form.query_hint": {
+        "en": "E.g. \"Caen la mer\" OR tramway -football lang:fr. Press Enter to check it.",
+        "fr": "Ex. : \"Caen la mer\" OR tramway -football lang:fr. Entrée pour la vérifier.",
+    },
+    "watch.form.query_ok": {"en": "✓ Understood as: {explained}", "fr": "✓ Comprise ainsi : {explained}"},
+    "watch.form.query_error": {"en": "⚠ {error}", "fr": "⚠ {error}"},
+    "watch.form.channel_hint": {
+        "en": "Cards are posted there. I join public channels by myself; invite me to private ones.",
+        "fr": "Les fiches y sont publiées. J’entre seul dans les canaux publics ; invitez-moi dans les privés.",
+    },
+    "watch.form.interval_hint": {
+        "en": "How often to look: 90s, 5m, 1h (at least 30s).",
+        "fr": "Fréquence de relevé : 90s, 5m, 1h (30s au moins).",
+    },
+    "watch.form.backfill_hint": {
+        "en": "On the first poll, how many of the newest matching posts to post (0 to 100); the rest is only recorded.",
+        "fr": "Au premier relevé, combien des publications les plus récentes publier (0 à 100) ; le reste est "
+        "seulement enregistré.",
+    },
+    "watch.form.url_hint": {
+        "en": "The feed’s address (RSS or Atom), https://…",
+        "fr": "L’adresse du flux (RSS ou Atom), https://…",
+    },
+    "watch.form.base_url_hint": {
+        "en": "The instance or API address; leave empty for the source’s usual one.",
+        "fr": "L’adresse de l’instance ou de l’API ; vide pour l’adresse habituelle de la source.",
+    },
+    "watch.form.options_hint.mastodon": {
+        "en": "One setting per line, as in the watchers file: tags = [\"tramway\"], instances, local, search, q.",
+        "fr": "Un réglage par ligne, comme dans le fichier : tags = [\"tramway\"], instances, local, search, q.",
+    },
+    "watch.form.options_hint.bluesky": {
+        "en": "One setting per line, as in the watchers file: lang = \"fr\", q.",
+        "fr": "Un réglage par ligne, comme dans le fichier : lang = \"fr\", q.",
+    },
+    "watch.form.options_hint.hackernews": {
+        "en": "One setting per line, as in the watchers file: tags = \"(story,comment)\", q.",
+        "fr": "Un réglage par ligne, comme dans le fichier : tags = \"(story,comment)\", q.",
+    },
+    "watch.form.options_hint.reddit": {
+        "en": "One setting per line, as in the watchers file: subreddits = [\"caen\"], comments = true, search, q.",
+        "fr": "Un réglage par ligne, comme dans le fichier : subreddits = [\"caen\"], comments = true, search, q.",
+    },
+    "watch.form.options_hint.discourse": {
+        "en": "One setting per line, as in the watchers file: q, api_key_env, api_username_env.",
+        "fr": "Un réglage par ligne, comme dans le fichier : q, api_key_env, api_username_env.",
+    },
+    "watch.field.name": {"en": "Name", "fr": "Nom"},
+    "watch.field.source": {"en": "Source", "fr": "Source"},
+    "watch.field.query": {"en": "Query", "fr": "Requête"},
+    "watch.field.channel": {"en": "Channel", "fr": "Canal"},
+    "watch.field.interval": {"en": "Interval", "fr": "Intervalle"},
+    "watch.field.backfill": {"en": "Posts shown at first", "fr": "Publications montrées au début"},
+    "watch.field.url": {"en": "Feed URL", "fr": "URL du flux"},
+    "watch.field.base_url": {"en": "Instance URL", "fr": "URL de l’instance"},
+    "watch.field.options": {"en": "Options", "fr": "Options"},
+    "home.title": {"en": "Veilleur", "fr": "Veilleur"},
+    "home.llm_on": {
+        "en": ":robot_face: AI assistance is on (summaries, drafts).",
+        "fr": ":robot_face: L’assistance IA est active (résumés, brouillons).",
+    },
+    "home.llm_off": {
+        "en": ":robot_face: AI assistance is off: summaries and drafts use a labelled fallback.",
+        "fr": ":robot_face: L’assistance IA est désactivée : résumés et brouillons utilisent un repli signalé.",
+    },
+    "home.watchers.one": {"en": "{count} watcher", "fr": "{count} veille"},
+    "home.watchers.other": {"en": "{count} watchers", "fr": "{count} veilles"},
+    "home.no_watchers": {
+        "en": "No watcher yet: `/watch add` creates one.",
+        "fr": "Aucune veille pour l’instant : `/watch add` en crée une.",
+    },
+    "home.last_day.one": {"en": "{count} mention in 24 h", "fr": "{count} mention en 24 h"},
+    "home.last_day.other": {"en": "{count} mentions in 24 h", "fr": "{count} mentions en 24 h"},
+    "home.escalations.one": {"en": "{count} open escalation", "fr": "{count} signalement en cours"},
+    "home.escalations.other": {"en": "{count} open escalations", "fr": "{count} signalements en cours"},
+    "home.no_escalations": {"en": "No escalation in progress.", "fr": "Aucun signalement en cours."},
+    "home.commands_title": {"en": "Commands", "fr": "Commandes"},
+    "spike.title": {"en": "Spike on {watcher}", "fr": "Pic de mentions sur {watcher}"},
+    "spike.volume.one": {
+        "en": "*{count}* mention in the last hour, against {usual} usually at this time",
+        "fr": "*{count}* mention dans la dernière heure, contre {usual} d’habitude à cette heure-ci",
+    },
+    "spike.volume.other": {
+        "en": "*{count}* mentions in the last hour, against {usual} usually at this time",
+        "fr": "*{count}* mentions dans la dernière heure, contre {usual} d’habitude à cette heure-ci",
+    },
+    "spike.ratio": {"en": "{ratio}× the usual", "fr": "{ratio} fois l’habitude"},
+    "spike.fallback": {
+        "en": "Spike on {watcher}: {count} mentions in the last hour (usually {usual})",
+        "fr": "Pic de mentions sur {watcher} : {count} dans la dernière heure (d’habitude {usual})",
+    },
+    "spike.baseline.one": {
+        "en": "Usual: the mean of the same hour on the last {count} day Veilleur watched.",
+        "fr": "Habitude : la moyenne de la même heure sur le dernier jour de veille ({count}).",
+    },
+    "spike.baseline.other": {
+        "en": "Usual: the mean of the same hour over the last {count} days Veilleur watched.",
+        "fr": "Habitude : la moyenne de la même heure sur les {count} derniers jours de veille.",
+    },
+    "spike.baseline.none": {
+        "en": "No history for this hour yet: compared with a floor of {floor} per hour.",
+        "fr": "Pas encore d’historique pour cette heure : comparé à un plancher de {floor} par heure.",
+    },
+    "spike.terms": {"en": "Top terms", "fr": "Termes les plus fréquents"},
+    "spike.sources": {"en": "Sources", "fr": "Sources"},
+    "spike.top": {"en": "Most reached", "fr": "Plus forte audience"},
+    "spike.summary": {"en": "What it is about", "fr": "De quoi il s’agit"},
+    "spike.summary.llm": {
+        "en": ":sparkles: Summary written by an LLM; every count is computed by Veilleur.",
+        "fr": ":sparkles: Résumé rédigé par un LLM ; chaque nombre est calculé par Veilleur.",
+    },
+    "spike.summary.extract": {
+        "en": "The most representative mention, by {author} on {source}: “{excerpt}”",
+        "fr": "La mention la plus représentative, par {author} sur {source} : « {excerpt} »",
+    },
+    "spike.summary.fallback.not_configured": {
+        "en": ":information_source: *Extractive summary* (no LLM is configured).",
+        "fr": ":information_source: *Résumé extractif* (aucun LLM n’est configuré).",
+    },
+    "spike.summary.fallback.timeout": {
+        "en": ":information_source: *Extractive summary*: the LLM did not answer in time ({detail}).",
+        "fr": ":information_source: *Résumé extractif* : le LLM n’a pas répondu à temps ({detail}).",
+    },
+    "spike.summary.fallback.error": {
+        "en": ":information_source: *Extractive summary*: the LLM failed ({detail}).",
+        "fr": ":information_source: *Résumé extractif* : le LLM a échoué ({detail}).",
+    },
+    "spike.summary.fallback.budget": {
+        "en": ":information_source: *Extractive summary*: today’s LLM token budget is spent ({detail}).",
+        "fr": ":information_source: *Résumé extractif* : le budget de jetons LLM du jour est épuisé ({detail}).",
+    },
+    "spike.cooldown": {
+        "en": "No other spike alert for this watcher before {time}.",
+        "fr": "Pas d’autre alerte de pic pour cette veille avant le {time}.",
+    },
+    "spike.none": {"en": "none", "fr": "aucune"},
     "card.dismissed": {
         "en": ":white_check_mark: Dismissed by {user} on {time}",
         "fr": ":white_check_mark: Ignorée par {user} le {time}",
@@ -439,6 +714,160 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "button.regenerate": {"en": "Regenerate", "fr": "Régénérer"},
     "button.shorter": {"en": "Shorter", "fr": "Plus court"},
     "button.formal": {"en": "More formal", "fr": "Plus formel"},
+    # Posting the digest: /digest, its chart (digest_delivery.py, handlers/digest.py)
+    "digest_delivery.working": {
+        "en": ":hourglass_flowing_sand: Building the digest…",
+        "fr": ":hourglass_flowing_sand: Préparation du récapitulatif…",
+    },
+    "digest_delivery.posted": {
+        "en": "The digest since the last scheduled one is on its way to this channel.",
+        "fr": "Le récapitulatif depuis le dernier envoi prévu arrive dans ce canal.",
+    },
+    "digest_delivery.usage": {
+        "en": "`/digest` posts the digest since the last scheduled one in this channel; `/digest preview` shows it "
+        "only to you.",
+        "fr": "`/digest` publie dans ce canal le récapitulatif depuis le dernier envoi prévu ; `/digest preview` ne "
+        "le montre qu’à vous.",
+    },
+    "digest_delivery.failed": {
+        "en": "The digest could not be built; the reason is in the bot's log.",
+        "fr": "Le récapitulatif n’a pas pu être préparé ; la raison est dans le journal du bot.",
+    },
+    "digest_delivery.chart_title": {
+        "en": "Mentions per day, last 7 days",
+        "fr": "Mentions par jour, 7 derniers jours",
+    },
+    "digest_delivery.chart_alt": {
+        "en": "Chart of the mentions found each day by each watcher over the last 7 days",
+        "fr": "Graphique des mentions trouvées chaque jour par chaque veille sur les 7 derniers jours",
+    },
+    "story.also_seen": {"en": ":link: Also seen on {sources}", "fr": ":link: Vu aussi sur {sources}"},
+    "story.also_seen_more.one": {"en": "{sources} and {count} more", "fr": "{sources} et {count} autre"},
+    "story.also_seen_more.other": {"en": "{sources} and {count} more", "fr": "{sources} et {count} autres"},
+    "story.campaign": {
+        "en": ":warning: *Possible coordinated campaign*: {posts} near-identical posts from {authors} different "
+        "accounts within {window}. This is a signal, not a verdict: look at the accounts before reacting.",
+        "fr": ":warning: *Campagne coordonnée possible* : {posts} messages presque identiques de {authors} comptes "
+        "différents en {window}. C’est un signal, pas un verdict : regardez les comptes avant de réagir.",
+    },
+    "story.campaign_example": {"en": "First post: “{excerpt}”", "fr": "Premier message : « {excerpt} »"},
+    # The digest (digest.py, digest_cards.py)
+    "digest.title": {"en": ":newspaper: Digest: {start} – {end}", "fr": ":newspaper: Synthèse : {start} – {end}"},
+    "digest.scope": {"en": "Watchers: {names}", "fr": "Veilles : {names}"},
+    "digest.change.up": {"en": "↑ {percent}%", "fr": "↑ {percent} %"},
+    "digest.change.down": {"en": "↓ {percent}%", "fr": "↓ {percent} %"},
+    "digest.change.flat": {"en": "→ {percent}%", "fr": "→ {percent} %"},
+    "digest.change.new": {"en": "new", "fr": "nouveau"},
+    "digest.volume.title": {"en": "Volume", "fr": "Volume"},
+    "digest.volume.total.one": {"en": "*{count}* mention found", "fr": "*{count}* mention trouvée"},
+    "digest.volume.total.other": {"en": "*{count}* mentions found", "fr": "*{count}* mentions trouvées"},
+    "digest.volume.trends": {
+        "en": "{previous} vs the previous period · {week} vs the 7-day average",
+        "fr": "{previous} par rapport à la période précédente · {week} par rapport à la moyenne sur 7 jours",
+    },
+    "digest.volume.line": {
+        "en": "{name}: *{count}* ({previous} · {week})",
+        "fr": "{name} : *{count}* ({previous} · {week})",
+    },
+    "digest.volume.by_watcher": {"en": "By watcher", "fr": "Par veille"},
+    "digest.volume.by_source": {"en": "By source", "fr": "Par source"},
+    "digest.more.one": {"en": "…and {count} more", "fr": "…et {count} autre"},
+    "digest.more.other": {"en": "…and {count} more", "fr": "…et {count} autres"},
+    "digest.top.title": {"en": "Top mentions", "fr": "Mentions les plus marquantes"},
+    "digest.top.engagement": {"en": "{count} interactions", "fr": "{count} interactions"},
+    "digest.themes.title": {"en": "Themes", "fr": "Thèmes"},
+    "digest.themes.sample": {
+        "en": "Drawn from {clustered} of the {total} mentions (the most reached, and an even sample of the rest); "
+        "shares are of the mentions in these themes, stances counted by simple word rules.",
+        "fr": "Tirés de {clustered} des {total} mentions (les plus vues, et un échantillon régulier des autres) ; "
+        "parts calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+    },
+    "digest.themes.line": {"en": "*{label}*: {count} ({percent}%)", "fr": "*{label}* : {count} ({percent} %)"},
+    "digest.themes.stance": {"en": "{stance} {percent}%", "fr": "{stance} {percent} %"},
+    "digest.themes.none": {"en": "No theme stands out.", "fr": "Aucun thème ne se dégage."},
+    "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
+    "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},
+    "digest.escalations.title": {"en": "Escalations", "fr": "Escalades"},
+    "digest.escalations.line": {
+        "en": "{opened} opened · {answered} answered · *{open}* waiting for an answer",
+        "fr": "{opened} ouvertes · {answered} répondues · *{open}* en attente de réponse",
+    },
+    "digest.escalations.median": {
+        "en": "Median time to answer: {duration}",
+        "fr": "Délai médian de réponse : {duration}",
+    },
+    "digest.escalations.open_item": {
+        "en": "{excerpt}: waiting for {age}, with {owners}",
+        "fr": "{excerpt} : en attente depuis {age}, chez {owners}",
+    },
+    "digest.health.title": {"en": "Source health", "fr": "État des sources"},
+    "digest.health.ok": {"en": "Every watcher worked.", "fr": "Toutes les veilles ont fonctionné."},
+    "digest.health.failed.one": {
+        "en": "{watcher}: {count} failed poll, last {at}: {error}",
+        "fr": "{watcher} : {count} échec, le dernier {at} : {error}",
+    },
+    "digest.health.failed.other": {
+        "en": "{watcher}: {count} failed polls, last {at}: {error}",
+        "fr": "{watcher} : {count} échecs, le dernier {at} : {error}",
+    },
+    "digest.health.still_failing": {
+        "en": ":red_circle: still failing since {since}",
+        "fr": ":red_circle: échoue toujours depuis {since}",
+    },
+    "digest.health.recovered": {
+        "en": ":large_green_circle: works again",
+        "fr": ":large_green_circle: fonctionne à nouveau",
+    },
+    "digest.narrative.llm": {
+        "en": ":sparkles: Written by an LLM from the figures below; every number is computed by Veilleur.",
+        "fr": ":sparkles: Rédigé par un LLM à partir des chiffres ci-dessous ; chaque nombre est calculé par Veilleur.",
+    },
+    "digest.narrative.template": {
+        "en": ":information_source: Written from templates (no LLM: {reason}).",
+        "fr": ":information_source: Rédigé à partir de modèles de phrases (sans LLM : {reason}).",
+    },
+    "digest.reason.not_configured": {"en": "none is configured", "fr": "aucun n’est configuré"},
+    "digest.reason.timeout": {"en": "it did not answer in time", "fr": "il n’a pas répondu à temps"},
+    "digest.reason.error": {"en": "it failed", "fr": "il a échoué"},
+    "digest.reason.budget": {"en": "today’s token budget is spent", "fr": "le budget de jetons du jour est épuisé"},
+    "digest.story.quiet": {
+        "en": "No mention was found in this period.",
+        "fr": "Aucune mention n’a été trouvée sur cette période.",
+    },
+    "digest.story.volume.one": {
+        "en": "{count} mention was found ({previous} vs the previous period, {week} vs the 7-day average).",
+        "fr": "{count} mention a été trouvée ({previous} par rapport à la période précédente, {week} par rapport à la "
+        "moyenne sur 7 jours).",
+    },
+    "digest.story.volume.other": {
+        "en": "{count} mentions were found ({previous} vs the previous period, {week} vs the 7-day average).",
+        "fr": "{count} mentions ont été trouvées ({previous} par rapport à la période précédente, {week} par rapport "
+        "à la moyenne sur 7 jours).",
+    },
+    "digest.story.theme": {
+        "en": "The main theme is “{label}” ({percent}% of the themed mentions; {stance}: {stance_percent}%).",
+        "fr": "Le thème principal est « {label} » ({percent} % des mentions classées ; {stance} : {stance_percent} %).",
+    },
+    "digest.story.escalations.one": {
+        "en": "Escalations: {opened} opened, {answered} answered, {open} still waiting for an answer.",
+        "fr": "Escalades : {opened} ouvertes, {answered} répondues, {open} encore en attente de réponse.",
+    },
+    "digest.story.escalations.other": {
+        "en": "Escalations: {opened} opened, {answered} answered, {open} still waiting for an answer.",
+        "fr": "Escalades : {opened} ouvertes, {answered} répondues, {open} encore en attente de réponse.",
+    },
+    "digest.story.median": {
+        "en": "The median time to answer was {duration}.",
+        "fr": "Le délai médian de réponse a été de {duration}.",
+    },
+    "digest.story.failures.one": {
+        "en": "One watcher had trouble: {names}.",
+        "fr": "Une veille a eu des problèmes : {names}.",
+    },
+    "digest.story.failures.other": {
+        "en": "{count} watchers had trouble: {names}.",
+        "fr": "{count} veilles ont eu des problèmes : {names}.",
+    },
 }
 
 # Counts that take the singular (CLDR cardinal rule "one" for integers): French says "0 abonné".

@@ -272,10 +272,20 @@ def _folded_words(text: str) -> str:
     if text.isascii():
         return text.translate(_word_fold_table())
     try:
-        folded = _fold_by_code_page(text, "cp1252")
+        folded = _fold_by_code_page(text, "latin-1" if _is_latin_1(text) else "cp1252")
     except _Unfoldable as error:
         folded = _fold_by_other_code_page(text, error.char)
     return folded if folded is not None else text.translate(_word_fold_table())
+
+
+def _is_latin_1(text: str) -> bool:
+    """Whether `text` is all Latin-1 (French without typographic quotes, for one): it then encodes by a plain copy,
+    several times faster than through cp1252's character map, and folds the same."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _plain_words(text: str) -> list[str]:

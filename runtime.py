@@ -16,19 +16,23 @@ from typing import Any
 import httpx
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
 from app import build_app
+from digest_delivery import DigestService, start_digests
 from escalation import EscalationService, load_routes, schedule_reminders
 from health import SourceHealth
 from llm import LLM
 from outbox import Outbox, new_slack_client
 from polling import Poller
+from prompt_book import PromptBook
 from settings import Settings
+from spikes import SpikeRule, SpikeWatch
 from store import Delivery, Store
+from stories import StoryService, StoryView
+from watcher_catalog import WatcherCatalog, schedule_poll
 from watcher_config import (
     AuthorLabel,
     ConfigProblem,
@@ -56,6 +60,10 @@ class Services:
     problems: list[ConfigProblem] = field(default_factory=list)
     llm: LLM | None = None
     authors: list[AuthorLabel] = field(default_factory=list)
+    digests: DigestService | None = None
+    stories: StoryService | None = None
+    catalog: WatcherCatalog | None = None
+    scheduler: AsyncIOScheduler | None = None  # set once the bot runs: /watch adds and removes jobs live
 
     def render(self, delivery: Delivery) -> dict[str, Any]:
         """The Slack message for an outbox row, built at posting time from the stored mention."""
@@ -64,15 +72,24 @@ class Services:
         if delivery.kind == "rollup":
             return cards.rollup_message(delivery.watcher, delivery.rollup_count or 0, self.settings.bot_language)
         assert delivery.mention_id is not None
+        story = self.stories.view(delivery.id) if self.stories is not None else StoryView()
         return cards.mention_card(
             self.store.mention(delivery.mention_id),
             mention_id=delivery.mention_id,
             watcher=delivery.watcher,
             tz=self.settings.bot_timezone,
             lang=self.settings.bot_language,
+            also_seen=story.also_seen,
+            campaign=story.campaign,
         )
 
     async def aclose(self) -> None:
+        if self.catalog is not None:
+            await self.catalog.aclose()
+        if self.stories is not None:
+            await self.stories.aclose()
+        if self.digests is not None:
+            await self.digests.aclose()
         if self.llm is not None:
             await self.llm.aclose()
         await self.http.aclose()
@@ -115,6 +132,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         llm=LLM(settings, store),
         authors=authors,
     )
+    services.catalog = WatcherCatalog(services, configs)
     if post_to_slack and settings.slack_bot_token:
         services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
         services.outbox = Outbox(store, services.slack, services.render)
@@ -128,24 +146,49 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             on_queued=services.outbox.wake,
         )
         services.escalations = EscalationService(store, services.slack, settings, routes)
+        spikes = SpikeWatch(
+            store,
+            SpikeRule.from_settings(settings),
+            llm=services.llm,
+            prompts=PromptBook(settings.prompts_dir),
+            lang=settings.bot_language,
+            tz=settings.bot_timezone,
+            on_queued=services.outbox.wake,
+        )
+        services.poller.after_record.append(spikes.after_poll)
+    services.stories = StoryService(
+        store,
+        window=settings.story_window,
+        campaign_min_posts=settings.campaign_min_posts,
+        campaign_window=settings.campaign_window,
+        lang=settings.bot_language,
+        tz=settings.bot_timezone,
+        slack=services.slack,
+        on_queued=services.outbox.wake if services.outbox is not None else lambda: None,
+    )
+    services.poller.after_record.append(services.stories.after_record)
+    services.digests = DigestService(
+        store,
+        settings,
+        lambda: [watcher.config for watcher in services.watchers.values()],
+        llm=services.llm,
+        authors=services.authors,
+        slack=services.slack,
+        on_queued=services.outbox.wake if services.outbox is not None else None,
+    )
     return services
 
 
 def schedule_watchers(scheduler: AsyncIOScheduler, services: Services) -> None:
     """Each watcher on its own interval, with jitter so they do not all fire together."""
     now = datetime.now(services.settings.bot_timezone)
-    for name, watcher in services.watchers.items():
+    for watcher in services.watchers.values():
         interval = watcher.config.interval
-        scheduler.add_job(
-            services.poller.poll,
-            IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 60)),
-            args=[name],
-            id=f"poll:{name}",
-            name=f"poll {name}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=interval,
-            next_run_time=now + timedelta(seconds=random.uniform(0, min(interval / 10, 10))),
+        schedule_poll(
+            scheduler,
+            services.poller,
+            watcher.config,
+            now + timedelta(seconds=random.uniform(0, min(interval / 10, 10))),
         )
 
 
@@ -166,8 +209,10 @@ class Runtime:
         self.services = open_services(self.settings)
         self.app = build_app(self.services)
         self.scheduler = AsyncIOScheduler(timezone=self.settings.bot_timezone)
+        self.services.scheduler = self.scheduler
         schedule_watchers(self.scheduler, self.services)
         schedule_reminders(self.scheduler, self.services)
+        start_digests(self.scheduler, self.services)
         self.scheduler.start()
         assert self.services.outbox is not None
         self._outbox_task = asyncio.create_task(self.services.outbox.run(), name="outbox")

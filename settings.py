@@ -6,11 +6,13 @@ operator never has to read a traceback to fix a typo.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +24,7 @@ from business_hours import OFFICE_HOURS, BusinessHours
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -52,15 +55,26 @@ class Settings:
     escalation_emoji: tuple[str, ...] = ("rotating_light",)
     officials: tuple[str, ...] = ()
     admin_users: tuple[str, ...] = ()
+    admin_group: str | None = None
     escalation_remind_after: timedelta = timedelta(hours=4)
     escalation_max_reminders: int = 3
     business_hours: BusinessHours = OFFICE_HOURS
     digest_channel: str | None = None
     digest_time: time = time(8, 30)
     digest_days: tuple[str, ...] = WEEKDAYS[:5]
+    digest_chart: bool = False
     burst_threshold: int = 5
     health_channel: str | None = None
     health_alert_after: int = 3
+    spike_factor: float = 3.0
+    spike_min_mentions: int = 10
+    spike_cooldown: timedelta = timedelta(hours=6)
+    spike_channel: str | None = None
+    story_window: timedelta = timedelta(hours=48)
+    campaign_min_posts: int = 5
+    campaign_window: timedelta = timedelta(hours=1)
+    allow_private_urls: bool = False
+    private_url_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     log_level: str = "INFO"
     # Everything read (environment over .env): source credentials such as REDDIT_CLIENT_ID are looked up here.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -112,15 +126,26 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         escalation_emoji=_emoji_list(get("ESCALATION_EMOJI") or "rotating_light"),
         officials=_user_list(get, "OFFICIALS"),
         admin_users=_user_list(get, "ADMIN_USERS"),
+        admin_group=_usergroup(get, "ADMIN_GROUP"),
         escalation_remind_after=_duration(get, "ESCALATION_REMIND_AFTER", timedelta(hours=4)),
         escalation_max_reminders=_int(get, "ESCALATION_MAX_REMINDERS", 3, 0, 20),
         business_hours=_business_hours(get("BUSINESS_HOURS") or "mon-fri 09:00-18:00"),
         digest_channel=_channel(get, "DIGEST_CHANNEL"),
         digest_time=_clock(get("DIGEST_TIME") or "08:30"),
         digest_days=_days(get("DIGEST_DAYS") or "mon-fri"),
+        digest_chart=_digest_chart(get),
         burst_threshold=_int(get, "BURST_THRESHOLD", 5, 1, 1000),
         health_channel=_channel(get, "HEALTH_CHANNEL"),
         health_alert_after=_int(get, "HEALTH_ALERT_AFTER", 3, 1, 100),
+        spike_factor=_factor(get, "SPIKE_FACTOR", 3.0),
+        spike_min_mentions=_int(get, "SPIKE_MIN_MENTIONS", 10, 1, 1_000_000),
+        spike_cooldown=_duration(get, "SPIKE_COOLDOWN", timedelta(hours=6)),
+        spike_channel=_channel(get, "SPIKE_CHANNEL"),
+        story_window=_duration(get, "STORY_WINDOW", timedelta(hours=48)),
+        campaign_min_posts=_int(get, "CAMPAIGN_MIN_POSTS", 5, 2, 1000),
+        campaign_window=_duration(get, "CAMPAIGN_WINDOW", timedelta(hours=1)),
+        allow_private_urls=(get("ALLOW_PRIVATE_URLS") or "false").lower() == "true",
+        private_url_networks=_private_url_networks(get("ALLOW_PRIVATE_URLS") or "false"),
         log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
         env=dict(env),
     )
@@ -227,6 +252,16 @@ def _user_list(get, name: str) -> tuple[str, ...]:
     return users
 
 
+def _usergroup(get, name: str) -> str | None:
+    raw = get(name)
+    if raw is not None and not USERGROUP_ID.match(raw):
+        raise SettingsError(
+            f"{name} must be a user group ID such as S0123ABCD (People → User groups → the group → ⋮ → Copy group ID) "
+            f"(got {raw!r})"
+        )
+    return raw
+
+
 def _emoji_list(raw: str) -> tuple[str, ...]:
     names = tuple(part.strip().strip(":") for part in raw.split(",") if part.strip().strip(":"))
     for name in names:
@@ -258,6 +293,37 @@ def _days(raw: str) -> tuple[str, ...]:
     return tuple(days)
 
 
+def _digest_chart(get) -> bool:
+    """DIGEST_CHART=true draws the digest's chart with matplotlib, an optional dependency: check it is there now
+    rather than at 08:30."""
+    raw = (get("DIGEST_CHART") or "false").lower()
+    if raw not in ("true", "false"):
+        raise SettingsError(f"DIGEST_CHART must be true or false (got {raw!r})")
+    if raw == "false":
+        return False
+    try:
+        import_module("matplotlib")
+    except ImportError:
+        raise SettingsError(
+            "DIGEST_CHART=true needs matplotlib: run .venv/bin/pip install matplotlib, or set DIGEST_CHART=false"
+        ) from None
+    return True
+
+
+def _factor(get, name: str, default: float) -> float:
+    raw = get(name)
+    if raw is None:
+        return default
+    problem = SettingsError(f"{name} must be a number greater than 1, such as 3 or 2.5 (got {raw!r})")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise problem from None
+    if not 1 < value <= 1000:
+        raise problem
+    return value
+
+
 def _duration(get, name: str, default: timedelta) -> timedelta:
     raw = get(name)
     if raw is None:
@@ -285,3 +351,19 @@ def _business_hours(raw: str) -> BusinessHours:
     except SettingsError:
         raise problem from None
     return BusinessHours(days=frozenset(WEEKDAYS.index(day) for day in weekdays), start=start, end=end)
+
+
+def _private_url_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """ALLOW_PRIVATE_URLS: true, false, or the networks (CIDR or single addresses) allowed besides public ones."""
+    if raw.lower() in ("true", "false"):
+        return ()
+    networks = []
+    for part in (part.strip() for part in raw.split(",") if part.strip()):
+        try:
+            networks.append(ipaddress.ip_network(part))
+        except ValueError as error:
+            raise SettingsError(
+                "ALLOW_PRIVATE_URLS must be true, false, or comma-separated networks or addresses such as "
+                f"10.1.2.0/24, 192.168.1.20 (got {part!r}: {error})"
+            ) from None
+    return tuple(networks)

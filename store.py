@@ -17,6 +17,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +181,151 @@ def m003_llm_usage(db: Database) -> None:
     db["llm_usage"].create_index(["day"])
 
 
+@migrations()
+def m006_poll_failures(db: Database) -> None:
+    """Every failed poll (see Store.record_poll_failure): the digest's source health reads them by period."""
+    db["poll_failures"].create(
+        {"id": int, "watcher": str, "at": str, "error": str},
+        pk="id",
+        not_null={"watcher", "at"},
+    )
+    db["poll_failures"].create_index(["at"])
+    # The digest counts the cards found in a period (and the week before): without it, each count reads them all.
+    db["deliveries"].create_index(["created_at"])
+
+
+@migrations()
+def m005_digests(db: Database) -> None:
+    """Digests put in the outbox (see digest_delivery.py): one scheduled digest per channel and period, ever."""
+    db["digests"].create(
+        {
+            "id": int,
+            "kind": str,
+            "channel": str,
+            "period_start": str,
+            "period_end": str,
+            "delivery_id": int,
+            "created_at": str,
+            "chart": bytes,
+            "chart_state": str,
+            "chart_file_id": str,
+        },
+        pk="id",
+        not_null={"kind", "channel", "period_start", "period_end", "created_at", "chart_state"},
+        foreign_keys=[("delivery_id", "deliveries", "id")],
+    )
+    db.execute(
+        "create unique index digests_scheduled_once on digests (channel, period_end) where kind = 'scheduled'"
+    )
+    db["digests"].create_index(["chart_state"])
+
+
+@migrations()
+def m007_spikes(db: Database) -> None:
+    """Spike alerts raised, so the cooldown survives a restart, and the times spikes are counted by (spikes.py)."""
+    db["spikes"].create(
+        {
+            "id": int,
+            "watcher": str,
+            "channel": str,
+            "at": str,
+            "recent": int,
+            "baseline": float,
+            "baseline_days": int,
+            "notice_id": int,
+            "summary_by": str,
+        },
+        pk="id",
+        not_null={"watcher", "channel", "at", "recent", "baseline", "baseline_days"},
+        foreign_keys=[("notice_id", "deliveries", "id")],
+    )
+    db["spikes"].create_index(["watcher", "at"])
+    # When each counted card's mention happened, so that an hour's count is an index range, not a scan of days.
+    db["spike_times"].create(
+        {"delivery_id": int, "watcher": str, "t": str}, pk="delivery_id", not_null={"watcher", "t"}
+    )
+    db["spike_times"].create_index(["watcher", "t"])
+    # The last delivery id copied into spike_times.
+    db["spike_progress"].create({"id": int, "last_delivery_id": int}, pk="id", not_null={"last_delivery_id"})
+
+
+@migrations()
+def m004_stories(db: Database) -> None:
+    """Stories: the cards of one channel that tell the same story, grouped on the first one (see stories.py)."""
+    db["stories"].create(
+        {
+            "id": int,
+            "channel": str,
+            "watcher": str,
+            "first_card_id": int,
+            "created_at": str,
+            "campaign_at": str,
+            "campaign_posts": int,
+            "campaign_authors": int,
+        },
+        pk="id",
+        not_null={"channel", "watcher", "first_card_id", "created_at"},
+        foreign_keys=[("first_card_id", "deliveries", "id")],
+    )
+    db["stories"].create_index(["first_card_id"], unique=True)
+    db["story_members"].create(
+        {
+            "card_id": int,
+            "story_id": int,
+            "mention_id": int,
+            "channel": str,
+            "author": str,
+            "fingerprint": int,
+            "link_key": str,
+            "joined_by": str,
+            "at": str,
+        },
+        pk="card_id",
+        not_null={"story_id", "mention_id", "channel", "joined_by", "at"},
+        foreign_keys=[("card_id", "deliveries", "id"), ("story_id", "stories", "id"), ("mention_id", "mentions", "id")],
+    )
+    db["story_members"].create_index(["story_id", "at"])
+    # What a new card is looked up by: its canonical links and its fingerprint's bands, per channel and time.
+    db["story_keys"].create(
+        {"channel": str, "key": str, "at": str, "story_id": int, "card_id": int},
+        not_null={"channel", "key", "at", "story_id", "card_id"},
+        foreign_keys=[("story_id", "stories", "id"), ("card_id", "story_members", "card_id")],
+    )
+    db["story_keys"].create_index(["channel", "key", "at"])
+
+
+@migrations()
+def m008_watchers(db: Database) -> None:
+    """Watchers made in Slack with /watch (see watcher_catalog.py), and which watchers of either kind are paused."""
+    db["watchers"].create(
+        {
+            "name": str,
+            "source": str,
+            "fields": str,
+            "created_by": str,
+            "created_at": str,
+            "updated_by": str,
+            "updated_at": str,
+        },
+        pk="name",
+        not_null={"source", "fields", "created_at", "updated_at"},
+    )
+    db["watcher_pauses"].create({"name": str, "paused_by": str, "paused_at": str}, pk="name", not_null={"paused_at"})
+
+
+@migrations()
+def m009_pipeline(db: Database) -> None:
+    """Fewer index pages written by each poll (see Store.record_poll).
+
+    Most deliveries have no Slack ts (quiet ones never, cards not yet): the (channel, slack_ts) index keeps only
+    those that have one, which lookups by ts and by "slack_ts is not null" still use. No query reads mentions by
+    first_seen_at: its index goes.
+    """
+    db.execute("drop index idx_deliveries_channel_slack_ts")
+    db.execute("create index deliveries_with_slack_ts on deliveries (channel, slack_ts) where slack_ts is not null")
+    db.execute("drop index idx_mentions_first_seen_at")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -215,6 +362,13 @@ class WatcherStatus:
     last_error_at: str | None
     failing_since: str | None
     consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollFailure:
+    watcher: str
+    at: datetime
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +440,18 @@ class Store:
                 },
                 pk="name",
             )
+            self.db["poll_failures"].insert({"watcher": name, "at": moment, "error": error})
         return self.watcher_status(name)
+
+    def poll_failures(self, start: datetime, end: datetime) -> list[PollFailure]:
+        """The polls that failed in [start, end), oldest first."""
+        return [
+            PollFailure(row["watcher"], datetime.fromisoformat(row["at"]), row["error"] or "")
+            for row in self.db.query(
+                "select watcher, at, error from poll_failures where at >= ? and at < ? order by at, id",
+                [iso(start), iso(end)],
+            )
+        ]
 
     def record_poll(
         self,
@@ -307,11 +472,12 @@ class Store:
         """
         moment = now or utcnow()
         stamp = iso(moment)
-        previous = self._watcher_row(watcher)
-        first_run = previous is None or previous["first_polled_at"] is None
+        previous = self.db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
+        first_run = (previous.fetchone() or (None,))[0] is None
         with self.db.atomic():
-            mention_ids = self._upsert_mentions(mentions, stamp)
-            seen = self._seen_by(watcher, mention_ids)
+            mention_ids, inserted = self._upsert_mentions(mentions, stamp)
+            # A mention inserted just now has been seen by no watcher yet.
+            seen = self._seen_by(watcher, [mid for mid in mention_ids if mid not in inserted])
             unique = {mid: m for mid, m in zip(mention_ids, mentions, strict=True) if mid not in seen}
             # Oldest first, so the channel reads in order; undated ties keep feed order, which is newest first.
             order = {mid: position for position, mid in enumerate(unique)}
@@ -320,8 +486,9 @@ class Store:
             quiet, to_post = fresh[:split], fresh[split:]
             rollup_id = None
             if len(to_post) > burst_threshold:
-                rollup_id = self._insert_delivery("rollup", watcher, channel, None, "pending", stamp,
-                                                  rollup_count=len(to_post))
+                rollup_id = self._insert_delivery(
+                    "rollup", watcher, channel, None, "pending", stamp, rollup_count=len(to_post)
+                )
             self.db.conn.executemany(
                 "insert into deliveries (kind, watcher, channel, mention_id, parent_id, state, attempts, created_at)"
                 " values ('card', ?, ?, ?, ?, ?, 0, ?)",
@@ -348,8 +515,19 @@ class Store:
             new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id, cards=cards
         )
 
-    def queue_notice(self, watcher: str, channel: str, message: dict[str, Any], now: datetime | None = None) -> int:
-        """Put a ready-made message in the outbox (it is posted like a card: paced, retried, once)."""
+    def queue_notice(
+        self,
+        watcher: str,
+        channel: str,
+        message: dict[str, Any],
+        now: datetime | None = None,
+        *,
+        reply_to: int | None = None,
+    ) -> int:
+        """Put a ready-made message in the outbox (it is posted like a card: paced, retried, once).
+
+        With `reply_to` (a delivery id), it waits for that message and goes in its thread.
+        """
         with self.db.atomic():
             table = self.db["deliveries"]
             table.insert(
@@ -357,6 +535,7 @@ class Store:
                     "kind": "notice",
                     "watcher": watcher,
                     "channel": channel,
+                    "parent_id": reply_to,
                     "state": "pending",
                     "attempts": 0,
                     "message": json.dumps(message),
@@ -369,29 +548,46 @@ class Store:
         rows = list(self.db.query("select * from watcher_state where name = ?", [name]))
         return rows[0] if rows else None
 
-    def _upsert_mentions(self, mentions: Sequence[Mention], stamp: str) -> list[int]:
-        """Insert new mentions, keep existing ones untouched, and return every mention's row id in order."""
+    def _upsert_mentions(self, mentions: Sequence[Mention], stamp: str) -> tuple[list[int], set[int]]:
+        """Insert new mentions, keep existing ones untouched; return every mention's row id in order, and the
+        ids of those inserted now.
+
+        Existing ids are read first, so only the new mentions are written (with the first copy of a mention
+        the batch holds twice), and their ids come back from the insert itself.
+        """
         if not mentions:
-            return []
-        columns = (*MENTION_FIELDS, "first_seen_at")
-        self.db.conn.executemany(
-            f"insert or ignore into mentions ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
-            [_mention_values(m, stamp) for m in mentions],
-        )
-        ids: dict[tuple[str, str], int] = {}
+            return [], set()
         keys = [(m.source, m.external_id) for m in mentions]
+        ids: dict[tuple[str, str], int] = {}
         by_source: dict[str, list[str]] = {}
         for source, external_id in dict.fromkeys(keys):
             by_source.setdefault(source, []).append(external_id)
         for source, external_ids in by_source.items():
             for chunk in _chunks(external_ids, 500):
-                placeholders = ",".join("?" for _ in chunk)
+                placeholders = ",".join("?" * len(chunk))
                 cursor = self.db.conn.execute(
                     f"select id, external_id from mentions where source = ? and external_id in ({placeholders})",
                     [source, *chunk],
                 )
                 ids.update(((source, external_id), mention_id) for mention_id, external_id in cursor)
-        return [ids[key] for key in keys]
+        new: dict[tuple[str, str], Mention] = {}
+        for key, mention in zip(keys, mentions, strict=True):
+            if key not in ids:
+                new.setdefault(key, mention)
+        inserted: set[int] = set()
+        columns = (*MENTION_FIELDS, "first_seen_at")
+        row = f"({','.join('?' * len(columns))})"
+        # Multi-row inserts: one statement per 500 mentions, well under SQLite's 32,766 parameters.
+        for chunk in _chunks(list(new.values()), 500):
+            cursor = self.db.conn.execute(
+                f"insert into mentions ({', '.join(columns)}) values {', '.join([row] * len(chunk))}"
+                " returning id, source, external_id",
+                list(chain.from_iterable(_mention_values(mention, stamp) for mention in chunk)),
+            )
+            for mention_id, source, external_id in cursor:
+                ids[source, external_id] = mention_id
+                inserted.add(mention_id)
+        return [ids[key] for key in keys], inserted
 
     def _card_ids(self, watcher: str, mention_ids: Sequence[int]) -> tuple[tuple[int, int], ...]:
         ids: dict[int, int] = {}
@@ -409,10 +605,10 @@ class Store:
     def _seen_by(self, watcher: str, mention_ids: Sequence[int]) -> set[int]:
         seen: set[int] = set()
         for chunk in _chunks(list(set(mention_ids)), 500):
-            placeholders = ",".join("?" for _ in chunk)
+            placeholders = ",".join("?" * len(chunk))
             seen.update(
-                row["mention_id"]
-                for row in self.db.query(
+                mention_id
+                for (mention_id,) in self.db.conn.execute(
                     f"select mention_id from deliveries where watcher = ? and mention_id in ({placeholders})",
                     [watcher, *chunk],
                 )
@@ -543,11 +739,16 @@ class Store:
             self.db["deliveries"].update(delivery_id, values)
 
 
-def _mention_values(mention: Mention, stamp: str) -> tuple[Any, ...]:
-    values = [getattr(mention, name) for name in MENTION_FIELDS]
-    values[MENTION_FIELDS.index("created_at")] = iso(mention.created_at) if mention.created_at else None
-    values[MENTION_FIELDS.index("engagement")] = json.dumps(mention.engagement) if mention.engagement else None
-    return (*values, stamp)
+def _mention_values(mention: Mention, stamp: str) -> list[Any]:
+    values = [*_MENTION_FIELD_VALUES(mention), stamp]
+    values[_CREATED_AT] = iso(mention.created_at) if mention.created_at else None
+    values[_ENGAGEMENT] = json.dumps(mention.engagement) if mention.engagement else None
+    return values
+
+
+_MENTION_FIELD_VALUES = attrgetter(*MENTION_FIELDS)
+_CREATED_AT = MENTION_FIELDS.index("created_at")
+_ENGAGEMENT = MENTION_FIELDS.index("engagement")
 
 
 def _mention_from_row(row: dict[str, Any]) -> Mention:

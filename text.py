@@ -40,8 +40,15 @@ def html_to_text(fragment: str) -> str:
     if "<" in fragment and _MARKUP_START.search(fragment):
         fragment = _without_tags(fragment)
     if "&" in fragment:
-        fragment = html.unescape(fragment)
+        fragment = _unescaped(fragment)
     return collapse_blanks(fragment)
+
+
+def _unescaped(fragment: str) -> str:
+    # Most summaries escape nothing but "&" itself, and html.unescape calls back into Python for each reference.
+    if fragment.count("&") == fragment.count("&amp;"):
+        return fragment.replace("&amp;", "&")
+    return html.unescape(fragment)
 
 
 def _without_tags(fragment: str) -> str:
@@ -56,7 +63,16 @@ def _without_tags(fragment: str) -> str:
 
 def collapse_blanks(text: str) -> str:
     """`text` with each line's runs of whitespace made one space, and blank lines dropped."""
-    return "\n".join([line for line in [" ".join(raw.split()) for raw in text.splitlines()] if line])
+    lines = []
+    for line in text.split("\n"):
+        # Most lines need no split into words: isprintable() rules out every blank but the plain space (line
+        # separators included), so a line without two spaces in a row only needs its ends trimmed.
+        if line.isprintable() and "  " not in line:
+            if line := line.strip(" "):
+                lines.append(line)
+        else:
+            lines.extend(filter(None, [" ".join(raw.split()) for raw in line.splitlines()]))
+    return "\n".join(lines)
 
 
 def one_line(text: str) -> str:

@@ -23,7 +23,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = 30
-KNOWN_FIELDS = {"name", "source", "url", "base_url", "query", "channel", "interval", "backfill", "options"}
+KNOWN_FIELDS = {"name", "source", "url", "base_url", "query", "channel", "interval", "backfill", "options", "digest"}
 ROUTE_FIELDS = {"name", "query", "watchers", "officials"}
 
 
@@ -38,6 +38,8 @@ class WatcherConfig:
     base_url: str | None = None
     backfill: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    # Its channel also gets a morning digest of the watchers there that say so (see digest_delivery.py).
+    digest: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,9 @@ def parse_watcher(table: dict[str, Any], sources: Collection[str]) -> WatcherCon
     backfill = table.get("backfill", 0)
     if not isinstance(backfill, int) or isinstance(backfill, bool) or not 0 <= backfill <= 100:
         raise WatcherFieldError("backfill", f"expected a whole number from 0 to 100, got {backfill!r}")
+    digest = table.get("digest", False)
+    if not isinstance(digest, bool):
+        raise WatcherFieldError("digest", f"expected true or false, got {digest!r}")
     return WatcherConfig(
         name=name,
         source=source,
@@ -204,6 +209,7 @@ def parse_watcher(table: dict[str, Any], sources: Collection[str]) -> WatcherCon
         base_url=_optional_url(table, "base_url"),
         backfill=backfill,
         options=options,
+        digest=digest,
     )
 
 

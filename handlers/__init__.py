@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import card_actions, draft, escalation, summarize, upcoming
+from handlers import card_actions, digest, draft, escalation, home, summarize, watch
 
 if TYPE_CHECKING:
     from runtime import Services
@@ -17,4 +17,6 @@ def register(app: AsyncApp, services: Services) -> None:
     escalation.register(app, services)
     summarize.register(app, services)
     draft.register(app, services)
-    upcoming.register(app, services)
+    digest.register(app, services)
+    watch.register(app, services)
+    home.register(app, services)

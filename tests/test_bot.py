@@ -259,12 +259,3 @@ async def test_dismiss_on_a_foreign_message_says_so(http_bot, slack: FakeSlack, 
     assert "not a Veilleur" in answer.body["text"]
     assert slack.calls_to("chat.update") == []
 
-
-@pytest.mark.parametrize("command", ["/digest", "/watch"])
-async def test_commands_not_built_yet_say_so_to_the_person(
-    http_bot, slack_requests: SlackRequests, command: str
-) -> None:
-    _, url = http_bot
-    response = await send(url, slack_requests.slash_command(command, "list"))
-    assert response.status_code == 200
-    assert f"{command} is not available yet" in response.text

@@ -149,3 +149,19 @@ def test_a_wrong_escalation_setting_is_one_line_naming_the_variable(env: dict[st
     with pytest.raises(SettingsError) as raised:
         parse_settings(env)
     assert str(raised.value).startswith(variable) and "\n" not in str(raised.value)
+
+
+def test_private_urls_are_refused_by_default_and_allowed_by_true_or_by_network() -> None:
+    default = parse_settings({})
+    assert (default.allow_private_urls, default.private_url_networks) == (False, ())
+    assert parse_settings({"ALLOW_PRIVATE_URLS": "TRUE"}).allow_private_urls
+    listed = parse_settings({"ALLOW_PRIVATE_URLS": "10.1.2.0/24, 192.168.1.20,fd12::/64,"})
+    assert not listed.allow_private_urls
+    assert [str(network) for network in listed.private_url_networks] == ["10.1.2.0/24", "192.168.1.20/32", "fd12::/64"]
+
+
+@pytest.mark.parametrize("value", ["yes", "10.1.2.5/24", "10.1.2.0/24,intranet", "300.1.2.3"])
+def test_a_wrong_allow_private_urls_is_one_line_naming_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"ALLOW_PRIVATE_URLS": value})
+    assert str(raised.value).startswith("ALLOW_PRIVATE_URLS") and "\n" not in str(raised.value)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from text import ELLIPSIS, html_to_text, one_line, truncate
+from text import ELLIPSIS, collapse_blanks, html_to_text, one_line, truncate
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,21 @@ def test_html_to_text_costs_linear_time_on_hostile_markup() -> None:
     html_to_text(hostile)
 
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" plain line, spaced at both ends ", "plain line, spaced at both ends"),
+        ("two  spaces\tand a tab", "two spaces and a tab"),
+        ("no\u00a0break\u3000ideographic", "no break ideographic"),
+        ("line\u2028separator\x0bvertical\x0cfeed\r\ncarriage", "line\nseparator\nvertical\nfeed\ncarriage"),
+        ("\n \n kept \n\n", "kept"),
+        ("\x00 control", "\x00 control"),
+    ],
+)
+def test_collapse_blanks(text: str, expected: str) -> None:
+    assert collapse_blanks(text) == expected
 
 
 def test_one_line() -> None:

@@ -164,10 +164,23 @@ async def fetch(
             return response, b"".join(chunks)
     except httpx.TooManyRedirects:
         raise SourceError(f"{url} redirects more than {MAX_REDIRECTS} times") from None
+    except httpx.ConnectTimeout as error:
+        raise _connect_failure(url, error) from None
     except httpx.TimeoutException:
         raise SourceError(f"{url} did not answer in time") from None
     except httpx.HTTPError as error:
         raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
+
+
+def _connect_failure(url: str, error: httpx.ConnectTimeout) -> SourceError:
+    """httpx-aiohttp reports every failed connection as a ConnectTimeout; one that was not permitted (url_safety
+    refuses forbidden addresses with a PermissionError naming the address) must say so, not blame the server."""
+    cause = error.__cause__
+    while cause is not None and not isinstance(cause, PermissionError):
+        cause = cause.__cause__
+    if cause is None:
+        return SourceError(f"{url} did not answer in time")
+    return SourceError(f"not allowed to connect for {url}: {cause.strerror or cause}")
 
 
 def raise_for_status(response: httpx.Response, url: str, *, code: str | None = None) -> None:
@@ -217,6 +230,8 @@ async def fetch_json(
     await context.limits.wait(url)
     try:
         response = await context.http.request(method, url, params=params, headers=headers, json=json_body, data=data)
+    except httpx.ConnectTimeout as error:
+        raise _connect_failure(url, error) from None
     except httpx.TimeoutException:
         raise SourceError(f"{url} did not answer in time") from None
     except httpx.HTTPError as error:

@@ -41,6 +41,8 @@ _AMPERSAND_OR_CDATA = re.compile(
 )
 _XHTML_TITLE = re.compile(rb"""<(?:[\w.-]+:)?title\b[^>]*\btype\s*=\s*["'](?:xhtml|application/xhtml\+xml)["']""")
 _WEB_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
+# Already in canonical form: lower-case scheme and host, no user, query or fragment, nothing urlsplit would drop.
+_CANONICAL_WEB_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]*)?(?:/[^?#\s]*)?", re.ASCII)
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 # XML spec appendix F: a document without a byte-order mark still shows its UTF-16/32 form in its first bytes.
 _UNMARKED_WIDE_ENCODINGS = (
@@ -106,6 +108,8 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str | None = None) -
 def canonical_link(url: str) -> str:
     """`url` reduced to what names the page: lower-case scheme and host, no fragment, no utm_*/fbclid/gclid."""
     url = url.strip()
+    if _CANONICAL_WEB_URL.fullmatch(url):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -4,6 +4,8 @@ Point the bot at `slack.api_url` (SLACK_API_URL). Methods answer with the shapes
 bot posts (plus those a test seeds) feed conversations.history and conversations.replies. Tests script failures
 with `fail_next`/`drop_next`, or turn on Slack's one-message-per-second-per-channel limit.
 `POST /response/<id>` plays a `response_url`: mint one with `response_url()`, read what arrived in `responses`.
+File uploads follow Slack's v2 flow (files.getUploadURLExternal, POST the bytes to `/upload/<file id>`,
+files.completeUploadExternal); completed files are in `files`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from tests.fakes import LocalServer
 
 Message = dict[str, Any]
 # Form-encoded callers (and slack_sdk for GET methods) send these as JSON strings; decode them for tests.
-JSON_FIELDS = frozenset({"attachments", "blocks", "metadata", "view", "user_auth_blocks"})
+JSON_FIELDS = frozenset({"attachments", "blocks", "metadata", "view", "user_auth_blocks", "files"})
 DEFAULT_LIMIT = 100
 
 
@@ -68,6 +70,19 @@ class ResponseUrlPost:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file shared through files.completeUploadExternal: its bytes as uploaded, and where it was shared."""
+
+    id: str
+    filename: str
+    title: str | None
+    alt_txt: str | None
+    content: bytes
+    channel: str | None
+    thread_ts: str | None
+
+
 @dataclass(slots=True)
 class _Fault:
     status: int
@@ -99,6 +114,8 @@ class FakeSlack(LocalServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, UploadedFile] = {}
+        self._uploads: dict[str, dict[str, Any]] = {}  # file id -> what getUploadURLExternal was told, and the bytes
         self._posted: list[tuple[str, str]] = []
         self._index: dict[tuple[str, str], Message] = {}
         self._last_ts: dict[str, int] = {}
@@ -125,6 +142,8 @@ class FakeSlack(LocalServer):
             "views.update": self._view_update,
             "views.publish": self._view_publish,
             "usergroups.users.list": self._usergroup_users,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     @property
@@ -135,6 +154,7 @@ class FakeSlack(LocalServer):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
+        app.router.add_post("/upload/{id}", self._handle_upload)
         return app
 
     # ---- what tests read -------------------------------------------------------------------------------------
@@ -253,6 +273,19 @@ class FakeSlack(LocalServer):
         async with self._changed:
             self._changed.notify_all()
         return web.Response(text="ok")
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        upload = self._uploads.get(request.match_info["id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        # Slack takes the raw bytes or a multipart form with one file field.
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next(iter(form.values()))
+            upload["content"] = part.file.read() if isinstance(part, web.FileField) else str(part).encode()
+        else:
+            upload["content"] = await request.read()
+        return web.Response(text=f"OK - {len(upload['content'])}")
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -460,6 +493,40 @@ class FakeSlack(LocalServer):
     def _view_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = _require(args, "user_id", "user_not_found")
         return self._save_view(f"VHOME{user_id}", {"type": "home", **_require(args, "view", "invalid_arguments")})
+
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = _require(args, "filename", "invalid_arguments")
+        try:
+            length = int(_require(args, "length", "invalid_arguments"))
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        file_id = f"F{len(self._uploads) + 1:08d}"
+        self._uploads[file_id] = {"filename": filename, "length": length, "alt_txt": args.get("alt_txt")}
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        entries = _require(args, "files", "invalid_arguments")
+        if not isinstance(entries, list):
+            raise SlackError("invalid_arguments")
+        channel, thread_ts = args.get("channel_id"), args.get("thread_ts")
+        if thread_ts and (not channel or self._find(channel, thread_ts) is None):
+            raise SlackError("invalid_thread_ts")
+        done: list[UploadedFile] = []
+        for entry in entries:
+            upload = self._uploads.get(entry.get("id", ""))
+            if upload is None or "content" not in upload or len(upload["content"]) != upload["length"]:
+                raise SlackError("file_upload_not_completed")
+            done.append(UploadedFile(entry["id"], upload["filename"], entry.get("title"), upload["alt_txt"],
+                                     upload["content"], channel, thread_ts))
+        shown = []
+        for uploaded in done:
+            self.files[uploaded.id] = uploaded
+            shown.append({"id": uploaded.id, "name": uploaded.filename, "title": uploaded.title or uploaded.filename})
+        if channel:
+            fields = {"thread_ts": thread_ts} if thread_ts else {}
+            self._store(channel, {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "text": "",
+                                  "files": shown, **fields})
+        return {"files": shown}
 
     def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
         group = self.usergroups.get(_require(args, "usergroup", "no_such_subteam"))

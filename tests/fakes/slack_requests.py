@@ -117,13 +117,19 @@ class SlackRequests:
         user: str | None = None,
         container: dict[str, Any] | None = None,
         response_url: str | None = None,
+        view: dict[str, Any] | None = None,
     ) -> SignedRequest:
-        """A click on buttons of `message`; each action gets `type: button`, `block_id` and `action_ts` if absent."""
+        """A click on buttons of `message`; each action gets `type: button`, `block_id` and `action_ts` if absent.
+
+        With `view` (id, private_metadata and state.values at least), the click happened in that modal.
+        """
         channel_id = channel or self.channel_id
         if container is None and message is not None:
             container = {
                 "type": "message", "message_ts": message["ts"], "channel_id": channel_id, "is_ephemeral": False,
             }
+        if container is None and view is not None:
+            container = {"type": "view", "view_id": view["id"]}
         now = f"{time.time():.6f}"
         payload = {
             **self._interaction("block_actions", user), "container": container or {},
@@ -131,6 +137,8 @@ class SlackRequests:
             "state": {"values": {}}, "response_url": response_url or self._response_url(),
             "actions": [{"type": "button", "block_id": "b", "action_ts": now, **action} for action in actions],
         }
+        if view is not None:
+            payload["view"] = {"type": "modal", "hash": "1.fake", "team_id": self.team_id, **view}
         return self._payload(payload)
 
     def message_shortcut(

@@ -1,0 +1,426 @@
+"""One story, one message: mentions of the same story in a channel are grouped on the first card.
+
+Two mentions tell the same story when they share a canonical link (`link_keys`) or have near-identical text
+(`text_fingerprint`: a 64-bit SimHash of the folded text's word shingles, equal within `MAX_DISTANCE` bits).
+A story lives for `STORY_WINDOW` from its first card; after that the same link or text starts a new story.
+Many near-identical texts from different authors in a short while are flagged as a *possible* coordinated
+campaign, once per story.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+import cards
+import escalation_cards
+from cards import AlsoSeen, CampaignFlag
+from escalation_store import EscalationStore
+from i18n import format_datetime, t
+from mentions import Mention
+from store import Delivery, PollOutcome, Store, iso, utcnow
+from watcher_config import WatcherConfig
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_BITS = 64
+# Measured on 94 real posts (README, "One story, one message"): distinct posts, even on one topic, are 11+ bits
+# apart; copies that differ by links, @handles, trailing hashtags, "RT", case, accents or emoji are 0 bits apart;
+# one word changed stays within 3 bits for long texts only (18% of the corpus).
+MAX_DISTANCE = 3
+SHINGLE_WORDS = 2
+# Below this many words, two texts are too alike by chance ("Le tram est en panne") to be called the same story.
+MIN_FINGERPRINT_WORDS = 8
+# SimHash bands: two fingerprints within MAX_DISTANCE bits agree exactly on at least one of MAX_DISTANCE + 1
+# bands (pigeonhole), so an indexed lookup on the bands finds every candidate.
+BANDS = MAX_DISTANCE + 1
+BAND_BITS = FINGERPRINT_BITS // BANDS
+TEXT_LINKS_LIMIT = 5
+# A first card being posted when its story grows is updated once posted: wait at most this long for it.
+REFRESH_WAIT_STEP = 0.2
+REFRESH_WAIT_STEPS = 150
+
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "_ga",
+     "_gl", "mkt_tok", "ref_src", "ref_url", "si", "s_cid", "cmpid", "xtor", "at_medium", "at_campaign"}
+)
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+# A handle, with the "via" or "cc" that credits it.
+_HANDLE = re.compile(r"(?:\b(?:via|cc):?\s+)?(?<![\w@])@[\w.-]+(?:@[\w-]+(?:\.[\w-]+)+)?", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+# What copies of one post vary: a retweet's "RT @x:" and the block of hashtags at the end.
+_RETWEET = re.compile(r"^\s*RT\b:?", re.IGNORECASE)
+_TRAILING_HASHTAGS = re.compile(r"(?:\s*#\w+)+\W*$")
+_TRAILING_PUNCTUATION = ".,;:!?)]}»\"'…"
+
+
+def link_key(url: str) -> str | None:
+    """The canonical form of an http(s) link, or None when it names no particular page (a bare site).
+
+    Scheme, `www.` and host case, default ports, fragments, trailing slashes and tracking parameters (utm_*,
+    fbclid, gclid…) do not matter; the other query parameters are kept, sorted.
+    """
+    url = url.strip().rstrip(_TRAILING_PUNCTUATION)
+    if url.lower().startswith("www."):
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    pairs = sorted(pair for pair in parts.query.split("&") if pair and not _is_tracking_param(pair))
+    path = parts.path.rstrip("/")
+    if not path and not pairs:
+        return None
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    return urlunsplit(("", netloc, path, "&".join(pairs), "")).removeprefix("//")
+
+
+def link_keys(mention: Mention) -> tuple[str, ...]:
+    """The canonical links of a mention: its own, then the first few its text points to (a shared article)."""
+    candidates = [mention.url, *_URL.findall(mention.text)[:TEXT_LINKS_LIMIT]]
+    keys = (link_key(candidate) for candidate in candidates if candidate)
+    return tuple(dict.fromkeys(key for key in keys if key is not None))
+
+
+def folded_words(text: str) -> list[str]:
+    """The words of `text` without links, @handles, a leading RT or trailing hashtags; case and accents folded.
+
+    That is what the copies of one post keep in common.
+    """
+    text = _HANDLE.sub(" ", _URL.sub(" ", text))
+    text = _TRAILING_HASHTAGS.sub("", _RETWEET.sub("", text))
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return _WORD.findall("".join(char for char in decomposed if not unicodedata.combining(char)))
+
+
+def text_fingerprint(mention: Mention) -> int | None:
+    """The SimHash of the mention's title and text; None when too short to tell a story apart by its text."""
+    words = folded_words(mention.title) + folded_words(mention.text)
+    if len(words) < MIN_FINGERPRINT_WORDS:
+        return None
+    return simhash(shingles(words))
+
+
+def shingles(words: list[str]) -> set[str]:
+    return {" ".join(words[start : start + SHINGLE_WORDS]) for start in range(len(words) - SHINGLE_WORDS + 1)}
+
+
+def simhash(features: set[str]) -> int:
+    """Charikar's SimHash: each bit is the majority vote of that bit over the features' hashes."""
+    votes = [0] * FINGERPRINT_BITS
+    for feature in features:
+        digest = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+        for bit in range(FINGERPRINT_BITS):
+            votes[bit] += 1 if digest >> bit & 1 else -1
+    return sum(1 << bit for bit, vote in enumerate(votes) if vote > 0)
+
+
+def distance(a: int, b: int) -> int:
+    """Hamming distance between two fingerprints."""
+    return (a ^ b).bit_count()
+
+
+def bands(fingerprint: int) -> tuple[str, ...]:
+    """Lookup keys for a fingerprint: each of its bands, tagged with its position."""
+    mask = (1 << BAND_BITS) - 1
+    return tuple(f"t{band}:{fingerprint >> (band * BAND_BITS) & mask:04x}" for band in range(BANDS))
+
+
+def _is_tracking_param(pair: str) -> bool:
+    name = pair.partition("=")[0].lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """What a story adds to its first card; empty for every other card."""
+
+    also_seen: tuple[AlsoSeen, ...] = ()
+    campaign: CampaignFlag | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    story_id: int
+    joined_by: str
+
+
+class StoryService:
+    """Groups each poll's new cards into stories (the `Poller.after_record` hook) and shows them on first cards."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        window: timedelta,
+        campaign_min_posts: int,
+        campaign_window: timedelta,
+        lang: str,
+        tz: ZoneInfo,
+        slack: AsyncWebClient | None = None,
+        on_queued: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.db = store.db
+        self.window = window
+        self.campaign_min_posts = campaign_min_posts
+        self.campaign_window = campaign_window
+        self.lang = lang
+        self.tz = tz
+        self.slack = slack
+        self.on_queued = on_queued
+        self.clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        # One card update at a time: each renders the story as it is then, so the last one sent is the newest.
+        self._updating = asyncio.Lock()
+
+    # Grouping ---------------------------------------------------------------------------------------------
+
+    def after_record(self, config: WatcherConfig, outcome: PollOutcome) -> None:
+        """Place each new card in a story: the first of its story is posted, the others are marked `grouped`."""
+        if not outcome.cards:
+            return
+        now = self.clock()
+        touched: set[int] = set()
+        with self.db.atomic():
+            for card_id, mention_id in outcome.cards:
+                story_id = self._place(config, card_id, mention_id, now)
+                if story_id is not None:
+                    touched.add(story_id)
+        for story_id in sorted(touched):
+            self._refresh_first_card(story_id)
+
+    def _place(self, config: WatcherConfig, card_id: int, mention_id: int, now: datetime) -> int | None:
+        """Add one card to its story; the story's id when the card joined an existing one, else None."""
+        mention = self.store.mention(mention_id)
+        links = link_keys(mention)
+        fingerprint = text_fingerprint(mention)
+        keys = [f"l:{key}" for key in links] + (list(bands(fingerprint)) if fingerprint is not None else [])
+        match = self._find_story(config.channel, keys, fingerprint, now)
+        if match is None:
+            story_id = self.db["stories"].insert(
+                {"channel": config.channel, "watcher": config.name, "first_card_id": card_id, "created_at": iso(now)}
+            ).last_pk
+        else:
+            story_id = match.story_id
+            self.db.execute("update deliveries set state = 'grouped' where id = ? and state = 'pending'", [card_id])
+        self.db["story_members"].insert(
+            {
+                "card_id": card_id,
+                "story_id": story_id,
+                "mention_id": mention_id,
+                "channel": config.channel,
+                "author": _author_key(mention),
+                "fingerprint": _signed(fingerprint) if fingerprint is not None else None,
+                "link_key": links[0] if links else None,
+                "joined_by": match.joined_by if match else "first",
+                "at": iso(now),
+            }
+        )
+        self.db["story_keys"].insert_all(
+            {"channel": config.channel, "key": key, "at": iso(now), "story_id": story_id, "card_id": card_id}
+            for key in keys
+        )
+        if match is None:
+            return None
+        if fingerprint is not None:
+            self._check_campaign(story_id, fingerprint, now)
+        return story_id
+
+    def _find_story(self, channel: str, keys: list[str], fingerprint: int | None, now: datetime) -> _Match | None:
+        """The oldest live story in `channel` sharing a link, or holding a text within MAX_DISTANCE bits."""
+        if not keys:
+            return None
+        cutoff = iso(now - self.window)
+        rows = self.db.execute(
+            f"""
+            select k.story_id, k.key, m.fingerprint from story_keys k
+            join stories s on s.id = k.story_id
+            join story_members m on m.card_id = k.card_id
+            where k.channel = ? and k.key in ({", ".join("?" for _ in keys)}) and k.at >= ? and s.created_at >= ?
+            order by s.created_at, s.id
+            limit 500
+            """,
+            [channel, *keys, cutoff, cutoff],
+        ).fetchall()
+        for story_id, key, other in rows:
+            if key.startswith("l:"):
+                return _Match(story_id, "link")
+            if fingerprint is not None and other is not None and _near(fingerprint, other):
+                return _Match(story_id, "text")
+        return None
+
+    def _check_campaign(self, story_id: int, fingerprint: int, now: datetime) -> None:
+        """Flag the story once when enough near-identical posts from as many accounts arrived within the window."""
+        flagged, first_card_id = self.db.execute(
+            "select campaign_at, first_card_id from stories where id = ?", [story_id]
+        ).fetchone()
+        if flagged is not None:
+            return
+        rows = self.db.execute(
+            "select author, fingerprint from story_members"
+            " where story_id = ? and at >= ? and fingerprint is not null and author is not null",
+            [story_id, iso(now - self.campaign_window)],
+        ).fetchall()
+        near = [author for author, other in rows if _near(fingerprint, other)]
+        authors = len(set(near))
+        if authors < self.campaign_min_posts:
+            return
+        self.db["stories"].update(
+            story_id, {"campaign_at": iso(now), "campaign_posts": len(near), "campaign_authors": authors}
+        )
+        first = self.store.delivery(first_card_id)
+        assert first.mention_id is not None
+        flag = CampaignFlag(posts=len(near), authors=authors, window=self.campaign_window)
+        notice = cards.campaign_notice(self.store.mention(first.mention_id), flag, lang=self.lang)
+        # In the first card's thread (a card inside a burst's thread: that thread), once the card is posted.
+        self.store.queue_notice(first.watcher, first.channel, notice, now, reply_to=first.parent_id or first.id)
+        self.on_queued()
+        log.info("story %d in %s: possible coordinated campaign (%d posts, %d accounts)",
+                 story_id, first.channel, len(near), authors)
+
+    # Rendering --------------------------------------------------------------------------------------------
+
+    def view(self, card_id: int) -> StoryView:
+        """What the card's story adds to it: the other mentions and the campaign flag, if it is the first card."""
+        story = self.db.execute(
+            "select id, campaign_posts, campaign_authors, campaign_at from stories where first_card_id = ?", [card_id]
+        ).fetchone()
+        if story is None:
+            return StoryView()
+        story_id, posts, authors, campaign_at = story
+        rows = self.db.execute(
+            """
+            select mentions.source, mentions.url, coalesce(nullif(mentions.author_handle, ''), mentions.author_name)
+            from story_members m join mentions on mentions.id = m.mention_id
+            where m.story_id = ? and m.mention_id != (select mention_id from story_members where card_id = ?)
+            group by m.mention_id
+            order by min(m.at), min(m.card_id)
+            """,
+            [story_id, card_id],
+        ).fetchall()
+        campaign = (
+            CampaignFlag(posts=posts, authors=authors, window=self.campaign_window) if campaign_at is not None else None
+        )
+        return StoryView(tuple(AlsoSeen(source, url or "", author or "") for source, url, author in rows), campaign)
+
+    def card(self, card: Delivery, status: str | None = None) -> dict[str, object]:
+        """A mention card with its story (also seen on…, campaign warning)."""
+        assert card.mention_id is not None
+        story = self.view(card.id)
+        return cards.mention_card(
+            self.store.mention(card.mention_id),
+            mention_id=card.mention_id,
+            watcher=card.watcher,
+            tz=self.tz,
+            lang=self.lang,
+            status=status,
+            also_seen=story.also_seen,
+            campaign=story.campaign,
+        )
+
+    # Refreshing posted first cards ----------------------------------------------------------------------
+
+    def _refresh_first_card(self, story_id: int) -> None:
+        """A posted (or being posted) first card is updated in Slack; a pending one shows the story when posted."""
+        first_card_id, state = self.db.execute(
+            "select s.first_card_id, d.state from stories s join deliveries d on d.id = s.first_card_id where s.id = ?",
+            [story_id],
+        ).fetchone()
+        if self.slack is None or state not in ("posted", "sending"):
+            return
+        task = asyncio.get_running_loop().create_task(self._refresh(first_card_id), name=f"story-card-{first_card_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refresh(self, card_id: int) -> None:
+        async with self._updating:
+            card = await self._posted(card_id)
+            if card is None or card.slack_ts is None or self.slack is None:
+                return
+            message = self.card(card, self._status(card))
+            try:
+                await self.slack.chat_update(channel=card.channel, ts=card.slack_ts, **message)
+            except Exception as error:
+                log.warning("could not show its story on card %d (%s/%s): %s", card_id, card.channel, card.slack_ts,
+                            error)
+
+    async def _posted(self, card_id: int) -> Delivery | None:
+        """The card once the outbox has posted it (it may be in flight right now); None if it never is."""
+        for _ in range(REFRESH_WAIT_STEPS):
+            card = self.store.delivery(card_id)
+            if card.state != "sending":
+                return card if card.state == "posted" else None
+            await asyncio.sleep(REFRESH_WAIT_STEP)
+        return None
+
+    def _status(self, card: Delivery) -> str | None:
+        """The line the card shows under its buttons: its escalation's state or its dismissal, the latest."""
+        assert card.mention_id is not None
+        dismissed_by, dismissed_at = self.db.execute(
+            "select dismissed_by, dismissed_at from deliveries where id = ?", [card.id]
+        ).fetchone()
+        escalation = EscalationStore(self.store).latest_for_mention(card.mention_id)
+        if escalation is not None and escalation.card_id != card.id:
+            escalation = None
+        if escalation is not None:
+            changed = max(
+                moment
+                for moment in (escalation.created_at, escalation.acknowledged_at, escalation.answered_at,
+                               escalation.finished_at)
+                if moment is not None
+            )
+            if dismissed_at is None or changed >= datetime.fromisoformat(dismissed_at):
+                return escalation_cards.escalation_status(escalation, self.lang)
+        if dismissed_by and dismissed_at:
+            moment = format_datetime(datetime.fromisoformat(dismissed_at), self.tz, self.lang)
+            return t("card.dismissed", self.lang, user=f"<@{dismissed_by}>", time=moment)
+        return None
+
+    async def aclose(self) -> None:
+        """Let the card updates under way finish (briefly), then stop them."""
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=REFRESH_WAIT_STEP * 10)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    async def settled(self) -> None:
+        """Wait for every card update under way (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _author_key(mention: Mention) -> str | None:
+    """Who posted it, per source (case-insensitive); None when the source does not say."""
+    author = (mention.author_handle or mention.author_name).strip().casefold()
+    return f"{mention.source}:{author}" if author else None
+
+
+def _near(fingerprint: int, stored: int) -> bool:
+    return distance(fingerprint, _unsigned(stored)) <= MAX_DISTANCE
+
+
+def _signed(fingerprint: int) -> int:
+    """SQLite integers are signed 64-bit."""
+    return fingerprint - (1 << FINGERPRINT_BITS) if fingerprint >= 1 << (FINGERPRINT_BITS - 1) else fingerprint
+
+
+def _unsigned(stored: int) -> int:
+    return stored + (1 << FINGERPRINT_BITS) if stored < 0 else stored

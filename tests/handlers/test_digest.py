@@ -1,0 +1,57 @@
+"""/digest and /digest preview, through signed requests to the running bot (HTTP mode) and the fake Slack."""
+
+import json
+
+from mentions import Mention
+from tests.handlers.conftest import CARDS, Bot, BotFactory
+
+
+async def seed_cards(bot: Bot) -> None:
+    """The hn watcher finds two mentions now (after a quiet first poll); the outbox posts their cards."""
+    store = bot.runtime.services.store
+    store.record_poll("hn", CARDS, [], {})
+    store.record_poll("hn", CARDS, [
+        Mention(source="hackernews", external_id=str(n), url=f"https://news.ycombinator.com/item?id={n}",
+                title=f"Tram line {n} closing", text=f"The tram line {n} closes", author_handle="cityhall")
+        for n in (1, 2)
+    ], {})
+    bot.runtime.services.outbox.wake()
+    await bot.slack.wait_for_calls("chat.postMessage", 2, within=10)
+
+
+async def test_digest_posts_in_the_channel(make_bot: BotFactory) -> None:
+    bot = await make_bot(llm=False)
+    await seed_cards(bot)
+    response, response_url = await bot.slash("/digest", channel_id=CARDS)
+    assert response.status_code == 200 and "Building the digest" in response.text
+    (call,) = (await bot.slack.wait_for_calls("chat.postMessage", 3, within=10))[2:]
+    await bot.slack.wait_for_response()
+    assert "on its way" in bot.responses_to(response_url)[-1]["text"]
+    assert call.args["channel"] == CARDS
+    assert "Tram line 1 closing" in json.dumps(call.args["blocks"]) and "Tram line 2 closing" in json.dumps(
+        call.args["blocks"]
+    )
+    (row,) = bot.runtime.services.store.db["digests"].rows
+    assert (row["kind"], row["channel"]) == ("manual", CARDS)
+    assert call.args["metadata"]["event_payload"]["delivery_id"] == row["delivery_id"]
+
+
+async def test_digest_preview_is_shown_only_to_the_requester(make_bot: BotFactory) -> None:
+    bot = await make_bot(llm=False)
+    await seed_cards(bot)
+    response, response_url = await bot.slash("/digest", "preview", channel_id=CARDS)
+    assert response.status_code == 200 and "Building the digest" in response.text
+    await bot.slack.wait_for_response()
+    (answer,) = bot.responses_to(response_url)
+    assert answer["response_type"] == "ephemeral"
+    assert "Tram line 1 closing" in json.dumps(answer["blocks"])
+    assert len(bot.slack.calls_to("chat.postMessage")) == 2  # the two cards, no digest
+    assert bot.runtime.services.store.db["digests"].count == 0
+    assert bot.runtime.services.store.pending_count() == 0
+
+
+async def test_digest_with_other_words_explains_itself(make_bot: BotFactory) -> None:
+    bot = await make_bot(llm=False)
+    response, _ = await bot.slash("/digest", "yesterday", channel_id=CARDS)
+    assert response.status_code == 200 and "/digest preview" in response.text
+    assert bot.runtime.services.store.db["digests"].count == 0
