@@ -276,7 +276,8 @@ class _Found:
 def _watchers_in_scope(store: Store, watchers: Collection[str] | None) -> tuple[str, ...]:
     if watchers is not None:
         return tuple(sorted(set(watchers)))
-    known = {row["watcher"] for row in store.db.query("select distinct watcher from deliveries")}
+    # Notices (health alerts, digests) are outbox rows too, under pseudo-watcher names: only cards are watchers'.
+    known = {row["watcher"] for row in store.db.query("select distinct watcher from deliveries where kind = 'card'")}
     return tuple(sorted(known | set(store.watcher_names())))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -172,9 +172,18 @@ def load_routes(settings: Settings) -> tuple[list[RouteConfig], list[ConfigProbl
 
 class EscalationService:
     def __init__(
-        self, store: Store, slack: AsyncWebClient, settings: Settings, routes: Sequence[RouteConfig] = ()
+        self,
+        store: Store,
+        slack: AsyncWebClient,
+        settings: Settings,
+        routes: Sequence[RouteConfig] = (),
+        *,
+        render_card: Callable[[Delivery], dict[str, Any]] | None = None,
     ) -> None:
+        """`render_card` draws a card as it should look now (the bot's, with its story); without it, the card
+        is drawn here with the escalation's status line."""
         self.store = store
+        self.render_card = render_card
         self.records = EscalationStore(store)
         self.slack = slack
         self.settings = settings
@@ -459,6 +468,9 @@ class EscalationService:
     async def _update_card(self, escalation: Escalation) -> None:
         card = self._card(escalation)
         if card is None or card.slack_ts is None:
+            return
+        if self.render_card is not None:
+            await self._update(card.channel, card.slack_ts, self.render_card(card))
             return
         message = cards.mention_card(
             self.mention_of(escalation),

@@ -31,7 +31,7 @@ from prompt_book import PromptBook
 from settings import Settings
 from spikes import SpikeRule, SpikeWatch
 from store import Delivery, Store
-from stories import StoryService, StoryView
+from stories import StoryService
 from watcher_catalog import WatcherCatalog, schedule_poll
 from watcher_config import (
     AuthorLabel,
@@ -71,16 +71,19 @@ class Services:
             return delivery.message
         if delivery.kind == "rollup":
             return cards.rollup_message(delivery.watcher, delivery.rollup_count or 0, self.settings.bot_language)
+        return self.card(delivery)
+
+    def card(self, delivery: Delivery) -> dict[str, Any]:
+        """A mention card as it should look now (story, escalation or dismissal line)."""
+        if self.stories is not None:
+            return self.stories.current_card(delivery)
         assert delivery.mention_id is not None
-        story = self.stories.view(delivery.id) if self.stories is not None else StoryView()
         return cards.mention_card(
             self.store.mention(delivery.mention_id),
             mention_id=delivery.mention_id,
             watcher=delivery.watcher,
             tz=self.settings.bot_timezone,
             lang=self.settings.bot_language,
-            also_seen=story.also_seen,
-            campaign=story.campaign,
         )
 
     async def aclose(self) -> None:
@@ -145,7 +148,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             channel=settings.health_channel,
             on_queued=services.outbox.wake,
         )
-        services.escalations = EscalationService(store, services.slack, settings, routes)
+        services.escalations = EscalationService(store, services.slack, settings, routes, render_card=services.card)
         spikes = SpikeWatch(
             store,
             SpikeRule.from_settings(settings),

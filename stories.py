@@ -320,10 +320,12 @@ class StoryService:
         )
         return StoryView(tuple(AlsoSeen(source, url or "", author or "") for source, url, author in rows), campaign)
 
-    def card(self, card: Delivery, status: str | None = None) -> dict[str, object]:
-        """A mention card with its story (also seen on…, campaign warning)."""
+    def current_card(self, card: Delivery) -> dict[str, object]:
+        """The card as it should look now: the mention, its story (also seen on…, campaign warning) and its
+        status line (escalation or dismissal, the latest). Every re-render of a card goes through here."""
         assert card.mention_id is not None
         story = self.view(card.id)
+        status = self._status(card)
         return cards.mention_card(
             self.store.mention(card.mention_id),
             mention_id=card.mention_id,
@@ -354,7 +356,7 @@ class StoryService:
             card = await self._posted(card_id)
             if card is None or card.slack_ts is None or self.slack is None:
                 return
-            message = self.card(card, self._status(card))
+            message = self.current_card(card)
             try:
                 await self.slack.chat_update(channel=card.channel, ts=card.slack_ts, **message)
             except Exception as error:

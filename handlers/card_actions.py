@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-import cards
-from i18n import format_datetime, t
-from store import utcnow
+from i18n import t
 
 if TYPE_CHECKING:
     from runtime import Services
@@ -33,21 +31,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(text=t("card.not_ours", lang), response_type="ephemeral", replace_original=False)
             return
         services.store.dismiss_card(card.id, user)
-        status = t(
-            "card.dismissed",
-            lang,
-            user=f"<@{user}>",
-            time=format_datetime(utcnow(), services.settings.bot_timezone, lang),
-        )
-        message = cards.mention_card(
-            services.store.mention(card.mention_id),
-            mention_id=card.mention_id,
-            watcher=card.watcher,
-            tz=services.settings.bot_timezone,
-            lang=lang,
-            status=status,
-        )
-        await client.chat_update(channel=channel, ts=ts, **message)
+        await client.chat_update(channel=channel, ts=ts, **services.card(card))
 
     app.action("mention_open")(open_link)
     app.action("mention_dismiss")(dismiss)

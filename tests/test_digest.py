@@ -117,6 +117,8 @@ def test_quiet_backlog_and_other_watchers_are_not_counted(store: Store) -> None:
 
     assert everything.total == 2
     assert tram_only.total == 1 and tram_only.watchers == ("tram",)
+    store.queue_notice("(digest)", "C1", {"text": "an earlier digest"}, END - timedelta(hours=1))
+    assert compute_digest(store, DAY).watchers == ("parks", "tram")
     assert [item.mention.external_id for item in tram_only.top_mentions] == ["new"]
 
 

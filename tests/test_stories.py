@@ -15,6 +15,7 @@ import pytest
 
 import cards
 import stories
+from escalation import EscalationService, Resolved
 from mentions import Mention
 from outbox import Outbox, new_slack_client
 from polling import Poller
@@ -168,9 +169,9 @@ class Rig:
             clock=lambda: self.now,
         )
         self.poller.after_record.append(self.stories.after_record)
-        services = Services(settings=settings, store=self.store, http=http, watchers=self.watchers,
-                            poller=self.poller, stories=self.stories)
-        self.outbox = Outbox(self.store, new_slack_client("xoxb-t", slack.api_url), services.render, pace=0.0)
+        self.services = Services(settings=settings, store=self.store, http=http, watchers=self.watchers,
+                                 poller=self.poller, stories=self.stories)
+        self.outbox = Outbox(self.store, new_slack_client("xoxb-t", slack.api_url), self.services.render, pace=0.0)
 
     def add(self, name: str, channel: str = "C1") -> None:
         config = WatcherConfig(name=name, source="rss", query=parse_query("tram"), channel=channel,
@@ -335,6 +336,28 @@ async def test_a_dismissed_first_card_keeps_its_status_when_updated(rig: Rig) ->
     [updated] = rig.cards()
     assert has_block(updated, "also_seen")
     assert "Dismissed by <@U42>" in block_text(updated, "status")
+
+
+async def test_dismissing_or_escalating_a_first_card_keeps_its_story(rig: Rig) -> None:
+    rig.serve("news", [item("n1", "Tram strike on Thursday", ARTICLE)])
+    rig.serve("alerts", [item("a1", "Caen tram strike", ARTICLE)])
+    await rig.cycle()
+    [card] = rig.cards()
+    first = rig.store.card_for_message("C1", card["ts"])
+    assert first is not None and first.mention_id is not None
+    rig.store.dismiss_card(first.id, "U42", now=rig.now)
+    dismissed = rig.services.card(first)
+    assert has_block(dismissed, "also_seen") and "Dismissed by <@U42>" in block_text(dismissed, "status")
+
+    settings = parse_settings({"ESCALATION_CHANNEL": "C0ESC", "OFFICIALS": "U0OFFICIAL"})
+    escalations = EscalationService(rig.store, new_slack_client("xoxb-t", rig.slack.api_url), settings,
+                                    render_card=rig.services.card)
+    await escalations.escalate(Resolved(first.mention_id, first), user="U0ANN", via="reaction")
+    [update] = [call.args for call in rig.slack.calls_to("chat.update") if call.args["channel"] == "C1"]
+    blocks = json.loads(update["blocks"]) if isinstance(update["blocks"], str) else update["blocks"]
+    escalated = {"blocks": blocks}
+    assert has_block(escalated, "also_seen")
+    assert "Dismissed" not in block_text(escalated, "status")
 
 
 async def test_hostile_text_in_a_story_stays_inert(rig: Rig) -> None:
