@@ -67,6 +67,10 @@ class Poller:
                 return PollReport(name, ok=True, skipped=True)
             return await self._poll(self.watchers[name])
 
+    def forget_backoff(self, name: str) -> None:
+        """Let the next poll run whatever failed before: the watcher was just resumed or changed."""
+        self._resume_at.pop(name, None)
+
     async def poll_all(self) -> list[PollReport]:
         return list(await asyncio.gather(*(self.poll(name) for name in self.watchers)))
 

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 import httpx
 from aiohttp import ClientSession, TCPConnector
 from aiohttp.connector import AddrInfoType, SocketFactoryType
-from httpx_aiohttp import AiohttpTransport
 
 from settings import Settings
-from watchers.base import MAX_REDIRECTS, TIMEOUT, USER_AGENT
+from watchers.base import POOL_LIMITS, TIMEOUT, new_http_client
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -172,23 +171,16 @@ def new_guarded_http_client(policy: UrlPolicy, timeout: httpx.Timeout | None = N
     Proxies from the environment (HTTP_PROXY...) are not used: httpx ignores them when given a transport, and so
     does aiohttp's session by default. That matters: through a proxy only the proxy's address would be checked.
     """
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)  # as in new_http_client
     ssl_context = httpx.create_ssl_context()
 
     def open_session() -> ClientSession:
         # Called by the transport on its first request, inside the running loop, as aiohttp requires.
         connector = TCPConnector(
-            limit=limits.max_connections or 0,
-            keepalive_timeout=limits.keepalive_expiry,
+            limit=POOL_LIMITS.max_connections or 0,
+            keepalive_timeout=POOL_LIMITS.keepalive_expiry,
             ssl=ssl_context,
             socket_factory=guarded_socket_factory(policy),
         )
         return ClientSession(connector=connector)
 
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits, client=open_session),
-        timeout=timeout or TIMEOUT,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
-    )
+    return new_http_client(timeout or TIMEOUT, session=open_session)

@@ -388,6 +388,7 @@ class WatcherCatalog:
     def _start(self, name: str) -> None:
         """Run the watcher now and on its interval (replacing its job if it had one)."""
         self.services.watchers[name] = self._built[name]
+        self.services.poller.forget_backoff(name)
         scheduler = self.services.scheduler
         if scheduler is not None:
             now = datetime.now(self.settings.bot_timezone)

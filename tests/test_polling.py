@@ -155,7 +155,7 @@ async def test_failing_source_is_backed_off_then_recovers(rig: Rig) -> None:
     requests_while_failing = len(rig.feeds.requests("/f"))
     assert requests_while_failing == 2  # the third poll fell inside the back-off window
     assert rig.store.watcher_status("w").consecutive_failures == 2
-    rig.poller._resume_at.clear()  # the back-off window has passed
+    rig.poller.forget_backoff("w")  # as when the window has passed, or the watcher is resumed or changed
     rig.feeds.add("/f", rss([("1", "tram", MON)]))
     report = await rig.poller.poll("w")
     assert report.ok and rig.store.watcher_status("w").consecutive_failures == 0
@@ -168,6 +168,9 @@ async def test_retry_after_from_a_source_is_honoured(rig: Rig) -> None:
     skipped = await rig.poller.poll("w")
     assert skipped.skipped
     assert len(rig.feeds.requests("/f")) == 1
+    rig.poller.forget_backoff("w")
+    assert not (await rig.poller.poll("w")).skipped
+    assert len(rig.feeds.requests("/f")) == 2
 
 
 async def test_hostile_feed_text_is_stored_as_is_and_posted_inert(rig: Rig, tmp_path: Path) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+from aiohttp import ClientSession
 from httpx_aiohttp import AiohttpTransport
 
 from mentions import Mention
@@ -134,10 +135,18 @@ class Watcher(Protocol):
         ...
 
 
-def new_http_client(timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
-    """One client for every watcher: aiohttp's pool is much faster than httpcore's under concurrency."""
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+
+
+def new_http_client(
+    timeout: httpx.Timeout = TIMEOUT, *, session: Callable[[], ClientSession] | None = None
+) -> httpx.AsyncClient:
+    """One client for every watcher: aiohttp's pool is much faster than httpcore's under concurrency.
+
+    `session` builds the aiohttp session inside the running loop, for a custom connector (url_safety.py).
+    """
     return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=50)),
+        transport=AiohttpTransport(limits=POOL_LIMITS, client=session),
         timeout=timeout,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
