@@ -20,7 +20,7 @@ from typing import Any
 from digest_delivery import DigestTarget, message_json
 from health import status_table
 from polling import PollReport
-from runtime import Runtime, Services, load_watcher_configs, open_services
+from runtime import Runtime, Services, open_services
 from settings import Settings, SettingsError, load_settings, require_slack_connection
 from store import Store, utcnow
 from watcher_config import WatchersFileError
@@ -64,16 +64,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def print_status(settings: Settings) -> int:
     """Exit code 1 when a watcher is failing, so monitoring can run this command."""
-    configs, problems = load_watcher_configs(settings)
-    store = Store.open(settings.database_path)
+    return asyncio.run(_print_status(settings))
+
+
+async def _print_status(settings: Settings) -> int:
+    services = open_services(settings, post_to_slack=False)
     try:
-        print(status_table(store, configs, settings.bot_timezone))
-        failing = [c.name for c in configs if store.watcher_status(c.name).consecutive_failures]
+        assert services.catalog is not None
+        configs = [entry.config for entry in services.catalog.entries()]  # the file's and those made in Slack
+        print(status_table(services.store, configs, settings.bot_timezone))
+        failing = [c.name for c in configs if services.store.watcher_status(c.name).consecutive_failures]
     finally:
-        store.close()
-    for problem in problems:
+        await services.aclose()
+    for problem in services.problems:
         print(f"not running: {problem}")
-    return 1 if failing or problems else 0
+    return 1 if failing or services.problems else 0
 
 
 async def run_bot(settings: Settings) -> None:

@@ -16,6 +16,7 @@ from store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests, send
+from watcher_catalog import WatcherStore
 
 BOT = Path(__file__).resolve().parent.parent / "bot.py"
 OLD = "Mon, 23 Nov 2026 08:00:00 +0100"
@@ -138,12 +139,18 @@ async def test_status_prints_each_watcher_health(tmp_path: Path, slack: FakeSlac
     feeds.set_status("/down", 503)
     env = env_for(tmp_path, slack)
     await run_cli(tmp_path, env, "once")
+    store = Store.open(tmp_path / "veilleur.db")
+    WatcherStore(store).insert({"name": "from-slack", "source": "hackernews", "query": "tram",
+                                "channel": "C0SLACK", "interval": "5m"}, "U0ADMIN")
+    store.close()
     code, out, _ = await run_cli(tmp_path, env, "status")
     assert code == 1
     up = next(line for line in out.splitlines() if line.startswith("up "))
     down = next(line for line in out.splitlines() if line.startswith("down "))
+    made_in_slack = next(line for line in out.splitlines() if line.startswith("from-slack "))
     assert "never" not in up and " 0" in up
     assert "HTTP 503" in down and "never" in down
+    assert "hackernews" in made_in_slack and "C0SLACK" in made_in_slack and "never" in made_in_slack
 
 
 async def test_health_alert_once_after_repeated_failures_then_recovery(
