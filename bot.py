@@ -94,14 +94,20 @@ async def run_bot(settings: Settings) -> None:
         await runtime.stop()
 
 
-async def run_once(settings: Settings, *, dry_run: bool) -> int:
-    """One poll of every watcher. Without a Slack token it behaves as a dry run."""
+def open_cli_services(settings: Settings, *, dry_run: bool) -> tuple[Services, bool]:
+    """The services for a one-shot command, and whether it prints instead of posting (a dry run, or no Slack
+    token): then it works on an in-memory copy of the database and changes nothing."""
     printing = dry_run or settings.slack_bot_token is None
     store = Store.open(settings.database_path)
     if printing:
         real, store = store, store.copy_to_memory()
         real.close()
-    services = open_services(settings, store=store, post_to_slack=not printing)
+    return open_services(settings, store=store, post_to_slack=not printing), printing
+
+
+async def run_once(settings: Settings, *, dry_run: bool) -> int:
+    """One poll of every watcher. Without a Slack token it behaves as a dry run."""
+    services, printing = open_cli_services(settings, dry_run=dry_run)
     try:
         reports = await services.poller.poll_all()
         for report in reports:
@@ -120,12 +126,7 @@ async def run_once(settings: Settings, *, dry_run: bool) -> int:
 async def run_digest(settings: Settings, *, dry_run: bool) -> int:
     """A digest since the latest slot to each destination (every watcher when printing without one). It does not
     count as the scheduled digest. Without a Slack token it behaves as a dry run."""
-    printing = dry_run or settings.slack_bot_token is None
-    store = Store.open(settings.database_path)
-    if printing:
-        real, store = store, store.copy_to_memory()
-        real.close()
-    services = open_services(settings, store=store, post_to_slack=not printing)
+    services, printing = open_cli_services(settings, dry_run=dry_run)
     assert services.digests is not None
     try:
         targets = services.digests.targets()

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import statistics
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -32,10 +29,11 @@ from cards import mention_excerpt
 from conversations import author_labels
 from escalation_store import Escalation, EscalationStore
 from i18n import format_count, format_duration, t, t_plural
-from language import language_name
+from language import language_name, topic_words
 from llm import LLM, LLMUnavailable, Prompt
 from mentions import Mention
 from prompt_book import Fence, PromptBook
+from query import fold
 from stances import StanceShare, classify_lexically, tally
 from store import PollFailure, Store, iso
 from text import one_line, truncate
@@ -59,7 +57,6 @@ THEME_TERMS = 3
 COMMON_TERM_SHARE = 0.5
 THEME_AUTHORS = 3
 THEME_EXAMPLES = 2
-MIN_WORD = 3
 
 # Narrative: the facts block is cut to these budgets, so the prompt has a fixed maximum size.
 NARRATIVE_WATCHERS = 8
@@ -74,31 +71,8 @@ FACTS_LIMIT = 6000
 NARRATIVE_MAX_TOKENS = 400
 NARRATIVE_CHARS = 1200
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Folded, as `fold` writes words: without accents.
-_STOPWORDS = _word_set(
-    """
-    the and for are but not you all any can had her was one our out day get has him his how man new now old see
-    two way who boy did its let put say she too use that with have this will your from they know want been good
-    much some time very when come here just like long make many more only over such take than them well were what
-    into also about after again against because before being below between both could does doing down during each
-    few further having herself himself itself just most myself nor off once other ours ourselves own same should
-    their theirs themselves then there these those through under until which while whom why would yours yourself
-    yourselves amp http https www com org net html via rt
-    les des une dans pour pas par sur avec qui que quoi est sont ont aux del ces cet cette son ses sans sous
-    leur leurs nous vous ils elles elle lui mais donc car comme plus moins tout tous toute toutes fait faire
-    etre avoir ete etait sera sont deja encore aussi tres bien peu trop meme notre votre nos vos mes tes
-    quand alors apres avant chez entre vers depuis pendant selon ainsi dont celle celui ceux cela ceci
-    ici oui non rien quel quelle quels quelles cest avait avons avez font peut
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -411,7 +385,7 @@ def themes(mentions: Sequence[TopMention], authors: Sequence[AuthorLabel] = ()) 
     the theme whose centroid is the most similar, if at least SIMILARITY by cosine, else starts a theme. Themes
     with fewer than MIN_THEME_SIZE mentions are not shown; shares are of the mentions in the shown themes.
     """
-    words = [_words(_text(item.mention)) for item in mentions]
+    words = [topic_words(_text(item.mention)) for item in mentions]
     documents = [Counter(folded for folded, _ in pairs) for pairs in words]
     vectors, frequency = _tf_idf(documents)
     clusters = _cluster(vectors)
@@ -473,23 +447,6 @@ def whole_percentages(counts: Sequence[int]) -> list[int]:
 
 def _text(mention: Mention) -> str:
     return f"{mention.title}\n{mention.text}" if mention.title else mention.text
-
-
-@lru_cache(maxsize=65536)
-def fold(word: str) -> str:
-    """`word` without case or accents: "Grève" and "greve" are one term."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-def _words(text: str) -> list[tuple[str, str]]:
-    """(folded, as written in lower case) for each word of `text` that can tell a theme."""
-    pairs = []
-    for word in _WORD.findall(_URL.sub(" ", text).casefold()):
-        folded = fold(word)
-        if len(folded) >= MIN_WORD and not folded.isdigit() and folded not in _STOPWORDS:
-            pairs.append((folded, word))
-    return pairs
 
 
 def _spellings(words: Iterable[Iterable[tuple[str, str]]]) -> dict[str, str]:

@@ -8,6 +8,9 @@ uses BOT_LANGUAGE.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from query import fold
 
 
 def _words(text: str) -> frozenset[str]:
@@ -33,7 +36,43 @@ LANGUAGE_NAMES = {
     "nl": "Dutch",
 }
 _WORD = re.compile(r"\w+", re.UNICODE)
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MIN_HITS = 2
+MIN_TOPIC_WORD = 3
+# Words that never say what a text is about (folded, as `query.fold` writes them): the function words above, and
+# common English and French words and web noise, for the digest's themes and the spike alerts' top terms.
+STOP_WORDS = frozenset(fold(word) for words in FUNCTION_WORDS.values() for word in words) | _words(
+    """
+    the and for are but not you all any can had her was one our out day get has him his how man new now old see
+    two way who boy did its let put say she too use that with have this will your from they know want been good
+    much some time very when come here just like long make many more only over such take than them well were what
+    into also about after again against because before being below between both could does doing down during each
+    few further having herself himself itself most myself nor off once other ours ourselves own same should
+    their theirs themselves then there these those through under until which while whom why would yours yourself
+    yourselves where yes amp http https www com org net html via
+    les des une dans pour pas par sur avec qui que quoi est sont ont aux del ces cet cette son ses sans sous
+    leur leurs nous vous ils elles elle lui mais donc car comme plus moins tout tous toute toutes fait faire
+    etre avoir ete etait sera deja encore aussi tres bien peu trop meme notre votre nos vos mes tes mon ton toi moi
+    quand alors apres avant chez entre vers depuis pendant selon ainsi dont celle celui ceux cela ceci
+    ici oui non rien quel quelle quels quelles cest avait avons avez font peut
+    """
+)
+
+
+def topic_words(text: str) -> list[tuple[str, str]]:
+    """(folded, as written in lower case) for each word of `text` that can tell what it is about: links,
+    numbers, words under three letters and stop words are left out."""
+    pairs = []
+    for word in _WORD.findall(_URL.sub(" ", text).casefold()):
+        folded = _fold_word(word)
+        if len(folded) >= MIN_TOPIC_WORD and not folded.isdigit() and folded not in STOP_WORDS:
+            pairs.append((folded, word))
+    return pairs
+
+
+@lru_cache(maxsize=65536)
+def _fold_word(word: str) -> str:
+    return fold(word)
 
 
 def detect_language(text: str) -> str | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,10 +34,10 @@ from zoneinfo import ZoneInfo
 
 import spike_cards
 from conversations import Post
-from language import FUNCTION_WORDS, language_name
+from language import language_name, topic_words
 from llm import LLM, LLMUnavailable, estimate_tokens
 from prompt_book import Fence, PromptBook
-from query import Query, fold
+from query import Query
 from settings import Settings
 from store import PollOutcome, Store, iso, utcnow
 from summarize import central_posts
@@ -63,24 +62,10 @@ PROMPT_LINE_CHARS = 400
 INSTRUCTION_TOKENS = 800
 SUMMARY_TOKENS = 300
 SUMMARY_CHARS = 600
-MIN_WORD_LENGTH = 3
 
 # Mentions are counted at the time they were published, never later than first seen (see the module docstring).
 _EVENT_TIME = "min(coalesce(m.created_at, m.first_seen_at), m.first_seen_at)"
 _IN_WINDOW = "from spike_times s where s.watcher = ? and s.t > ? and s.t <= ?"
-_WORD = re.compile(r"\w+")
-_EXTRA_STOP_WORDS = (
-    "about after all also an any as at been but by can could did do does from had has he her him his how if into "
-    "its just like more most my new no now one only or our out over she so some than their them then there these "
-    "those too up us very was were what when where which who why will would your yes via amp http https www com "
-    "org net html "
-    "ai aux avait avec avoir bien ca ces cet comme dans deja donc elle elles en encore entre est et ete etre fait "
-    "faire il ils je leur leurs lui mais meme mes moi mon ne ni non nos notre on ont ou par peu peut plus pour "
-    "quand quel quelle qu sa sans se ses si son sont ta tes toi ton tous tout toute tres tu vos votre vous ya"
-)
-STOP_WORDS = frozenset(fold(word) for words in FUNCTION_WORDS.values() for word in words) | frozenset(
-    _EXTRA_STOP_WORDS.split()
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,15 +286,12 @@ def top_terms(mentions: Sequence[SpikeMention], excluded: Sequence[str] = ()) ->
     prefixes = tuple(word[:-1] for word in excluded if word.endswith("*"))
     found: Counter[str] = Counter()
     for mention in mentions:
-        found.update(set(_WORD.findall(fold(f"{mention.title} {mention.text}"))))
+        found.update({folded for folded, _ in topic_words(f"{mention.title} {mention.text}")})
     ranked = sorted(
         (
             (word, count)
             for word, count in found.items()
             if count >= MIN_TERM_MENTIONS
-            and len(word) >= MIN_WORD_LENGTH
-            and not word.isdigit()
-            and word not in STOP_WORDS
             and word not in exact
             and not (prefixes and word.startswith(prefixes))
         ),

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import logging
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from cards import AlsoSeen, CampaignFlag
 from escalation_store import EscalationStore
 from i18n import format_datetime, t
 from mentions import Mention
+from query import fold
 from store import Delivery, PollOutcome, Store, iso, utcnow
 from watcher_config import WatcherConfig
 
@@ -104,8 +104,7 @@ def folded_words(text: str) -> list[str]:
     """
     text = _HANDLE.sub(" ", _URL.sub(" ", text))
     text = _TRAILING_HASHTAGS.sub("", _RETWEET.sub("", text))
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return _WORD.findall("".join(char for char in decomposed if not unicodedata.combining(char)))
+    return _WORD.findall(fold(text))
 
 
 def text_fingerprint(mention: Mention) -> int | None:
