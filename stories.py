@@ -202,8 +202,22 @@ class StoryService:
                 story_id = self._place(config, card_id, mention_id, now)
                 if story_id is not None:
                     touched.add(story_id)
+            if outcome.rollup_id is not None and touched:
+                self._recount_rollup(outcome.rollup_id)
         for story_id in sorted(touched):
             self._refresh_first_card(story_id)
+
+    def _recount_rollup(self, rollup_id: int) -> None:
+        """A burst's roll-up announces the cards left in its thread once some joined stories elsewhere; with none
+        left, it is not posted at all."""
+        (left,) = self.db.execute(
+            "select count(*) from deliveries where parent_id = ? and state != 'grouped'", [rollup_id]
+        ).fetchone()
+        self.db.execute(
+            "update deliveries set rollup_count = ?, state = case when ? = 0 then 'grouped' else state end"
+            " where id = ? and state = 'pending'",
+            [left, left, rollup_id],
+        )
 
     def _place(self, config: WatcherConfig, card_id: int, mention_id: int, now: datetime) -> int | None:
         """Add one card to its story; the story's id when the card joined an existing one, else None."""

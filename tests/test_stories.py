@@ -360,6 +360,29 @@ async def test_dismissing_or_escalating_a_first_card_keeps_its_story(rig: Rig) -
     assert "Dismissed" not in block_text(escalated, "status")
 
 
+async def test_a_burst_roll_up_counts_only_the_cards_left_in_its_thread(rig: Rig) -> None:
+    rig.serve("news", [item("n1", "Tram strike on Thursday", ARTICLE)])
+    await rig.cycle()
+    rig.poller.burst_threshold = 2
+    rig.serve("alerts", [item("a1", "Caen tram strike", ARTICLE)]
+              + [item(f"a{n}", f"Tram news number {n}", f"https://other.example/{n}") for n in range(2, 5)])
+    await rig.cycle()
+    [rollup] = [m for m in rig.slack.posted_messages("C1") if m["text"].startswith("3 new")]
+    replies = [m for m in rig.slack.posted_messages("C1") if m.get("thread_ts") == rollup["ts"] != m["ts"]]
+    assert len(replies) == 3
+
+
+async def test_a_burst_whose_cards_all_joined_stories_posts_no_roll_up(rig: Rig) -> None:
+    links = [f"https://other.example/{n}" for n in range(3)]
+    rig.serve("news", [item(f"n{n}", f"Tram story {n}", link) for n, link in enumerate(links)])
+    await rig.cycle()
+    posted = len(rig.slack.posted_messages("C1"))
+    rig.poller.burst_threshold = 2
+    rig.serve("alerts", [item(f"a{n}", f"Tram again {n}", link) for n, link in enumerate(links)])
+    await rig.cycle()
+    assert len(rig.slack.posted_messages("C1")) == posted
+
+
 async def test_hostile_text_in_a_story_stays_inert(rig: Rig) -> None:
     hostile_link = "https://x.example/x?a=|<!channel>"
     rig.serve("news", [item("n1", "Tram " + HOSTILE, ARTICLE, text=f"{HOSTILE} {STORY}", author=HOSTILE)])
