@@ -116,6 +116,11 @@ class LLM:
     def configured(self) -> bool:
         return self._client is not None
 
+    @property
+    def deadline(self) -> float:
+        """The most seconds `complete` takes, its retry included."""
+        return self.timeout * 2 + RETRY_ALLOWANCE
+
     def check_budget(self) -> None:
         """Raise LLMUnavailable("budget") once today's tokens reach LLM_DAILY_TOKEN_BUDGET."""
         if self.daily_budget is None:
@@ -131,7 +136,7 @@ class LLM:
         self.check_budget()
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self.timeout * 2 + RETRY_ALLOWANCE):
+            async with asyncio.timeout(self.deadline):
                 response = await self._client.chat.completions.create(
                     model=self.model,
                     messages=[{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],

@@ -62,6 +62,7 @@ PROMPT_LINE_CHARS = 400
 INSTRUCTION_TOKENS = 800
 SUMMARY_TOKENS = 300
 SUMMARY_CHARS = 600
+HOLD_MARGIN = 30.0  # seconds an alert waits for its LLM summary beyond the LLM's own deadline
 
 # Mentions are counted at the time they were published, never later than first seen (see the module docstring).
 _EVENT_TIME = "min(coalesce(m.created_at, m.first_seen_at), m.first_seen_at)"
@@ -402,7 +403,22 @@ class SpikeWatch:
         if volume is None or not is_spike(volume, self.rule):
             return None
         channel = self.rule.channel or config.channel
-        spike_id = record_alert(self.store, volume, channel)
+        facts = gather_facts(self.store, volume, config.query)
+        # The alert is queued at once with an extractive summary, held while the LLM writes the real one: if the
+        # bot stops in between, the alert is still posted (labelled), never lost, and the cooldown stays true.
+        if self.llm is not None and self.llm.configured:
+            placeholder = extractive_summary(facts, reason="error", detail="interrupted")
+            hold: datetime | None = utcnow() + timedelta(seconds=self.llm.deadline + HOLD_MARGIN)
+        else:
+            placeholder, hold = extractive_summary(facts, reason="not_configured"), None
+        with self.store.db.atomic():
+            spike_id = record_alert(self.store, volume, channel)
+            notice_id = self.store.queue_notice(
+                config.name, channel, self._message(facts, placeholder, volume), not_before=hold
+            )
+            self.store.db["spikes"].update(
+                spike_id, {"notice_id": notice_id, "summary_by": placeholder.fallback or "llm"}
+            )
         log.info(
             "spike on %s: %d mentions in the last hour, usual %.1f over %d days",
             config.name,
@@ -410,8 +426,11 @@ class SpikeWatch:
             volume.baseline,
             len(volume.history),
         )
+        if hold is None:
+            self.on_queued()
+            return spike_id
         task = asyncio.get_running_loop().create_task(
-            self._alert(spike_id, config, volume, channel), name=f"spike:{config.name}"
+            self._summarize(spike_id, notice_id, facts, volume), name=f"spike:{config.name}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -422,21 +441,21 @@ class SpikeWatch:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _alert(self, spike_id: int, config: WatcherConfig, volume: Volume, channel: str) -> None:
+    def _message(self, facts: SpikeFacts, summary: SpikeSummary, volume: Volume) -> dict[str, Any]:
+        return spike_cards.spike_alert(
+            facts, summary, until=volume.end + self.rule.cooldown, lang=self.lang, tz=self.tz
+        )
+
+    async def _summarize(self, spike_id: int, notice_id: int, facts: SpikeFacts, volume: Volume) -> None:
+        """The LLM's summary replaces the held placeholder, which then goes at once."""
         try:
-            facts = gather_facts(self.store, volume, config.query)
             summary = await summarize_spike(facts, self.llm, self.prompts, self.lang)
-            message = spike_cards.spike_alert(
-                facts, summary, until=volume.end + self.rule.cooldown, lang=self.lang, tz=self.tz
-            )
-            notice_id = self.store.queue_notice(config.name, channel, message)
-            with self.store.db.atomic():
-                self.store.db["spikes"].update(
-                    spike_id, {"notice_id": notice_id, "summary_by": summary.fallback or "llm"}
-                )
+            if self.store.fill_notice(notice_id, self._message(facts, summary, volume)):
+                with self.store.db.atomic():
+                    self.store.db["spikes"].update(spike_id, {"summary_by": summary.fallback or "llm"})
             self.on_queued()
         except Exception:
-            log.exception("the spike alert for watcher %s could not be written", config.name)
+            log.exception("the summary of spike alert %d could not be written", spike_id)
 
 
 def _spike_mention(row: dict[str, Any]) -> SpikeMention:

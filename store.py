@@ -523,10 +523,12 @@ class Store:
         now: datetime | None = None,
         *,
         reply_to: int | None = None,
+        not_before: datetime | None = None,
     ) -> int:
         """Put a ready-made message in the outbox (it is posted like a card: paced, retried, once).
 
-        With `reply_to` (a delivery id), it waits for that message and goes in its thread.
+        With `reply_to` (a delivery id), it waits for that message and goes in its thread. With `not_before`, it
+        waits until then, unless `fill_notice` gives it its final text sooner.
         """
         with self.db.atomic():
             table = self.db["deliveries"]
@@ -538,11 +540,21 @@ class Store:
                     "parent_id": reply_to,
                     "state": "pending",
                     "attempts": 0,
+                    "not_before": iso(not_before) if not_before is not None else None,
                     "message": json.dumps(message),
                     "created_at": iso(now or utcnow()),
                 }
             )
             return table.last_pk
+
+    def fill_notice(self, delivery_id: int, message: dict[str, Any]) -> bool:
+        """Replace a queued notice's message and let it go now; False when it has already left."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "update deliveries set message = ?, not_before = null where id = ? and state = 'pending'",
+                [json.dumps(message), delivery_id],
+            )
+            return cursor.rowcount > 0
 
     def _watcher_row(self, name: str) -> dict[str, Any] | None:
         rows = list(self.db.query("select * from watcher_state where name = ?", [name]))

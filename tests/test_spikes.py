@@ -6,6 +6,7 @@ feed server, alerts through the real outbox to the fake Slack.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -24,7 +25,7 @@ from query import parse_query
 from runtime import open_services
 from settings import SettingsError, parse_settings
 from spikes import SpikeRule, SpikeWatch, gather_facts, hour_windows, measure, sync_times, top_terms
-from store import Delivery, Store
+from store import Delivery, Store, utcnow
 from tests.conftest import LLMFactory
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.openai_api import FakeOpenAI
@@ -491,6 +492,32 @@ async def test_when_the_llm_fails_the_extractive_summary_says_so(
     assert await alerts.check() is not None
     [message] = alerts.posted()
     assert "the LLM failed (HTTP 500)" in block_text(message, "summary_how")
+    assert "The most representative mention" in block_text(message, "summary")
+
+
+async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_once_labelled(
+    store: Store, slack: FakeSlack, openai_api: FakeOpenAI, make_llm: LLMFactory
+) -> None:
+    openai_api.delay = 30.0
+    start_watcher(store)
+    poll_now(store, 10)
+    llm = make_llm(openai_api)
+    stopping = Alerts(store, slack, llm=llm)
+    assert stopping.watch.check(CONFIG, NOW) is not None
+    for task in list(stopping.watch._tasks):  # the bot stops while the LLM is still writing
+        task.cancel()
+    await asyncio.gather(*stopping.watch._tasks, return_exceptions=True)
+    assert await stopping.outbox.drain(within=0.5) == 1  # held for the LLM, not posted yet
+    assert stopping.posted() == []
+
+    [held] = store.due_deliveries(utcnow() + timedelta(seconds=llm.deadline + 60))
+    assert held.kind == "notice" and held.not_before is not None
+    restarted = Alerts(store, slack)
+    assert restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
+    store.db.execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
+    await restarted.outbox.drain(within=10)
+    [message] = restarted.posted()
+    assert "the LLM failed (interrupted)" in block_text(message, "summary_how")
     assert "The most representative mention" in block_text(message, "summary")
 
 
