@@ -458,3 +458,39 @@ def test_story_settings_defaults_and_values() -> None:
         timedelta(hours=48), 5, timedelta(hours=1)
     )
     assert parse_settings({"STORY_WINDOW": "7d", "CAMPAIGN_WINDOW": "30m"}).campaign_window == timedelta(minutes=30)
+
+
+def test_only_the_beginning_of_a_long_text_is_fingerprinted() -> None:
+    beginning = " ".join(f"word{n}" for n in range(stories.FINGERPRINT_CHARS // 5))
+    one = Mention(source="rss", external_id="1", url="https://a.example/1", text=beginning + " first ending " * 500)
+    other = Mention(source="rss", external_id="2", url="https://a.example/2", text=beginning + " other tail " * 900)
+    assert stories.text_fingerprint(one) == stories.text_fingerprint(other) is not None
+
+
+async def test_a_story_growing_in_several_polls_at_once_updates_its_card_once(rig: Rig) -> None:
+    rig.serve("news", [item("n1", "Tram strike on Thursday", ARTICLE)])
+    await rig.cycle()
+    for name in ("a", "b", "c"):
+        rig.add(name)
+        await rig.cycle()  # each new watcher's first poll is quiet
+    for name in ("alerts", "a", "b", "c"):
+        rig.serve(name, [item(f"{name}1", f"Tram strike ({name})", ARTICLE)])
+    await rig.cycle()
+    [update] = rig.slack.calls_to("chat.update")
+    blocks = update.args["blocks"]
+    assert (blocks if isinstance(blocks, str) else json.dumps(blocks)).count("|RSS>") == 4
+
+
+def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store) -> None:
+    service = StoryService(store, window=timedelta(hours=48), campaign_min_posts=1000,
+                           campaign_window=timedelta(hours=1), lang="en", tz=ZoneInfo("UTC"))
+    config = WatcherConfig(name="w", source="rss", query=parse_query("tram"), channel="C1", url="https://f.example/")
+    store.record_poll("w", "C1", [], {})
+    copies = [Mention(source="mastodon", external_id=str(n), url=f"https://m.example/{n}", author_handle=f"@a{n}",
+                      text=f"{STORY} https://m.example/{n}") for n in range(stories.KEYED_MEMBERS + 10)]
+    service.after_record(config, store.record_poll("w", "C1", copies, {}, burst_threshold=1000))
+    members, keyed = store.db.execute(
+        "select count(distinct m.card_id), count(distinct k.card_id) from story_members m"
+        " left join story_keys k on k.card_id = m.card_id"
+    ).fetchone()
+    assert (members, keyed) == (stories.KEYED_MEMBERS + 10, stories.KEYED_MEMBERS)
