@@ -31,6 +31,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Cloud instance metadata (AWS, GCP, Azure, OpenStack...; AWS's IPv6 one): credentials live there. Refused even
 # when their network is allowed, unless the address itself is listed.
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+RESOLVE_TIMEOUT = 2.0  # seconds a host may take to resolve when a URL is checked
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; Alibaba Cloud's metadata too
 
 
@@ -141,9 +142,13 @@ async def _resolve(host: str, port: int) -> set[Address]:
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        # Bounded: the check runs before a Slack form is answered, which Slack allows 3 seconds.
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise UnsafeUrlError(f"cannot resolve {host}: {error.strerror}") from None
+    except TimeoutError:
+        raise UnsafeUrlError(f"cannot resolve {host}: no answer within {RESOLVE_TIMEOUT:g} s") from None
     return {ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in infos}
 
 

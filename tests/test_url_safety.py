@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+import url_safety
 from settings import parse_settings
 from tests.fakes.feed_server import FeedServer
 from url_safety import UnsafeUrlError, UrlPolicy, check_url, new_guarded_http_client
@@ -64,6 +65,14 @@ async def test_check_url_refuses_other_schemes_even_when_private_urls_are_allowe
 async def test_check_url_refuses_a_url_without_a_valid_host(url: str) -> None:
     with pytest.raises(UnsafeUrlError):
         await check_url(url, UrlPolicy())
+
+
+async def test_a_host_that_does_not_resolve_in_time_is_refused_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(url_safety, "RESOLVE_TIMEOUT", 0)
+    with pytest.raises(UnsafeUrlError, match=r"cannot resolve localhost: no answer within 0 s"):
+        await check_url("http://localhost/feed.xml", UrlPolicy())
 
 
 @pytest.mark.parametrize(
