@@ -7,6 +7,7 @@ field with the watchers file's own rules (watcher_catalog.py) and answers errors
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -31,6 +32,7 @@ Payload = dict[str, Any]
 CHANGES = frozenset({"add", "edit", "pause", "resume", "remove", "reload"})
 NEEDS_NAME = frozenset({"edit", "pause", "resume", "remove"})
 DEFAULT_TEST_SOURCE = "hackernews"  # public, no credentials, no URL to give
+_TRAILING_LINK = re.compile(r"(?:^|\s)<?(https?://[^|>\s]+)(?:\|[^>]*)?>?\s*$", re.IGNORECASE)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -226,11 +228,14 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 def parse_test_args(text: str) -> tuple[str, str, str | None]:
-    """`<query> [source] [url]`: the source and URL come last; with a URL and no source, the source is rss."""
-    words = text.split()
+    """`<query> [source] [url]`: the source and URL come last; with a URL and no source, the source is rss.
+
+    The URL may come as typed or as Slack writes links (`<https://…>`, `<https://…|label>`).
+    """
     url = None
-    if words and words[-1].lower().startswith(("http://", "https://")):
-        url = words.pop()
+    if link := _TRAILING_LINK.search(text):
+        text, url = text[: link.start()], link.group(1)
+    words = text.split()
     source = "rss" if url else DEFAULT_TEST_SOURCE
     if words and words[-1].lower() in SOURCES:
         source = words.pop().lower()

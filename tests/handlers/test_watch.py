@@ -265,10 +265,11 @@ async def test_reload_applies_the_file_and_names_bad_entries(bot: Bot, feeds: Fe
     assert job(bot, "hn") is None and job(bot, "city") is None
 
 
-async def test_watch_test_shows_matches_and_stores_nothing(bot: Bot, feeds: FeedServer) -> None:
+@pytest.mark.parametrize("link", ["{url}", "<{url}>", "<{url}|news feed>"])
+async def test_watch_test_shows_matches_and_stores_nothing(bot: Bot, feeds: FeedServer, link: str) -> None:
     feeds.add("/news", feed(ITEMS))
     before = counts(bot)
-    response, answer_url = await watch(bot, f"test tram rss {feeds.url('/news')}", user=PASSER_BY)
+    response, answer_url = await watch(bot, "test tram " + link.format(url=feeds.url("/news")), user=PASSER_BY)
     assert "Testing" in response.text
     await bot.slack.wait_for_response()
     (answer,) = bot.responses_to(answer_url)
