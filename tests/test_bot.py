@@ -1,11 +1,13 @@
 """The command line and the running bot, as an operator uses them: real processes, real sockets."""
 
 import asyncio
+import json
 import os
 import signal
 import sys
 from collections import Counter
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -266,3 +268,27 @@ async def test_dismiss_on_a_foreign_message_says_so(http_bot, slack: FakeSlack, 
     assert "not a Veilleur" in answer.body["text"]
     assert slack.calls_to("chat.update") == []
 
+
+
+async def test_socket_mode_connects_acks_commands_and_handles_events(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, slack_requests: SlackRequests
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "w")
+    feeds.add("/w", feed([]))
+    runtime = Runtime(parse_settings(env_for(tmp_path, slack, SLACK_APP_TOKEN="xapp-1-A0FAKE-1-secret")))
+    await runtime.start()
+    try:
+        await slack.wait_for_socket()
+        assert slack.calls_to("apps.connections.open")[0].token == "xapp-1-A0FAKE-1-secret"
+        command = dict(parse_qsl(slack_requests.slash_command("/watch", "help").body))
+        await slack.socket_send("slash_commands", command, envelope_id="env-command")
+        ack = await slack.wait_for_socket_ack("env-command")
+        assert "/watch list" in json.dumps(ack["payload"])
+        home_opened = {"type": "app_home_opened", "user": "U0ANN", "tab": "home"}
+        event = json.loads(slack_requests.event_callback(home_opened).body)
+        await slack.socket_send("events_api", event, envelope_id="env-event")
+        await slack.wait_for_socket_ack("env-event")
+        [publish] = await slack.wait_for_calls("views.publish")
+        assert publish.args["user_id"] == "U0ANN"
+    finally:
+        await runtime.stop()

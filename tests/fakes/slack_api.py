@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.fakes import LocalServer
 
@@ -144,7 +144,10 @@ class FakeSlack(LocalServer):
             "usergroups.users.list": self._usergroup_users,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "apps.connections.open": self._connections_open,
         }
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict[str, Any]] = {}  # envelope id -> the ack the app sent (payload included)
 
     @property
     def api_url(self) -> str:
@@ -155,7 +158,47 @@ class FakeSlack(LocalServer):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
         app.router.add_post("/upload/{id}", self._handle_upload)
+        app.router.add_get("/socket", self._handle_socket)
         return app
+
+    # ---- Socket Mode -----------------------------------------------------------------------------------------
+
+    async def socket_send(self, envelope_type: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Push an envelope (slash_commands, events_api, interactive) to every connected app, as Slack does."""
+        envelope = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+                    "accepts_response_payload": envelope_type != "events_api"}
+        for socket in self.sockets:
+            await socket.send_json(envelope)
+
+    async def wait_for_socket(self, within: float = 5.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.sockets)), within)
+
+    async def wait_for_socket_ack(self, envelope_id: str, within: float = 5.0) -> dict[str, Any]:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: envelope_id in self.socket_acks), within)
+        return self.socket_acks[envelope_id]
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": self.app_id},
+                                "debug_info": {"host": "fake", "approximate_connection_time": 3600}})
+        self.sockets.append(socket)
+        async with self._changed:
+            self._changed.notify_all()
+        try:
+            async for frame in socket:
+                if frame.type == WSMsgType.TEXT and "envelope_id" in (ack := json.loads(frame.data)):
+                    self.socket_acks[ack["envelope_id"]] = ack
+                    async with self._changed:
+                        self._changed.notify_all()
+        finally:
+            self.sockets.remove(socket)
+        return socket
+
+    def _connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self.port}/socket"}
 
     # ---- what tests read -------------------------------------------------------------------------------------
 
