@@ -276,7 +276,10 @@ class StoryService:
         return count
 
     def _find_story(self, channel: str, keys: list[str], fingerprint: int | None, now: datetime) -> _Match | None:
-        """The oldest live story in `channel` sharing a link, or holding a text within MAX_DISTANCE bits."""
+        """The oldest live story in `channel` sharing a link, or holding a text within MAX_DISTANCE bits.
+
+        A story whose first card Slack refused for good is not live: its next mention gets a card of its own.
+        """
         if not keys:
             return None
         cutoff = iso(now - self.window)
@@ -284,6 +287,7 @@ class StoryService:
             f"""
             select k.story_id, k.key, m.fingerprint from story_keys k
             join stories s on s.id = k.story_id
+            join deliveries first on first.id = s.first_card_id and first.state != 'failed'
             join story_members m on m.card_id = k.card_id
             where k.channel = ? and k.key in ({", ".join("?" for _ in keys)}) and k.at >= ? and s.created_at >= ?
             order by s.created_at, s.id

@@ -496,3 +496,14 @@ def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store) -> N
         " left join story_keys k on k.card_id = m.card_id"
     ).fetchone()
     assert (members, keyed) == (stories.KEYED_MEMBERS + 10, stories.KEYED_MEMBERS)
+
+
+async def test_a_story_whose_first_card_failed_for_good_gets_a_new_card(rig: Rig) -> None:
+    rig.slack.fail_next("chat.postMessage", error="msg_too_long")
+    rig.serve("news", [item("n1", "Tram strike on Thursday", ARTICLE)])
+    await rig.cycle()
+    assert rig.cards() == []
+    rig.serve("alerts", [item("a1", "Caen tram strike", ARTICLE)])
+    await rig.cycle()
+    [card] = rig.cards()
+    assert "Caen tram strike" in json.dumps(card["blocks"])
