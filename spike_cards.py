@@ -111,16 +111,18 @@ def _how(summary: SpikeSummary, lang: str) -> str:
     return t(f"spike.summary.fallback.{summary.fallback}", lang, detail=detail)
 
 
-def _top_line(mention: SpikeMention, lang: str) -> str:
+def _top_line(found: SpikeMention, lang: str) -> str:
+    mention = found.mention
     excerpt = clean(mention.title or mention.text, EXCERPT_LIMIT) or clean(mention.url, EXCERPT_LIMIT) or "…"
     url = web_url(mention.url)
     parts = [link(url, excerpt) if url is not None and len(url) <= URL_LIMIT else escape(excerpt)]
-    author = clean(mention.author or mention.handle, NAME_LIMIT)
+    author = clean(mention.author_name or mention.author_handle, NAME_LIMIT)
     if author:
         parts.append(escape(author))
     parts.append(f"{_emoji(mention.source)} {escape(source_name(mention.source))}")
-    if mention.reach is not None:
-        parts.append(t_plural("card.reach", mention.reach, lang, count=format_count(mention.reach, lang)))
+    if mention.author_reach is not None:
+        reach = mention.author_reach
+        parts.append(t_plural("card.reach", reach, lang, count=format_count(reach, lang)))
     return " · ".join(parts)
 
 

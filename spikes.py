@@ -23,7 +23,6 @@ the outbox.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -36,10 +35,11 @@ import spike_cards
 from conversations import Post
 from language import language_name, topic_words
 from llm import LLM, LLMUnavailable, estimate_tokens
+from mentions import Mention
 from prompt_book import Fence, PromptBook
 from query import Query
 from settings import Settings
-from store import PollOutcome, Store, iso, utcnow
+from store import PollOutcome, Store, iso, mention_from_row, utcnow
 from summarize import central_posts
 from text import one_line, truncate
 from watcher_config import WatcherConfig
@@ -110,15 +110,12 @@ class Volume:
 @dataclass(frozen=True, slots=True)
 class SpikeMention:
     id: int
-    source: str
-    url: str
-    title: str
-    text: str
-    author: str
-    handle: str
-    reach: int | None
-    engagement: int
-    at: datetime
+    mention: Mention
+    at: datetime  # when it counts (see _EVENT_TIME)
+
+    @property
+    def interactions(self) -> int:
+        return sum(value for value in self.mention.engagement.values() if isinstance(value, int))
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +260,9 @@ def gather_facts(store: Store, volume: Volume, query: Query | None = None) -> Sp
         window,
     )
     sample = [_spike_mention(row) for row in rows]
-    top = sorted(sample, key=lambda m: (-(m.reach or 0), -m.engagement, -m.at.timestamp()))[:TOP_MENTIONS]
+    top = sorted(
+        sample, key=lambda s: (-(s.mention.author_reach or 0), -s.interactions, -s.at.timestamp())
+    )[:TOP_MENTIONS]
     return SpikeFacts(
         volume=volume,
         terms=top_terms(sample, query_words(query) if query is not None else ()),
@@ -287,7 +286,7 @@ def top_terms(mentions: Sequence[SpikeMention], excluded: Sequence[str] = ()) ->
     prefixes = tuple(word[:-1] for word in excluded if word.endswith("*"))
     found: Counter[str] = Counter()
     for mention in mentions:
-        found.update({folded for folded, _ in topic_words(f"{mention.title} {mention.text}")})
+        found.update({folded for folded, _ in topic_words(f"{mention.mention.title} {mention.mention.text}")})
     ranked = sorted(
         (
             (word, count)
@@ -337,10 +336,11 @@ async def _ask_llm(facts: SpikeFacts, llm: LLM, prompts: PromptBook, lang: str) 
     return await llm.complete("spike", prompt, max_tokens=SUMMARY_TOKENS)
 
 
-def prompt_line(number: int, mention: SpikeMention) -> str:
+def prompt_line(number: int, found: SpikeMention) -> str:
     """"3. Mastodon, Ann (@ann) [reach 1200]: title. text", on one line."""
-    reach = f" [reach {mention.reach}]" if mention.reach is not None else ""
-    author = one_line(mention.author or mention.handle) or "?"
+    mention = found.mention
+    reach = f" [reach {mention.author_reach}]" if mention.author_reach is not None else ""
+    author = one_line(mention.author_name or mention.author_handle) or "?"
     body = one_line(f"{mention.title}. {mention.text}" if mention.title else mention.text)
     return f"{number}. {mention.source}, {author}{reach}: {truncate(body, PROMPT_LINE_CHARS)}"
 
@@ -348,8 +348,9 @@ def prompt_line(number: int, mention: SpikeMention) -> str:
 def extractive_summary(facts: SpikeFacts, *, reason: str, detail: str = "") -> SpikeSummary:
     """The mention most like all the others (see summarize.central_posts), quoted: labelled, never invented."""
     posts = [
-        Post(author=m.author or m.handle, handle=m.handle, text=f"{m.title}\n{m.text}".strip(), source=m.source)
-        for m in facts.sample
+        Post(author=m.author_name or m.author_handle, handle=m.author_handle, text=f"{m.title}\n{m.text}".strip(),
+             source=m.source)
+        for m in (found.mention for found in facts.sample)
     ]
     chosen = central_posts(posts, 1) or posts[:1]
     if not chosen:
@@ -459,16 +460,4 @@ class SpikeWatch:
 
 
 def _spike_mention(row: dict[str, Any]) -> SpikeMention:
-    engagement = json.loads(row["engagement"]) if row["engagement"] else {}
-    return SpikeMention(
-        id=row["id"],
-        source=row["source"],
-        url=row["url"] or "",
-        title=row["title"] or "",
-        text=row["text"] or "",
-        author=row["author_name"] or "",
-        handle=row["author_handle"] or "",
-        reach=row["author_reach"],
-        engagement=sum(value for value in engagement.values() if isinstance(value, int)),
-        at=datetime.fromisoformat(row["t"]),
-    )
+    return SpikeMention(id=row["id"], mention=mention_from_row(row), at=datetime.fromisoformat(row["t"]))

@@ -659,7 +659,7 @@ class Store:
 
     def mention(self, mention_id: int) -> Mention:
         row = next(self.db.query("select * from mentions where id = ?", [mention_id]))
-        return _mention_from_row(row)
+        return mention_from_row(row)
 
     def count_mentions(self) -> int:
         return self.db["mentions"].count
@@ -763,7 +763,8 @@ _CREATED_AT = MENTION_FIELDS.index("created_at")
 _ENGAGEMENT = MENTION_FIELDS.index("engagement")
 
 
-def _mention_from_row(row: dict[str, Any]) -> Mention:
+def mention_from_row(row: dict[str, Any]) -> Mention:
+    """A `mentions` row (or a query selecting its columns) as the Mention it stores."""
     return Mention(
         source=row["source"],
         external_id=row["external_id"],

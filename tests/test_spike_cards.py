@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from llm import REASONS
+from mentions import Mention
 from spike_cards import spike_alert
 from spikes import SpikeFacts, SpikeMention, SpikeSummary, Volume
 from tests.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
@@ -24,8 +25,9 @@ def volume(recent: int = 24, history: tuple[int, ...] = (4, 5, 3, 4) * 3 + (4, 5
 
 def mention(number: int, *, reach: int | None = 1200, url: str = "", title: str = "", text: str = "tram strike",
             author: str = "Ann", source: str = "mastodon") -> SpikeMention:
-    return SpikeMention(id=number, source=source, url=url or f"https://m.example/{number}", title=title, text=text,
-                        author=author, handle=f"@a{number}", reach=reach, engagement=0, at=END)
+    found = Mention(source=source, external_id=str(number), url=url or f"https://m.example/{number}", title=title,
+                    text=text, author_name=author, author_handle=f"@a{number}", author_reach=reach)
+    return SpikeMention(id=number, mention=found, at=END)
 
 
 def facts(**changes: Any) -> SpikeFacts:
