@@ -25,8 +25,13 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from mentions import Mention
+from wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer
 
 migrations = Migrations("veilleur")
+# The thread checkpoints every second; SQLite's own checkpoint (default 1,000 pages) only if the thread falls
+# this far behind. The log file is truncated back to WAL_SIZE_LIMIT bytes when it restarts.
+BACKSTOP_CHECKPOINT_PAGES = 20_000
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 MENTION_FIELDS = tuple(field.name for field in fields(Mention))
 
 
@@ -382,20 +387,32 @@ class PollOutcome:
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, checkpointer: WalCheckpointer | None = None) -> None:
         self.db = db
+        self.checkpointer = checkpointer
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        """Open (creating if needed) the database and bring its schema up to date."""
-        if str(path) != ":memory:":
+    def open(cls, path: Path | str, *, checkpoint_every: float = CHECKPOINT_EVERY) -> Store:
+        """Open (creating if needed) the database and bring its schema up to date.
+
+        A file database gets its WAL checkpoints from a thread (wal_checkpoint.py); SQLite's own, inside a commit,
+        only steps in as a backstop when the log passes BACKSTOP_CHECKPOINT_PAGES.
+        """
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = Database(sqlite3.connect(str(path), isolation_level=None))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
-        return cls(db)
+        if in_memory:
+            return cls(db)
+        db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+        checkpointer = WalCheckpointer(path, every=checkpoint_every)
+        checkpointer.start()
+        return cls(db, checkpointer)
 
     def copy_to_memory(self) -> Store:
         """A private in-memory copy, for dry runs that must not change the real database."""
@@ -404,6 +421,8 @@ class Store:
         return Store(Database(memory))
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.db.close()
 
     # Watchers -----------------------------------------------------------------------------------------
