@@ -491,9 +491,9 @@ class Store:
         """
         moment = now or utcnow()
         stamp = iso(moment)
-        previous = self.db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
-        first_run = (previous.fetchone() or (None,))[0] is None
         with self.db.atomic():
+            previous = self.db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
+            first_run = (previous.fetchone() or (None,))[0] is None
             mention_ids, inserted = self._upsert_mentions(mentions, stamp)
             # A mention inserted just now has been seen by no watcher yet.
             seen = self._seen_by(watcher, [mid for mid in mention_ids if mid not in inserted])
@@ -508,13 +508,11 @@ class Store:
                 rollup_id = self._insert_delivery(
                     "rollup", watcher, channel, None, "pending", stamp, rollup_count=len(to_post)
                 )
-            self.db.conn.executemany(
-                "insert into deliveries (kind, watcher, channel, mention_id, parent_id, state, attempts, created_at)"
-                " values ('card', ?, ?, ?, ?, ?, 0, ?)",
+            card_ids = self._insert_cards(
                 [(watcher, channel, mid, rollup_id, "pending", stamp) for mid, _ in to_post]
-                + [(watcher, channel, mid, None, "quiet", stamp) for mid, _ in quiet],
+                + [(watcher, channel, mid, None, "quiet", stamp) for mid, _ in quiet]
             )
-            cards = self._card_ids(watcher, [mid for mid, _ in to_post])
+            cards = tuple((card_ids[mid], mid) for mid, _ in to_post)
             self.db.execute(
                 """
                 insert into watcher_state (name, cursor, first_polled_at, last_polled_at, last_success_at,
@@ -620,18 +618,19 @@ class Store:
                 inserted.add(mention_id)
         return [ids[key] for key in keys], inserted
 
-    def _card_ids(self, watcher: str, mention_ids: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    def _insert_cards(self, rows: list[tuple[str, str, int, int | None, str, str]]) -> dict[int, int]:
+        """Insert card deliveries (watcher, channel, mention id, parent id, state, stamp); return the delivery id of
+        each mention id. Multi-row inserts that return their ids, as in _upsert_mentions."""
         ids: dict[int, int] = {}
-        for chunk in _chunks(list(mention_ids), 500):
-            placeholders = ",".join("?" for _ in chunk)
-            ids.update(
-                (mention_id, delivery_id)
-                for delivery_id, mention_id in self.db.conn.execute(
-                    f"select id, mention_id from deliveries where watcher = ? and mention_id in ({placeholders})",
-                    [watcher, *chunk],
-                )
+        row = "('card', ?, ?, ?, ?, ?, 0, ?)"
+        for chunk in _chunks(rows, 500):
+            cursor = self.db.conn.execute(
+                "insert into deliveries (kind, watcher, channel, mention_id, parent_id, state, attempts, created_at)"
+                f" values {', '.join([row] * len(chunk))} returning mention_id, id",
+                list(chain.from_iterable(chunk)),
             )
-        return tuple((ids[mention_id], mention_id) for mention_id in mention_ids)
+            ids.update(cursor)
+        return ids
 
     def _seen_by(self, watcher: str, mention_ids: Sequence[int]) -> set[int]:
         seen: set[int] = set()
