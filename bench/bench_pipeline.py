@@ -9,6 +9,12 @@ database (Store.record_poll), as the poller does. Each workload runs `--runs` ti
 with the median total is printed, with the time of each stage and the percentiles of one poll's store time (what
 the asyncio loop waits for). `--in-commit-checkpoints` lets SQLite checkpoint inside commits, as it does by default,
 instead of the store's checkpoint thread: the comparison for wal_checkpoint.py.
+
+`--floors` prints what the same work costs done by its building blocks alone, with nothing of ours around them:
+fastfeedparser without our normalisation, html_to_text of each summary (the one normalisation every entry needs),
+the query, and a bare transaction per poll (one multi-row insert of its mentions, one of its deliveries, the cursor,
+the commit: no dedupe lookup, no first-poll rule, no ordering). Their sum is an upper bound on the pipeline's
+throughput on this machine.
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import fastfeedparser
 from bench_poll_cycle import make_feed
 
 from query import Query, parse_query
-from store import Store
+from store import MENTION_FIELDS, Store, _mention_values
+from text import html_to_text
 from watchers.feed_parser import parse_feed
 from watchers.rss import entry_to_mention
 
@@ -75,6 +84,68 @@ def run_pipeline(documents: list[bytes], query: Query, *, in_commit_checkpoints:
     return Run(entries, matched, timings, store_latencies)
 
 
+def floors(documents: list[bytes], query: Query) -> dict[str, float]:
+    """Seconds each building block takes alone on the workload (see the module docstring)."""
+    url = "https://actu.example.fr/feed/0"
+    parsed = [fastfeedparser.parse(document) for document in documents]
+    mentions = [
+        [entry_to_mention(entry, url) for entry in parse_feed(document, url=url).entries] for document in documents
+    ]
+    stamp = "2026-11-24T09:00:00+00:00"
+    rows = [[_mention_values(mention, stamp) for mention in batch] for batch in mentions]
+    row = f"({', '.join('?' * len(rows[0][0]))})"
+    card = "('card', ?, 'C0BENCH', ?, 'pending', ?)"
+    t0 = time.perf_counter()
+    for document in documents:
+        fastfeedparser.parse(document)
+    t1 = time.perf_counter()
+    for feed in parsed:
+        for entry in feed["entries"]:
+            html_to_text(entry.get("description", ""))
+    t2 = time.perf_counter()
+    for batch in mentions:
+        for mention in batch:
+            query.matches(mention)
+    t3 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store.open(Path(folder) / "floor.db")
+        connection = store.db.conn
+        t4 = time.perf_counter()
+        for n, batch in enumerate(rows):
+            connection.execute("begin")
+            inserted = connection.execute(
+                f"insert into mentions ({', '.join((*MENTION_FIELDS, 'first_seen_at'))})"
+                f" values {', '.join([row] * len(batch))} returning id",
+                list(chain.from_iterable(batch)),
+            ).fetchall()
+            connection.execute(
+                "insert into deliveries (kind, watcher, channel, mention_id, state, created_at) values"
+                f" {', '.join([card] * len(inserted))}",
+                list(chain.from_iterable((f"feed-{n}", mention_id, stamp) for (mention_id,) in inserted)),
+            )
+            connection.execute(
+                "insert into watcher_state (name, cursor) values (?, '{}')"
+                " on conflict (name) do update set cursor = excluded.cursor",
+                [f"feed-{n}"],
+            )
+            connection.execute("commit")
+        t5 = time.perf_counter()
+        store.close()
+    return {"fastfeedparser": t1 - t0, "html_to_text": t2 - t1, "match": t3 - t2, "bare store": t5 - t4}
+
+
+def report_floors(feeds: int, items: int, runs: int, query: Query) -> None:
+    documents = [make_feed(n, items).encode() for n in range(feeds)]
+    results = [floors(documents, query) for _ in range(runs)]
+    best = {part: min(result[part] for result in results) for part in results[0]}
+    entries = feeds * items
+    print(f"{feeds} feeds x {items} items, building blocks alone (best of {runs} runs):")
+    for part, seconds in best.items():
+        print(f"  {part:14} {seconds:.3f} s  ({entries / seconds:,.0f} entries/s)")
+    total = sum(best.values())
+    print(f"  sum            {total:.3f} s  ({entries / total:,.0f} entries/s): the most this pipeline can reach here")
+
+
 def report(feeds: int, items: int, runs: int, query: Query, *, in_commit_checkpoints: bool) -> None:
     documents = [make_feed(n, items).encode() for n in range(feeds)]
     results = [run_pipeline(documents, query, in_commit_checkpoints=in_commit_checkpoints) for _ in range(runs)]
@@ -98,13 +169,17 @@ def main() -> None:
     parser.add_argument("--items", type=int)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--in-commit-checkpoints", action="store_true", help="SQLite's default checkpoints, to compare")
+    parser.add_argument("--floors", action="store_true", help="the building blocks alone: an upper bound")
     args = parser.parse_args()
     query = parse_query('(tramway OR tram) -football "Caen la mer" lang:fr')
     workloads = (
         DEFAULT_WORKLOADS if args.feeds is None and args.items is None else ((args.feeds or 500, args.items or 10),)
     )
     for feeds, items in workloads:
-        report(feeds, items, args.runs, query, in_commit_checkpoints=args.in_commit_checkpoints)
+        if args.floors:
+            report_floors(feeds, items, args.runs, query)
+        else:
+            report(feeds, items, args.runs, query, in_commit_checkpoints=args.in_commit_checkpoints)
 
 
 if __name__ == "__main__":
