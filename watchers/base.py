@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import ssl
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -182,14 +184,24 @@ async def fetch(
 
 
 def _connect_failure(url: str, error: httpx.ConnectTimeout) -> SourceError:
-    """httpx-aiohttp reports every failed connection as a ConnectTimeout; one that was not permitted (url_safety
-    refuses forbidden addresses with a PermissionError naming the address) must say so, not blame the server."""
+    """What really stopped the connection. httpx-aiohttp reports every failed connection as a ConnectTimeout, but an
+    operator fixes a misspelt host, a stopped server or a bad certificate differently from a slow server."""
     cause = error.__cause__
-    while cause is not None and not isinstance(cause, PermissionError):
+    while cause is not None and cause.__cause__ is not None:
         cause = cause.__cause__
-    if cause is None:
-        return SourceError(f"{url} did not answer in time")
-    return SourceError(f"not allowed to connect for {url}: {cause.strerror or cause}")
+    host = urlsplit(url).hostname or url
+    if isinstance(cause, PermissionError):
+        # url_safety refuses a forbidden address this way, naming it.
+        return SourceError(f"not allowed to connect for {url}: {cause.strerror or cause}")
+    if isinstance(cause, socket.gaierror):
+        return SourceError(f"cannot find the host {host} for {url} (the name does not resolve: check the address)")
+    if isinstance(cause, ConnectionRefusedError):
+        return SourceError(f"{host} refused the connection for {url} (is the server down, or the port wrong?)")
+    if isinstance(cause, ssl.SSLError):
+        return SourceError(f"no secure connection to {host} for {url}: {cause.reason or cause}")
+    if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+        return SourceError(f"could not connect to {host} for {url}: {cause.strerror or cause}")
+    return SourceError(f"{url} did not answer in time")
 
 
 def raise_for_status(response: httpx.Response, url: str, *, code: str | None = None) -> None:

@@ -250,6 +250,14 @@ async def test_errors_are_source_errors(feeds: FeedServer, http: httpx.AsyncClie
         await watcher(feeds, http).poll({})
 
 
+async def test_an_unreachable_api_is_named_as_such(http: httpx.AsyncClient, free_port: int) -> None:
+    config = WatcherConfig(
+        name="hn", source="hackernews", query=parse_query("apple"), channel="C1", base_url=f"http://127.0.0.1:{free_port}"
+    )
+    with pytest.raises(SourceError, match=r"127\.0\.0\.1 refused the connection"):
+        await HackerNewsWatcher(config, WatcherContext(http=http, limits=RateLimits())).poll({})
+
+
 async def test_429_reports_retry_after(feeds: FeedServer, http: httpx.AsyncClient) -> None:
     feeds.set_status(SEARCH, 429, headers={"Retry-After": "30"})
     with pytest.raises(SourceError) as raised:

@@ -95,6 +95,23 @@ async def test_bad_sources_raise_a_clear_source_error(
     assert feeds.url("/x") in str(raised.value)
 
 
+async def test_connection_failures_say_what_went_wrong_not_just_timeout(
+    feeds: FeedServer, http: httpx.AsyncClient, free_port: int
+) -> None:
+    # httpx-aiohttp reports all three as a ConnectTimeout; none of them is a slow server.
+    feeds.add("/x", "<rss/>")
+    cases = [
+        ("http://veilleur-test.invalid/feed", r"cannot find the host veilleur-test\.invalid .*check the address"),
+        (f"http://127.0.0.1:{free_port}/feed", r"127\.0\.0\.1 refused the connection .*server down"),
+        (feeds.url("/x").replace("http://", "https://"), r"no secure connection to 127\.0\.0\.1 "),
+    ]
+    for url, message in cases:
+        with pytest.raises(SourceError, match=message) as raised:
+            await watcher(url, http).poll({})
+        assert url in str(raised.value)
+        assert "did not answer in time" not in str(raised.value)
+
+
 async def test_rate_limited_feed_reports_retry_after(feeds: FeedServer, http: httpx.AsyncClient) -> None:
     feeds.set_status("/slow-down", 429, headers={"Retry-After": "120"})
     with pytest.raises(SourceError) as raised:
