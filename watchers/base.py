@@ -194,7 +194,10 @@ def _connect_failure(url: str, error: httpx.ConnectTimeout) -> SourceError:
         # url_safety refuses a forbidden address this way, naming it.
         return SourceError(f"not allowed to connect for {url}: {cause.strerror or cause}")
     if isinstance(cause, socket.gaierror):
-        return SourceError(f"cannot find the host {host} for {url} (the name does not resolve: check the address)")
+        return SourceError(
+            f"cannot find the host {host} for {url}"
+            " (the name does not resolve: check the address and this machine's DNS)"
+        )
     if isinstance(cause, ConnectionRefusedError):
         return SourceError(f"{host} refused the connection for {url} (is the server down, or the port wrong?)")
     if isinstance(cause, ssl.SSLError):
