@@ -29,6 +29,7 @@ from outbox import Outbox, new_slack_client
 from polling import Poller
 from prompt_book import PromptBook
 from settings import Settings
+from slack_tokens import check_slack_tokens
 from spikes import SpikeRule, SpikeWatch
 from store import Delivery, Store
 from stories import StoryService
@@ -209,8 +210,10 @@ class Runtime:
         self._socket_handler: Any = None
 
     async def start(self) -> None:
+        """Start everything, once Slack has accepted the tokens (SettingsError if it refuses one)."""
         self.services = open_services(self.settings)
         self.app = build_app(self.services)
+        await check_slack_tokens(self.app.client, self.settings)
         self.scheduler = AsyncIOScheduler(timezone=self.settings.bot_timezone)
         self.services.scheduler = self.scheduler
         schedule_watchers(self.scheduler, self.services)

@@ -85,6 +85,42 @@ async def test_a_wrong_setting_stops_the_bot_with_one_line(
     assert "Traceback" not in err
 
 
+async def test_a_token_slack_refuses_stops_the_bot_with_one_line(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    slack.fail_next("auth.test", error="invalid_auth")
+    env = env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port))
+    code, _, err = await run_cli(tmp_path, env)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in line
+    assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_while_slack_cannot_be_reached_the_bot_waits_and_still_stops_on_sigterm(
+    tmp_path: Path, feeds: FeedServer, free_port: int
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    env = env_for(
+        tmp_path, None, SLACK_BOT_TOKEN="xoxb-test", SLACK_APP_TOKEN="xapp-test",
+        SLACK_API_URL=f"http://127.0.0.1:{free_port}/api/",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(BOT), cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    try:
+        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+        assert f"cannot reach Slack at http://127.0.0.1:{free_port}/api/ to check SLACK_BOT_TOKEN" in line
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def test_dry_run_prints_the_cards_and_changes_nothing(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer
 ) -> None:
