@@ -28,7 +28,7 @@ from llm import LLM
 from outbox import Outbox, new_slack_client
 from polling import Poller
 from prompt_book import PromptBook
-from settings import Settings
+from settings import Settings, SettingsError
 from slack_tokens import check_slack_tokens
 from spikes import SpikeRule, SpikeWatch
 from store import Delivery, Store
@@ -231,7 +231,13 @@ class Runtime:
         else:
             self._web_runner = web.AppRunner(self.app.web_app(path="/slack/events", port=self.settings.port))
             await self._web_runner.setup()
-            await web.TCPSite(self._web_runner, self.host, self.settings.port).start()
+            try:
+                await web.TCPSite(self._web_runner, self.host, self.settings.port).start()
+            except OSError as error:
+                raise SettingsError(
+                    f"PORT {self.settings.port}: cannot listen on {self.host}:{self.settings.port}"
+                    f" ({error.strerror or error}): stop what uses it or choose another PORT"
+                ) from None
             log.info("listening for Slack on http://%s:%d/slack/events", self.host, self.settings.port)
         log.info("%d watcher(s) scheduled", len(self.services.watchers))
 

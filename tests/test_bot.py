@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -96,6 +97,21 @@ async def test_a_token_slack_refuses_stops_the_bot_with_one_line(
     (line,) = err.strip().splitlines()
     assert "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in line
     assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_port_in_use_stops_the_bot_with_one_line(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = await run_cli(tmp_path, env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret,
+                                                       PORT=str(port)))
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert f"PORT {port}: cannot listen on 0.0.0.0:{port}" in line and "choose another PORT" in line
 
 
 async def test_while_slack_cannot_be_reached_the_bot_waits_and_still_stops_on_sigterm(
