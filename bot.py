@@ -20,9 +20,9 @@ from typing import Any
 from digest_delivery import DigestTarget, message_json
 from health import status_table
 from polling import PollReport
-from runtime import Runtime, Services, open_services
+from runtime import Runtime, Services, open_services, open_store
 from settings import Settings, SettingsError, load_settings, require_slack_connection
-from store import Store, utcnow
+from store import utcnow
 from watcher_config import WatchersFileError
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
@@ -106,7 +106,7 @@ def open_cli_services(settings: Settings, *, dry_run: bool) -> tuple[Services, b
     """The services for a one-shot command, and whether it prints instead of posting (a dry run, or no Slack
     token): then it works on an in-memory copy of the database and changes nothing."""
     printing = dry_run or settings.slack_bot_token is None
-    store = Store.open(settings.database_path)
+    store = open_store(settings)
     if printing:
         real, store = store, store.copy_to_memory()
         real.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,9 +108,21 @@ def load_watcher_configs(settings: Settings) -> tuple[list[WatcherConfig], list[
     return configs, problems
 
 
+def open_store(settings: Settings) -> Store:
+    """The database at DATABASE_PATH; a path that cannot hold it is a configuration error naming the setting."""
+    try:
+        return Store.open(settings.database_path)
+    except (OSError, sqlite3.Error) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise SettingsError(
+            f"DATABASE_PATH {str(settings.database_path)!r}: cannot open the database there ({reason}):"
+            " set it to a Veilleur database, or to a new file in a writable folder"
+        ) from None
+
+
 def open_services(settings: Settings, *, store: Store | None = None, post_to_slack: bool = True) -> Services:
     configs, problems = load_watcher_configs(settings)
-    store = store or Store.open(settings.database_path)
+    store = store or open_store(settings)
     http = new_http_client()
     context = WatcherContext(http=http, env=settings.env)
     watchers: dict[str, Watcher] = {}

@@ -99,6 +99,28 @@ async def test_a_token_slack_refuses_stops_the_bot_with_one_line(
     assert slack.calls_to("chat.postMessage") == []
 
 
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda folder: folder / "a-file" / "veilleur.db", "File exists"),
+        (lambda folder: folder / "notes.txt", "file is not a database"),
+    ],
+    ids=["folder-is-a-file", "not-a-database"],
+)
+async def test_a_database_path_that_cannot_hold_the_database_stops_with_one_line(
+    tmp_path: Path, feeds: FeedServer, make, reason: str
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "notes.txt").write_text("not an SQLite database, " * 100)
+    path = make(tmp_path)
+    code, out, err = await run_cli(tmp_path, env_for(tmp_path, None, DATABASE_PATH=str(path)), "status")
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert f"DATABASE_PATH {str(path)!r}: cannot open the database there ({reason}" in line
+    assert (tmp_path / "notes.txt").read_text().startswith("not an SQLite database")
+
+
 async def test_a_port_in_use_stops_the_bot_with_one_line(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str
 ) -> None:
