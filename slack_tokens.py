@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -39,11 +40,7 @@ async def check_slack_tokens(
     """
     await _accepted("SLACK_BOT_TOKEN", client.auth_test, settings, retry_delays)
     if settings.socket_mode:
-        app_token = settings.slack_app_token
-
-        async def open_connection() -> object:
-            return await client.apps_connections_open(app_token=app_token)
-
+        open_connection = partial(client.apps_connections_open, app_token=settings.slack_app_token)
         await _accepted("SLACK_APP_TOKEN", open_connection, settings, retry_delays)
 
 
