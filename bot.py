@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from typing import Any
 
@@ -22,7 +23,7 @@ from health import status_table
 from polling import PollReport
 from runtime import Runtime, Services, open_services, open_store
 from settings import Settings, SettingsError, load_settings, require_slack_connection
-from store import utcnow
+from store import DatabaseUnavailable, database_problem, utcnow
 from watcher_config import WatchersFileError
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
@@ -48,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, WatchersFileError) as error:
         print(f"veilleur: configuration error: {error}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as error:
+        print(f"veilleur: {error}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as error:
+        # Anything the database refused outside a poll (posting, a digest): one line, and the next run resumes.
+        print(f"veilleur: {database_problem(error, settings.database_path)}", file=sys.stderr)
+        return 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

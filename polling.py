@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from health import SourceHealth
-from store import PollOutcome, Store, WatcherStatus
+from store import DatabaseUnavailable, PollOutcome, Store, WatcherStatus, database_problem, utcnow
 from watcher_config import WatcherConfig
 from watchers.base import PollResult, SourceError, Watcher
 
@@ -56,6 +57,8 @@ class Poller:
         self.poll_timeout = poll_timeout
         self._resume_at: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Failures the database could not record (it was busy, read-only or full), counted here until it can.
+        self._unrecorded_failures: dict[str, int] = {}
 
     async def poll(self, name: str) -> PollReport:
         """Poll one watcher; never raises. Two polls of the same watcher never overlap."""
@@ -76,7 +79,10 @@ class Poller:
 
     async def _poll(self, watcher: Watcher) -> PollReport:
         config: WatcherConfig = watcher.config
-        status = self.store.watcher_status(config.name)
+        try:
+            status = self.store.watcher_status(config.name)
+        except sqlite3.Error as error:
+            return self._failed(config, database_problem(error, self.store.path), None)
         try:
             result = await asyncio.wait_for(watcher.poll(status.cursor), self.poll_timeout)
         except (SourceError, TimeoutError) as error:
@@ -85,21 +91,27 @@ class Poller:
         except Exception as error:
             log.exception("watcher %s crashed while polling", config.name)
             return self._failed(config, f"internal error: {error.__class__.__name__}: {error}", None)
-        return self._succeeded(config, status, result)
+        try:
+            return await self._succeeded(config, status, result)
+        except DatabaseUnavailable as error:
+            # Nothing of this poll was stored, its cursor included: the next poll fetches the same items again.
+            return self._failed(config, str(error), None)
 
-    def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
+    async def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
         matched = [mention for mention in result.mentions if config.query.matches(mention)]
-        outcome = self.store.record_poll(
-            config.name,
-            config.channel,
-            matched,
-            result.cursor,
-            backfill=config.backfill,
-            burst_threshold=self.burst_threshold,
+        outcome = await self.store.write_patiently(
+            lambda: self.store.record_poll(
+                config.name,
+                config.channel,
+                matched,
+                result.cursor,
+                backfill=config.backfill,
+                burst_threshold=self.burst_threshold,
+            )
         )
         self._resume_at.pop(config.name, None)
-        if self.health is not None:
-            self.health.succeeded(config, before)
+        self._unrecorded_failures.pop(config.name, None)
+        self._tell_health(config, lambda health: health.succeeded(config, before))
         for hook in self.after_record:
             try:
                 hook(config, outcome)
@@ -127,9 +139,8 @@ class Poller:
         )
 
     def _failed(self, config: WatcherConfig, message: str, retry_after: float | None) -> PollReport:
-        status = self.store.record_poll_failure(config.name, message)
-        if self.health is not None:
-            self.health.failed(config, status)
+        status = self._record_failure(config, message)
+        self._tell_health(config, lambda health: health.failed(config, status))
         backoff = retry_after if retry_after is not None else self._backoff(config, status.consecutive_failures)
         self._resume_at[config.name] = time.monotonic() + backoff
         log.warning(
@@ -140,6 +151,41 @@ class Poller:
             message,
         )
         return PollReport(config.name, ok=False, error=message)
+
+    def _tell_health(self, config: WatcherConfig, tell: Callable[[SourceHealth], None]) -> None:
+        """Queue a health alert or recovery notice; a database that cannot take it must not fail the poll."""
+        if self.health is None:
+            return
+        try:
+            tell(self.health)
+        except sqlite3.Error as error:
+            log.error("watcher %s: cannot queue its health notice: %s", config.name,
+                      database_problem(error, self.store.path))
+
+    def _record_failure(self, config: WatcherConfig, message: str) -> WatcherStatus:
+        """The watcher's health after this failure, recorded in the database, or counted here when the database
+        itself is what fails."""
+        try:
+            status = self.store.record_poll_failure(
+                config.name, message, unrecorded=self._unrecorded_failures.get(config.name, 0)
+            )
+        except sqlite3.Error:
+            unrecorded = self._unrecorded_failures.get(config.name, 0) + 1
+            self._unrecorded_failures[config.name] = unrecorded
+            try:
+                before = self.store.watcher_status(config.name)
+            except sqlite3.Error:
+                before = WatcherStatus(config.name, {}, None, None, None, None, None, 0)
+            moment = utcnow().isoformat()
+            return replace(
+                before,
+                last_error=message,
+                last_error_at=moment,
+                failing_since=before.failing_since or moment,
+                consecutive_failures=before.consecutive_failures + unrecorded,
+            )
+        self._unrecorded_failures.pop(config.name, None)
+        return status
 
     @staticmethod
     def _backoff(config: WatcherConfig, failures: int) -> float:

@@ -7,6 +7,7 @@ the running asyncio loop, so `bot.py` and the tests start the bot the same way.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import random
 import sqlite3
@@ -32,7 +33,7 @@ from prompt_book import PromptBook
 from settings import Settings, SettingsError
 from slack_tokens import check_slack_tokens
 from spikes import SpikeRule, SpikeWatch
-from store import Delivery, Store
+from store import DatabaseUnavailable, Delivery, Store, unavailable_reason
 from stories import StoryService
 from watcher_catalog import WatcherCatalog, schedule_poll
 from watcher_config import (
@@ -109,15 +110,27 @@ def load_watcher_configs(settings: Settings) -> tuple[list[WatcherConfig], list[
 
 
 def open_store(settings: Settings) -> Store:
-    """The database at DATABASE_PATH; a path that cannot hold it is a configuration error naming the setting."""
+    """The database at DATABASE_PATH; a path that cannot hold it is a configuration error naming the setting.
+
+    A database that is there but busy, read-only or on a full disk is not a configuration error: it says so
+    (`DatabaseUnavailable`)."""
     try:
         return Store.open(settings.database_path)
-    except (OSError, sqlite3.Error) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise SettingsError(
-            f"DATABASE_PATH {str(settings.database_path)!r}: cannot open the database there ({reason}):"
-            " set it to a Veilleur database, or to a new file in a writable folder"
-        ) from None
+    except sqlite3.Error as error:
+        if reason := unavailable_reason(error, settings.database_path):
+            raise DatabaseUnavailable(reason) from None
+        raise _unusable_database_path(settings, str(error)) from None
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise DatabaseUnavailable(f"disk is full ({settings.database_path}): free some space") from None
+        raise _unusable_database_path(settings, error.strerror or str(error)) from None
+
+
+def _unusable_database_path(settings: Settings, reason: str) -> SettingsError:
+    return SettingsError(
+        f"DATABASE_PATH {str(settings.database_path)!r}: cannot open the database there ({reason}):"
+        " set it to a Veilleur database, or to a new file in a writable folder"
+    )
 
 
 def open_services(settings: Settings, *, store: Store | None = None, post_to_slack: bool = True) -> Services:

@@ -12,15 +12,18 @@ A *notice* is an outbox row carrying a ready-made message (a source health alert
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database, Migrations
 
@@ -33,6 +36,81 @@ migrations = Migrations("veilleur")
 BACKSTOP_CHECKPOINT_PAGES = 20_000
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 MENTION_FIELDS = tuple(field.name for field in fields(Mention))
+# A write waits this long for another program's lock (a backup, `bot.py once` beside the running bot) before the
+# poll fails. It waits on the loop only LOOP_BUSY_MS at a time: `write_patiently` sleeps between attempts, so Slack
+# acks and other polls go on while the database is busy.
+DATABASE_BUSY_TIMEOUT = 5.0
+LOOP_BUSY_MS = 40
+LOW_DISK_BYTES = 1024 * 1024
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot take a write now (busy, read-only, full disk, failing disk); the message says which and
+    what to do. Nothing was written: the caller's transaction was rolled back and can be tried again later."""
+
+
+def database_problem(error: sqlite3.Error, path: Path | str | None = None) -> str:
+    """What an operator should read for an SQLite error, naming the cause rather than SQLite's code."""
+    return unavailable_reason(error, path) or f"database error{_where(path)}: {error}"
+
+
+def unavailable_reason(error: sqlite3.Error, path: Path | str | None = None) -> str | None:
+    """Why the database cannot be written now (busy, read-only, full or failing disk), or None when the error is
+    of another kind (not a database, a bug)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    where = _where(path)
+    if _is_busy(error):
+        return (
+            f"database is busy{where}: another program has held a lock on it for more than"
+            f" {DATABASE_BUSY_TIMEOUT:.0f} s; nothing was lost, the next poll tries again"
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return f"database is read-only{where}: let Veilleur write to DATABASE_PATH and its folder"
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _disk_nearly_full(path)):
+        return f"disk is full{where}: free some space on the disk that holds DATABASE_PATH"
+    if name.startswith("SQLITE_IOERR"):
+        return f"disk I/O error on the database{where}: check the disk that holds DATABASE_PATH"
+    return None
+
+
+def _where(path: Path | str | None) -> str:
+    return f" ({path})" if path else ""
+
+
+def _disk_nearly_full(path: Path | str | None) -> bool:
+    """SQLite reports some writes on a full disk (a new -wal or -shm file) as a plain I/O error."""
+    if path is None or str(path) == ":memory:":
+        return False
+    try:
+        return shutil.disk_usage(Path(path).resolve().parent).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(error)
+
+
+async def write_patiently(
+    write: Callable[[], T], *, patience: float = DATABASE_BUSY_TIMEOUT, path: Path | str | None = None
+) -> T:
+    """Run one write transaction, trying again while another program holds the lock, up to `patience` seconds.
+
+    Any other SQLite error, or a lock held longer, becomes `DatabaseUnavailable` with a message for the operator.
+    The transaction is all or nothing, so trying it again can neither lose nor double anything.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.05
+    while True:
+        try:
+            return write()
+        except sqlite3.Error as error:
+            if not _is_busy(error) or time.monotonic() + pause > deadline:
+                raise DatabaseUnavailable(database_problem(error, path)) from error
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 @migrations()
@@ -387,9 +465,12 @@ class PollOutcome:
 
 
 class Store:
-    def __init__(self, db: Database, checkpointer: WalCheckpointer | None = None) -> None:
+    def __init__(
+        self, db: Database, checkpointer: WalCheckpointer | None = None, path: Path | str | None = None
+    ) -> None:
         self.db = db
         self.checkpointer = checkpointer
+        self.path = path
 
     @classmethod
     def open(cls, path: Path | str, *, checkpoint_every: float = CHECKPOINT_EVERY) -> Store:
@@ -401,18 +482,24 @@ class Store:
         in_memory = str(path) == ":memory:"
         if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = Database(sqlite3.connect(str(path), isolation_level=None))
+        # Opening and migrating may wait the whole busy timeout: nothing else runs yet.
+        db = Database(sqlite3.connect(str(path), isolation_level=None, timeout=DATABASE_BUSY_TIMEOUT))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         migrations.apply(db)
+        db.execute(f"PRAGMA busy_timeout={LOOP_BUSY_MS}")
         if in_memory:
             return cls(db)
         db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
         db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         checkpointer = WalCheckpointer(path, every=checkpoint_every)
         checkpointer.start()
-        return cls(db, checkpointer)
+        return cls(db, checkpointer, path)
+
+    async def write_patiently(self, write: Callable[[], T], *, patience: float = DATABASE_BUSY_TIMEOUT) -> T:
+        """`write_patiently` for this database: its errors name the file."""
+        return await write_patiently(write, patience=patience, path=self.path)
 
     def copy_to_memory(self) -> Store:
         """A private in-memory copy, for dry runs that must not change the real database."""
@@ -443,10 +530,13 @@ class Store:
             consecutive_failures=row["consecutive_failures"] if row else 0,
         )
 
-    def record_poll_failure(self, name: str, error: str, now: datetime | None = None) -> WatcherStatus:
+    def record_poll_failure(
+        self, name: str, error: str, now: datetime | None = None, *, unrecorded: int = 0
+    ) -> WatcherStatus:
+        """Count a failed poll, plus `unrecorded` earlier ones the database could not take when they happened."""
         moment = iso(now or utcnow())
         row = self._watcher_row(name)
-        failures = (row["consecutive_failures"] if row else 0) + 1
+        failures = (row["consecutive_failures"] if row else 0) + 1 + unrecorded
         with self.db.atomic():
             self.db["watcher_state"].upsert(
                 {

@@ -16,6 +16,7 @@ import pytest
 from runtime import Runtime
 from settings import parse_settings
 from store import Store
+from tests.fakes.database_lock import locked_database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests, send
@@ -366,3 +367,21 @@ async def test_socket_mode_connects_acks_commands_and_handles_events(
         assert publish.args["user_id"] == "U0ANN"
     finally:
         await runtime.stop()
+
+
+async def test_once_on_a_locked_database_ends_with_one_line_and_a_later_run_loses_nothing(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram")
+    feeds.add("/caen-tram", feed([("1", "tram late")]))
+    env = env_for(tmp_path, slack)
+    assert (await run_cli(tmp_path, env, "once"))[0] == 0  # first run: recorded quietly
+    feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
+    with locked_database(tmp_path / "veilleur.db"):
+        code, out, err = await run_cli(tmp_path, env, "once")
+    assert code == 1
+    assert "caen-tram: FAILED: database is busy" in out
+    assert "Traceback" not in err and "OperationalError" not in err
+    assert slack.posted_messages() == []
+    assert (await run_cli(tmp_path, env, "once"))[0] == 0
+    assert [m["text"].count("tram strike") for m in slack.posted_messages(channel_of("caen-tram"))] == [1]

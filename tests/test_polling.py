@@ -10,6 +10,7 @@ from outbox import Outbox, new_slack_client
 from polling import Poller
 from query import parse_query
 from store import Store
+from tests.fakes.database_lock import locked_database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from watcher_config import WatcherConfig
@@ -212,3 +213,35 @@ async def test_after_record_hooks_see_the_queued_cards_and_a_failing_hook_does_n
     assert [rig.store.mention(mention_id).title for _, mention_id in cards] == ["tram works", "tram strike"]
     assert [rig.store.delivery(delivery_id).mention_id for delivery_id, _ in cards] == [m for _, m in cards]
     assert rig.posted() == ["tram works", "tram strike"]
+
+
+async def test_a_busy_database_fails_the_one_poll_and_loses_nothing(rig: Rig, tmp_path: Path) -> None:
+    rig.store = rig.poller.store = rig.outbox.store = Store.open(tmp_path / "v.db")
+    rig.add("w", "/f", backfill=5)
+    rig.feeds.add("/f", rss([("1", "tram strike", MON)]))
+    with locked_database(tmp_path / "v.db"):
+        report = await rig.poller.poll("w")
+    assert not report.ok and report.error is not None and report.error.startswith("database is busy")
+    assert rig.store.count_mentions() == 0
+    rig.poller.forget_backoff("w")
+    await rig.cycle()
+    assert rig.posted("C1") == ["tram strike"]  # the item is fetched again and posted once
+    rig.store.close()
+
+
+async def test_a_poll_the_database_cannot_record_still_counts_as_the_watchers_failure(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.store = rig.poller.store = Store.open(tmp_path / "v.db")
+    rig.feeds.set_status("/f", 500)
+    rig.add("w", "/f")
+    with locked_database(tmp_path / "v.db"):
+        first = await rig.poller.poll("w")
+        rig.poller.forget_backoff("w")
+        second = await rig.poller.poll("w")
+        assert (await rig.poller.poll("w")).skipped  # two failures in a row: backed off, as with a database
+    assert not first.ok and not second.ok and "HTTP 500" in (second.error or "")
+    rig.poller.forget_backoff("w")
+    await rig.poller.poll("w")
+    assert rig.store.watcher_status("w").consecutive_failures == 3  # the two it could not record count too
+    rig.store.close()

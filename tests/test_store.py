@@ -1,11 +1,15 @@
+import asyncio
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from mentions import Mention
-from store import Store
+from store import DatabaseUnavailable, Store
+from tests.fakes.database_lock import locked_database
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -130,3 +134,50 @@ def test_card_lookup_by_channel_and_ts(store: Store) -> None:
     found = store.card_for_message("C1", "123.456")
     assert found is not None and found.mention_id == delivery.mention_id
     assert store.card_for_message("C1", "999.000") is None
+
+
+async def test_a_write_waits_for_another_programs_lock_without_holding_the_loop(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "v.db")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    with locked_database(tmp_path / "v.db") as lock:
+        asyncio.get_running_loop().call_later(0.4, lock.release)
+        running = asyncio.create_task(ticker())
+        # A transaction that writes first waits in SQLite's busy handler; one that reads first fails at once.
+        status = await store.write_patiently(lambda: store.record_poll_failure("w", "HTTP 500", NOW))
+        outcome = await store.write_patiently(lambda: store.record_poll("w", "C1", [mention(1)], {}, now=NOW))
+        running.cancel()
+    assert status.consecutive_failures == 1
+    assert outcome.new_mentions == 1 and store.count_mentions() == 1
+    assert ticks >= 20  # the loop kept running while the write waited
+    store.close()
+
+
+async def test_a_lock_held_too_long_fails_the_write_naming_a_busy_database(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "v.db")
+    with locked_database(tmp_path / "v.db"), pytest.raises(DatabaseUnavailable, match="database is busy"):
+        await store.write_patiently(lambda: store.record_poll("w", "C1", [mention(1)], {}, now=NOW), patience=0.3)
+    assert store.count_mentions() == 0
+    assert store.watcher_status("w").cursor == {}
+    store.close()
+
+
+async def test_a_read_only_database_and_a_full_one_are_named_as_such(tmp_path: Path) -> None:
+    Store.open(tmp_path / "v.db").close()
+    read_only = Store(Database(sqlite3.connect(f"file:{tmp_path / 'v.db'}?mode=ro", uri=True, isolation_level=None)))
+    with pytest.raises(DatabaseUnavailable, match="database is read-only"):
+        await read_only.write_patiently(lambda: read_only.record_poll("w", "C1", [mention(1)], {}, now=NOW))
+    full = Store.open(tmp_path / "v.db")
+    pages = full.db.execute("pragma page_count").fetchone()[0]
+    full.db.execute(f"pragma max_page_count = {pages}")
+    big = replace(mention(1), text="x" * 200_000)
+    with pytest.raises(DatabaseUnavailable, match="disk is full"):
+        await full.write_patiently(lambda: full.record_poll("w", "C1", [big], {}, now=NOW))
+    assert full.count_mentions() == 0
+    full.close()
