@@ -138,6 +138,30 @@ def health_recovered(
     }
 
 
+def database_alert(reason: str, *, lang: str) -> dict[str, object]:
+    """Sent straight to Slack, not through the outbox: the outbox lives in the database that fails."""
+    sentence = t("health.database_down", lang, reason=_clean(reason, SNIPPET_LIMIT))
+    return {
+        "text": escape(sentence),
+        "blocks": [
+            {"type": "section", "block_id": "health", "text": mrkdwn(f":warning: {sentence}")},
+            {
+                "type": "context",
+                "block_id": "hint",
+                "elements": [plain_text(t("health.database_down_hint", lang), TEXT_LIMIT)],
+            },
+        ],
+    }
+
+
+def database_recovered(*, lang: str) -> dict[str, object]:
+    sentence = t("health.database_up", lang)
+    return {
+        "text": escape(sentence),
+        "blocks": [{"type": "section", "block_id": "health", "text": mrkdwn(f":white_check_mark: {sentence}")}],
+    }
+
+
 def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
     return format_datetime(moment, tz, lang) if moment is not None else t("health.unknown_time", lang)
 

@@ -6,15 +6,21 @@ Silence must never be mistaken for calm: after `alert_after` failures in a row t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 import cards
 from store import Store, WatcherStatus
 from watcher_config import WatcherConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -25,6 +31,8 @@ class SourceHealth:
     alert_after: int = 3
     channel: str | None = None  # None: each watcher's own channel
     on_queued: Callable[[], None] = lambda: None
+    slack: AsyncWebClient | None = None  # for what cannot wait in the outbox: the database itself failing
+    _database_problem: str | None = field(default=None, init=False)
 
     def failed(self, config: WatcherConfig, status: WatcherStatus) -> None:
         if status.consecutive_failures != self.alert_after:
@@ -47,6 +55,29 @@ class SourceHealth:
             config.name, config.source, _moment(before.failing_since), tz=self.tz, lang=self.lang
         )
         self._queue(config, message)
+
+    async def database_failed(self, config: WatcherConfig, problem: str) -> None:
+        """Tell the team once per outage, straight to Slack since the outbox lives in the database that fails."""
+        if self._database_problem is not None:
+            return
+        self._database_problem = problem
+        await self._post_now(config, cards.database_alert(problem, lang=self.lang))
+
+    async def database_works(self, config: WatcherConfig) -> None:
+        if self._database_problem is None:
+            return
+        self._database_problem = None
+        await self._post_now(config, cards.database_recovered(lang=self.lang))
+
+    async def _post_now(self, config: WatcherConfig, message: dict[str, Any]) -> None:
+        if self.slack is None:
+            return
+        try:
+            await self.slack.chat_postMessage(
+                channel=self.channel or config.channel, unfurl_links=False, unfurl_media=False, **message
+            )
+        except (SlackApiError, OSError, TimeoutError) as error:
+            log.error("cannot tell the team about the database in Slack: %s", error)
 
     def _queue(self, config: WatcherConfig, message: dict[str, Any]) -> None:
         self.store.queue_notice(config.name, self.channel or config.channel, message)

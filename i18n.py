@@ -51,6 +51,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "La veille {watcher} ({source}) fonctionne à nouveau (elle échouait depuis {since}).",
     },
     "health.unknown_time": {"en": "an unknown time", "fr": "un moment inconnu"},
+    "health.database_down": {
+        "en": "Veilleur cannot write to its database, so no new mention is stored or posted: {reason}",
+        "fr": "Veilleur ne peut plus écrire dans sa base de données : aucune nouvelle mention n’est enregistrée ni "
+        "publiée. Cause : {reason}",
+    },
+    "health.database_down_hint": {
+        "en": "Nothing already collected is lost: once the database can be written again, the next polls catch up.",
+        "fr": "Rien de ce qui a déjà été collecté n’est perdu : dès que la base accepte de nouveau les écritures, "
+        "les prochaines relèves rattrapent le retard.",
+    },
+    "health.database_up": {
+        "en": "Veilleur can write to its database again; the watchers are catching up.",
+        "fr": "Veilleur peut de nouveau écrire dans sa base de données ; les veilles rattrapent leur retard.",
+    },
     "watch.usage": {
         "en": "*/watch* — what Veilleur watches\n"
         "• `/watch list`: every watcher, where it comes from and how it is doing\n"

@@ -95,6 +95,8 @@ class Poller:
             return await self._succeeded(config, status, result)
         except DatabaseUnavailable as error:
             # Nothing of this poll was stored, its cursor included: the next poll fetches the same items again.
+            if self.health is not None:
+                await self.health.database_failed(config, str(error))
             return self._failed(config, str(error), None)
 
     async def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
@@ -111,6 +113,8 @@ class Poller:
         )
         self._resume_at.pop(config.name, None)
         self._unrecorded_failures.pop(config.name, None)
+        if self.health is not None:
+            await self.health.database_works(config)
         self._tell_health(config, lambda health: health.succeeded(config, before))
         for hook in self.after_record:
             try:

@@ -174,6 +174,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             alert_after=settings.health_alert_after,
             channel=settings.health_channel,
             on_queued=services.outbox.wake,
+            slack=services.slack,
         )
         services.escalations = EscalationService(store, services.slack, settings, routes, render_card=services.card)
         spikes = SpikeWatch(

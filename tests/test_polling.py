@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from health import SourceHealth
 from outbox import Outbox, new_slack_client
 from polling import Poller
 from query import parse_query
@@ -244,4 +246,28 @@ async def test_a_poll_the_database_cannot_record_still_counts_as_the_watchers_fa
     rig.poller.forget_backoff("w")
     await rig.poller.poll("w")
     assert rig.store.watcher_status("w").consecutive_failures == 3  # the two it could not record count too
+    rig.store.close()
+
+
+async def test_the_team_is_told_once_when_the_database_fails_and_once_when_it_works_again(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.store = rig.poller.store = rig.outbox.store = Store.open(tmp_path / "v.db")
+    rig.poller.health = SourceHealth(rig.store, lang="en", tz=ZoneInfo("UTC"), channel="CHEALTH",
+                                     slack=new_slack_client("xoxb-t", rig.slack.api_url))
+    for name in ("a", "b"):
+        rig.add(name, f"/{name}")
+        rig.feeds.add(f"/{name}", rss([("1", "tram", MON)]))
+    with locked_database(tmp_path / "v.db"):
+        await rig.poller.poll_all()
+        for name in ("a", "b"):
+            rig.poller.forget_backoff(name)
+        await rig.poller.poll_all()
+    (alert,) = rig.posted("CHEALTH")
+    assert "cannot write to its database" in alert and "database is busy" in alert
+    for name in ("a", "b"):
+        rig.poller.forget_backoff(name)
+    await rig.poller.poll_all()
+    await rig.poller.poll_all()
+    assert rig.posted("CHEALTH")[1:] == ["Veilleur can write to its database again; the watchers are catching up."]
     rig.store.close()
