@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from text import ELLIPSIS, truncate
+from text import ELLIPSIS, FORMAT_CHARACTERS, truncate
 
 TEXT_LIMIT = 3000
 _WEB_SCHEMES = frozenset({"http", "https"})
-# Whitespace and the characters that would end or split a `<url|label>` sequence, plus controls.
-_UNSAFE_IN_URL = re.compile(r"[\s|<>\x00-\x1f\x7f]")
+# Whitespace and the characters that would end or split a `<url|label>` sequence, plus controls and invisible
+# format characters (a right-to-left override in a URL would reverse what Slack shows of it).
+_UNSAFE_IN_URL = re.compile(rf"[\s|<>\x00-\x1f\x7f{FORMAT_CHARACTERS}]")
 
 
 def escape(text: str) -> str:
@@ -64,7 +65,7 @@ def web_url(url: str) -> str | None:
     """`url` made safe to send to Slack, or None when it is not an http(s) URL with a host.
 
     Whitespace, controls, `|`, `<` and `>` are percent-encoded: inside `<url|label>` they would end the URL
-    early and let the rest of it pose as a label.
+    early and let the rest of it pose as a label. Invisible format characters are percent-encoded too.
     """
     url = url.strip()
     try:
