@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from i18n import format_count, format_datetime, format_duration, t, t_plural
 from mentions import Mention
-from slack_text import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, web_url
+from slack_text import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, url_as_shown, web_url
 from text import one_line, truncate, without_invisible
 
 SOURCES: dict[str, tuple[str, str]] = {
@@ -216,7 +216,7 @@ def _details(mention: Mention, watcher: str, lang: str) -> list[dict[str, object
 
 def _link_label(url: str) -> str:
     """The URL as people read it: shortened, without http(s)://. Showing the real target means no spoofing."""
-    return _clean(_WEB_SCHEME.sub("", url.strip()), LINK_LABEL_LIMIT)
+    return _clean(url_as_shown(_WEB_SCHEME.sub("", url.strip())), LINK_LABEL_LIMIT)
 
 
 def _buttons(mention: Mention, mention_id: int, lang: str) -> list[dict[str, object]]:

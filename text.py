@@ -88,8 +88,8 @@ FORMAT_CHARACTERS = (
 # Control characters that are not whitespace (NUL, escape, DEL, the C1 set): nothing to read, and NUL cuts strings
 # short in some of SQLite's functions. Tabs, line breaks and the other whitespace controls stay for `one_line`.
 _CONTROLS = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
-# Letters and marks that render as nothing and serve to fake blank or look-alike names: the combining grapheme
-# joiner, the Hangul fillers, the Khmer inherent vowels.
+# Letters and marks that render as nothing (the combining grapheme joiner, the Hangul fillers, the Khmer inherent
+# vowels): ignored when text is compared, kept in text like any letter (they hide nothing and reverse nothing).
 _BLANK_LETTERS = "\u034f\u115f\u1160\u3164\uffa0\u17b4\u17b5"
 # Variation selectors choose how the character before them looks (emoji or text style, a glyph variant): kept in
 # text, ignored when text is compared.
@@ -97,7 +97,7 @@ _VARIATION_SELECTORS = "\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef"
 ZWNJ, ZWJ = "\u200c", "\u200d"
 # What is legitimate among them: a subdivision flag (🏴 and tag letters, then the cancel tag) ...
 _FLAG_TAG_SEQUENCE = "\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{1,7}\U000e007f"
-_INVISIBLE_CHARACTER = re.compile(f"({_FLAG_TAG_SEQUENCE})|[{FORMAT_CHARACTERS}{_CONTROLS}{_BLANK_LETTERS}]")
+_INVISIBLE_CHARACTER = re.compile(f"({_FLAG_TAG_SEQUENCE})|[{FORMAT_CHARACTERS}{_CONTROLS}]")
 _IGNORED_WHEN_COMPARING = re.compile(f"[{FORMAT_CHARACTERS}{_BLANK_LETTERS}{_VARIATION_SELECTORS}]")
 # ... and the joiners inside a word of a script that writes with them (Arabic, Persian, the Indic scripts).
 _JOINING_SCRIPTS = ((0x0600, 0x0DFF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFC))
@@ -107,23 +107,19 @@ _SKIN_TONES = (0x1F3FB, 0x1F3FF)
 def without_invisible(text: str) -> str:
     """`text` without the invisible characters that spoof names, reverse text or split words so a query misses them.
 
-    What goes: control characters other than whitespace (NUL, escape, DEL...), every format character (Unicode
+    What goes: control characters other than whitespace (NUL, escape, DEL...) and every format character (Unicode
     category Cf: U+200B-U+200F, U+2060-U+2064, U+FEFF, U+061C, the bidirectional embeddings, overrides and
-    isolates U+202A-U+202E and U+2066-U+2069, tags...) and the blank letters (Hangul fillers and the like). What
-    stays, because people read it: a zero-width joiner between two emoji (👨‍👩‍👧, 🏳️‍🌈, 🧑🏽‍💻), zero-width joiners and
-    non-joiners between two letters of Arabic or Indic script (they change how the letters join), and the tags of
-    a subdivision flag (🏴󠁧󠁢󠁳󠁣󠁴󠁿). Matching ignores even those (`ignored_when_comparing`).
+    isolates U+202A-U+202E and U+2066-U+2069, tags...). What stays, because people read it: a zero-width joiner
+    between two emoji (👨‍👩‍👧, 🏳️‍🌈, 🧑🏽‍💻), zero-width joiners and non-joiners between two letters of Arabic or Indic
+    script (they change how the letters join), and the tags of a subdivision flag (🏴󠁧󠁢󠁳󠁣󠁴󠁿). Matching ignores even
+    those (`ignored_when_comparing`).
     """
-    if _is_printable_but_line_breaks(text) and (text.isascii() or not any(blank in text for blank in _BLANK_LETTERS)):
+    # isprintable() is false for every format and control character, and runs in C: ten times faster than a search.
+    if text.isprintable() or ("\n" in text and text.replace("\n", "").isprintable()):
         return text
     if _INVISIBLE_CHARACTER.search(text) is None:
         return text
     return _INVISIBLE_CHARACTER.sub(_kept_if_legitimate, text)
-
-
-def _is_printable_but_line_breaks(text: str) -> bool:
-    # isprintable() is false for every Cf and control character, and runs in C: ten times faster than a search.
-    return text.isprintable() or ("\n" in text and text.replace("\n", "").isprintable())
 
 
 def _kept_if_legitimate(match: re.Match[str]) -> str:
