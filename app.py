@@ -1,4 +1,4 @@
-"""The Slack app: an AsyncApp wired to our services, with every listener group registered."""
+"""The Slack app: an AsyncApp wired to our services, with every listener group registered, and its HTTP endpoint."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def signature_problem(
     return None
 
 
-def slack_signature_middleware(signing_secret: str, clock: Callable[[], float] = time.time) -> Middleware:
+def slack_signature_middleware(signing_secret: str) -> Middleware:
     """An aiohttp middleware that answers 401 to every POST not signed with `signing_secret`."""
 
     @web.middleware
@@ -65,7 +65,7 @@ def slack_signature_middleware(signing_secret: str, clock: Callable[[], float] =
             body,
             headers.get("X-Slack-Request-Timestamp"),
             headers.get("X-Slack-Signature"),
-            clock(),
+            time.time(),
         )
         if problem is None:
             return await handler(request)
