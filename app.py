@@ -1,17 +1,22 @@
-"""The Slack app: an AsyncApp wired to our services, with every listener group registered."""
+"""The Slack app: an AsyncApp wired to our services, with every listener group registered, and its HTTP endpoint."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 import handlers
+from request_verification import slack_signature_middleware
 
 if TYPE_CHECKING:
     from runtime import Services
+    from settings import Settings
+
+EVENTS_PATH = "/slack/events"
 
 
 class _TokenSkippedIsNoise(logging.Filter):
@@ -38,3 +43,11 @@ def build_app(services: Services) -> AsyncApp:
     )
     handlers.register(app, services)
     return app
+
+
+def build_web_app(app: AsyncApp, settings: Settings) -> web.Application:
+    """HTTP mode's aiohttp application: Bolt's endpoint at EVENTS_PATH, behind our signature check."""
+    assert settings.slack_signing_secret is not None, "require_slack_connection checks it before HTTP mode starts"
+    web_app = app.web_app(path=EVENTS_PATH, port=settings.port)
+    web_app.middlewares.append(slack_signature_middleware(settings.slack_signing_secret))
+    return web_app

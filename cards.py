@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from i18n import format_count, format_datetime, format_duration, t, t_plural
 from mentions import Mention
-from slack_text import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, web_url
-from text import one_line, truncate
+from slack_text import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, url_as_shown, web_url
+from text import one_line, truncate, without_invisible
 
 SOURCES: dict[str, tuple[str, str]] = {
     "rss": (":newspaper:", "RSS"),
@@ -53,8 +53,6 @@ ALSO_SEEN_SHOWN = 5
 ALSO_SEEN_URL_LIMIT = 300
 ALSO_SEEN_LIMIT = 2000
 
-# Bidirectional overrides and isolates: outside text could use them to reverse the text that follows it.
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _WEB_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
 
 
@@ -212,7 +210,7 @@ def _author(mention: Mention) -> str:
 def _body(mention: Mention) -> str:
     """The bold title over the start of the text, as unescaped mrkdwn."""
     title = _clean(mention.title, TITLE_LIMIT)
-    lines = [one_line(_BIDI_CONTROLS.sub("", line)) for line in mention.text.splitlines()]
+    lines = [one_line(line) for line in mention.text.splitlines()]  # a Mention holds no invisible characters
     lines = [line for line in lines if line]
     # Past a few paragraphs, the rest runs on: a text of many short lines would make a very tall card.
     head, rest = lines[: SNIPPET_LINES - 1], lines[SNIPPET_LINES - 1 :]
@@ -242,7 +240,7 @@ def _details(mention: Mention, watcher: str, lang: str) -> list[dict[str, object
 
 def _link_label(url: str) -> str:
     """The URL as people read it: shortened, without http(s)://. Showing the real target means no spoofing."""
-    return _clean(_WEB_SCHEME.sub("", url.strip()), LINK_LABEL_LIMIT)
+    return _clean(url_as_shown(_WEB_SCHEME.sub("", url.strip())), LINK_LABEL_LIMIT)
 
 
 def _buttons(mention: Mention, mention_id: int, lang: str) -> list[dict[str, object]]:
@@ -276,8 +274,8 @@ def _fallback(mention: Mention, lang: str) -> str:
 
 
 def _clean(text: str, limit: int) -> str:
-    """Outside text for one line: whitespace collapsed, bidi controls dropped, cut to `limit`."""
-    return truncate(one_line(_BIDI_CONTROLS.sub("", text)), limit)
+    """Outside text for one line: whitespace collapsed, invisible characters dropped, cut to `limit`."""
+    return truncate(one_line(without_invisible(text)), limit)
 
 
 @dataclass(frozen=True, slots=True)

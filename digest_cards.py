@@ -8,7 +8,6 @@ watchers, sources, themes or escalations there are.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +17,7 @@ from digest import Digest, Narrative, SourceFailure, Theme, TopMention, Volume, 
 from escalation_cards import user_refs
 from i18n import format_count, format_datetime, format_duration, t, t_plural
 from slack_text import escape, link, markup, mrkdwn, plain_text
-from text import one_line, truncate
+from text import one_line, truncate, without_invisible
 
 HEADER_LIMIT = 150
 NAME_LIMIT = 60
@@ -39,8 +38,6 @@ MAX_AUTHORS = 3
 MAX_OPEN = 5
 MAX_FAILURES = 6
 FALLBACK_LIMIT = 300
-
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def digest_message(digest: Digest, narrative: Narrative, *, lang: str, tz: ZoneInfo) -> dict[str, Any]:
@@ -230,5 +227,5 @@ def _fallback(digest: Digest, title: str, lang: str) -> str:
 
 
 def _clean(text: str, limit: int) -> str:
-    """Outside text for one line: whitespace collapsed, bidi controls dropped, cut to `limit` (unescaped)."""
-    return truncate(one_line(_BIDI_CONTROLS.sub("", text)), limit)
+    """Outside text for one line: whitespace collapsed, invisible characters dropped, cut to `limit` (unescaped)."""
+    return truncate(one_line(without_invisible(text)), limit)

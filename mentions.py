@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from text import without_invisible
+
+# The fields people read and queries match: every source's text goes through `without_invisible` here, once.
+_READ_FIELDS = ("text", "title", "author_handle", "author_name")
+
 
 @dataclass(frozen=True, slots=True)
 class Mention:
@@ -12,7 +17,9 @@ class Mention:
 
     `external_id` is stable for the life of the item on its source (a feed guid, a Mastodon status URI...):
     the store keeps one mention per (source, external_id), so re-dated or re-ordered items are not new.
-    Text fields are plain text (HTML already stripped) and hostile: escape them before they reach Slack.
+    Text fields are plain text (HTML already stripped) and hostile: escape them before they reach Slack. Whoever
+    builds a Mention (a watcher, the store reading one back), its text, title and author come out without invisible
+    characters (`text.without_invisible`), so no source can spoof a name or split a word a query looks for.
     """
 
     source: str
@@ -28,3 +35,10 @@ class Mention:
     engagement: dict[str, int] = field(default_factory=dict)
     conversation_id: str | None = None
     parent_id: str | None = None  # external_id of the post this one replies to, inside a conversation
+
+    def __post_init__(self) -> None:
+        for name in _READ_FIELDS:
+            value = getattr(self, name)
+            visible = without_invisible(value)
+            if visible is not value:
+                object.__setattr__(self, name, visible)

@@ -36,6 +36,7 @@ from typing import ClassVar, NoReturn, Protocol
 from urllib.parse import unquote
 
 from mentions import Mention
+from text import ignored_when_comparing, without_invisible
 
 MAX_QUERY_LENGTH = 4000
 MAX_NESTING = 32
@@ -105,21 +106,28 @@ class QueryError(ValueError):
 
 
 def _fold_char(char: str) -> str:
-    """The case- and accent-free form of one character: the definition every faster path must agree with."""
+    """The case- and accent-free form of one character: the definition every faster path must agree with.
+
+    Invisible characters fold to nothing (see `text.ignored_when_comparing`): "tram\u200bway" is "tramway".
+    """
+    if ignored_when_comparing(char):
+        return ""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", char).casefold())
     return "".join(_LETTER_EXPANSIONS.get(part, part) for part in decomposed if not unicodedata.combining(part))
 
 
 def _word_fold_char(char: str) -> str:
-    """`_fold_char`, keeping letters, digits, marks and "#", dropping invisible formatting, spacing the rest."""
+    """`_fold_char`, keeping letters, digits, marks and "#", spacing the rest.
+
+    Invisible characters (soft hyphens, zero-width joiners) fold to nothing, so they join the word they sit in.
+    """
     if char == _SECTION_MARK:
         return "|"
     parts: list[str] = []
     for part in _fold_char(char):
-        category = unicodedata.category(part)
-        if part.isalnum() or part == "#" or category.startswith("M"):
+        if part.isalnum() or part == "#" or unicodedata.category(part).startswith("M"):
             parts.append(part)
-        elif category != "Cf":  # soft hyphens and zero-width joiners sit inside words
+        else:
             parts.append(" ")
     folded = "".join(parts)
     return " " if folded.isspace() else folded
@@ -574,6 +582,8 @@ class Query:
     _root: _Node = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # Typed or pasted text can hold invisible characters too: the query is kept, shown and parsed without them.
+        object.__setattr__(self, "text", without_invisible(self.text))
         object.__setattr__(self, "_root", _Parser(self.text).parse())
 
     def matches(self, mention: Mention) -> bool:

@@ -22,7 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
-from app import build_app
+from app import EVENTS_PATH, build_app, build_web_app
 from digest_delivery import DigestService, start_digests
 from escalation import EscalationService, load_routes, schedule_reminders
 from health import SourceHealth
@@ -256,7 +256,7 @@ class Runtime:
             await self._socket_handler.connect_async()
             log.info("connected to Slack in Socket Mode")
         else:
-            self._web_runner = web.AppRunner(self.app.web_app(path="/slack/events", port=self.settings.port))
+            self._web_runner = web.AppRunner(build_web_app(self.app, self.settings))
             await self._web_runner.setup()
             try:
                 await web.TCPSite(self._web_runner, self.host, self.settings.port).start()
@@ -265,7 +265,7 @@ class Runtime:
                     f"PORT {self.settings.port}: cannot listen on {self.host}:{self.settings.port}"
                     f" ({error.strerror or error}): stop what uses it or choose another PORT"
                 ) from None
-            log.info("listening for Slack on http://%s:%d/slack/events", self.host, self.settings.port)
+            log.info("listening for Slack on http://%s:%d%s", self.host, self.settings.port, EVENTS_PATH)
         log.info("%d watcher(s) scheduled", len(self.services.watchers))
 
     async def stop(self) -> None:

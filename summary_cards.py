@@ -13,7 +13,7 @@ from cards import SOURCES
 from i18n import format_count, t, t_plural
 from slack_text import escape, link, markup
 from summarize import AuthorStat, StanceLine, Summary
-from text import one_line, truncate
+from text import one_line, truncate, without_invisible
 
 ITEM_LIMIT = 400
 NAME_LIMIT = 80
@@ -21,13 +21,12 @@ EXCERPT_LIMIT = 200
 DETAIL_LIMIT = 200
 # Most messages against: worth an official's eye.
 FLAG_SHARE = 50
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
 def clean(text: str, limit: int) -> str:
-    """Outside text for one line, unescaped: whitespace collapsed, bidi controls dropped, cut to `limit`."""
-    return truncate(one_line(_BIDI_CONTROLS.sub("", text)), limit)
+    """Outside text for one line, unescaped: whitespace collapsed, invisible characters dropped, cut to `limit`."""
+    return truncate(one_line(without_invisible(text)), limit)
 
 
 def source_name(source: str | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 ELLIPSIS = "…"
 
@@ -73,6 +74,87 @@ def collapse_blanks(text: str) -> str:
         else:
             lines.extend(filter(None, [" ".join(raw.split()) for raw in line.splitlines()]))
     return "\n".join(lines)
+
+
+# Unicode's format characters (category Cf, as of Unicode 15.1), as the body of a regular expression's [...] class:
+# zero-width spaces and joiners, bidirectional marks, embeddings, overrides and isolates, the byte order mark,
+# invisible operators, tags... `tests/test_text.py` checks that every Cf character of the running Python's Unicode
+# database is in it.
+FORMAT_CHARACTERS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+# Control characters that are not whitespace (NUL, escape, DEL, the C1 set): nothing to read, and NUL cuts strings
+# short in some of SQLite's functions. Tabs, line breaks and the other whitespace controls stay for `one_line`.
+_CONTROLS = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+# Letters and marks that render as nothing (the combining grapheme joiner, the Hangul fillers, the Khmer inherent
+# vowels): ignored when text is compared, kept in text like any letter (they hide nothing and reverse nothing).
+_BLANK_LETTERS = "\u034f\u115f\u1160\u3164\uffa0\u17b4\u17b5"
+# Variation selectors choose how the character before them looks (emoji or text style, a glyph variant): kept in
+# text, ignored when text is compared.
+_VARIATION_SELECTORS = "\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef"
+ZWNJ, ZWJ = "\u200c", "\u200d"
+# What is legitimate among them: a subdivision flag (🏴 and tag letters, then the cancel tag) ...
+_FLAG_TAG_SEQUENCE = "\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{1,7}\U000e007f"
+_INVISIBLE_CHARACTER = re.compile(f"({_FLAG_TAG_SEQUENCE})|[{FORMAT_CHARACTERS}{_CONTROLS}]")
+_IGNORED_WHEN_COMPARING = re.compile(f"[{FORMAT_CHARACTERS}{_BLANK_LETTERS}{_VARIATION_SELECTORS}]")
+# ... and the joiners inside a word of a script that writes with them (Arabic, Persian, the Indic scripts).
+_JOINING_SCRIPTS = ((0x0600, 0x0DFF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFC))
+_SKIN_TONES = (0x1F3FB, 0x1F3FF)
+
+
+def without_invisible(text: str) -> str:
+    """`text` without the invisible characters that spoof names, reverse text or split words so a query misses them.
+
+    What goes: control characters other than whitespace (NUL, escape, DEL...) and every format character (Unicode
+    category Cf: U+200B-U+200F, U+2060-U+2064, U+FEFF, U+061C, the bidirectional embeddings, overrides and
+    isolates U+202A-U+202E and U+2066-U+2069, tags...). What stays, because people read it: a zero-width joiner
+    between two emoji (👨‍👩‍👧, 🏳️‍🌈, 🧑🏽‍💻), zero-width joiners and non-joiners between two letters of Arabic or Indic
+    script (they change how the letters join), and the tags of a subdivision flag (🏴󠁧󠁢󠁳󠁣󠁴󠁿). Matching ignores even
+    those (`ignored_when_comparing`).
+    """
+    # isprintable() is false for every format and control character, and runs in C: ten times faster than a search.
+    if text.isprintable() or ("\n" in text and text.replace("\n", "").isprintable()):
+        return text
+    if _INVISIBLE_CHARACTER.search(text) is None:
+        return text
+    return _INVISIBLE_CHARACTER.sub(_kept_if_legitimate, text)
+
+
+def _kept_if_legitimate(match: re.Match[str]) -> str:
+    if match.group(1) is not None:
+        return match.group()
+    char = match.group()
+    if char not in (ZWJ, ZWNJ):
+        return ""
+    text, start = match.string, match.start()
+    before = text[start - 1] if start > 0 else ""
+    after = text[start + 1] if start + 1 < len(text) else ""
+    if char == ZWJ and _ends_emoji(before) and _is_emoji(after):
+        return char
+    return char if _joins_letters(before) and _joins_letters(after) else ""
+
+
+def _is_emoji(char: str) -> bool:
+    return bool(char) and unicodedata.category(char) == "So"
+
+
+def _ends_emoji(char: str) -> bool:
+    """Whether `char` can end the emoji before a joiner: the emoji itself, its skin tone or its emoji-style selector."""
+    return _is_emoji(char) or char == "\ufe0f" or (bool(char) and _SKIN_TONES[0] <= ord(char) <= _SKIN_TONES[1])
+
+
+def _joins_letters(char: str) -> bool:
+    if not char or unicodedata.category(char)[0] not in "LM":
+        return False
+    code = ord(char)
+    return any(first <= code <= last for first, last in _JOINING_SCRIPTS)
+
+
+def ignored_when_comparing(char: str) -> bool:
+    """Whether `char` is invisible and must not count when two texts are compared (joiners and selectors too)."""
+    return _IGNORED_WHEN_COMPARING.fullmatch(char) is not None
 
 
 def one_line(text: str) -> str:

@@ -241,6 +241,27 @@ def test_case_and_accent_insensitive(query: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["tram\u200bway", "tram\u2060way", "tram\u034fway", "tram\ufe0fway", "tram\u3164way", "\u202etram\u2069way"],
+)
+def test_invisible_characters_do_not_hide_a_word(text: str) -> None:
+    assert hits("tramway", f"le {text} arrive")
+    assert hits('"le tramway arrive"', f"le {text} arrive")
+
+
+def test_a_query_typed_with_invisible_characters_is_kept_and_matched_without_them() -> None:
+    query = parse_query("tram\u200bway author:@b\u2060ob site:exa\u200dmple.org")
+    assert query.text == "tramway author:@bob site:example.org"
+    assert query.matches(mention("le tramway", url="https://example.org/1", author_handle="@bob@mastodon.social"))
+    assert parse_query("author:@bob").matches(mention(author_handle="@b\u200bob\u202e@mastodon.social"))
+
+
+def test_fold_ignores_invisible_characters_even_those_kept_for_display() -> None:
+    assert fold("B\u200bob \u202eX\u202c") == "bob x"
+    assert fold("👍\u200d👍\ufe0f") == "👍👍"
+
+
+@pytest.mark.parametrize(
     ("query", "text", "expected"),
     [
         ("Tor", "FileStoreConfig", False),

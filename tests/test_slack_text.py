@@ -72,6 +72,24 @@ def test_link_label_is_escaped_so_it_cannot_spoof_another_link() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "label", "shown"),
+    [
+        ("https://evil.example/login", "bank.fr", "evil.example"),
+        ("https://evil.example/login", "https://www.bank.fr/login?next=1", "evil.example"),
+        ("https://evil.example/login", "BANK.FR:443/", "evil.example"),
+        ("https://bank.fr.evil.example/", "bank.fr", "bank.fr.evil.example"),
+        ("https://www.bank.fr/a", "bank.fr", "bank.fr"),  # the same site
+        ("https://login.bank.fr/a", "https://bank.fr", "https://bank.fr"),  # a subdomain of the one shown
+        ("https://example.org/a", "example.org/a", "example.org/a"),
+        ("https://evil.example/", "Le tramway à Caen.fr : le point", "Le tramway à Caen.fr : le point"),  # a title
+        ("https://evil.example/", "3.14", "3.14"),
+    ],
+)
+def test_a_label_that_is_an_address_shows_the_address_the_link_leads_to(url: str, label: str, shown: str) -> None:
+    assert link(url, label) == f"<{url}|{shown}>"
+
+
 def test_link_url_cannot_end_early_or_carry_a_label_of_its_own() -> None:
     built = link("https://evil.example/a|https://bank.example b>c<d\te\nf", "label")
     assert built == "<https://evil.example/a%7Chttps://bank.example%20b%3Ec%3Cd%09e%0Af|label>"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import sys
 import time
+import unicodedata
 
 import pytest
 
-from text import ELLIPSIS, collapse_blanks, html_to_text, one_line, truncate
+from text import ELLIPSIS, collapse_blanks, html_to_text, ignored_when_comparing, one_line, truncate, without_invisible
 
 
 @pytest.mark.parametrize(
@@ -85,3 +87,74 @@ def test_one_line() -> None:
 def test_truncate(text: str, limit: int, expected: str) -> None:
     assert truncate(text, limit) == expected
     assert len(truncate(text, limit)) <= max(limit, 0)
+
+
+# The characters issue 12 names: zero-width space, non-joiner and joiner, word joiner, invisible separator, byte
+# order mark, Arabic letter mark, left-to-right and right-to-left marks, embeddings, overrides and isolates.
+NAMED_INVISIBLE = [
+    "\u200b", "\u200c", "\u200d", "\u2060", "\u2063", "\ufeff", "\u061c", "\u200e", "\u200f",
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+]  # fmt: skip
+FORMAT_CHARACTERS = [chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"]
+
+
+@pytest.mark.parametrize("invisible", NAMED_INVISIBLE)
+def test_without_invisible_drops_the_spoofing_characters(invisible: str) -> None:
+    spoofed = f"tram{invisible}way {invisible}Jean{invisible} Dupont{invisible}"
+    assert without_invisible(spoofed) == "tramway Jean Dupont"
+    assert without_invisible(f"é{invisible}\n{invisible}à") == "é\nà"
+
+
+def test_without_invisible_drops_every_format_character_of_this_unicode_database() -> None:
+    kept = [hex(ord(char)) for char in FORMAT_CHARACTERS if without_invisible(f"a{char}b") != "ab"]
+    assert kept == []
+    assert all(ignored_when_comparing(char) for char in FORMAT_CHARACTERS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nul\x00 escape\x1b del\x7f c1\x9b", "nul escape del c1"),
+        ("tab\tnew\nline\r\nform\x0cfeed\x85next", "tab\tnew\nline\r\nform\x0cfeed\x85next"),
+        ("\ufeff", ""),
+    ],
+)
+def test_without_invisible_drops_controls_but_not_whitespace(text: str, expected: str) -> None:
+    assert without_invisible(text) == expected
+
+
+@pytest.mark.parametrize(
+    "legitimate",
+    [
+        "👨\u200d👩\u200d👧 family",  # emoji ZWJ sequences
+        "🏳\ufe0f\u200d🌈 flag",
+        "🧑🏽\u200d💻 skin tone",
+        "❤\ufe0f\u200d🔥",
+        "می\u200cخواهم",  # Persian: the non-joiner keeps two letters apart
+        "क्\u200dष",  # Devanagari: the joiner picks a half form
+        "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Scotland",  # subdivision flag tags
+        "Le tramway arrive à Caen « demain » 🚋",
+        "right-to-left: مرحبا بالعالم שלום",
+    ],
+)
+def test_without_invisible_keeps_what_people_read(legitimate: str) -> None:
+    assert without_invisible(legitimate) == legitimate
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\u200d👍 then 👍\u200d", "👍 then 👍"),  # a joiner at either end of an emoji joins nothing
+        ("admin\u200d👍", "admin👍"),
+        ("a\u200cd\u200dmin", "admin"),  # joiners between Latin letters only split words
+        ("x\U000e0067\U000e007f", "x"),  # tags outside a flag: hidden text ("ASCII smuggling")
+    ],
+)
+def test_joiners_and_tags_outside_emoji_and_joining_scripts_are_dropped(text: str, expected: str) -> None:
+    assert without_invisible(text) == expected
+
+
+def test_variation_selectors_and_blank_letters_stay_in_text_but_not_when_comparing() -> None:
+    assert without_invisible("❤\ufe0f \u3164\u115f name\u034f") == "❤\ufe0f \u3164\u115f name\u034f"
+    assert all(ignored_when_comparing(char) for char in "\ufe0f\ufe0e\u3164\u115f\u034f\U000e0100")
+    assert not any(ignored_when_comparing(char) for char in "a é😀\n")

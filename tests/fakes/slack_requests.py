@@ -30,8 +30,9 @@ class SignedRequest:
     headers: dict[str, str]
 
 
-def sign(body: str, signing_secret: str, content_type: str, timestamp: int | None = None) -> SignedRequest:
-    """Sign `body`; pass an old `timestamp` to build a replayed request that Bolt must refuse."""
+def sign(body: str, signing_secret: str, content_type: str, timestamp: int | str | None = None) -> SignedRequest:
+    """Sign `body`; pass an old `timestamp` to build a replayed request that Bolt must refuse, or any string
+    (not a number, padded, 5,000 digits) to sign a malformed one the way a forger holding the secret would."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(signing_secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
     headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
@@ -65,7 +66,7 @@ class SlackRequests:
         self.user_id, self.channel_id = user_id, channel_id
         self._ids = itertools.count(1)
 
-    def sign(self, body: str, content_type: str, timestamp: int | None = None) -> SignedRequest:
+    def sign(self, body: str, content_type: str, timestamp: int | str | None = None) -> SignedRequest:
         return sign(body, self.signing_secret, content_type, timestamp)
 
     def slash_command(
