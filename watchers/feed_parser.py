@@ -25,6 +25,7 @@ import fastfeedparser
 import feedparser
 
 from text import collapse_blanks, html_to_text, one_line
+from watchers.base import describe_body
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -60,7 +61,6 @@ _BYTE_ORDER_MARKS = (
 )
 # Encodings in which any byte sequence decodes, so a successful decode proves nothing about the label.
 _ANY_BYTES_DECODE = frozenset({"ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15", "iso8859-2"})
-_NOT_A_FEED_SNIPPET = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,12 +421,6 @@ def _clean_lang(value: str | None) -> str | None:
 
 def _describe(data: bytes, content_type: str | None) -> str:
     """A short account of bytes that are not a feed, for the error shown to the team."""
-    head = data.lstrip()[:512].lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
-        what = "an HTML page"
-    elif head[:1] in (b"{", b"["):
-        what = "JSON that is not a JSON Feed"
-    else:
-        snippet = data.lstrip()[:_NOT_A_FEED_SNIPPET].decode("utf-8", errors="replace")
-        what = f"content starting {snippet!r}"
-    return f"{what} ({content_type})" if content_type else what
+    if data.lstrip()[:1] in (b"{", b"["):
+        return "JSON that is not a JSON Feed" + (f" ({content_type})" if content_type else "")
+    return describe_body(data, content_type)

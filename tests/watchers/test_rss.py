@@ -80,7 +80,7 @@ async def test_local_guids_are_scoped_to_their_feed(feeds: FeedServer, http: htt
         (lambda s: s.add("/x", "<html><body>Not a feed</body></html>", content_type="text/html"), "readable feed"),
         (lambda s: s.add("/x", b""), "not a readable feed"),
         (lambda s: s.add("/x", '{"json": true}', content_type="application/json"), "not a readable feed"),
-        (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "limit"),
+        (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "answer larger than 10 MB"),
         (lambda s: s.redirect("/x", "/x"), "redirects"),
         (lambda s: s.hang("/x"), "did not answer in time"),
     ],
