@@ -43,7 +43,7 @@ def rss_feed(items: int = 2, *, pad: int = 0) -> str:
     return f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'>{channel}</rss>"
 
 
-def rss_watcher(url: str, http: httpx.AsyncClient, *, deadline: float = 40.0) -> RssWatcher:  # noqa
+def rss_watcher(url: str, http: httpx.AsyncClient, *, deadline: float = 40.0) -> RssWatcher:
     config = WatcherConfig(name="w", source="rss", query=parse_query("tramway"), channel="C1", url=url)
     return RssWatcher(config, WatcherContext(http=http, deadline=deadline))
 

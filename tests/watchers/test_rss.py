@@ -124,3 +124,20 @@ async def test_follows_a_few_redirects(feeds: FeedServer, http: httpx.AsyncClien
     feeds.redirect("/old", "/real", status=301)
     result = await watcher(feeds.url("/old"), http).poll({})
     assert result.mentions
+
+
+async def test_unchanged_body_from_a_server_ignoring_conditional_get_is_not_parsed_again(
+    feeds: FeedServer, http: httpx.AsyncClient
+) -> None:
+    feeds.add_file("/deaf", FIXTURES / "SYNTHETIC_fr_news_rss2.xml", conditional=False)
+    rss = watcher(feeds.url("/deaf"), http)
+    first = await rss.poll({})
+    assert first.mentions and first.cursor["body_hash"]
+    second = await rss.poll(first.cursor)
+    assert second.not_modified and second.mentions == []
+    assert second.cursor == first.cursor
+    assert feeds.requests("/deaf")[1].headers["If-None-Match"] == first.cursor["etag"]  # sent, and ignored
+    feeds.add("/deaf", (FIXTURES / "SYNTHETIC_fr_news_rss2.xml").read_bytes() + b"\n", conditional=False)
+    third = await rss.poll(second.cursor)
+    assert not third.not_modified and len(third.mentions) == len(first.mentions)
+    assert third.cursor["body_hash"] != first.cursor["body_hash"]
