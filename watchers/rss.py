@@ -34,13 +34,16 @@ class RssWatcher:
         next_cursor = validators(response.headers) | {"body_hash": await parse_off_loop(body_hash, body)}
         if next_cursor["body_hash"] == cursor.get("body_hash"):
             return PollResult([], next_cursor, not_modified=True)
-        parse = partial(parse_feed, url=str(response.url), content_type=response.headers.get("content-type"))
+        read = partial(self._mentions, url=str(response.url), content_type=response.headers.get("content-type"))
         try:
-            feed = await parse_off_loop(parse, body)
+            mentions = await parse_off_loop(read, body)
         except FeedError as error:
             raise SourceError(f"{self.url} is not a readable feed: {error}") from None
-        mentions = [entry_to_mention(entry, self.url) for entry in feed.entries]
         return PollResult(mentions, next_cursor)
+
+    def _mentions(self, body: bytes, *, url: str, content_type: str | None) -> list[Mention]:
+        feed = parse_feed(body, url=url, content_type=content_type)
+        return [entry_to_mention(entry, self.url) for entry in feed.entries]
 
     async def thread(self, mention: Mention) -> list[Mention]:
         """A feed item has no conversation on the feed itself: the item alone."""
