@@ -321,6 +321,15 @@ async def test_the_form_test_button_counts_against_the_same_limit(bot: Bot, feed
     assert len(bot.slack.calls_to("views.update")) == 1  # no "testing…" and no results follow
 
 
+async def test_watch_test_of_a_compression_bomb_stops_at_the_limit(bot: Bot, feeds: FeedServer) -> None:
+    feeds.add_bomb("/bomb", 1024 * 1024 * 1024)
+    pause_schedule(bot)
+    _, answer_url = await watch(bot, f"test tram rss {feeds.url('/bomb')}", user=PASSER_BY)
+    await bot.slack.wait_for_response(within=20)
+    (answer,) = bot.responses_to(answer_url)
+    assert f"{feeds.url('/bomb')} sent an answer larger than 10 MB" in json.dumps(answer)
+
+
 def test_trial_quota_is_a_sliding_window() -> None:
     now = [100.0]
     quota = TrialQuota(2, 60.0, clock=lambda: now[0])
