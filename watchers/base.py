@@ -211,7 +211,7 @@ async def _request(
                 return response, b""
             if response.status_code >= 400:
                 return response, await _error_body(response, url)
-            return response, await read_bounded(response, url, max_bytes)
+            return response, await _read_bounded(response, url, max_bytes)
     except TimeoutError:
         if not whole_answer.expired():
             raise SourceError(f"{url} did not answer in time") from None
@@ -229,12 +229,12 @@ async def _request(
 async def _error_body(response: httpx.Response, url: str) -> bytes:
     """The start of an error answer, for its error code; b"" when it is larger than an API error would be."""
     try:
-        return await read_bounded(response, url, ERROR_BODY_BYTES)
+        return await _read_bounded(response, url, ERROR_BODY_BYTES)
     except SourceError:
         return b""
 
 
-async def read_bounded(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+async def _read_bounded(response: httpx.Response, url: str, max_bytes: int) -> bytes:
     """The body, decompressed here a bounded step at a time and counted as it streams: past `max_bytes` (on the
     wire or decompressed) the read stops and nothing of it is returned.
 
