@@ -202,6 +202,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.test.first": {"en": "The first {shown}:", "fr": "Les {shown} premières :"},
     "watch.test.failed": {"en": "The source did not answer: {error}", "fr": "La source n’a pas répondu : {error}"},
     "watch.test.invalid": {"en": "Cannot test: {field}: {error}", "fr": "Test impossible : {field} : {error}"},
+    "watch.test.too_many": {
+        "en": "Too many tests: at most {limit} a minute for each person. Try again in {seconds} s.",
+        "fr": "Trop de tests : {limit} par minute au plus pour chacun. Réessayez dans {seconds} s.",
+    },
     "watch.form.add_title": {"en": "New watcher", "fr": "Nouvelle veille"},
     "watch.form.edit_title": {"en": "Edit watcher", "fr": "Modifier la veille"},
     "watch.form.editing": {"en": "Watcher: {name}", "fr": "Veille : {name}"},

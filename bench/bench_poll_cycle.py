@@ -1,6 +1,9 @@
 """One poll cycle over many local feeds: cold (everything new), warm (everything 304), and peak memory.
 
-    .venv/bin/python bench/bench_poll_cycle.py [--feeds 500] [--items 10] [--runs 3]
+    .venv/bin/python bench/bench_poll_cycle.py [--feeds 500] [--items 10] [--runs 3] [--ignore-conditional]
+
+`--ignore-conditional`: the server sends validators but ignores If-None-Match/If-Modified-Since, as many do, so
+the warm cycle downloads every feed again (and skips parsing those whose body hash is unchanged).
 
 The feeds are served by the test suite's FeedServer in a second process (as a remote site would be), so the
 figures measure the bot: fetch (httpx + aiohttp transport), parse, match, store. The same cycle is then run with
@@ -60,9 +63,9 @@ def make_feed(feed: int, items: int) -> str:
     )
 
 
-def add_feeds(feeds: int, items: int, server: FeedServer) -> None:
+def add_feeds(feeds: int, items: int, server: FeedServer, *, conditional: bool = True) -> None:
     for feed in range(feeds):
-        server.add(f"/feed/{feed}", make_feed(feed, items), content_type="application/rss+xml")
+        server.add(f"/feed/{feed}", make_feed(feed, items), content_type="application/rss+xml", conditional=conditional)
 
 
 def feedparser_parse(data: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
@@ -109,7 +112,9 @@ async def cycle_pair(base_url: str, feeds: int) -> tuple[float, float, int]:
         failures = [r.error for r in cold_reports + warm_reports if not r.ok]
         if failures:
             print(f"  {len(failures)} failed polls, e.g. {failures[0]}")
-        assert all(r.not_modified for r in warm_reports), "warm cycle was not all 304"
+        unchanged = sum(r.not_modified for r in warm_reports)
+        if unchanged < feeds:
+            print(f"  warm cycle: {feeds - unchanged} of {feeds} feeds parsed again")
         await http.aclose()
         store.close()
         return cold, warm, stored
@@ -120,11 +125,15 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ignore-conditional", action="store_true")
     args = parser.parse_args()
 
     size = len(make_feed(0, args.items).encode())
     print(f"{args.feeds} feeds x {args.items} items ({size / 1024:.1f} KB each), {args.runs} runs, median shown")
-    with playback_server(partial(add_feeds, args.feeds, args.items)) as base_url:
+    if args.ignore_conditional:
+        print("the server ignores conditional GET: the warm cycle downloads every feed again")
+    setup = partial(add_feeds, args.feeds, args.items, conditional=not args.ignore_conditional)
+    with playback_server(setup) as base_url:
         parsers = (("fastfeedparser (ours)", rss_module.parse_feed), ("feedparser (baseline)", feedparser_parse))
         for label, parse in parsers:
             rss_module.parse_feed = parse

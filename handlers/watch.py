@@ -7,7 +7,11 @@ field with the watchers file's own rules (watcher_catalog.py) and answers errors
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -32,6 +36,10 @@ Payload = dict[str, Any]
 CHANGES = frozenset({"add", "edit", "pause", "resume", "remove", "reload"})
 NEEDS_NAME = frozenset({"edit", "pause", "resume", "remove"})
 DEFAULT_TEST_SOURCE = "hackernews"  # public, no credentials, no URL to give
+# Anyone may test, and each test fetches a source they name: enough for trying queries, not for using the bot
+# as a fetcher.
+TESTS_PER_USER = 5
+TEST_WINDOW = 60.0  # seconds
 _TRAILING_LINK = re.compile(r"(?:^|\s)<?(https?://[^|>\s]+)(?:\|[^>]*)?>?\s*$", re.IGNORECASE)
 
 
@@ -50,6 +58,13 @@ def register(app: AsyncApp, services: Services) -> None:
         """The refusal's sentence; its parameters (a name as typed, a path) are escaped."""
         return t(error.key, lang, **{key: escape(str(value)) for key, value in error.params.items()})
 
+    quota = TrialQuota(TESTS_PER_USER, TEST_WINDOW)
+
+    def too_many_tests(user: str) -> str | None:
+        """The refusal when `user` has used up their tests for now; None (and the test is counted) otherwise."""
+        wait = quota.wait(user)
+        return t("watch.test.too_many", lang, limit=TESTS_PER_USER, seconds=math.ceil(wait)) if wait else None
+
     async def ephemeral(ack: AsyncAck, text: str) -> None:
         await ack(response_type="ephemeral", text=text)
 
@@ -60,7 +75,7 @@ def register(app: AsyncApp, services: Services) -> None:
             statuses = {entry.name: services.store.watcher_status(entry.name) for entry in catalog.entries()}
             await ack(response_type="ephemeral", **ui.list_message(catalog.entries(), statuses, tz=tz, lang=lang))
         elif verb == "test":
-            await test_command(ack, respond, rest, command["channel_id"])
+            await test_command(ack, respond, rest, command["channel_id"], user)
         elif verb not in CHANGES or (verb in NEEDS_NAME and not rest):
             await ephemeral(ack, ui.usage(lang))
         elif not await access.may_change_watchers(user):
@@ -101,10 +116,13 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ephemeral(ack, ui.reload_message(report, str(settings.watchers_file), lang))
 
-    async def test_command(ack: AsyncAck, respond: AsyncRespond, text: str, channel: str) -> None:
+    async def test_command(ack: AsyncAck, respond: AsyncRespond, text: str, channel: str, user: str) -> None:
         query, source, url = parse_test_args(text)
         if not query:
             await ephemeral(ack, ui.usage(lang))
+            return
+        if refusal := too_many_tests(user):
+            await ephemeral(ack, refusal)
             return
         await ephemeral(ack, t("watch.test.running", lang))
         table: Payload = {"name": "test", "source": source, "query": query, "channel": channel}
@@ -140,6 +158,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         view = body["view"]
         draft = ui.read_form(view["state"]["values"], view["private_metadata"])
+        if refusal := too_many_tests(body["user"]["id"]):
+            view_with_refusal = ui.watcher_form(draft, lang, trial=ui.trial_problem(refusal))
+            await client.views_update(view_id=view["id"], view=view_with_refusal)
+            return
         await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, trial=ui.testing_note(lang)))
         try:
             table = ui.draft_table(draft) | {"name": "test", "channel": draft.channel or "C0TEST"}
@@ -225,6 +247,27 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(ui.WATCH_FORM)(submitted)
     app.action(ui.REMOVE_CONFIRM)(remove_confirmed)
     app.action(ui.REMOVE_CANCEL)(remove_cancelled)
+
+
+class TrialQuota:
+    """At most `limit` tests per user in any `window` seconds (a sliding window, kept in memory)."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._runs: dict[str, deque[float]] = {}
+
+    def wait(self, user: str) -> float:
+        """0 when `user` may run a test now, which is then counted; else the seconds until they may."""
+        now = self.clock()
+        runs = self._runs.setdefault(user, deque())
+        while runs and runs[0] <= now - self.window:
+            runs.popleft()
+        if len(runs) >= self.limit:
+            return runs[0] + self.window - now
+        runs.append(now)
+        return 0.0
 
 
 def parse_test_args(text: str) -> tuple[str, str, str | None]:

@@ -11,10 +11,12 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Callable, Collection, Mapping
+import zlib
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,6 +30,17 @@ USER_AGENT = "Veilleur/0.1 (self-hosted community listening bot for Slack; +http
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+# The read timeout restarts at every chunk, so a source sending a byte every few seconds would never time out: the
+# whole answer, from the request to its last byte, must come within this. Above connect + read, below a poll's 60 s.
+RESPONSE_DEADLINE = 40.0
+# Only what the bounded inflater below undoes; brotli or zstd installed later must not widen it silently.
+ACCEPT_ENCODING = "gzip, deflate"
+INFLATE_STEP = 64 * 1024  # the most one step of decompression may produce
+MAX_ENCODINGS = 2  # "gzip, deflate" stacked is already unusual; more is an attack on the decoder
+ERROR_BODY_BYTES = 64 * 1024  # enough for an API's JSON error; a larger error page is not read
+DESCRIBED_BYTES = 60  # how much of an unexpected body an error quotes
+# Bodies above this are parsed in a worker thread so the event loop keeps answering Slack (bench/bench_parse_hold.py).
+OFF_LOOP_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -118,11 +131,13 @@ def _reset_seconds(value: str | None) -> float | None:
 
 @dataclass(frozen=True)
 class WatcherContext:
-    """What a watcher may use: the shared HTTP client, rate-limit budgets, and the environment (credentials)."""
+    """What a watcher may use: the shared HTTP client, rate-limit budgets, the environment (credentials), and how
+    long one answer may take to arrive whole."""
 
     http: httpx.AsyncClient
     env: Mapping[str, str] = field(default_factory=dict)
     limits: RateLimits = field(default_factory=RateLimits)
+    deadline: float = RESPONSE_DEADLINE
 
 
 class Watcher(Protocol):
@@ -140,6 +155,21 @@ class Watcher(Protocol):
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=50)
 
 
+class BodyReadingTransport(AiohttpTransport):
+    """httpx-aiohttp, sending a request body only when there is one.
+
+    httpx builds a redirected request from the original's body stream without reading it, so the transport hands
+    aiohttp an unread stream and aiohttp sends the GET with `Transfer-Encoding: chunked` and an empty chunked body,
+    which strict HTTP/1.1 servers (Python's http.server) answer with 400. Reading the in-memory body first lets
+    the transport see it is empty and send a plain GET.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if isinstance(request.stream, httpx.ByteStream):
+            await request.aread()
+        return await super().handle_async_request(request)
+
+
 def new_http_client(
     timeout: httpx.Timeout = TIMEOUT, *, session: Callable[[], ClientSession] | None = None
 ) -> httpx.AsyncClient:
@@ -148,39 +178,153 @@ def new_http_client(
     `session` builds the aiohttp session inside the running loop, for a custom connector (url_safety.py).
     """
     return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=POOL_LIMITS, client=session),
+        transport=BodyReadingTransport(limits=POOL_LIMITS, client=session),
         timeout=timeout,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
     )
 
 
 async def fetch(
-    http: httpx.AsyncClient, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int = MAX_RESPONSE_BYTES
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    deadline: float = RESPONSE_DEADLINE,
 ) -> tuple[httpx.Response, bytes]:
-    """GET `url` and read at most `max_bytes` of body, turning transport failures into `SourceError`."""
+    """GET `url` and its body, at most `max_bytes` once decompressed, turning transport failures into `SourceError`.
+
+    An error status comes with at most ERROR_BODY_BYTES of its body (b"" when larger), a 304 with none.
+    """
+    return await _request(http, "GET", url, max_bytes=max_bytes, deadline=deadline, headers=headers)
+
+
+async def _request(
+    http: httpx.AsyncClient, method: str, url: str, *, max_bytes: int, deadline: float, **options: Any
+) -> tuple[httpx.Response, bytes]:
+    whole_answer = asyncio.timeout(deadline)
     try:
-        async with http.stream("GET", url, headers=headers) as response:
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise SourceError(f"{url} is {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise SourceError(f"{url} sent more than the {max_bytes:,}-byte limit")
-                chunks.append(chunk)
-            return response, b"".join(chunks)
+        async with whole_answer, http.stream(method, url, **options) as response:
+            if response.status_code == 304:
+                return response, b""
+            if response.status_code >= 400:
+                return response, await _error_body(response, url)
+            return response, await _read_bounded(response, url, max_bytes)
+    except TimeoutError:
+        if not whole_answer.expired():
+            raise SourceError(f"{url} did not answer in time") from None
+        raise SourceError(f"{url} was still sending its answer after {deadline:.0f}s (too slow; gave up)") from None
     except httpx.TooManyRedirects:
-        raise SourceError(f"{url} redirects more than {MAX_REDIRECTS} times") from None
+        raise SourceError(f"{url} redirects more than {MAX_REDIRECTS} times (a redirect loop?)") from None
     except httpx.ConnectTimeout as error:
         raise _connect_failure(url, error) from None
     except httpx.TimeoutException:
         raise SourceError(f"{url} did not answer in time") from None
     except httpx.HTTPError as error:
         raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
+
+
+async def _error_body(response: httpx.Response, url: str) -> bytes:
+    """The start of an error answer, for its error code; b"" when it is larger than an API error would be."""
+    try:
+        return await _read_bounded(response, url, ERROR_BODY_BYTES)
+    except SourceError:
+        return b""
+
+
+async def _read_bounded(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The body, decompressed here a bounded step at a time and counted as it streams: past `max_bytes` (on the
+    wire or decompressed) the read stops and nothing of it is returned.
+
+    httpx-aiohttp asks aiohttp for the raw bytes (auto_decompress=False) and leaves decoding to httpx, whose
+    decoders inflate each network chunk whole: one 16 KiB chunk of a gzip bomb becomes 16 MiB at once. Reading
+    raw and inflating at most INFLATE_STEP bytes per step keeps a bomb to the limit plus one step.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(url, max_bytes)
+    inflaters = _inflaters(response.headers.get("content-encoding", ""), url)
+    body = bytearray()
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > max_bytes:
+            raise _too_large(url, max_bytes)
+        try:
+            for piece in _inflated(chunk, inflaters):
+                if len(body) + len(piece) > max_bytes:
+                    raise _too_large(url, max_bytes)
+                body += piece
+        except zlib.error as error:
+            raise SourceError(f"{url} sent a compressed answer that does not decompress: {error}") from None
+    return bytes(body)
+
+
+def _too_large(url: str, max_bytes: int) -> SourceError:
+    return SourceError(f"{url} sent an answer larger than {max_bytes / 1024 / 1024:.0f} MB; it was not read")
+
+
+class _Inflater:
+    """One content coding (gzip or deflate) undone at most INFLATE_STEP bytes at a time."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS)
+        self._produced = False
+        self._raw_deflate = False
+
+    def inflate(self, data: bytes) -> Iterator[bytes]:
+        try:
+            yield from self._steps(data)
+        except zlib.error:
+            # "deflate" should be zlib-wrapped (RFC 9110) but some servers send it raw; as browsers do, take either.
+            if self.coding != "deflate" or self._produced or self._raw_deflate:
+                raise
+            self._raw_deflate = True
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            yield from self._steps(data)
+
+    def _steps(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            piece = self._zlib.decompress(data, INFLATE_STEP)
+            data = self._zlib.unconsumed_tail
+            if piece:
+                self._produced = True
+                yield piece
+            # A full step may leave output inside zlib even when all input is consumed: ask again until it is short.
+            if self._zlib.eof or (not data and len(piece) < INFLATE_STEP):
+                return
+
+
+def _inflaters(content_encoding: str, url: str) -> list[_Inflater]:
+    """Decoders for a Content-Encoding header, in the order to apply them (the last coding applied comes first)."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
+    if len(codings) > MAX_ENCODINGS:
+        raise SourceError(f"{url} sent an answer compressed {len(codings)} times over; refused")
+    unknown = [coding for coding in codings if coding not in ("gzip", "x-gzip", "deflate")]
+    if unknown:
+        raise SourceError(f"{url} sent an answer compressed as {unknown[0][:40]!r}, which was not asked for")
+    return [_Inflater("deflate" if coding == "deflate" else "gzip") for coding in reversed(codings)]
+
+
+def _inflated(chunk: bytes, inflaters: list[_Inflater]) -> Iterator[bytes]:
+    if not inflaters:
+        yield chunk
+        return
+    for piece in inflaters[0].inflate(chunk):
+        yield from _inflated(piece, inflaters[1:])
+
+
+Parsed = TypeVar("Parsed")
+
+
+async def parse_off_loop(parse: Callable[[bytes], Parsed], body: bytes) -> Parsed:
+    """`parse(body)`, in a worker thread when the body is large enough to hold the event loop noticeably."""
+    if len(body) > OFF_LOOP_BYTES:
+        return await asyncio.to_thread(parse, body)
+    return parse(body)
 
 
 def _connect_failure(url: str, error: httpx.ConnectTimeout) -> SourceError:
@@ -249,32 +393,52 @@ async def fetch_json(
 ) -> tuple[httpx.Response, Any]:
     """Call a JSON API politely: wait if its rate limit is nearly spent, check the status, decode the body.
 
-    Errors come back as `SourceError` naming the URL (never the credentials). `data` is sent form-encoded.
+    The body is bounded like `fetch`'s. Errors come back as `SourceError` naming the URL (never the credentials).
+    `data` is sent form-encoded.
     """
     await context.limits.wait(url)
-    try:
-        response = await context.http.request(method, url, params=params, headers=headers, json=json_body, data=data)
-    except httpx.ConnectTimeout as error:
-        raise _connect_failure(url, error) from None
-    except httpx.TimeoutException:
-        raise SourceError(f"{url} did not answer in time") from None
-    except httpx.HTTPError as error:
-        raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
+    response, body = await _request(
+        context.http,
+        method,
+        url,
+        max_bytes=MAX_RESPONSE_BYTES,
+        deadline=context.deadline,
+        params=params,
+        headers=headers,
+        json=json_body,
+        data=data,
+    )
     context.limits.note(url, response.headers)
     if response.status_code >= 400:
-        raise_for_status(response, url, code=_error_code(response.content))
-    if len(response.content) > MAX_RESPONSE_BYTES:
-        raise SourceError(f"{url} sent more than the {MAX_RESPONSE_BYTES:,}-byte limit")
+        raise_for_status(response, url, code=_error_code(body))
+    decode = partial(_json, url=url, content_type=response.headers.get("content-type"))
+    return response, await parse_off_loop(decode, body)
+
+
+def _json(body: bytes, *, url: str, content_type: str | None) -> Any:
     try:
-        return response, json.loads(response.content)
+        return json.loads(body)
+    except UnicodeDecodeError as error:
+        raise SourceError(f"{url} did not send valid JSON: {error.reason} at byte {error.start}") from None
     except ValueError:
-        raise SourceError(f"{url} did not send valid JSON (truncated or an error page?)") from None
+        raise SourceError(f"{url} did not send valid JSON: got {describe_body(body, content_type)}") from None
+
+
+def describe_body(data: bytes, content_type: str | None) -> str:
+    """A short account of a body that is not what was expected, for the error shown to the team."""
+    head = data.lstrip()[:512].lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
+        what = "an HTML page"
+    elif not head:
+        what = "an empty body"
+    else:
+        snippet = data.lstrip()[:DESCRIBED_BYTES].decode("utf-8", errors="replace")
+        what = f"content starting {snippet!r}"
+    return f"{what} ({content_type})" if content_type else what
 
 
 def _error_code(body: bytes) -> str | None:
     """The short error name of a JSON error body such as XRPC's `{"error": "ExpiredToken", "message": ...}`."""
-    if len(body) > 65536:  # an error page, not an API error
-        return None
     try:
         error = json.loads(body).get("error")
     except (ValueError, AttributeError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import html.entities
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import fastfeedparser
 import feedparser
 
 from text import collapse_blanks, html_to_text, one_line
+from watchers.base import describe_body
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid"})
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -39,6 +41,10 @@ _AMPERSAND_OR_CDATA = re.compile(
     rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)([A-Za-z][A-Za-z0-9]{1,31};)?",
     re.DOTALL,
 )
+_ENTITY_DECLARATION = re.compile(rb"""<!ENTITY\s+(%\s*)?([^\s"'%>]+)\s+("[^"]*"|'[^']*')?""")
+_ENTITY_REFERENCE = re.compile(rb"&([^\s&;#<>]{1,64});")
+MAX_ENTITY_EXPANSION = 1024 * 1024  # feeds declare a few short entities ("tag:example.com,"); far less than this
+MAX_DECLARED_ENTITIES = 64
 _XHTML_TITLE = re.compile(rb"""<(?:[\w.-]+:)?title\b[^>]*\btype\s*=\s*["'](?:xhtml|application/xhtml\+xml)["']""")
 _WEB_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 # Already in canonical form: lower-case scheme and host, no user, query or fragment, nothing urlsplit would drop.
@@ -60,7 +66,6 @@ _BYTE_ORDER_MARKS = (
 )
 # Encodings in which any byte sequence decodes, so a successful decode proves nothing about the label.
 _ANY_BYTES_DECODE = frozenset({"ascii", "latin-1", "iso8859-1", "cp1252", "iso8859-15", "iso8859-2"})
-_NOT_A_FEED_SNIPPET = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,8 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str | None = None) -
     if not data.strip():
         raise FeedError("got an empty body")
     document = utf8_document(data, content_type)
+    if b"<!ENTITY" in document and entity_expansion(document) > MAX_ENTITY_EXPANSION:
+        raise FeedError("its entities would expand to more than 1 MB (an XML bomb?), refused")
     fast = None if _fastfeedparser_misreads(document) else _parse_with_fastfeedparser(repair_entities(document))
     if fast is not None and _is_complete(fast, document):
         return _feed_from_fastfeedparser(fast, document, url)
@@ -200,13 +207,44 @@ def _repaired_ampersand(match: re.Match[bytes]) -> bytes:
     return "".join(f"&#{ord(character)};" for character in characters).encode("ascii")
 
 
+def entity_expansion(document: bytes) -> float:
+    """How many bytes the references to the document's own entities expand to, over-estimated (references in
+    comments count too); infinite when it cannot be told (a reference cycle, entities declared out of sight).
+
+    The parsers' own guards are not enough: expat stops entity expansion only past 100 times the input, so a 10 MB
+    document (10 kB of gzip) could still expand to 1 GB; lxml keeps references unexpanded.
+    """
+    values: dict[bytes, bytes] = {}
+    for declaration in _ENTITY_DECLARATION.finditer(document):
+        parameter, name, value = declaration.group(1, 2, 3)
+        if value is None:
+            continue  # an external entity: the parsers never fetch it
+        if parameter or len(values) >= MAX_DECLARED_ENTITIES:
+            return math.inf  # a parameter entity can declare more entities, out of this count's sight
+        values.setdefault(name, value[1:-1])
+    sizes: dict[bytes, float] = {}
+
+    def size(name: bytes) -> float:
+        if name not in sizes:
+            sizes[name] = math.inf  # until computed: a reference cycle stays infinite
+            sizes[name] = len(values[name]) + sum(size(ref) for ref in _references(values[name], values))
+        return sizes[name]
+
+    return sum(size(ref) for ref in _references(document, values))
+
+
+def _references(text: bytes, declared: Mapping[bytes, bytes]) -> list[bytes]:
+    return [name for name in _ENTITY_REFERENCE.findall(text) if name in declared]
+
+
 def _fastfeedparser_misreads(document: bytes) -> bool:
     """Documents whose reading by fastfeedparser is known to lose entries' text: Atom 0.3 (base64 titles,
     issued/modified dates, relative ids) and documents declaring their own entities."""
     if _ATOM_03_NAMESPACE in document[:4096]:
         return True
-    # Entities are declared inside a DOCTYPE, which comes before the root element.
-    return b"<!DOCTYPE" in document[:4096] and b"<!ENTITY" in document
+    # Anywhere, not only in the first bytes: comments may push a DOCTYPE (an XML bomb's) far down, and
+    # fastfeedparser would then leave its entity references in the text.
+    return b"<!ENTITY" in document and b"<!DOCTYPE" in document
 
 
 def _is_complete(parsed: Mapping[str, Any], document: bytes) -> bool:
@@ -421,12 +459,6 @@ def _clean_lang(value: str | None) -> str | None:
 
 def _describe(data: bytes, content_type: str | None) -> str:
     """A short account of bytes that are not a feed, for the error shown to the team."""
-    head = data.lstrip()[:512].lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
-        what = "an HTML page"
-    elif head[:1] in (b"{", b"["):
-        what = "JSON that is not a JSON Feed"
-    else:
-        snippet = data.lstrip()[:_NOT_A_FEED_SNIPPET].decode("utf-8", errors="replace")
-        what = f"content starting {snippet!r}"
-    return f"{what} ({content_type})" if content_type else what
+    if data.lstrip()[:1] in (b"{", b"["):
+        return "JSON that is not a JSON Feed" + (f" ({content_type})" if content_type else "")
+    return describe_body(data, content_type)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from functools import partial
 from typing import Any
 
 from mentions import Mention
 from watcher_config import WatcherConfig
-from watchers.base import PollResult, SourceError, WatcherContext, fetch, raise_for_status
+from watchers.base import PollResult, SourceError, WatcherContext, fetch, parse_off_loop, raise_for_status
 from watchers.feed_parser import FeedEntry, FeedError, parse_feed
 
 # Ids that name the item on the whole web; anything else ("42") is only unique inside its own feed.
@@ -21,18 +23,27 @@ class RssWatcher:
         self.config = config
         self.url = config.url
         self.http = context.http
+        self.deadline = context.deadline
 
     async def poll(self, cursor: dict[str, Any]) -> PollResult:
-        response, body = await fetch(self.http, self.url, headers=conditional_headers(cursor))
+        response, body = await fetch(self.http, self.url, headers=conditional_headers(cursor), deadline=self.deadline)
         if response.status_code == 304:
             return PollResult([], cursor, not_modified=True)
         raise_for_status(response, self.url)
+        # Many servers ignore conditional GET and send the same feed every time: parsing it again finds nothing new.
+        next_cursor = validators(response.headers) | {"body_hash": await parse_off_loop(body_hash, body)}
+        if next_cursor["body_hash"] == cursor.get("body_hash"):
+            return PollResult([], next_cursor, not_modified=True)
+        read = partial(self._mentions, url=str(response.url), content_type=response.headers.get("content-type"))
         try:
-            feed = parse_feed(body, url=str(response.url), content_type=response.headers.get("content-type"))
+            mentions = await parse_off_loop(read, body)
         except FeedError as error:
             raise SourceError(f"{self.url} is not a readable feed: {error}") from None
-        mentions = [entry_to_mention(entry, self.url) for entry in feed.entries]
-        return PollResult(mentions, validators(response.headers))
+        return PollResult(mentions, next_cursor)
+
+    def _mentions(self, body: bytes, *, url: str, content_type: str | None) -> list[Mention]:
+        feed = parse_feed(body, url=url, content_type=content_type)
+        return [entry_to_mention(entry, self.url) for entry in feed.entries]
 
     async def thread(self, mention: Mention) -> list[Mention]:
         """A feed item has no conversation on the feed itself: the item alone."""
@@ -46,6 +57,10 @@ def conditional_headers(cursor: dict[str, Any]) -> dict[str, str]:
     if cursor.get("last_modified"):
         headers["If-Modified-Since"] = cursor["last_modified"]
     return headers
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def validators(headers: Any) -> dict[str, str]:

@@ -6,11 +6,13 @@ ignore them, and every request is logged so tests can check what the client sent
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import inspect
 import math
 import mimetypes
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,7 @@ from tests.fakes import LocalServer
 
 Handler = Callable[[web.Request], web.StreamResponse | Awaitable[web.StreamResponse]]
 CHUNK = 64 * 1024
+ZEROS = bytes(1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,61 @@ class FeedServer(LocalServer):
         """Stream an XML prologue then `size_bytes` of filler (None: forever), chunked, with no Content-Length."""
         self.routes[path] = Route(content_type=content_type, streamed=True, stream_bytes=size_bytes)
 
+    def add_compressed(
+        self, path: str, body: bytes | str, *, encoding: str = "gzip", content_type: str = "application/xml"
+    ) -> Route:
+        """Serve `body` compressed with `encoding` ("gzip", "deflate", "raw-deflate" (sent as deflate, as some
+        servers do), or "gzip, gzip": applied in that order), with Content-Encoding saying so."""
+        data = body.encode() if isinstance(body, str) else body
+        for coding in encoding.split(","):
+            data = _compress(data, coding.strip())
+        header = encoding.replace("raw-deflate", "deflate")
+        return self.add(path, data, content_type=content_type, headers={"Content-Encoding": header})
+
+    def add_bomb(
+        self, path: str, expanded_bytes: int, *, encoding: str = "gzip", content_type: str = "application/xml"
+    ) -> None:
+        """A compression bomb: `expanded_bytes` of zeros compressed on the fly (1 GiB is about 1 MiB of gzip on
+        the wire), streamed until done or until the client hangs up. `encoding` is "gzip" or "deflate"."""
+
+        async def bomb(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"Content-Encoding": encoding, "Content-Type": content_type})
+            await response.prepare(request)
+            wbits = zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS
+            compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
+            try:
+                for _ in range(expanded_bytes // len(ZEROS)):
+                    if piece := compressor.compress(ZEROS):
+                        await response.write(piece)
+                await response.write(compressor.flush())
+            except ConnectionError:  # the client stopped reading, as it should
+                return response
+            await response.write_eof()
+            return response
+
+        self.add_handler(path, bomb)
+
+    def add_trickle(self, path: str, body: bytes | str, *, every: float, content_type: str = "application/xml") -> None:
+        """A slow-loris source: `body` (with its Content-Length) one byte every `every` seconds."""
+        data = body.encode() if isinstance(body, str) else body
+
+        async def trickle(request: web.Request) -> web.StreamResponse:
+            response = web.StreamResponse(headers={"Content-Type": content_type})
+            response.content_length = len(data)
+            await response.prepare(request)
+            for index in range(len(data)):
+                try:
+                    await response.write(data[index : index + 1])
+                except ConnectionError:
+                    return response
+                await self.sleep_unless_stopping(every)
+                if self.stopping.is_set():
+                    return response
+            await response.write_eof()
+            return response
+
+        self.add_handler(path, trickle)
+
     def redirect(self, path: str, to: str, status: int = 302) -> None:
         self.routes[path] = Route(status=status, headers={"Location": to}, conditional=False)
 
@@ -188,3 +246,14 @@ def _not_modified(request: web.Request, route: Route) -> bool:
         except (TypeError, ValueError):
             return False
     return False
+
+
+def _compress(data: bytes, coding: str) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(data)
+    if coding == "deflate":
+        return zlib.compress(data)
+    if coding == "raw-deflate":
+        compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        return compressor.compress(data) + compressor.flush()
+    raise ValueError(f"unknown coding {coding!r}")

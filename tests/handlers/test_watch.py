@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from handlers.watch import TESTS_PER_USER, TrialQuota
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import CARDS, Bot, BotFactory
@@ -284,6 +286,60 @@ async def test_watch_test_shows_matches_and_stores_nothing(bot: Bot, feeds: Feed
     assert "2 posts of 3 match" in shown and "tram strike" in shown and "weather" not in shown
     assert counts(bot) == before
     assert bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_watch_test_is_limited_per_person_with_a_clear_answer(make_bot: BotFactory, feeds: FeedServer) -> None:
+    bot = await make_bot(BOT_LANGUAGE="fr", **LOCAL)
+    feeds.add("/news", feed(ITEMS))
+    pause_schedule(bot)
+    for _ in range(TESTS_PER_USER):
+        response, _ = await watch(bot, f"test tram {feeds.url('/news')}", user=PASSER_BY)
+        assert "Test en cours" in response.text
+    response, _ = await watch(bot, f"test tram {feeds.url('/news')}", user=PASSER_BY)
+    refusal = response.json()
+    assert refusal["response_type"] == "ephemeral"
+    assert re.fullmatch(
+        r"Trop de tests : 5 par minute au plus pour chacun\. Réessayez dans (\d+) s\.", refusal["text"]
+    )
+    assert 0 < int(re.findall(r"\d+", refusal["text"])[-1]) <= 60
+    assert len(feeds.requests("/news")) == TESTS_PER_USER  # the refused test fetched nothing
+    response, _ = await watch(bot, f"test tram {feeds.url('/news')}", user=GROUPIE)  # others are not held back
+    assert "Test en cours" in response.text
+
+
+async def test_the_form_test_button_counts_against_the_same_limit(bot: Bot, feeds: FeedServer) -> None:
+    feeds.add("/tram", feed(ITEMS))
+    pause_schedule(bot)
+    for _ in range(TESTS_PER_USER):
+        await watch(bot, f"test tram {feeds.url('/tram')}")
+    form = await open_form(bot)
+    view = {"id": form["id"], "private_metadata": metadata(), "state": {"values": tram_form(feeds)}}
+    await bot.send(bot.requests.block_actions([{"action_id": "watch_test"}], view=view, user=ADMIN))
+    (call,) = await bot.slack.wait_for_calls("views.update", 1, within=10)
+    assert "Too many tests: at most 5 a minute for each person. Try again in" in json.dumps(call.args["view"])
+    await asyncio.sleep(0.2)
+    assert len(bot.slack.calls_to("views.update")) == 1  # no "testing…" and no results follow
+
+
+async def test_watch_test_of_a_compression_bomb_stops_at_the_limit(bot: Bot, feeds: FeedServer) -> None:
+    feeds.add_bomb("/bomb", 1024 * 1024 * 1024)
+    pause_schedule(bot)
+    _, answer_url = await watch(bot, f"test tram rss {feeds.url('/bomb')}", user=PASSER_BY)
+    await bot.slack.wait_for_response(within=20)
+    (answer,) = bot.responses_to(answer_url)
+    assert f"{feeds.url('/bomb')} sent an answer larger than 10 MB" in json.dumps(answer)
+
+
+def test_trial_quota_is_a_sliding_window() -> None:
+    now = [100.0]
+    quota = TrialQuota(2, 60.0, clock=lambda: now[0])
+    assert quota.wait("U1") == 0 and quota.wait("U1") == 0
+    now[0] = 130.0
+    assert quota.wait("U1") == 30.0 and quota.wait("U2") == 0
+    now[0] = 160.0  # the first two have left the window; the refused one was never counted
+    assert quota.wait("U1") == 0 and quota.wait("U1") == 0
+    now[0] = 170.0
+    assert quota.wait("U1") == 50.0
 
 
 async def test_the_form_test_button_shows_results_in_the_form(bot: Bot, feeds: FeedServer) -> None:

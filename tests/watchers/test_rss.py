@@ -80,7 +80,7 @@ async def test_local_guids_are_scoped_to_their_feed(feeds: FeedServer, http: htt
         (lambda s: s.add("/x", "<html><body>Not a feed</body></html>", content_type="text/html"), "readable feed"),
         (lambda s: s.add("/x", b""), "not a readable feed"),
         (lambda s: s.add("/x", '{"json": true}', content_type="application/json"), "not a readable feed"),
-        (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "limit"),
+        (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "answer larger than 10 MB"),
         (lambda s: s.redirect("/x", "/x"), "redirects"),
         (lambda s: s.hang("/x"), "did not answer in time"),
     ],
@@ -124,3 +124,20 @@ async def test_follows_a_few_redirects(feeds: FeedServer, http: httpx.AsyncClien
     feeds.redirect("/old", "/real", status=301)
     result = await watcher(feeds.url("/old"), http).poll({})
     assert result.mentions
+
+
+async def test_unchanged_body_from_a_server_ignoring_conditional_get_is_not_parsed_again(
+    feeds: FeedServer, http: httpx.AsyncClient
+) -> None:
+    feeds.add_file("/deaf", FIXTURES / "SYNTHETIC_fr_news_rss2.xml", conditional=False)
+    rss = watcher(feeds.url("/deaf"), http)
+    first = await rss.poll({})
+    assert first.mentions and first.cursor["body_hash"]
+    second = await rss.poll(first.cursor)
+    assert second.not_modified and second.mentions == []
+    assert second.cursor == first.cursor
+    assert feeds.requests("/deaf")[1].headers["If-None-Match"] == first.cursor["etag"]  # sent, and ignored
+    feeds.add("/deaf", (FIXTURES / "SYNTHETIC_fr_news_rss2.xml").read_bytes() + b"\n", conditional=False)
+    third = await rss.poll(second.cursor)
+    assert not third.not_modified and len(third.mentions) == len(first.mentions)
+    assert third.cursor["body_hash"] != first.cursor["body_hash"]
