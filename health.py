@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import cards
-from store import Store, WatcherStatus
+from store import Priority, Store, WatcherStatus
 from watcher_config import WatcherConfig
 
 
@@ -49,7 +49,7 @@ class SourceHealth:
         self._queue(config, message)
 
     def _queue(self, config: WatcherConfig, message: dict[str, Any]) -> None:
-        self.store.queue_notice(config.name, self.channel or config.channel, message)
+        self.store.queue_notice(config.name, self.channel or config.channel, message, priority=Priority.HEALTH)
         self.on_queued()
 
 
