@@ -102,19 +102,18 @@ def rollup_message(
     the `best` of them (outside text, escaped).
     """
     sentence = t_plural("rollup", count, lang, count=count, watcher=_clean(watcher, NAME_LIMIT))
+    if more:
+        # The cards may all have joined stories elsewhere: then only the overflow is left to tell.
+        overflow = t_plural("rollup.more", more, lang, count=more)
+        sentence = f"{sentence}. {overflow}" if count else overflow
     blocks: list[dict[str, object]] = [
         {"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}
     ]
-    text = sentence
-    if more:
-        overflow = t_plural("rollup.more", more, lang, count=format_count(more, lang))
-        blocks.append({"type": "section", "block_id": "more", "text": mrkdwn(overflow)})
-        text = f"{sentence} {overflow}"
     if more and best:
         lines = "\n".join(f"• {mention_line(mention, lang)}" for mention in best)
         heading = t("rollup.more_best", lang)
         blocks.append({"type": "section", "block_id": "best", "text": markup(f"*{heading}*\n{lines}")})
-    return {"text": escape(text), "blocks": blocks}
+    return {"text": escape(sentence), "blocks": blocks}
 
 
 def mention_line(mention: Mention, lang: str) -> str:
