@@ -29,8 +29,6 @@ PACE_SECONDS = 1.02  # Slack allows about one message per second per channel
 METADATA_EVENT = "veilleur_delivery"
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = 900.0
-# A channel's drain reads this many due rows at a time (and again as soon as anything is queued).
-PAGE_SIZE = 20
 # How long a channel waits after Slack could not say whether a message arrived, or after an unexpected error.
 RECHECK_SECONDS = 5.0
 # Slack refused the message itself: retrying the same message cannot succeed.
@@ -65,8 +63,9 @@ def new_slack_client(token: str, api_url: str) -> AsyncWebClient:
 class Outbox:
     """Posts the outbox, each channel on its own.
 
-    A channel with work gets one drain task: it posts that channel's rows a page at a time, by priority then in
-    the order queued, paced PACE_SECONDS apart, until nothing is due; a 429 or an error holds only that channel.
+    A channel with work gets one drain task: before each post it reads that channel's next due row (by priority,
+    then in the order queued: an index seek, whatever the backlog), paced PACE_SECONDS apart, until nothing is
+    due; a 429 or an error holds only that channel.
     So a card for a quiet channel goes out at once whatever the backlog of the others, and a health alert goes
     before the cards queued ahead of it in its own channel (see store.Priority).
     """
@@ -88,14 +87,10 @@ class Outbox:
         self._last_post: dict[str, float] = {}
         self._hold_until: dict[str, float] = {}
         self._drains: dict[str, asyncio.Task[int]] = {}
-        # Bumped whenever rows are queued: a draining channel then reads its page again before its next post, so
-        # what was just queued takes its place by priority.
-        self._queued = 0
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         """Tell the running outbox that new rows are due."""
-        self._queued += 1
         self._wake.set()
 
     async def run(self) -> None:
@@ -169,20 +164,15 @@ class Outbox:
                 if self.store.in_flight(channel):  # Slack could not tell us: ask again a little later
                     self._hold(channel, RECHECK_SECONDS)
                     return posted
-            page: list[Delivery] = []
-            read_at = self._queued
             while not self._held(channel):
                 await self._wait_for_turn(channel)
-                if not page or read_at != self._queued:
-                    read_at = self._queued
-                    page = self.store.due_deliveries(self.clock(), channel=channel, limit=PAGE_SIZE)
-                    if not page:
-                        return posted
-                outcome = await self._post(page.pop(0))
+                # Read after the wait: a notice queued meanwhile goes first, and a rollup just posted frees its replies.
+                due = self.store.due_deliveries(self.clock(), channel=channel, limit=1)
+                if not due:
+                    return posted
+                outcome = await self._post(due[0])
                 if outcome == "posted":
                     posted += 1
-                elif outcome == "retry":
-                    page = []  # the row is back in the queue: read the page again
                 elif outcome == "unknown":
                     return posted  # the next drain of this channel settles it first
         except Exception:

@@ -13,7 +13,7 @@ import pytest
 
 from health import SourceHealth
 from mentions import Mention
-from outbox import PAGE_SIZE, Outbox, new_slack_client
+from outbox import Outbox, new_slack_client
 from query import parse_query
 from store import Delivery, Priority, Store, utcnow
 from tests.fakes.slack_api import FakeSlack
@@ -262,18 +262,18 @@ async def test_a_429_in_one_channel_does_not_hold_another(slack: FakeSlack, stor
     assert Counter(posted_texts(slack, "CA")) == Counter(["mention 1", "mention 2"])
 
 
-async def test_a_channel_reads_its_backlog_a_page_at_a_time(slack: FakeSlack, store: Store) -> None:
+async def test_a_channel_reads_only_its_next_row_whatever_its_backlog(slack: FakeSlack, store: Store) -> None:
     queue(store, "C1", 200)
-    pages: list[int] = []
+    reads: list[tuple[str | None, int | None, int]] = []
     due = store.due_deliveries
 
     def recording(*args, **kwargs):
         rows = due(*args, **kwargs)
-        if kwargs.get("limit", 0) > 1:
-            pages.append(len(rows))
+        reads.append((kwargs.get("channel"), kwargs.get("limit"), len(rows)))
         return rows
 
     store.due_deliveries = recording  # type: ignore[method-assign]
     await make_outbox(slack, store).drain(within=30)
     assert len(slack.posted_messages("C1")) == 201  # the rollup, then its 200 replies
-    assert pages and max(pages) <= PAGE_SIZE
+    assert {(channel, limit) for channel, limit, _ in reads} == {("C1", 1)}
+    assert max(count for _, _, count in reads) == 1
