@@ -116,7 +116,7 @@ class Outbox:
     async def flush(self) -> int:
         """Post everything due now, each channel on its own; returns how many were posted."""
         self._start_drains()
-        return sum(await asyncio.gather(*self._drains.values()))
+        return sum(await asyncio.gather(*(task for task in self._drains.values() if not task.done())))
 
     async def _start_drains_then_wait(self, at_most: float | None) -> None:
         """Give each channel with work a drain task, then sleep until rows are queued, a drain ends, or the next
