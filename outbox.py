@@ -124,9 +124,12 @@ class Outbox:
         self._wake.clear()
         try:
             self._start_drains()
+            delay = self._idle_delay()
         except Exception:
             log.exception("outbox pass failed; retrying shortly")
-        delay = self._idle_delay() if at_most is None else min(self._idle_delay(), at_most)
+            delay = RECHECK_SECONDS
+        if at_most is not None:
+            delay = min(delay, at_most)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), max(delay, 0.0))
 

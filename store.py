@@ -353,10 +353,10 @@ def m009_pipeline(db: Database) -> None:
 
 @migrations()
 def m010_outbox_priority(db: Database) -> None:
-    """Each channel drains on its own, in priority order, a page at a time (see outbox.py), and a poll's cards past
+    """Each channel drains on its own, in priority order (see outbox.py), and a poll's cards past
     MAX_CARDS_PER_POLL are counted on its rollup.
 
-    The outbox reads a channel's next rows from `deliveries_due` (pending rows only, in posting order), and the time
+    The outbox reads a channel's next row from `deliveries_due` (pending rows only, in posting order), and the time
     of the next delayed row from `deliveries_delayed`: neither read costs more with a large backlog.
     """
     db.execute(f"alter table deliveries add column priority integer not null default {Priority.CARD.value}")
