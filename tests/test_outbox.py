@@ -202,11 +202,13 @@ async def test_a_quiet_channel_is_posted_at_once_while_another_drains_a_backlog(
     outbox = make_outbox(slack, store, pace=0.2)
     async with running(outbox):
         await wait_until(lambda: len(slack.posted_messages("CBUSY")) >= 2)
+        busy_posts_when_queued = len(slack.posted_messages("CBUSY"))
         queue(store, "CQUIET", 1, watcher="quiet")
         outbox.wake()
         await wait_until(lambda: slack.posted_messages("CQUIET"))
         busy_posts_by_then = len(slack.posted_messages("CBUSY"))
-    assert busy_posts_by_then <= 5  # the quiet card did not wait for the backlog (2,000 cards, 400 s at this pace)
+    # the quiet card did not wait for the backlog (2,000 cards, 400 s at this pace): a post or two at most
+    assert busy_posts_by_then <= busy_posts_when_queued + 3
     assert store.pending_count() > 1900  # and the backlog is still there, untouched by the test's end
 
 
@@ -216,13 +218,14 @@ async def test_a_health_alert_goes_before_the_cards_queued_ahead_of_it(slack: Fa
     outbox = make_outbox(slack, store, pace=0.1)
     async with running(outbox):
         await wait_until(lambda: len(slack.posted_messages("C1")) >= 3)
+        posted_when_queued = len(slack.posted_messages("C1"))
         health_alert(store, "C1", "second alert")  # queued while the channel drains
         outbox.wake()
         await wait_until(lambda: "second alert" in posted_texts(slack, "C1"))
     texts = posted_texts(slack, "C1")
     assert texts[0] == "first alert"
-    assert texts.index("second alert") <= 5
-    assert len(texts) < 20
+    # next, after at most the card already on its way when it was queued
+    assert texts.index("second alert") <= posted_when_queued + 1
 
 
 def health_alert(store: Store, channel: str, text: str) -> None:
