@@ -180,6 +180,8 @@ def describe(report: PollReport) -> str:
         line += f"; first run: {outcome.quiet} recorded without posting (set backfill = N to post the newest)"
     if outcome.queued:
         line += f"; {outcome.queued} to post" + (" as a burst thread" if outcome.rollup_id else "")
+    if outcome.overflow:
+        line += f"; {outcome.overflow} more stored without a card (past MAX_CARDS_PER_POLL)"
     return line
 
 

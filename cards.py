@@ -46,6 +46,8 @@ EXCERPT_LIMIT = 100
 LINK_LABEL_LIMIT = 60
 # A longer link stays out of the text (the Open button still carries it): it would crowd out the rest.
 LINK_MARKUP_LIMIT = 1000
+# In a one-line mention (mention_line), a longer link is left out and the excerpt shown unlinked.
+LINE_URL_LIMIT = 500
 BUTTON_URL_LIMIT = 3000
 STATUS_LIMIT = 500
 # "Also seen on": the first few other sources of a story, each linked, then how many more.
@@ -89,13 +91,43 @@ def mention_card(
     return {"text": escape(_fallback(mention, lang)), "blocks": blocks}
 
 
-def rollup_message(watcher: str, count: int, lang: str) -> dict[str, object]:
-    """The parent message of a burst of cards, which go in its thread."""
+def rollup_message(
+    watcher: str, count: int, lang: str, *, more: int = 0, best: Sequence[Mention] = ()
+) -> dict[str, object]:
+    """The parent message of a burst of cards, which go in its thread.
+
+    `more` mentions of the same poll got no card (past MAX_CARDS_PER_POLL): the message says how many, and lists
+    the `best` of them (outside text, escaped).
+    """
     sentence = t_plural("rollup", count, lang, count=count, watcher=_clean(watcher, NAME_LIMIT))
-    return {
-        "text": escape(sentence),
-        "blocks": [{"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}],
-    }
+    if more:
+        # The cards may all have joined stories elsewhere: then only the overflow is left to tell.
+        overflow = t_plural("rollup.more", more, lang, count=more)
+        sentence = f"{sentence}. {overflow}" if count else overflow
+    blocks: list[dict[str, object]] = [
+        {"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}
+    ]
+    if more and best:
+        lines = "\n".join(f"• {mention_line(mention, lang)}" for mention in best)
+        heading = t("rollup.more_best", lang)
+        blocks.append({"type": "section", "block_id": "best", "text": markup(f"*{heading}*\n{lines}")})
+    return {"text": escape(sentence), "blocks": blocks}
+
+
+def mention_line(mention: Mention, lang: str) -> str:
+    """One mention on one line, as markup: its excerpt (linked), author, source and reach."""
+    excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _clean(mention.url, EXCERPT_LIMIT) or "…"
+    url = web_url(mention.url)
+    parts = [link(url, excerpt) if url is not None and len(url) <= LINE_URL_LIMIT else escape(excerpt)]
+    author = _clean(mention.author_name or mention.author_handle, NAME_LIMIT)
+    if author:
+        parts.append(escape(author))
+    emoji, name = _source(mention.source)
+    parts.append(f"{emoji} {escape(name)}")
+    if mention.author_reach is not None:
+        reach = mention.author_reach
+        parts.append(t_plural("card.reach", reach, lang, count=format_count(reach, lang)))
+    return " · ".join(parts)
 
 
 def health_alert(

@@ -31,7 +31,7 @@ from escalation_store import Escalation, EscalationStore
 from i18n import format_count, format_duration, t, t_plural
 from language import language_name, topic_words
 from llm import LLM, LLMUnavailable, Prompt
-from mentions import Mention
+from mentions import REACH_PER_INTERACTION, Mention, interactions, mention_score
 from prompt_book import Fence, PromptBook
 from query import fold
 from stances import StanceShare, classify_lexically, tally
@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 
 WEEK = timedelta(days=7)
 CHART_DAYS = 7
-# An interaction (like, repost, reply...) weighs as much as this many followers when ranking mentions.
-REACH_PER_INTERACTION = 100
 # Clustering input: the best-scoring mentions, plus an evenly spread sample of the others.
 CLUSTER_TOP = 200
 CLUSTER_SPREAD = 300
@@ -353,17 +351,8 @@ def _load(store: Store, rows: Iterable[dict[str, Any]]) -> list[TopMention]:
     loaded = []
     for row in rows:
         mention = store.mention(row["id"])
-        loaded.append(TopMention(row["id"], row["found_by"], mention, _engagement(mention), mention_score(mention)))
+        loaded.append(TopMention(row["id"], row["found_by"], mention, interactions(mention), mention_score(mention)))
     return loaded
-
-
-def mention_score(mention: Mention) -> int:
-    """What ranks mentions: their interactions, plus one per REACH_PER_INTERACTION followers of the author."""
-    return _engagement(mention) + max(mention.author_reach or 0, 0) // REACH_PER_INTERACTION
-
-
-def _engagement(mention: Mention) -> int:
-    return sum(value for value in mention.engagement.values() if type(value) is int)
 
 
 # Themes -------------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from i18n import t
 from llm import LLM
 from prompt_book import PromptBook
 from settings import WEEKDAYS, Settings
-from store import Store, iso, utcnow
+from store import Priority, Store, iso, utcnow
 from watcher_config import AuthorLabel, WatcherConfig
 
 if TYPE_CHECKING:
@@ -154,7 +154,9 @@ class DigestLog:
                     }
                 )
                 digest_id = table.last_pk
-                delivery_id = self.store.queue_notice(DIGEST_WATCHER, channel, built.message, now)
+                delivery_id = self.store.queue_notice(
+                    DIGEST_WATCHER, channel, built.message, now, priority=Priority.DIGEST
+                )
                 table.update(digest_id, {"delivery_id": delivery_id})
         except sqlite3.IntegrityError:
             return None

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
-from store import Store, WatcherStatus
+from store import Priority, Store, WatcherStatus
 from watcher_config import WatcherConfig
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class SourceHealth:
             log.error("cannot tell the team about the database in Slack: %s", error)
 
     def _queue(self, config: WatcherConfig, message: dict[str, Any]) -> None:
-        self.store.queue_notice(config.name, self.channel or config.channel, message)
+        self.store.queue_notice(config.name, self.channel or config.channel, message, priority=Priority.HEALTH)
         self.on_queued()
 
 

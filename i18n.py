@@ -37,6 +37,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{count} new mentions for {watcher}, in the thread",
         "fr": "{count} nouvelles mentions pour {watcher}, dans le fil",
     },
+    "rollup.more.one": {
+        "en": "{count} more new mention got no card, past the limit of cards per poll: it is kept, and counts in the "
+        "digest and spike alerts.",
+        "fr": "{count} autre nouvelle mention n’a pas eu de carte, au-delà de la limite de cartes par relevé : elle "
+        "est conservée et compte dans la synthèse et les alertes de pic.",
+    },
+    "rollup.more.other": {
+        "en": "{count} more new mentions got no card, past the limit of cards per poll: they are kept, and count in "
+        "the digest and spike alerts.",
+        "fr": "{count} autres nouvelles mentions n’ont pas eu de carte, au-delà de la limite de cartes par relevé : "
+        "elles sont conservées et comptent dans la synthèse et les alertes de pic.",
+    },
+    "rollup.more_best": {"en": "Most reached of them", "fr": "Plus forte audience parmi elles"},
     "health.alert": {
         "en": "Watcher {watcher} ({source}) has failed {failures} times in a row since {since}: {error}",
         "fr": "La veille {watcher} ({source}) a échoué {failures} fois de suite depuis {since} : {error}",

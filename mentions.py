@@ -42,3 +42,18 @@ class Mention:
             visible = without_invisible(value)
             if visible is not value:
                 object.__setattr__(self, name, visible)
+
+
+# What ranks mentions (the digest's top mentions, a capped poll's cards): one point per interaction, and one per
+# this many followers of the author.
+REACH_PER_INTERACTION = 100
+
+
+def interactions(mention: Mention) -> int:
+    """The sum of the mention's engagement counts (likes, reposts, replies…)."""
+    return sum(value for value in mention.engagement.values() if type(value) is int)
+
+
+def mention_score(mention: Mention) -> int:
+    """What ranks mentions: their interactions, plus one per REACH_PER_INTERACTION followers of the author."""
+    return interactions(mention) + max(mention.author_reach or 0, 0) // REACH_PER_INTERACTION

@@ -13,9 +13,9 @@ import contextlib
 import logging
 import random
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -29,6 +29,8 @@ PACE_SECONDS = 1.02  # Slack allows about one message per second per channel
 METADATA_EVENT = "veilleur_delivery"
 MAX_ATTEMPTS = 10
 MAX_BACKOFF = 900.0
+# How long a channel waits after Slack could not say whether a message arrived, or after an unexpected error.
+RECHECK_SECONDS = 5.0
 # Slack refused the message itself: retrying the same message cannot succeed.
 PERMANENT_ERRORS = {
     "channel_not_found",
@@ -59,6 +61,15 @@ def new_slack_client(token: str, api_url: str) -> AsyncWebClient:
 
 
 class Outbox:
+    """Posts the outbox, each channel on its own.
+
+    A channel with work gets one drain task: before each post it reads that channel's next due row (by priority,
+    then in the order queued: an index seek, whatever the backlog), paced PACE_SECONDS apart, until nothing is
+    due; a 429 or an error holds only that channel.
+    So a card for a quiet channel goes out at once whatever the backlog of the others, and a health alert goes
+    before the cards queued ahead of it in its own channel (see store.Priority).
+    """
+
     def __init__(
         self,
         store: Store,
@@ -75,6 +86,7 @@ class Outbox:
         self.clock = clock
         self._last_post: dict[str, float] = {}
         self._hold_until: dict[str, float] = {}
+        self._drains: dict[str, asyncio.Task[int]] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -84,57 +96,103 @@ class Outbox:
     async def run(self) -> None:
         """Post forever; meant to run as one task beside the scheduler."""
         await self.reconcile()
-        while True:
-            try:
-                await self.flush()
-                if self.store.in_flight():
-                    await self.reconcile()
-            except Exception:
-                log.exception("outbox pass failed; retrying shortly")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_delay())
+        try:
+            while True:
+                await self._start_drains_then_wait(None)
+        finally:
+            await self._stop_drains()
 
     async def drain(self, within: float) -> int:
         """Post until nothing is pending or `within` seconds pass (the CLI's `once`); returns what is left."""
         deadline = time.monotonic() + within
         await self.reconcile()
-        while self.store.pending_count() and time.monotonic() < deadline:
-            await self.flush()
-            if self.store.in_flight():
-                await self.reconcile()
-            if self.store.pending_count():
-                await asyncio.sleep(min(self._idle_delay(), max(0.0, deadline - time.monotonic())))
+        try:
+            while self.store.pending_count() and time.monotonic() < deadline:
+                await self._start_drains_then_wait(deadline - time.monotonic())
+        finally:
+            await self._stop_drains()
         return self.store.pending_count()
 
     async def flush(self) -> int:
-        """Post everything due now, channel by channel in parallel; returns how many were posted."""
-        posted_total = 0
-        while True:
-            by_channel: dict[str, list[Delivery]] = defaultdict(list)
-            for delivery in self.store.due_deliveries(self.clock()):
-                by_channel[delivery.channel].append(delivery)
-            if not by_channel:
-                return posted_total
-            counts = await asyncio.gather(*(self._drain_channel(ch, rows) for ch, rows in by_channel.items()))
-            if not sum(counts):
-                return posted_total
-            posted_total += sum(counts)
+        """Post everything due now, each channel on its own; returns how many were posted."""
+        self._start_drains()
+        return sum(await asyncio.gather(*(task for task in self._drains.values() if not task.done())))
 
-    async def _drain_channel(self, channel: str, deliveries: list[Delivery]) -> int:
+    async def _start_drains_then_wait(self, at_most: float | None) -> None:
+        """Give each channel with work a drain task, then sleep until rows are queued, a drain ends, or the next
+        delayed row or hold comes due."""
+        self._wake.clear()
+        try:
+            self._start_drains()
+            delay = self._idle_delay()
+        except Exception:
+            log.exception("outbox pass failed; retrying shortly")
+            delay = RECHECK_SECONDS
+        if at_most is not None:
+            delay = min(delay, at_most)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), max(delay, 0.0))
+
+    def _start_drains(self) -> None:
+        now = self.clock()
+        for channel in self.store.channels_with_work():
+            running = self._drains.get(channel)
+            if (running is not None and not running.done()) or self._held(channel):
+                continue
+            # A channel whose rows all wait (for a later time, or for their rollup) gets no task until they are due.
+            if self.store.in_flight(channel) or self.store.due_deliveries(now, channel=channel, limit=1):
+                task = asyncio.create_task(self._drain_channel(channel), name=f"outbox:{channel}")
+                task.add_done_callback(partial(self._drain_ended, channel))
+                self._drains[channel] = task
+
+    def _drain_ended(self, channel: str, task: asyncio.Task[int]) -> None:
+        if self._drains.get(channel) is task:
+            del self._drains[channel]
+        self._wake.set()  # its channel may have work again (a row to settle, a hold ending)
+
+    async def _stop_drains(self) -> None:
+        """Stop every channel's drain; a post cut short stays `sending` and is settled by reconcile()."""
+        tasks = list(self._drains.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._drains.clear()
+
+    async def _drain_channel(self, channel: str) -> int:
+        """Post one channel's due rows until none is left or the channel is held; returns how many were posted."""
         posted = 0
-        for delivery in deliveries:
-            if time.monotonic() < self._hold_until.get(channel, 0.0):
-                break
-            wait = self._last_post.get(channel, -1e9) + self.pace - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            outcome = await self._post(delivery)
-            if outcome == "posted":
-                posted += 1
-            elif outcome == "hold":
-                break
+        try:
+            if self.store.in_flight(channel):
+                await self.reconcile(channel)
+                if self.store.in_flight(channel):  # Slack could not tell us: ask again a little later
+                    self._hold(channel, RECHECK_SECONDS)
+                    return posted
+            while not self._held(channel):
+                await self._wait_for_turn(channel)
+                # Read after the wait: a notice queued meanwhile goes first, and a rollup just posted frees its replies.
+                due = self.store.due_deliveries(self.clock(), channel=channel, limit=1)
+                if not due:
+                    return posted
+                outcome = await self._post(due[0])
+                if outcome == "posted":
+                    posted += 1
+                elif outcome == "unknown":
+                    return posted  # the next drain of this channel settles it first
+        except Exception:
+            log.exception("outbox: posting to %s failed; retrying shortly", channel)
+            self._hold(channel, RECHECK_SECONDS)
         return posted
+
+    async def _wait_for_turn(self, channel: str) -> None:
+        wait = self._last_post.get(channel, -1e9) + self.pace - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _hold(self, channel: str, seconds: float) -> None:
+        self._hold_until[channel] = time.monotonic() + seconds
+
+    def _held(self, channel: str) -> bool:
+        return time.monotonic() < self._hold_until.get(channel, 0.0)
 
     async def _post(self, delivery: Delivery) -> str:
         message = self.render(delivery)
@@ -164,7 +222,7 @@ class Outbox:
         now = self.clock()
         if status == 429 or code == "ratelimited":
             retry_after = float(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)))
-            self._hold_until[delivery.channel] = time.monotonic() + retry_after
+            self._hold(delivery.channel, retry_after)
             self.store.requeue(delivery.id, now + timedelta(seconds=retry_after), "rate limited", count_attempt=False)
             log.info("channel %s rate limited; resuming in %.0fs", delivery.channel, retry_after)
             return "hold"
@@ -178,7 +236,7 @@ class Outbox:
             log.error("delivery %d to %s failed for good: %s", delivery.id, delivery.channel, reason)
             return "failed"
         backoff = min(2.0**attempts + random.random(), MAX_BACKOFF)
-        self._hold_until[delivery.channel] = time.monotonic() + backoff
+        self._hold(delivery.channel, backoff)
         self.store.requeue(delivery.id, now + timedelta(seconds=backoff), reason, count_attempt=True)
         log.warning("delivery %d to %s: %s; retrying in %.0fs", delivery.id, delivery.channel, reason, backoff)
         return "hold"
@@ -191,9 +249,10 @@ class Outbox:
             return False
         return True
 
-    async def reconcile(self) -> None:
-        """Settle rows left `sending`: posted if Slack has the message, else back to pending."""
-        for delivery in self.store.in_flight():
+    async def reconcile(self, channel: str | None = None) -> None:
+        """Settle rows left `sending` (every channel's, or one's): posted if Slack has the message, else back to
+        pending."""
+        for delivery in self.store.in_flight(channel):
             try:
                 ts = await self._find_posted(delivery)
             except (SlackApiError, OSError, TimeoutError) as error:
@@ -233,7 +292,8 @@ class Outbox:
                 return None
 
     def _idle_delay(self) -> float:
-        due = self.store.next_due_time()
+        """Until the next delayed row or held channel is due (at most a minute, in case a wake-up was missed)."""
+        due = self.store.next_due_time(self.clock())
         holds = [hold - time.monotonic() for hold in self._hold_until.values() if hold > time.monotonic()]
         candidates = [60.0, *holds]
         if due is not None:

@@ -42,6 +42,7 @@ class Poller:
         watchers: dict[str, Watcher],
         *,
         burst_threshold: int,
+        max_cards: int = 20,
         on_queued: Callable[[], None] = lambda: None,
         poll_timeout: float = 60.0,
         health: SourceHealth | None = None,
@@ -50,6 +51,7 @@ class Poller:
         self.health = health
         self.watchers = watchers
         self.burst_threshold = burst_threshold
+        self.max_cards = max_cards
         self.on_queued = on_queued
         # Called after each successful poll is stored, before the outbox is woken: story grouping and spike
         # detection look at the new mentions here. A hook that fails is logged and never fails the poll.
@@ -109,6 +111,7 @@ class Poller:
                 result.cursor,
                 backfill=config.backfill,
                 burst_threshold=self.burst_threshold,
+                max_cards=self.max_cards,
             )
         )
         self._resume_at.pop(config.name, None)
@@ -124,12 +127,13 @@ class Poller:
         if outcome.queued:
             self.on_queued()
         log.info(
-            "watcher %s: %d fetched, %d matched, %d new (%d queued, %d recorded quietly)%s",
+            "watcher %s: %d fetched, %d matched, %d new (%d queued, %d past MAX_CARDS_PER_POLL, %d recorded quietly)%s",
             config.name,
             len(result.mentions),
             len(matched),
             outcome.new_mentions,
             outcome.queued,
+            outcome.overflow,
             outcome.quiet,
             " [not modified]" if result.not_modified else "",
         )

@@ -73,7 +73,13 @@ class Services:
         if delivery.kind == "notice" and delivery.message is not None:
             return delivery.message
         if delivery.kind == "rollup":
-            return cards.rollup_message(delivery.watcher, delivery.rollup_count or 0, self.settings.bot_language)
+            return cards.rollup_message(
+                delivery.watcher,
+                delivery.rollup_count or 0,
+                self.settings.bot_language,
+                more=delivery.rollup_more or 0,
+                best=[self.store.mention(mention_id) for mention_id in delivery.rollup_top],
+            )
         return self.card(delivery)
 
     def card(self, delivery: Delivery) -> dict[str, Any]:
@@ -157,7 +163,9 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         store=store,
         http=http,
         watchers=watchers,
-        poller=Poller(store, watchers, burst_threshold=settings.burst_threshold),
+        poller=Poller(
+            store, watchers, burst_threshold=settings.burst_threshold, max_cards=settings.max_cards_per_poll
+        ),
         problems=problems,
         llm=LLM(settings, store),
         authors=authors,

@@ -64,6 +64,7 @@ class Settings:
     digest_days: tuple[str, ...] = WEEKDAYS[:5]
     digest_chart: bool = False
     burst_threshold: int = 5
+    max_cards_per_poll: int = 20
     health_channel: str | None = None
     health_alert_after: int = 3
     spike_factor: float = 3.0
@@ -135,6 +136,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         digest_days=_days(get("DIGEST_DAYS") or "mon-fri"),
         digest_chart=_digest_chart(get),
         burst_threshold=_int(get, "BURST_THRESHOLD", 5, 1, 1000),
+        max_cards_per_poll=_int(get, "MAX_CARDS_PER_POLL", 20, 1, 1000),
         health_channel=_channel(get, "HEALTH_CHANNEL"),
         health_alert_after=_int(get, "HEALTH_ALERT_AFTER", 3, 1, 100),
         spike_factor=_factor(get, "SPIKE_FACTOR", 3.0),

@@ -11,22 +11,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from cards import SOURCES, UNKNOWN_SOURCE_EMOJI
-from i18n import format_count, format_datetime, t, t_plural
-from slack_text import escape, link, markup, web_url
+from cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
+from i18n import format_datetime, t, t_plural
+from slack_text import escape, markup
 from summary_cards import clean, source_name
 
 if TYPE_CHECKING:
-    from spikes import SpikeFacts, SpikeMention, SpikeSummary
+    from spikes import SpikeFacts, SpikeSummary
 
 NAME_LIMIT = 80
 TERM_LIMIT = 40
-EXCERPT_LIMIT = 100
 SUMMARY_LIMIT = 600
 QUOTE_LIMIT = 300
 DETAIL_LIMIT = 200
-# A longer link stays out of the message (its excerpt is shown unlinked): it would crowd out the rest.
-URL_LIMIT = 500
 
 
 def spike_alert(
@@ -62,7 +59,7 @@ def spike_alert(
             {"type": "section", "block_id": "sources", "text": markup(f"*{t('spike.sources', lang)}*: {sources}")}
         )
     if facts.top:
-        lines = "\n".join(f"• {_top_line(mention, lang)}" for mention in facts.top)
+        lines = "\n".join(f"• {mention_line(found.mention, lang)}" for found in facts.top)
         blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})
     cooldown = t("spike.cooldown", lang, time=format_datetime(until, tz, lang))
     blocks.append({"type": "context", "block_id": "cooldown", "elements": [markup(cooldown)]})
@@ -109,21 +106,6 @@ def _how(summary: SpikeSummary, lang: str) -> str:
         return t("spike.summary.llm", lang)
     detail = escape(clean(summary.detail, DETAIL_LIMIT)) or "?"
     return t(f"spike.summary.fallback.{summary.fallback}", lang, detail=detail)
-
-
-def _top_line(found: SpikeMention, lang: str) -> str:
-    mention = found.mention
-    excerpt = clean(mention.title or mention.text, EXCERPT_LIMIT) or clean(mention.url, EXCERPT_LIMIT) or "…"
-    url = web_url(mention.url)
-    parts = [link(url, excerpt) if url is not None and len(url) <= URL_LIMIT else escape(excerpt)]
-    author = clean(mention.author_name or mention.author_handle, NAME_LIMIT)
-    if author:
-        parts.append(escape(author))
-    parts.append(f"{_emoji(mention.source)} {escape(source_name(mention.source))}")
-    if mention.author_reach is not None:
-        reach = mention.author_reach
-        parts.append(t_plural("card.reach", reach, lang, count=format_count(reach, lang)))
-    return " · ".join(parts)
 
 
 def _emoji(source: str) -> str:

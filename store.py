@@ -8,6 +8,9 @@ A *delivery* is a mention seen by one watcher. Its state tells where it stands:
 Slack, answer not yet recorded), `posted` (Slack `ts` known) or `failed` (Slack refused it for good).
 A *rollup* is an outbox row without a mention: the parent message of a burst, whose thread holds the cards.
 A *notice* is an outbox row carrying a ready-made message (a source health alert, for instance).
+An `overflow` card is a mention past a poll's card limit: stored and counted like a posted card (digest, spikes),
+never posted itself; its poll's rollup names how many there were and shows the best few.
+Within a channel the outbox posts by `priority` (see `Priority`), then in the order rows were queued.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from enum import IntEnum
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -27,7 +31,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database, Migrations
 
-from mentions import Mention
+from mentions import Mention, mention_score
 from wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer
 
 migrations = Migrations("veilleur")
@@ -111,6 +115,22 @@ async def write_patiently(
                 raise DatabaseUnavailable(database_problem(error, path)) from error
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.5)
+# How many of a poll's mentions past its card limit the rollup shows (the best-scoring).
+ROLLUP_SHOWN = 5
+
+
+class Priority(IntEnum):
+    """The order of a channel's outbox rows, lowest first; rows of one priority go in the order queued.
+
+    A failing or recovered source first (silence must not pass for calm), then alerts (spikes, a possible
+    campaign), then digests, then cards and their rollups. Escalation messages do not queue at all: they are
+    posted at once (escalation.py).
+    """
+
+    HEALTH = 0
+    ALERT = 1
+    DIGEST = 2
+    CARD = 3
 
 
 @migrations()
@@ -409,6 +429,26 @@ def m009_pipeline(db: Database) -> None:
     db.execute("drop index idx_mentions_first_seen_at")
 
 
+@migrations()
+def m010_outbox_priority(db: Database) -> None:
+    """Each channel drains on its own, in priority order (see outbox.py), and a poll's cards past
+    MAX_CARDS_PER_POLL are counted on its rollup.
+
+    The outbox reads a channel's next row from `deliveries_due` (pending rows only, in posting order), and the time
+    of the next delayed row from `deliveries_delayed`: neither read costs more with a large backlog.
+    """
+    db.execute(f"alter table deliveries add column priority integer not null default {Priority.CARD.value}")
+    db.execute("alter table deliveries add column rollup_more integer")
+    db.execute("alter table deliveries add column rollup_top text")
+    # Notices queued before: alerts (a health notice among them goes after a spike alert, before the cards).
+    db.execute("update deliveries set priority = ? where kind = 'notice'", [Priority.ALERT.value])
+    db.execute("create index deliveries_due on deliveries (channel, priority, id) where state = 'pending'")
+    db.execute(
+        "create index deliveries_delayed on deliveries (not_before)"
+        " where state = 'pending' and not_before is not null"
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -433,6 +473,10 @@ class Delivery:
     rollup_count: int | None
     sent_at: str | None
     message: dict[str, Any] | None = None
+    priority: int = Priority.CARD
+    # A rollup's mentions past the poll's card limit: how many, and the ids of the best few (best first).
+    rollup_more: int | None = None
+    rollup_top: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +506,8 @@ class PollOutcome:
     rollup_id: int | None
     # The cards this poll put in the outbox, oldest first, as (delivery id, mention id) pairs.
     cards: tuple[tuple[int, int], ...] = ()
+    # New mentions past the poll's card limit: stored as `overflow` cards, not posted.
+    overflow: int = 0
 
 
 class Store:
@@ -571,13 +617,16 @@ class Store:
         *,
         backfill: int = 0,
         burst_threshold: int = 5,
+        max_cards: int | None = None,
         now: datetime | None = None,
     ) -> PollOutcome:
         """Store one successful poll in a single transaction.
 
         Mentions this watcher has already seen (same source and id, whatever their date) are ignored. On the
-        watcher's first poll, everything but the `backfill` newest is recorded quietly. When more than
-        `burst_threshold` cards would reach the channel at once, they are queued as replies to one rollup.
+        watcher's first poll, everything but the `backfill` newest is recorded quietly. Past `max_cards` new
+        cards, the best-scoring `max_cards` are queued and the others stored as `overflow`. When more than
+        `burst_threshold` cards would reach the channel at once, or some overflowed, the cards are queued as
+        replies to one rollup, which counts the overflow and names its best few.
         """
         moment = now or utcnow()
         stamp = iso(moment)
@@ -591,15 +640,19 @@ class Store:
             # Oldest first, so the channel reads in order; undated ties keep feed order, which is newest first.
             order = {mid: position for position, mid in enumerate(unique)}
             fresh = sorted(unique.items(), key=lambda pair: (pair[1].created_at or moment, -order[pair[0]]))
-            split = len(fresh) - backfill if first_run else 0
+            split = max(len(fresh) - backfill, 0) if first_run else 0
             quiet, to_post = fresh[:split], fresh[split:]
+            to_post, overflow = _within_limit(to_post, max_cards)
             rollup_id = None
-            if len(to_post) > burst_threshold:
+            if len(to_post) > burst_threshold or overflow:
                 rollup_id = self._insert_delivery(
-                    "rollup", watcher, channel, None, "pending", stamp, rollup_count=len(to_post)
+                    "rollup", watcher, channel, None, "pending", stamp, rollup_count=len(to_post),
+                    rollup_more=len(overflow) or None,
+                    rollup_top=json.dumps([mid for mid, _ in overflow[:ROLLUP_SHOWN]]) if overflow else None,
                 )
             card_ids = self._insert_cards(
                 [(watcher, channel, mid, rollup_id, "pending", stamp) for mid, _ in to_post]
+                + [(watcher, channel, mid, None, "overflow", stamp) for mid, _ in overflow]
                 + [(watcher, channel, mid, None, "quiet", stamp) for mid, _ in quiet]
             )
             cards = tuple((card_ids[mid], mid) for mid, _ in to_post)
@@ -619,7 +672,12 @@ class Store:
                 [watcher, json.dumps(cursor), stamp, stamp, stamp],
             )
         return PollOutcome(
-            new_mentions=len(fresh), queued=len(to_post), quiet=len(quiet), rollup_id=rollup_id, cards=cards
+            new_mentions=len(fresh),
+            queued=len(to_post),
+            quiet=len(quiet),
+            rollup_id=rollup_id,
+            cards=cards,
+            overflow=len(overflow),
         )
 
     def queue_notice(
@@ -631,11 +689,13 @@ class Store:
         *,
         reply_to: int | None = None,
         not_before: datetime | None = None,
+        priority: Priority = Priority.ALERT,
     ) -> int:
         """Put a ready-made message in the outbox (it is posted like a card: paced, retried, once).
 
         With `reply_to` (a delivery id), it waits for that message and goes in its thread. With `not_before`, it
-        waits until then, unless `fill_notice` gives it its final text sooner.
+        waits until then, unless `fill_notice` gives it its final text sooner. It goes before the channel's rows
+        of a later `priority` (see `Priority`).
         """
         with self.db.atomic():
             table = self.db["deliveries"]
@@ -648,6 +708,7 @@ class Store:
                     "state": "pending",
                     "attempts": 0,
                     "not_before": iso(not_before) if not_before is not None else None,
+                    "priority": priority.value,
                     "message": json.dumps(message),
                     "created_at": iso(now or utcnow()),
                 }
@@ -746,6 +807,8 @@ class Store:
         *,
         parent_id: int | None = None,
         rollup_count: int | None = None,
+        rollup_more: int | None = None,
+        rollup_top: str | None = None,
     ) -> int:
         table = self.db["deliveries"]
         table.insert(
@@ -758,6 +821,8 @@ class Store:
                 "state": state,
                 "attempts": 0,
                 "rollup_count": rollup_count,
+                "rollup_more": rollup_more,
+                "rollup_top": rollup_top,
                 "created_at": stamp,
             }
         )
@@ -784,26 +849,55 @@ class Store:
 
     # Outbox -------------------------------------------------------------------------------------------
 
-    def due_deliveries(self, now: datetime | None = None) -> list[Delivery]:
-        """Pending outbox rows ready to post, oldest first; a reply waits until its rollup has a `ts`."""
+    def due_deliveries(
+        self, now: datetime | None = None, *, channel: str | None = None, limit: int | None = None
+    ) -> list[Delivery]:
+        """Pending outbox rows ready to post, by priority then oldest first; a reply waits until its rollup has a
+        `ts`. The outbox reads one channel's next `limit` rows (an index range: the backlog does not matter);
+        without `channel`, every channel's."""
+        in_channel = "and d.channel = :channel" if channel is not None else ""
         rows = self.db.query(
-            """
+            f"""
             select d.*, p.slack_ts as parent_ts from deliveries d
             left join deliveries p on p.id = d.parent_id
-            where d.state = 'pending' and (d.not_before is null or d.not_before <= ?)
+            where d.state = 'pending' {in_channel} and (d.not_before is null or d.not_before <= :now)
               and (d.parent_id is null or p.slack_ts is not null or p.state = 'failed')
-            order by d.id
+            order by d.priority, d.id
+            {"limit :limit" if limit is not None else ""}
             """,
-            [iso(now or utcnow())],
+            {"channel": channel, "now": iso(now or utcnow()), "limit": limit},
         )
         return [_delivery(row) for row in rows]
 
-    def next_due_time(self) -> datetime | None:
-        row = next(self.db.query("select min(not_before) as t from deliveries where state = 'pending'"))
-        if row["t"] is not None:
-            return datetime.fromisoformat(row["t"])
-        pending = next(self.db.query("select count(*) as n from deliveries where state = 'pending'"))
-        return utcnow() if pending["n"] else None
+    def channels_with_work(self) -> list[str]:
+        """The channels with rows pending or in flight: one index seek per channel, whatever the backlog."""
+        found: set[str] = set()
+        for state in ("pending", "sending"):
+            found.update(
+                channel
+                for (channel,) in self.db.execute(
+                    """
+                    with recursive channels(channel) as (
+                        select min(channel) from deliveries where state = ?
+                        union all
+                        select (select min(channel) from deliveries where state = ? and channel > channels.channel)
+                        from channels where channel is not null
+                    )
+                    select channel from channels where channel is not null
+                    """,
+                    [state, state],
+                )
+            )
+        return sorted(found)
+
+    def next_due_time(self, now: datetime | None = None) -> datetime | None:
+        """When the next pending row held until later (a retry, a rate limit, a notice being written) is due."""
+        row = self.db.execute(
+            "select min(not_before) from deliveries where state = 'pending' and not_before is not null"
+            " and not_before > ?",
+            [iso(now or utcnow())],
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row[0] is not None else None
 
     def pending_count(self) -> int:
         return next(self.db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]
@@ -818,10 +912,14 @@ class Store:
         )
         return _delivery(row)
 
-    def in_flight(self) -> list[Delivery]:
+    def in_flight(self, channel: str | None = None) -> list[Delivery]:
+        """Rows handed to Slack whose answer was not recorded (all channels', or one's)."""
         rows = self.db.query(
             "select d.*, p.slack_ts as parent_ts from deliveries d "
-            "left join deliveries p on p.id = d.parent_id where d.state = 'sending' order by d.id"
+            "left join deliveries p on p.id = d.parent_id where d.state = 'sending'"
+            + (" and d.channel = ?" if channel is not None else "")
+            + " order by d.id",
+            [channel] if channel is not None else [],
         )
         return [_delivery(row) for row in rows]
 
@@ -906,7 +1004,21 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         rollup_count=row["rollup_count"],
         sent_at=row["sent_at"],
         message=json.loads(row["message"]) if row.get("message") else None,
+        priority=row["priority"],
+        rollup_more=row["rollup_more"],
+        rollup_top=tuple(json.loads(row["rollup_top"])) if row["rollup_top"] else (),
     )
+
+
+def _within_limit(
+    fresh: list[tuple[int, Mention]], limit: int | None
+) -> tuple[list[tuple[int, Mention]], list[tuple[int, Mention]]]:
+    """Split a poll's new mentions (oldest first) into the `limit` best-scoring, still oldest first, and the rest,
+    best first. Equal scores favour the newest, as backfill does."""
+    if limit is None or len(fresh) <= limit:
+        return fresh, []
+    ranked = sorted(range(len(fresh)), key=lambda position: (-mention_score(fresh[position][1]), -position))
+    return [fresh[i] for i in sorted(ranked[:limit])], [fresh[i] for i in ranked[limit:]]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -219,12 +219,13 @@ class StoryService:
 
     def _recount_rollup(self, rollup_id: int) -> None:
         """A burst's roll-up announces the cards left in its thread once some joined stories elsewhere; with none
-        left, it is not posted at all."""
+        left, it is not posted at all, unless it also tells of mentions past the poll's card limit."""
         (left,) = self.db.execute(
             "select count(*) from deliveries where parent_id = ? and state != 'grouped'", [rollup_id]
         ).fetchone()
         self.db.execute(
-            "update deliveries set rollup_count = ?, state = case when ? = 0 then 'grouped' else state end"
+            "update deliveries set rollup_count = ?,"
+            " state = case when ? = 0 and rollup_more is null then 'grouped' else state end"
             " where id = ? and state = 'pending'",
             [left, left, rollup_id],
         )

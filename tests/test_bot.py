@@ -249,6 +249,30 @@ async def test_health_alert_once_after_repeated_failures_then_recovery(
     assert "flaky" in messages[1]["text"]
 
 
+async def test_a_feed_that_jumps_by_hundreds_posts_a_capped_rollup_and_keeps_the_rest(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "jump")
+    feeds.add("/jump", feed([("0", "tram zero")]))
+    env = env_for(tmp_path, slack, MAX_CARDS_PER_POLL="3")
+    await run_cli(tmp_path, env, "once")
+    feeds.add("/jump", feed([("hostile", "tram <!channel> &"), *((str(n), f"tram {n}") for n in range(1, 301))]))
+    code, out, err = await run_cli(tmp_path, env, "once")
+    assert code == 0, err
+    assert "301 new; 3 to post as a burst thread; 298 more stored without a card (past MAX_CARDS_PER_POLL)" in out
+    rollup, *replies = slack.posted_messages(channel_of("jump"))
+    assert len(replies) == 3 and {reply["thread_ts"] for reply in replies} == {rollup["ts"]}
+    assert rollup["text"].startswith("3 new mentions for jump, in the thread. 298 more new mentions got no card")
+    best = rollup["blocks"][1]["text"]["text"].splitlines()
+    assert len(best) == 6 and all(line.startswith("• <https://news.example/") for line in best[1:])
+    assert "<!channel>" not in json.dumps(slack.posted_messages())
+    store = Store.open(tmp_path / "veilleur.db")
+    try:
+        assert store.delivery_counts("jump") == {"quiet": 1, "posted": 3, "overflow": 298}
+    finally:
+        store.close()
+
+
 @pytest.fixture
 async def http_bot(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int):
     write_watchers(tmp_path / "watchers.toml", feeds, "w")

@@ -391,6 +391,40 @@ def test_rollup_message_escapes_the_watcher_name() -> None:
     assert_outside_text_is_inert(message)
 
 
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "20 new mentions for caen-tram, in the thread. 9980 more new mentions got no card, past the limit of "
+         "cards per poll: they are kept, and count in the digest and spike alerts."),
+        ("fr", "20 nouvelles mentions pour caen-tram, dans le fil. 9980 autres nouvelles mentions n’ont pas eu de "
+         "carte, au-delà de la limite de cartes par relevé : elles sont conservées et comptent dans la synthèse et "
+         "les alertes de pic."),
+    ],
+)
+def test_rollup_message_past_the_card_limit_counts_the_rest_and_lists_the_best(lang: str, expected: str) -> None:
+    best = [
+        Mention(source="mastodon", external_id=f"b{n}", url=f"https://social.example/{n}?a=1&b=<2>",
+                title=f"{HOSTILE} {n}", text="", author_name=HOSTILE, author_reach=10**n)
+        for n in range(5)
+    ]
+    message = cards.rollup_message("caen-tram", 20, lang, more=9980, best=best)
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+    assert message["text"] == expected
+    lines = message["blocks"][1]["text"]["text"].splitlines()
+    assert lines[0] == "*" + ("Most reached of them" if lang == "en" else "Plus forte audience parmi elles") + "*"
+    assert len(lines) == 6 and all(line.startswith("• <https://social.example/") for line in lines[1:])
+
+
+def test_rollup_message_of_overflow_alone_says_only_that() -> None:
+    message = cards.rollup_message("caen-tram", 0, "en", more=1)
+    assert message["text"] == (
+        "1 more new mention got no card, past the limit of cards per poll: it is kept, and counts in the digest "
+        "and spike alerts."
+    )
+    assert [block["block_id"] for block in message["blocks"]] == ["rollup"]
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_health_alert_names_the_watcher_error_and_since_and_stays_inert(lang: str) -> None:
     since = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)

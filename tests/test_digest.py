@@ -122,6 +122,18 @@ def test_quiet_backlog_and_other_watchers_are_not_counted(store: Store) -> None:
     assert [item.mention.external_id for item in tram_only.top_mentions] == ["new"]
 
 
+def test_mentions_past_max_cards_per_poll_are_counted_and_ranked(store: Store) -> None:
+    found(store, "tram", [], END - timedelta(hours=3))
+    mentions = [mention(f"m{n}", reach=100 * n) for n in range(1, 6)]
+    outcome = store.record_poll("tram", "C1", mentions, {}, max_cards=2, now=END - timedelta(hours=1))
+    assert outcome.overflow == 3
+
+    digest = compute_digest(store, DAY, top=5)
+
+    assert digest.total == 5
+    assert [item.mention.external_id for item in digest.top_mentions] == ["m5", "m4", "m3", "m2", "m1"]
+
+
 def test_top_mentions_by_reach_and_engagement(store: Store) -> None:
     found(store, "tram", [
         mention("quiet", reach=10),

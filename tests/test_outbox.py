@@ -1,18 +1,28 @@
 """The outbox against the fake Slack Web API: pacing, 429, errors, crashes, exactly once."""
 
+import asyncio
+import json
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from health import SourceHealth
 from mentions import Mention
 from outbox import Outbox, new_slack_client
-from store import Delivery, Store, utcnow
+from query import parse_query
+from store import Delivery, Priority, Store, utcnow
 from tests.fakes.slack_api import FakeSlack
+from watcher_config import WatcherConfig
 
 
 def render(delivery: Delivery) -> dict:
+    if delivery.message is not None:
+        return delivery.message
     label = f"rollup {delivery.rollup_count}" if delivery.kind == "rollup" else f"mention {delivery.mention_id}"
     return {"text": label}
 
@@ -167,3 +177,106 @@ async def test_drain_stops_at_its_deadline_and_keeps_the_rest(slack: FakeSlack, 
     assert left == 2
     assert store.delivery_counts("w") == {"pending": 2}
     assert store.next_due_time() >= utcnow() + timedelta(seconds=25)  # Retry-After: 30 was recorded
+
+
+async def wait_until(condition, within: float = 20.0) -> None:
+    """Poll `condition` until it holds; fail after `within` seconds (a deadline for the test, not a measure)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running(outbox: Outbox) -> AsyncIterator[None]:
+    task = asyncio.create_task(outbox.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_quiet_channel_is_posted_at_once_while_another_drains_a_backlog(slack: FakeSlack, store: Store) -> None:
+    queue(store, "CBUSY", 2000, watcher="busy")
+    outbox = make_outbox(slack, store, pace=0.2)
+    async with running(outbox):
+        await wait_until(lambda: len(slack.posted_messages("CBUSY")) >= 2)
+        busy_posts_when_queued = len(slack.posted_messages("CBUSY"))
+        queue(store, "CQUIET", 1, watcher="quiet")
+        outbox.wake()
+        await wait_until(lambda: slack.posted_messages("CQUIET"))
+        busy_posts_by_then = len(slack.posted_messages("CBUSY"))
+    # the quiet card did not wait for the backlog (2,000 cards, 400 s at this pace): a post or two at most
+    assert busy_posts_by_then <= busy_posts_when_queued + 3
+    assert store.pending_count() > 1900  # and the backlog is still there, untouched by the test's end
+
+
+async def test_a_health_alert_goes_before_the_cards_queued_ahead_of_it(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 500)
+    health_alert(store, "C1", "first alert")
+    outbox = make_outbox(slack, store, pace=0.1)
+    async with running(outbox):
+        await wait_until(lambda: len(slack.posted_messages("C1")) >= 3)
+        posted_when_queued = len(slack.posted_messages("C1"))
+        health_alert(store, "C1", "second alert")  # queued while the channel drains
+        outbox.wake()
+        await wait_until(lambda: "second alert" in posted_texts(slack, "C1"))
+    texts = posted_texts(slack, "C1")
+    assert texts[0] == "first alert"
+    # next, after at most the card already on its way when it was queued
+    assert texts.index("second alert") <= posted_when_queued + 1
+
+
+def health_alert(store: Store, channel: str, text: str) -> None:
+    """A health alert queued as health.py does."""
+    config = WatcherConfig(name="flaky", source="rss", query=parse_query("tram"), channel=channel, url="https://e.org")
+    failing = store.record_poll_failure("flaky", text)
+    health = SourceHealth(store, lang="en", tz=ZoneInfo("Europe/Paris"), alert_after=failing.consecutive_failures)
+    health.failed(config, failing)
+    notice_id = next(store.db.query("select max(id) as id from deliveries where kind = 'notice'"))["id"]
+    store.db["deliveries"].update(notice_id, {"message": json.dumps({"text": text})})
+
+
+async def test_notices_go_by_priority_then_in_the_order_queued(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 2)
+    store.queue_notice("w", "C1", {"text": "digest"}, priority=Priority.DIGEST)
+    store.queue_notice("w", "C1", {"text": "spike"})
+    store.queue_notice("w", "C1", {"text": "health"}, priority=Priority.HEALTH)
+    store.queue_notice("w", "C1", {"text": "campaign"}, priority=Priority.ALERT)
+    await make_outbox(slack, store).drain(within=10)
+    texts = posted_texts(slack, "C1")
+    assert texts[:4] == ["health", "spike", "campaign", "digest"]
+    assert sorted(texts[4:]) == ["mention 1", "mention 2"]
+
+
+async def test_a_429_in_one_channel_does_not_hold_another(slack: FakeSlack, store: Store) -> None:
+    queue(store, "CA", 2, watcher="a")
+    queue(store, "CB", 3, watcher="b")
+    slack.fail_next("chat.postMessage", status=429, retry_after=3)  # the first post, CA's
+    await make_outbox(slack, store, pace=0.1).drain(within=20)
+    calls = slack.calls_to("chat.postMessage")
+    refused = calls[0]
+    assert (refused.args["channel"], refused.status) == ("CA", 429)
+    b_times = [c.at for c in calls if c.args["channel"] == "CB"]
+    a_retries = [c.at for c in calls[1:] if c.args["channel"] == "CA"]
+    assert len(b_times) == 3 and max(b_times) < refused.at + 1.5  # CB went on during CA's hold
+    assert len(a_retries) == 2 and min(a_retries) - refused.at >= 2.9  # CA waited its Retry-After
+    assert Counter(posted_texts(slack, "CA")) == Counter(["mention 1", "mention 2"])
+
+
+async def test_a_channel_reads_only_its_next_row_whatever_its_backlog(slack: FakeSlack, store: Store) -> None:
+    queue(store, "C1", 200)
+    reads: list[tuple[str | None, int | None, int]] = []
+    due = store.due_deliveries
+
+    def recording(*args, **kwargs):
+        rows = due(*args, **kwargs)
+        reads.append((kwargs.get("channel"), kwargs.get("limit"), len(rows)))
+        return rows
+
+    store.due_deliveries = recording  # type: ignore[method-assign]
+    await make_outbox(slack, store).drain(within=30)
+    assert len(slack.posted_messages("C1")) == 201  # the rollup, then its 200 replies
+    assert {(channel, limit) for channel, limit, _ in reads} == {("C1", 1)}
+    assert max(count for _, _, count in reads) == 1

@@ -86,6 +86,28 @@ async def test_backfill_posts_the_newest_matching_items(rig: Rig) -> None:
     assert rig.posted() == ["tram one"]
 
 
+async def test_backfill_larger_than_the_matching_items_posts_them_all(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("1", "tram one", TUE), ("2", "tram two", MON), ("3", "bus", MON)]))
+    rig.add("w", "/f", backfill=3)
+    await rig.cycle()
+    assert rig.posted("C1") == ["tram two", "tram one"]
+
+
+async def test_past_max_cards_the_best_get_cards_and_the_rollup_counts_the_rest(rig: Rig) -> None:
+    rig.feeds.add("/f", rss([("0", "tram zero", MON)]))
+    rig.add("w", "/f")
+    rig.poller.max_cards = 2
+    await rig.cycle()
+    items = [(str(n), f"tram {n}", f"Tue, 24 Nov 2026 08:{n:02d}:00 +0100") for n in range(1, 41)]
+    rig.feeds.add("/f", rss([*reversed(items), ("0", "tram zero", MON)]))
+    reports = await rig.cycle()
+    assert (reports["w"].outcome.queued, reports["w"].outcome.overflow) == (2, 38)
+    assert rig.posted("C1") == ["2 new for w", "tram 39", "tram 40"]
+    assert rig.store.delivery_counts("w") == {"quiet": 1, "posted": 2, "overflow": 38}
+    await rig.cycle()  # nothing left over to post later: the rest are stored, not queued
+    assert len(rig.posted("C1")) == 3
+
+
 async def test_unchanged_feed_answers_304_and_posts_nothing(rig: Rig) -> None:
     rig.feeds.add("/f", rss([("1", "tram", MON)]))
     rig.add("w", "/f")

@@ -35,6 +35,7 @@ def test_full_configuration_is_parsed() -> None:
             "OFFICIALS": "U01, U02",
             "DIGEST_TIME": "7:05",
             "DIGEST_DAYS": "sat-mon",
+            "MAX_CARDS_PER_POLL": "50",
         }
     )
     assert settings.socket_mode and settings.llm_enabled
@@ -45,6 +46,7 @@ def test_full_configuration_is_parsed() -> None:
     assert settings.officials == ("U01", "U02")
     assert settings.digest_time == time(7, 5)
     assert settings.digest_days == ("sat", "sun", "mon")
+    assert settings.max_cards_per_poll == 50
 
 
 @pytest.mark.parametrize(
@@ -64,6 +66,8 @@ def test_full_configuration_is_parsed() -> None:
         ({"DIGEST_TIME": "8h30"}, "DIGEST_TIME"),
         ({"DIGEST_DAYS": "monday-friday"}, "DIGEST_DAYS"),
         ({"BURST_THRESHOLD": "0"}, "BURST_THRESHOLD"),
+        ({"MAX_CARDS_PER_POLL": "0"}, "MAX_CARDS_PER_POLL"),
+        ({"MAX_CARDS_PER_POLL": "twenty"}, "MAX_CARDS_PER_POLL"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:

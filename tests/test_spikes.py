@@ -357,6 +357,19 @@ async def test_through_the_poller_a_burst_alerts_once_and_the_next_poll_is_in_co
     assert len(poll_rig.spikes()) == 1
 
 
+async def test_mentions_past_max_cards_per_poll_count_in_the_spike(poll_rig: PollRig) -> None:
+    now = poll_rig.alerts.watch.clock()
+    start_watcher(poll_rig.store, "w", at=now - timedelta(days=20))
+    poll_rig.add("w")
+    poll_rig.poller.max_cards = 3
+    burst = [(f"b{index}", f"tram strike {index}", now - timedelta(minutes=2 + 3 * index)) for index in range(14)]
+    poll_rig.feeds.add("/w", rss(burst))
+    await poll_rig.poll("w")
+    await poll_rig.alerts.outbox.drain(within=10)
+    [alert] = poll_rig.spikes()
+    assert "*14* mentions in the last hour" in block_text(alert, "volume")
+
+
 @pytest.mark.parametrize("backfill", [0, 15])
 async def test_through_the_poller_a_first_run_backlog_does_not_alert(poll_rig: PollRig, backfill: int) -> None:
     now = poll_rig.alerts.watch.clock()

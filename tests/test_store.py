@@ -8,7 +8,7 @@ import pytest
 from sqlite_utils import Database
 
 from mentions import Mention
-from store import DatabaseUnavailable, Store
+from store import DatabaseUnavailable, Priority, Store
 from tests.fakes.database_lock import locked_database
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -59,6 +59,73 @@ def test_backfill_posts_the_newest_in_chronological_order(store: Store) -> None:
     # mention(1) is the newest (1 hour old), mention(2) the next; the older of the two is posted first
     titles = [store.mention(i).title for i in pending_mention_ids(store)]
     assert titles == ["title 2", "title 1"]
+
+
+@pytest.mark.parametrize("backfill", [2, 3, 100])
+def test_backfill_as_large_as_or_larger_than_the_items_posts_them_all(store: Store, backfill: int) -> None:
+    outcome = store.record_poll("w", "C1", [mention(2), mention(1)], {}, backfill=backfill, now=NOW)
+    assert (outcome.queued, outcome.quiet) == (2, 0)
+    assert [store.mention(i).title for i in pending_mention_ids(store)] == ["title 2", "title 1"]
+
+
+def test_past_the_card_limit_the_best_are_queued_and_the_rest_stored_on_the_rollup(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    # mention(n) has n * 100 followers (a score of n); two more have no followers nor interactions.
+    mentions = [mention(n, author_reach=n * 100) for n in range(1, 11)]
+    mentions += [mention(20, author_reach=None), mention(21, engagement={"likes": 0})]
+    outcome = store.record_poll("w", "C1", mentions, {}, burst_threshold=50, max_cards=4, now=NOW)
+    assert (outcome.new_mentions, outcome.queued, outcome.overflow) == (12, 4, 8)
+    # the 4 best (10, 9, 8, 7), posted oldest first (mention(n) is n hours old)
+    assert [store.mention(mid).title for _, mid in outcome.cards] == [f"title {n}" for n in (10, 9, 8, 7)]
+    rollup = store.delivery(outcome.rollup_id)
+    assert (rollup.rollup_count, rollup.rollup_more) == (4, 8)
+    assert [store.mention(i).title for i in rollup.rollup_top] == [f"title {n}" for n in (6, 5, 4, 3, 2)]
+    assert store.delivery_counts("w") == {"pending": 4, "overflow": 8}
+    assert {store.delivery(card_id).parent_id for card_id, _ in outcome.cards} == {rollup.id}
+
+
+def test_past_the_card_limit_equal_scores_favour_the_newest_as_backfill_does(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 6)], {}, max_cards=2, now=NOW)
+    assert [store.mention(mid).title for _, mid in outcome.cards] == ["title 2", "title 1"]
+    assert [store.mention(i).title for i in store.delivery(outcome.rollup_id).rollup_top] == [
+        "title 3", "title 4", "title 5"
+    ]
+
+
+def test_under_the_card_limit_and_the_burst_threshold_no_rollup(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    outcome = store.record_poll("w", "C1", [mention(1), mention(2)], {}, burst_threshold=5, max_cards=2, now=NOW)
+    assert (outcome.queued, outcome.overflow, outcome.rollup_id) == (2, 0, None)
+
+
+def test_past_the_card_limit_a_rollup_is_made_even_under_the_burst_threshold(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 4)], {}, burst_threshold=5, max_cards=1,
+                                now=NOW)
+    assert (outcome.queued, outcome.overflow) == (1, 2)
+    assert store.delivery(outcome.rollup_id).rollup_more == 2
+
+
+def test_due_deliveries_reads_one_channels_page_in_priority_order(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    store.record_poll("w", "C1", [mention(n) for n in range(1, 6)], {}, burst_threshold=50, now=NOW)
+    store.record_poll("v", "C2", [], {}, now=NOW - timedelta(days=1))
+    store.record_poll("v", "C2", [mention(n, external_id=f"v{n}") for n in range(1, 3)], {}, now=NOW)
+    health = store.queue_notice("w", "C1", {"text": "h"}, NOW, priority=Priority.HEALTH)
+    page = store.due_deliveries(NOW, channel="C1", limit=3)
+    assert page[0].id == health and len(page) == 3
+    assert {d.channel for d in page} == {"C1"}
+    assert store.channels_with_work() == ["C1", "C2"]
+    plan = " ".join(
+        row[3]
+        for row in store.db.execute(
+            "explain query plan select d.* from deliveries d where d.state = 'pending' and d.channel = ?"
+            " order by d.priority, d.id limit 3",
+            ["C1"],
+        )
+    )
+    assert "deliveries_due" in plan and "TEMP B-TREE" not in plan
 
 
 def test_redated_or_reordered_items_are_not_new(store: Store) -> None:

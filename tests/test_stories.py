@@ -383,6 +383,21 @@ async def test_a_burst_whose_cards_all_joined_stories_posts_no_roll_up(rig: Rig)
     assert len(rig.slack.posted_messages("C1")) == posted
 
 
+async def test_a_burst_whose_cards_all_joined_stories_still_tells_of_its_mentions_past_the_card_limit(
+    rig: Rig,
+) -> None:
+    links = [f"https://other.example/{n}" for n in range(2)]
+    rig.serve("news", [item(f"n{n}", f"Tram story {n}", link) for n, link in enumerate(links)])
+    await rig.cycle()
+    posted = len(rig.slack.posted_messages("C1"))
+    rig.poller.max_cards = 2
+    rig.serve("alerts", [item(f"a{n}", f"Tram again {n}", link) for n, link in enumerate(links)]
+              + [item(f"x{n}", f"Tram other {n}", f"https://else.example/{n}") for n in range(3)])
+    await rig.cycle()
+    [rollup] = rig.slack.posted_messages("C1")[posted:]
+    assert rollup["text"].startswith("3 more new mentions got no card")
+
+
 async def test_hostile_text_in_a_story_stays_inert(rig: Rig) -> None:
     hostile_link = "https://x.example/x?a=|<!channel>"
     rig.serve("news", [item("n1", "Tram " + HOSTILE, ARTICLE, text=f"{HOSTILE} {STORY}", author=HOSTILE)])
