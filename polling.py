@@ -10,7 +10,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from health import SourceHealth
@@ -51,9 +51,10 @@ class Poller:
         self.watchers = watchers
         self.burst_threshold = burst_threshold
         self.on_queued = on_queued
-        # Called after each successful poll is stored, before the outbox is woken: story grouping and spike
-        # detection look at the new mentions here. A hook that fails is logged and never fails the poll.
-        self.after_record: list[Callable[[WatcherConfig, PollOutcome], None]] = []
+        # Awaited in turn after each successful poll is stored, before the outbox is woken: story grouping and
+        # spike detection look at the new mentions here, a large batch in chunks that let Slack through between
+        # them. A hook that fails is logged and never fails the poll.
+        self.after_record: list[Callable[[WatcherConfig, PollOutcome], Awaitable[None]]] = []
         self.poll_timeout = poll_timeout
         self._resume_at: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -118,7 +119,7 @@ class Poller:
         self._tell_health(config, lambda health: health.succeeded(config, before))
         for hook in self.after_record:
             try:
-                hook(config, outcome)
+                await hook(config, outcome)
             except Exception:
                 log.exception("after-poll step %r failed for watcher %s", hook, config.name)
         if outcome.queued:

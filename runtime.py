@@ -163,6 +163,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         authors=authors,
     )
     services.catalog = WatcherCatalog(services, configs)
+    spikes: SpikeWatch | None = None
     if post_to_slack and settings.slack_bot_token:
         services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
         services.outbox = Outbox(store, services.slack, services.render)
@@ -186,7 +187,6 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             tz=settings.bot_timezone,
             on_queued=services.outbox.wake,
         )
-        services.poller.after_record.append(spikes.after_poll)
     services.stories = StoryService(
         store,
         window=settings.story_window,
@@ -197,7 +197,11 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         slack=services.slack,
         on_queued=services.outbox.wake if services.outbox is not None else lambda: None,
     )
+    # Stories first: a large poll's cards are held back from the outbox until they are grouped, and that hold must
+    # be set before any hook lets the loop run something else.
     services.poller.after_record.append(services.stories.after_record)
+    if spikes is not None:
+        services.poller.after_record.append(spikes.after_poll)
     services.digests = DigestService(
         store,
         settings,

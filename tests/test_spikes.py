@@ -97,7 +97,7 @@ class Alerts:
                                 on_queued=self.outbox.wake)
 
     async def check(self, now: datetime = NOW, config: WatcherConfig = CONFIG) -> int | None:
-        spike = self.watch.check(config, now)
+        spike = await self.watch.check(config, now)
         await self.watch.wait()
         await self.outbox.drain(within=10)
         return spike
@@ -197,8 +197,8 @@ async def test_two_checks_in_a_row_alert_once(store: Store, slack: FakeSlack) ->
     start_watcher(store)
     poll_now(store, 12)
     alerts = Alerts(store, slack)
-    first = alerts.watch.check(CONFIG, NOW)
-    second = alerts.watch.check(CONFIG, NOW + timedelta(seconds=1))
+    first = await alerts.watch.check(CONFIG, NOW)
+    second = await alerts.watch.check(CONFIG, NOW + timedelta(seconds=1))
     await alerts.watch.wait()
     await alerts.outbox.drain(within=10)
     assert first is not None and second is None
@@ -503,7 +503,7 @@ async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_onc
     poll_now(store, 10)
     llm = make_llm(openai_api)
     stopping = Alerts(store, slack, llm=llm)
-    assert stopping.watch.check(CONFIG, NOW) is not None
+    assert await stopping.watch.check(CONFIG, NOW) is not None
     for task in list(stopping.watch._tasks):  # the bot stops while the LLM is still writing
         task.cancel()
     await asyncio.gather(*stopping.watch._tasks, return_exceptions=True)
@@ -513,7 +513,7 @@ async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_onc
     [held] = store.due_deliveries(utcnow() + timedelta(seconds=llm.deadline + 60))
     assert held.kind == "notice" and held.not_before is not None
     restarted = Alerts(store, slack)
-    assert restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
+    assert await restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
     store.db.execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
     await restarted.outbox.drain(within=10)
     [message] = restarted.posted()

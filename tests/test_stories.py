@@ -483,14 +483,14 @@ async def test_a_story_growing_in_several_polls_at_once_updates_its_card_once(ri
     assert (blocks if isinstance(blocks, str) else json.dumps(blocks)).count("|RSS>") == 4
 
 
-def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store) -> None:
+async def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store) -> None:
     service = StoryService(store, window=timedelta(hours=48), campaign_min_posts=1000,
                            campaign_window=timedelta(hours=1), lang="en", tz=ZoneInfo("UTC"))
     config = WatcherConfig(name="w", source="rss", query=parse_query("tram"), channel="C1", url="https://f.example/")
     store.record_poll("w", "C1", [], {})
     copies = [Mention(source="mastodon", external_id=str(n), url=f"https://m.example/{n}", author_handle=f"@a{n}",
                       text=f"{STORY} https://m.example/{n}") for n in range(stories.KEYED_MEMBERS + 10)]
-    service.after_record(config, store.record_poll("w", "C1", copies, {}, burst_threshold=1000))
+    await service.after_record(config, store.record_poll("w", "C1", copies, {}, burst_threshold=1000))
     members, keyed = store.db.execute(
         "select count(distinct m.card_id), count(distinct k.card_id) from story_members m"
         " left join story_keys k on k.card_id = m.card_id"
