@@ -13,16 +13,13 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
-from app import EVENTS_PATH, build_app, build_web_app
 from digest_delivery import DigestService, start_digests
 from escalation import EscalationService, load_routes, schedule_reminders
 from health import SourceHealth
@@ -46,6 +43,10 @@ from watcher_config import (
 )
 from watchers import SOURCES, build_watcher
 from watchers.base import Watcher, WatcherContext, new_http_client
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,11 @@ class Runtime:
 
     async def start(self) -> None:
         """Start everything, once Slack has accepted the tokens (SettingsError if it refuses one)."""
+        # The Slack app and its web server only here: `bot.py once`, `status` and `digest` never load them.
+        from aiohttp import web
+
+        from app import EVENTS_PATH, build_app, build_web_app
+
         self.services = open_services(self.settings)
         self.app = build_app(self.services)
         await check_slack_tokens(self.app.client, self.settings)

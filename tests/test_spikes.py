@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+import spikes
 from mentions import Mention
 from outbox import Outbox, new_slack_client
 from polling import Poller
@@ -567,3 +568,49 @@ def test_spike_settings_have_defaults_and_are_validated() -> None:
         with pytest.raises(SettingsError) as raised:
             parse_settings({name: value})
         assert str(raised.value).startswith(name) and "\n" not in str(raised.value)
+
+
+async def test_the_catch_up_of_spike_times_lets_the_loop_run_between_batches(store: Store, slack: FakeSlack) -> None:
+    start_watcher(store)
+    total = 2 * spikes.SYNC_BATCH + 10
+    poll_now(store, total, at=NOW - timedelta(minutes=30))  # stored by a process that kept no spike times
+    copied_meanwhile: list[int] = []
+    alerts = Alerts(store, slack)
+    check = asyncio.create_task(alerts.check())
+
+    async def look_while_checking() -> None:
+        while not check.done():
+            copied_meanwhile.append(next(store.db.query("select count(*) as n from spike_times"))["n"])
+            await asyncio.sleep(0)
+
+    spike, _ = await asyncio.gather(check, look_while_checking())
+    # Another task ran after each batch of SYNC_BATCH deliveries (one of them the burst's roll-up) was copied.
+    assert len({copied for copied in copied_meanwhile if 0 < copied < total}) == 2
+    assert spike is not None
+    [alert] = alerts.posted()
+    assert f"*{total}* mentions in the last hour" in block_text(alert, "volume")
+
+
+async def test_a_spike_alert_is_written_off_the_loop_from_a_read_connection(tmp_path: Path, slack: FakeSlack) -> None:
+    store = Store.open(tmp_path / "veilleur.db")
+    try:
+        start_watcher(store)
+        poll_now(store, 40, text="tram works on the avenue again")
+        alerts = Alerts(store, slack)
+        steps_meanwhile = 0
+        check = asyncio.create_task(alerts.watch.check(CONFIG, NOW))
+
+        async def run_meanwhile() -> None:
+            nonlocal steps_meanwhile
+            while not check.done():
+                steps_meanwhile += 1
+                await asyncio.sleep(0)
+
+        spike, _ = await asyncio.gather(check, run_meanwhile())
+        assert spike is not None and steps_meanwhile > 0
+        await alerts.outbox.drain(within=10)
+        [alert] = alerts.posted()
+        assert "*40* mentions in the last hour" in block_text(alert, "volume")
+        assert "works (40)" in block_text(alert, "terms")
+    finally:
+        store.close()

@@ -1,6 +1,7 @@
 """One story, one message: link and text fingerprints, then grouping and campaign flags through the real poller,
 outbox and fake Slack."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -507,3 +508,29 @@ async def test_a_story_whose_first_card_failed_for_good_gets_a_new_card(rig: Rig
     await rig.cycle()
     [card] = rig.cards()
     assert "Caen tram strike" in json.dumps(card["blocks"])
+
+
+
+async def test_a_large_poll_is_grouped_in_chunks_that_let_the_loop_run_and_none_of_its_cards_leaves_before(
+    rig: Rig,
+) -> None:
+    copies = 4 * stories.PLACE_CHUNK
+    rig.serve("news", [item(f"n{n}", f"Tram strike, take {n}", ARTICLE) for n in range(copies)])
+    seen: list[tuple[int, list[int]]] = []  # cards placed in stories so far, and what the outbox may post now
+    grouping = asyncio.create_task(rig.poller.poll("news"))
+
+    async def look_while_grouping() -> None:
+        while not grouping.done():
+            (placed,) = rig.store.db.execute("select count(*) from story_members").fetchone()
+            seen.append((placed, [delivery.id for delivery in rig.store.due_deliveries()]))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(grouping, look_while_grouping())
+    # Another task ran after each chunk of cards was placed, and the outbox had nothing to post meanwhile.
+    assert {placed for placed, _ in seen} >= set(range(stories.PLACE_CHUNK, copies, stories.PLACE_CHUNK))
+    assert all(due == [] for _, due in seen)
+    await rig.outbox.drain(within=10)
+    await rig.stories.settled()
+    [card] = rig.cards()  # one story, one card
+    assert f"and {copies - 1 - cards.ALSO_SEEN_SHOWN} more" in block_text(card, "also_seen")
+    assert rig.store.delivery_counts("news") == {"posted": 1, "grouped": copies - 1}
