@@ -57,9 +57,9 @@ TEXT_LINKS_LIMIT = 5
 KEYED_MEMBERS = 20
 # The campaign check reads at most this many of a story's latest members.
 CAMPAIGN_SCAN = 1000
-# Cards placed per transaction before the loop serves others: about 0.5 ms a card (bench_after_poll.py), so a chunk
-# holds the loop some 12 ms, well under 50 ms even for long texts.
-PLACE_CHUNK = 25
+# Cards placed per transaction before the loop serves others: 0.5 to 0.7 ms a card (bench_after_poll.py), so a chunk
+# holds the loop 5 to 7 ms, and stays under 50 ms on a machine several times slower or busier.
+PLACE_CHUNK = 10
 # How long a large poll's cards are held back while they are grouped. Grouping lifts the hold as soon as it is
 # done; this only matters if it never finishes (the bot stopped): then they are posted, ungrouped, after it.
 GROUPING_HOLD = timedelta(minutes=2)

@@ -87,9 +87,9 @@ async def run(batches: list[list[Mention]]) -> dict[str, float]:
             t0 = time.perf_counter()
             outcome = store.record_poll(config.name, config.channel, mentions, {}, burst_threshold=100)
             t1 = time.perf_counter()
-            stories.after_record(config, outcome)
+            await stories.after_record(config, outcome)
             t2 = time.perf_counter()
-            spikes.after_poll(config, outcome)
+            await spikes.after_poll(config, outcome)
             t3 = time.perf_counter()
             seconds["record"] += t1 - t0
             seconds["stories"] += t2 - t1
