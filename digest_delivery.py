@@ -235,7 +235,8 @@ class DigestService:
         if watchers is None:
             # Every watcher running now; the outbox's other rows (digests, alerts) carry labels that are not watchers.
             watchers = tuple(sorted(config.name for config in self.configs())) or None
-        digest = compute_digest(self.store, period, watchers=watchers, authors=self.authors)
+        # Seconds of SQL and clustering over a large database: in a worker thread, so Slack is answered meanwhile.
+        digest = await self.store.read(compute_digest, period, watchers=watchers, authors=self.authors)
         narrative = await narrate(digest, self.llm, self.lang, prompts=self.prompts)
         message = digest_message(digest, narrative, lang=self.lang, tz=self.settings.bot_timezone)
         png = await self._render_chart(digest) if chart and self.settings.digest_chart else None

@@ -3,6 +3,7 @@
 Callers get the model's text, or `LLMUnavailable` saying why not (not configured, timeout, error, budget spent),
 never a hang: each attempt has `LLM_TIMEOUT`, and the whole call, its one retry included, a deadline of its own.
 Every request is recorded in `llm_usage` with its tokens, which is what `LLM_DAILY_TOKEN_BUDGET` counts.
+The `openai` package (a quarter of a second to import) is imported only when an LLM is configured.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import openai
-from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from settings import Settings
 from store import Store, iso, utcnow
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class LLM:
         self.usage = UsageLedger(store, settings.bot_timezone)
         self._client: AsyncOpenAI | None = None
         if settings.llm_enabled:
+            from openai import AsyncOpenAI, DefaultAioHttpClient
+
             self._client = AsyncOpenAI(
                 api_key=settings.openai_api_key or PLACEHOLDER_KEY,
                 base_url=settings.openai_base_url,
@@ -133,6 +136,8 @@ class LLM:
         """The model's answer to `prompt`, at most `max_tokens` long. `task` names the request in `llm_usage`."""
         if self._client is None:
             raise LLMUnavailable("not_configured")
+        import openai  # already loaded with the client
+
         self.check_budget()
         started = time.monotonic()
         try:

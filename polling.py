@@ -10,7 +10,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from health import SourceHealth
@@ -53,9 +53,10 @@ class Poller:
         self.burst_threshold = burst_threshold
         self.max_cards = max_cards
         self.on_queued = on_queued
-        # Called after each successful poll is stored, before the outbox is woken: story grouping and spike
-        # detection look at the new mentions here. A hook that fails is logged and never fails the poll.
-        self.after_record: list[Callable[[WatcherConfig, PollOutcome], None]] = []
+        # Awaited in turn after each successful poll is stored, before the outbox is woken: story grouping and
+        # spike detection look at the new mentions here, a large batch in chunks that let Slack through between
+        # them. A hook that fails is logged and never fails the poll.
+        self.after_record: list[Callable[[WatcherConfig, PollOutcome], Awaitable[None]]] = []
         self.poll_timeout = poll_timeout
         self._resume_at: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -116,14 +117,15 @@ class Poller:
         )
         self._resume_at.pop(config.name, None)
         self._unrecorded_failures.pop(config.name, None)
-        if self.health is not None:
-            await self.health.database_works(config)
         self._tell_health(config, lambda health: health.succeeded(config, before))
+        # No await between storing the poll and the hooks: story grouping holds the poll's cards back first.
         for hook in self.after_record:
             try:
-                hook(config, outcome)
+                await hook(config, outcome)
             except Exception:
                 log.exception("after-poll step %r failed for watcher %s", hook, config.name)
+        if self.health is not None:
+            await self.health.database_works(config)
         if outcome.queued:
             self.on_queued()
         log.info(

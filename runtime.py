@@ -13,16 +13,13 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 import cards
-from app import EVENTS_PATH, build_app, build_web_app
 from digest_delivery import DigestService, start_digests
 from escalation import EscalationService, load_routes, schedule_reminders
 from health import SourceHealth
@@ -46,6 +43,10 @@ from watcher_config import (
 )
 from watchers import SOURCES, build_watcher
 from watchers.base import Watcher, WatcherContext, new_http_client
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         authors=authors,
     )
     services.catalog = WatcherCatalog(services, configs)
+    spikes: SpikeWatch | None = None
     if post_to_slack and settings.slack_bot_token:
         services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
         services.outbox = Outbox(store, services.slack, services.render)
@@ -194,7 +196,6 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             tz=settings.bot_timezone,
             on_queued=services.outbox.wake,
         )
-        services.poller.after_record.append(spikes.after_poll)
     services.stories = StoryService(
         store,
         window=settings.story_window,
@@ -205,7 +206,11 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
         slack=services.slack,
         on_queued=services.outbox.wake if services.outbox is not None else lambda: None,
     )
+    # Stories first: a large poll's cards are held back from the outbox until they are grouped, and that hold must
+    # be set before any hook lets the loop run something else.
     services.poller.after_record.append(services.stories.after_record)
+    if spikes is not None:
+        services.poller.after_record.append(spikes.after_poll)
     services.digests = DigestService(
         store,
         settings,
@@ -246,6 +251,11 @@ class Runtime:
 
     async def start(self) -> None:
         """Start everything, once Slack has accepted the tokens (SettingsError if it refuses one)."""
+        # The Slack app and its web server only here: `bot.py once`, `status` and `digest` never load them.
+        from aiohttp import web
+
+        from app import EVENTS_PATH, build_app, build_web_app
+
         self.services = open_services(self.settings)
         self.app = build_app(self.services)
         await check_slack_tokens(self.app.client, self.settings)

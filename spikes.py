@@ -14,10 +14,11 @@ The rule (checked after every poll that brought new cards, see `is_spike`):
   alert for that watcher in the last SPIKE_COOLDOWN (alerts are recorded in the `spikes` table at detection).
 
 Detection runs on the loop's thread after every poll, so it must stay fast whatever the volume: each counted
-card's time is copied once into `spike_times` (by delivery id, so cards made by any process are caught up), and
-an hour's count is then an index range. The alert's content (top terms, sources, most-reached mentions) and its
-summary (LLM task "spike", or a labelled extractive sentence) are made in a task, which then puts the message in
-the outbox.
+card's time is copied once into `spike_times` (by delivery id, so cards made by any process are caught up,
+SYNC_BATCH deliveries per transaction with the loop served between them), and an hour's count is then an index
+range. The alert's content (top terms, sources, most-reached mentions, the extractive summary) is read in a worker
+thread on a read connection of its own (`Store.read`); the LLM's summary is written in a task, which then lets the
+held message go.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ INSTRUCTION_TOKENS = 800
 SUMMARY_TOKENS = 300
 SUMMARY_CHARS = 600
 HOLD_MARGIN = 30.0  # seconds an alert waits for its LLM summary beyond the LLM's own deadline
+# Deliveries whose times are copied per transaction: about 1 ms per 1,000 (bench_after_poll.py's catch-up).
+SYNC_BATCH = 5000
 
 # Mentions are counted at the time they were published, never later than first seen (see the module docstring).
 _EVENT_TIME = "min(coalesce(m.created_at, m.first_seen_at), m.first_seen_at)"
@@ -151,16 +154,17 @@ def hour_windows(now: datetime, tz: ZoneInfo, days: int = BASELINE_DAYS) -> list
     return [(end - HOUR, end) for end in ends]
 
 
-def sync_times(store: Store) -> int:
-    """Copy the time of every card made since the last call into `spike_times`; returns how many were added.
+def sync_times(store: Store, limit: int | None = None) -> int:
+    """Copy the time of every card made since the last call (of the next `limit` deliveries at most) into
+    `spike_times`; returns how many were added.
 
     Left out: quiet cards and the rest of a watcher's first poll (its backfill), the backlog it found on arrival.
     """
-    row = next(store.db.query("select coalesce(max(last_delivery_id), 0) as last from spike_progress"))
-    last = row["last"]
-    top = next(store.db.query("select coalesce(max(id), 0) as top from deliveries"))["top"]
+    last, top = _sync_progress(store)
     if top <= last:
         return 0
+    if limit is not None:
+        top = min(top, last + limit)
     with store.db.atomic():
         cursor = store.db.execute(
             f"""
@@ -180,6 +184,27 @@ def sync_times(store: Store) -> int:
             [top],
         )
     return cursor.rowcount
+
+
+async def catch_up_times(store: Store) -> None:
+    """`sync_times` in transactions of SYNC_BATCH deliveries, the loop served between them: after downtime, or
+    when another process stored cards, there may be 100,000 to copy."""
+    sync_times(store, SYNC_BATCH)
+    while _times_behind(store):
+        await asyncio.sleep(0)
+        sync_times(store, SYNC_BATCH)
+
+
+def _sync_progress(store: Store) -> tuple[int, int]:
+    """The last delivery id copied into spike_times, and the last delivery id."""
+    row = next(store.db.query("select coalesce(max(last_delivery_id), 0) as last from spike_progress"))
+    top = next(store.db.query("select coalesce(max(id), 0) as top from deliveries"))["top"]
+    return row["last"], top
+
+
+def _times_behind(store: Store) -> bool:
+    last, top = _sync_progress(store)
+    return top > last
 
 
 def forget_times(store: Store, watcher: str, before: datetime) -> None:
@@ -304,15 +329,20 @@ async def summarize_spike(facts: SpikeFacts, llm: LLM | None, prompts: PromptBoo
     """Two sentences on what the mentions are about, by the LLM; the extractive sentence if it cannot. Never
     raises for want of an LLM."""
     if llm is None or not llm.configured:
-        return extractive_summary(facts, reason="not_configured")
+        return await _extract(facts, reason="not_configured")
     try:
         text = await _ask_llm(facts, llm, prompts, lang)
     except LLMUnavailable as failure:
-        return extractive_summary(facts, reason=failure.reason, detail=failure.detail)
+        return await _extract(facts, reason=failure.reason, detail=failure.detail)
     cleaned = truncate(one_line(text), SUMMARY_CHARS)
     if not cleaned:
-        return extractive_summary(facts, reason="error", detail="empty answer")
+        return await _extract(facts, reason="error", detail="empty answer")
     return SpikeSummary(cleaned)
+
+
+async def _extract(facts: SpikeFacts, *, reason: str, detail: str = "") -> SpikeSummary:
+    """`extractive_summary` in a worker thread: comparing up to FACT_MENTIONS texts takes a tenth of a second."""
+    return await asyncio.to_thread(extractive_summary, facts, reason=reason, detail=detail)
 
 
 async def _ask_llm(facts: SpikeFacts, llm: LLM, prompts: PromptBook, lang: str) -> str:
@@ -359,6 +389,14 @@ def extractive_summary(facts: SpikeFacts, *, reason: str, detail: str = "") -> S
     return SpikeSummary(post.text, fallback=reason, detail=detail, author=post.author, source=post.source or "")
 
 
+def alert_content(
+    store: Store, volume: Volume, query: Query, reason: str, detail: str = ""
+) -> tuple[SpikeFacts, SpikeSummary]:
+    """What an alert says, and its extractive summary (labelled with `reason`): reads only, for `Store.read`."""
+    facts = gather_facts(store, volume, query)
+    return facts, extractive_summary(facts, reason=reason, detail=detail)
+
+
 class SpikeWatch:
     """The after-poll hook: detects spikes, records them, and has their alert written and queued in a task."""
 
@@ -384,15 +422,15 @@ class SpikeWatch:
         self.clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def after_poll(self, config: WatcherConfig, outcome: PollOutcome) -> None:
+    async def after_poll(self, config: WatcherConfig, outcome: PollOutcome) -> None:
         """Poller.after_record hook. Only a poll that brought new cards can start a spike."""
         if outcome.cards:
-            self.check(config, self.clock())
+            await self.check(config, self.clock())
 
-    def check(self, config: WatcherConfig, now: datetime) -> int | None:
+    async def check(self, config: WatcherConfig, now: datetime) -> int | None:
         """Detect a spike for `config` at `now`; if there is one, record it and start writing its alert.
-        Returns the recorded spike's id, or None."""
-        sync_times(self.store)
+        Returns the recorded spike's id, or None. The Poller never runs two checks of one watcher at once."""
+        await catch_up_times(self.store)
         forget_times(self.store, config.name, now - timedelta(days=BASELINE_DAYS + 1))
         # The cheap tests first: most polls stop at the last hour's count.
         if count_between(self.store, config.name, now - HOUR, now) < self.rule.min_mentions:
@@ -404,14 +442,15 @@ class SpikeWatch:
         if volume is None or not is_spike(volume, self.rule):
             return None
         channel = self.rule.channel or config.channel
-        facts = gather_facts(self.store, volume, config.query)
         # The alert is queued at once with an extractive summary, held while the LLM writes the real one: if the
         # bot stops in between, the alert is still posted (labelled), never lost, and the cooldown stays true.
-        if self.llm is not None and self.llm.configured:
-            placeholder = extractive_summary(facts, reason="error", detail="interrupted")
-            hold: datetime | None = utcnow() + timedelta(seconds=self.llm.deadline + HOLD_MARGIN)
+        llm = self.llm if self.llm is not None and self.llm.configured else None
+        if llm is not None:
+            facts, placeholder = await self.store.read(alert_content, volume, config.query, "error", "interrupted")
+            hold: datetime | None = utcnow() + timedelta(seconds=llm.deadline + HOLD_MARGIN)
         else:
-            placeholder, hold = extractive_summary(facts, reason="not_configured"), None
+            facts, placeholder = await self.store.read(alert_content, volume, config.query, "not_configured")
+            hold = None
         with self.store.db.atomic():
             spike_id = record_alert(self.store, volume, channel)
             notice_id = self.store.queue_notice(

@@ -1,7 +1,9 @@
 """SQLite persistence: mentions, what each watcher has seen, and the outbox of Slack messages.
 
-One connection, owned by the asyncio loop's thread. Every poll batch is one transaction, so a crash leaves
-either the whole batch (mentions, deliveries and the watcher's new cursor) or none of it.
+One connection, owned by the asyncio loop's thread, makes every write. Every poll batch is one transaction, so a
+crash leaves either the whole batch (mentions, deliveries and the watcher's new cursor) or none of it. Long reads
+(the digest, a spike alert's content) run in a worker thread on a read-only connection of their own
+(`Store.read`): WAL lets them read beside the loop's writes.
 
 A *delivery* is a mention seen by one watcher. Its state tells where it stands:
 `quiet` (recorded on a watcher's first poll, never posted), `pending` (in the outbox), `sending` (handed to
@@ -27,7 +29,7 @@ from enum import IntEnum
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database, Migrations
 
@@ -47,6 +49,7 @@ DATABASE_BUSY_TIMEOUT = 5.0
 LOOP_BUSY_MS = 40
 LOW_DISK_BYTES = 1024 * 1024
 T = TypeVar("T")
+Params = ParamSpec("Params")
 
 
 class DatabaseUnavailable(Exception):
@@ -546,6 +549,33 @@ class Store:
     async def write_patiently(self, write: Callable[[], T], *, patience: float = DATABASE_BUSY_TIMEOUT) -> T:
         """`write_patiently` for this database: its errors name the file."""
         return await write_patiently(write, patience=patience, path=self.path)
+
+    async def read(
+        self, work: Callable[Concatenate[Store, Params], T], *args: Params.args, **kwargs: Params.kwargs
+    ) -> T:
+        """`work(reader, *args, **kwargs)` in a worker thread, `reader` being a Store on a read-only connection of
+        its own, so the loop serves Slack while a long read runs. An in-memory database cannot be opened twice:
+        there `work` gets this store and runs on the loop."""
+        if self.path is None:
+            return work(self, *args, **kwargs)
+        return await asyncio.to_thread(self._read_in_thread, work, *args, **kwargs)
+
+    def _read_in_thread(
+        self, work: Callable[Concatenate[Store, Params], T], *args: Params.args, **kwargs: Params.kwargs
+    ) -> T:
+        reader = self.reader()
+        try:
+            return work(reader, *args, **kwargs)
+        finally:
+            reader.close()
+
+    def reader(self) -> Store:
+        """A read-only Store on a new connection, for the calling thread only (sqlite3 connections are not shared
+        across threads); close it when done. Only for a file database."""
+        assert self.path is not None, "an in-memory database has no second connection"
+        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=DATABASE_BUSY_TIMEOUT)
+        return Store(Database(connection), path=self.path)
 
     def copy_to_memory(self) -> Store:
         """A private in-memory copy, for dry runs that must not change the real database."""

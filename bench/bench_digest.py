@@ -1,11 +1,14 @@
 """The digest's computation over a month of mentions, and the size of the narrative's prompt.
 
-    .venv/bin/python bench/bench_digest.py [--mentions 100000] [--days 30] [--runs 5]
+    .venv/bin/python bench/bench_digest.py [--mentions 100000] [--days 30] [--runs 5] [--holds-only]
 
 Generates `--mentions` mentions over `--days` days into a file-backed database through Store.record_poll (4
 watchers, 6 sources, texts drawn from a dozen topics, random reach and engagement, some failed polls and
 escalations), then times compute_digest (median of `--runs`) for the last day, the last week and the whole
 span, and prints the narrative prompt's size for periods holding about 1k, 10k and all the mentions.
+Then how long the event loop is held (bench/loop_monitor.py) while DigestService builds a digest as `/digest
+preview` and the scheduled digest do: the preview at the end of the span (since the latest slot), the last day
+and the whole span; the longest hold and the top holds of each.
 Target (issue 6): ≤ 1 s for 100,000 mentions in 30 days; the prompt stays under a fixed size.
 Prints figures; asserts nothing.
 """
@@ -13,6 +16,7 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import sys
@@ -23,10 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loop_monitor import LoopMonitor
+
 from digest import FACTS_LIMIT, DigestPeriod, compute_digest, narrative_prompt
+from digest_delivery import DigestService, DigestTarget
 from escalation_store import EscalationStore
 from mentions import Mention
 from prompt_book import PromptBook
+from settings import parse_settings
 from store import Store
 from watcher_config import AuthorLabel
 
@@ -43,6 +51,7 @@ TOPICS = (
 )
 FILLER = ["really", "think", "people", "city", "today", "week", "again", "maybe", "everyone", "news"]
 BATCH = 250
+TOP_HOLDS = 5
 
 
 def mention_text(rng: random.Random) -> str:
@@ -97,16 +106,42 @@ def timed(store: Store, period: DigestPeriod, runs: int) -> tuple[float, int]:
     return statistics.median(times), total
 
 
+async def held_loop(store: Store, label: str, period: DigestPeriod | None) -> None:
+    """Build one digest as the bot does (None: `/digest preview` at END) and print how long the loop was held."""
+    service = DigestService(store, parse_settings({}), lambda: [])
+    with LoopMonitor() as monitor:
+        if period is None:
+            await asyncio.create_task(service.preview(DigestTarget("C0BENCH", None), now=END))
+        else:
+            await asyncio.create_task(service.build(period, None, chart=False))
+    print(f"{label}: longest loop hold {monitor.longest * 1000:.1f} ms, {monitor.count_over(0.05)} over 50 ms; top:")
+    for hold in monitor.top(TOP_HOLDS):
+        print(f"    {hold.seconds * 1000:7.1f} ms  {hold.what}")
+
+
+def print_holds(store: Store, days: int) -> None:
+    mentions = store.count_mentions()
+    asyncio.run(held_loop(store, f"/digest preview, {mentions} stored mentions", None))
+    for label, length in (("the last day", timedelta(days=1)), (f"all {days} days", timedelta(days=days))):
+        asyncio.run(held_loop(store, f"digest of {label}, {mentions} stored mentions",
+                              DigestPeriod(END - length, END)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--holds-only", action="store_true", help="only the loop holds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         started = time.perf_counter()
         store = build(Path(directory) / "bench.db", args.mentions, args.days)
         print(f"generated {store.count_mentions()} mentions in {time.perf_counter() - started:.1f} s")
+        if args.holds_only:
+            print_holds(store, args.days)
+            store.close()
+            return
         for label, length in (("last day", timedelta(days=1)), ("last 7 days", timedelta(days=7)),
                               (f"all {args.days} days", timedelta(days=args.days))):
             seconds, total = timed(store, DigestPeriod(END - length, END), args.runs)
@@ -120,6 +155,7 @@ def main() -> None:
             size = len(prompt.system) + len(prompt.user)
             print(f"narrative prompt for {digest.total:>7} mentions: {size} characters"
                   f" (facts cap {FACTS_LIMIT}; about {per_day:.0f} mentions a day)")
+        print_holds(store, args.days)
         store.close()
 
 

@@ -1,6 +1,7 @@
 """When and where digests are posted, and that each scheduled one is posted once: slots, periods, restarts, catch-up,
 per-channel digests and the CLI. The clock is frozen by passing `now`; Slack is the fake Web API."""
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -229,6 +230,28 @@ async def test_channels_that_ask_get_a_digest_of_their_watchers(tmp_path: Path, 
     finally:
         await bot.digests.aclose()
         bot.store.close()
+
+
+async def test_the_loop_serves_others_while_a_digest_is_computed_and_the_digest_is_the_same(
+    bot: Bot, slack: FakeSlack
+) -> None:
+    found(bot.store, "tram", "C0TRAM", [str(n) for n in range(300)], paris(2026, 11, 24, 8, 45))
+    now = paris(2026, 11, 24, 9, 0)
+    steps_meanwhile = 0
+    preview = asyncio.create_task(bot.digests.preview(bot.digests.target_for("C0TRAM"), now))
+
+    async def run_meanwhile() -> None:
+        nonlocal steps_meanwhile
+        while not preview.done():
+            steps_meanwhile += 1
+            await asyncio.sleep(0)
+
+    message, _ = await asyncio.gather(preview, run_meanwhile())
+    assert steps_meanwhile > 0  # the preview was computed off the loop (a worker thread, a read connection)
+    period = DigestPeriod(paris(2026, 11, 24, 8, 30), now.astimezone(UTC))
+    assert compute_digest(bot.store, period, watchers=("tram",)).total == 300
+    expected = await bot.expected(period, ("tram",))
+    assert (message["text"], message["blocks"]) == (expected["text"], expected["blocks"])
 
 
 async def test_a_manual_digest_does_not_count_as_the_scheduled_one(bot: Bot, slack: FakeSlack) -> None:

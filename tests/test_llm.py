@@ -11,6 +11,7 @@ from llm import LLM, LLMUnavailable, Prompt, parse_json_object
 from settings import SettingsError, parse_settings
 from store import Store
 from tests.fakes.openai_api import FakeOpenAI
+from tests.test_bot import env_for, run_cli
 
 PROMPT = Prompt(system="You summarise.", user="[[DATA x]]\nhello\n[[END DATA x]]")
 
@@ -159,3 +160,14 @@ def test_llm_settings_are_read(tmp_path: Path) -> None:
     assert settings.draft_visibility == "thread" and settings.prompts_dir == tmp_path
     defaults = parse_settings({})
     assert defaults.llm_daily_token_budget is None and defaults.draft_visibility == "ephemeral"
+
+
+async def test_once_without_an_llm_never_imports_openai_nor_the_slack_app(tmp_path: Path) -> None:
+    (tmp_path / "watchers.toml").write_text("")
+    # PYTHONPROFILEIMPORTTIME: the interpreter lists every module it imports, on stderr.
+    env = env_for(tmp_path, None, PYTHONPROFILEIMPORTTIME="1")
+    code, _, err = await run_cli(tmp_path, env, "once", "--dry-run")
+    assert code == 0
+    imported = {line.rsplit("|", 1)[1].strip() for line in err.splitlines() if line.startswith("import time:")}
+    assert {"store", "polling", "digest"} <= imported
+    assert not {name for name in imported if name.split(".")[0] in ("openai", "slack_bolt")}

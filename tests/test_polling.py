@@ -11,7 +11,7 @@ from health import SourceHealth
 from outbox import Outbox, new_slack_client
 from polling import Poller
 from query import parse_query
-from store import Store
+from store import PollOutcome, Store
 from tests.fakes.database_lock import locked_database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
@@ -225,10 +225,13 @@ async def test_after_record_hooks_see_the_queued_cards_and_a_failing_hook_does_n
     await rig.cycle()
     seen: list[tuple[str, tuple[tuple[int, int], ...]]] = []
 
-    def broken(config: WatcherConfig, outcome: object) -> None:
+    async def broken(config: WatcherConfig, outcome: object) -> None:
         raise RuntimeError("boom")
 
-    rig.poller.after_record += [broken, lambda config, outcome: seen.append((config.name, outcome.cards))]
+    async def record(config: WatcherConfig, outcome: PollOutcome) -> None:
+        seen.append((config.name, outcome.cards))
+
+    rig.poller.after_record += [broken, record]
     rig.feeds.add("/f", rss([("3", "tram strike", TUE), ("2", "tram works", TUE), ("1", "tram late", MON)]))
     reports = await rig.cycle()
     assert reports["w"].ok

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+import spikes
 from mentions import Mention
 from outbox import Outbox, new_slack_client
 from polling import Poller
@@ -97,7 +98,7 @@ class Alerts:
                                 on_queued=self.outbox.wake)
 
     async def check(self, now: datetime = NOW, config: WatcherConfig = CONFIG) -> int | None:
-        spike = self.watch.check(config, now)
+        spike = await self.watch.check(config, now)
         await self.watch.wait()
         await self.outbox.drain(within=10)
         return spike
@@ -197,8 +198,8 @@ async def test_two_checks_in_a_row_alert_once(store: Store, slack: FakeSlack) ->
     start_watcher(store)
     poll_now(store, 12)
     alerts = Alerts(store, slack)
-    first = alerts.watch.check(CONFIG, NOW)
-    second = alerts.watch.check(CONFIG, NOW + timedelta(seconds=1))
+    first = await alerts.watch.check(CONFIG, NOW)
+    second = await alerts.watch.check(CONFIG, NOW + timedelta(seconds=1))
     await alerts.watch.wait()
     await alerts.outbox.drain(within=10)
     assert first is not None and second is None
@@ -516,7 +517,7 @@ async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_onc
     poll_now(store, 10)
     llm = make_llm(openai_api)
     stopping = Alerts(store, slack, llm=llm)
-    assert stopping.watch.check(CONFIG, NOW) is not None
+    assert await stopping.watch.check(CONFIG, NOW) is not None
     for task in list(stopping.watch._tasks):  # the bot stops while the LLM is still writing
         task.cancel()
     await asyncio.gather(*stopping.watch._tasks, return_exceptions=True)
@@ -526,7 +527,7 @@ async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_onc
     [held] = store.due_deliveries(utcnow() + timedelta(seconds=llm.deadline + 60))
     assert held.kind == "notice" and held.not_before is not None
     restarted = Alerts(store, slack)
-    assert restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
+    assert await restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
     store.db.execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
     await restarted.outbox.drain(within=10)
     [message] = restarted.posted()
@@ -580,3 +581,49 @@ def test_spike_settings_have_defaults_and_are_validated() -> None:
         with pytest.raises(SettingsError) as raised:
             parse_settings({name: value})
         assert str(raised.value).startswith(name) and "\n" not in str(raised.value)
+
+
+async def test_the_catch_up_of_spike_times_lets_the_loop_run_between_batches(store: Store, slack: FakeSlack) -> None:
+    start_watcher(store)
+    total = 2 * spikes.SYNC_BATCH + 10
+    poll_now(store, total, at=NOW - timedelta(minutes=30))  # stored by a process that kept no spike times
+    copied_meanwhile: list[int] = []
+    alerts = Alerts(store, slack)
+    check = asyncio.create_task(alerts.check())
+
+    async def look_while_checking() -> None:
+        while not check.done():
+            copied_meanwhile.append(next(store.db.query("select count(*) as n from spike_times"))["n"])
+            await asyncio.sleep(0)
+
+    spike, _ = await asyncio.gather(check, look_while_checking())
+    # Another task ran after each batch of SYNC_BATCH deliveries (one of them the burst's roll-up) was copied.
+    assert len({copied for copied in copied_meanwhile if 0 < copied < total}) == 2
+    assert spike is not None
+    [alert] = alerts.posted()
+    assert f"*{total}* mentions in the last hour" in block_text(alert, "volume")
+
+
+async def test_a_spike_alert_is_written_off_the_loop_from_a_read_connection(tmp_path: Path, slack: FakeSlack) -> None:
+    store = Store.open(tmp_path / "veilleur.db")
+    try:
+        start_watcher(store)
+        poll_now(store, 40, text="tram works on the avenue again")
+        alerts = Alerts(store, slack)
+        steps_meanwhile = 0
+        check = asyncio.create_task(alerts.watch.check(CONFIG, NOW))
+
+        async def run_meanwhile() -> None:
+            nonlocal steps_meanwhile
+            while not check.done():
+                steps_meanwhile += 1
+                await asyncio.sleep(0)
+
+        spike, _ = await asyncio.gather(check, run_meanwhile())
+        assert spike is not None and steps_meanwhile > 0
+        await alerts.outbox.drain(within=10)
+        [alert] = alerts.posted()
+        assert "*40* mentions in the last hour" in block_text(alert, "volume")
+        assert "works (40)" in block_text(alert, "terms")
+    finally:
+        store.close()

@@ -1,6 +1,7 @@
 """One story, one message: link and text fingerprints, then grouping and campaign flags through the real poller,
 outbox and fake Slack."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -498,14 +499,14 @@ async def test_a_story_growing_in_several_polls_at_once_updates_its_card_once(ri
     assert (blocks if isinstance(blocks, str) else json.dumps(blocks)).count("|RSS>") == 4
 
 
-def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store) -> None:
+async def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store) -> None:
     service = StoryService(store, window=timedelta(hours=48), campaign_min_posts=1000,
                            campaign_window=timedelta(hours=1), lang="en", tz=ZoneInfo("UTC"))
     config = WatcherConfig(name="w", source="rss", query=parse_query("tram"), channel="C1", url="https://f.example/")
     store.record_poll("w", "C1", [], {})
     copies = [Mention(source="mastodon", external_id=str(n), url=f"https://m.example/{n}", author_handle=f"@a{n}",
                       text=f"{STORY} https://m.example/{n}") for n in range(stories.KEYED_MEMBERS + 10)]
-    service.after_record(config, store.record_poll("w", "C1", copies, {}, burst_threshold=1000))
+    await service.after_record(config, store.record_poll("w", "C1", copies, {}, burst_threshold=1000))
     members, keyed = store.db.execute(
         "select count(distinct m.card_id), count(distinct k.card_id) from story_members m"
         " left join story_keys k on k.card_id = m.card_id"
@@ -522,3 +523,30 @@ async def test_a_story_whose_first_card_failed_for_good_gets_a_new_card(rig: Rig
     await rig.cycle()
     [card] = rig.cards()
     assert "Caen tram strike" in json.dumps(card["blocks"])
+
+
+
+async def test_a_large_poll_is_grouped_in_chunks_that_let_the_loop_run_and_none_of_its_cards_leaves_before(
+    rig: Rig,
+) -> None:
+    copies = 4 * stories.PLACE_CHUNK
+    rig.poller.max_cards = copies  # every copy gets a card to place
+    rig.serve("news", [item(f"n{n}", f"Tram strike, take {n}", ARTICLE) for n in range(copies)])
+    seen: list[tuple[int, list[int]]] = []  # cards placed in stories so far, and what the outbox may post now
+    grouping = asyncio.create_task(rig.poller.poll("news"))
+
+    async def look_while_grouping() -> None:
+        while not grouping.done():
+            (placed,) = rig.store.db.execute("select count(*) from story_members").fetchone()
+            seen.append((placed, [delivery.id for delivery in rig.store.due_deliveries()]))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(grouping, look_while_grouping())
+    # Another task ran after each chunk of cards was placed, and the outbox had nothing to post meanwhile.
+    assert {placed for placed, _ in seen} >= set(range(stories.PLACE_CHUNK, copies, stories.PLACE_CHUNK))
+    assert all(due == [] for _, due in seen)
+    await rig.outbox.drain(within=10)
+    await rig.stories.settled()
+    [card] = rig.cards()  # one story, one card
+    assert f"and {copies - 1 - cards.ALSO_SEEN_SHOWN} more" in block_text(card, "also_seen")
+    assert rig.store.delivery_counts("news") == {"posted": 1, "grouped": copies - 1}

@@ -1,6 +1,9 @@
 """/digest and /digest preview, through signed requests to the running bot (HTTP mode) and the fake Slack."""
 
+import asyncio
 import json
+import random
+import time
 
 from mentions import Mention
 from tests.handlers.conftest import CARDS, Bot, BotFactory
@@ -55,3 +58,33 @@ async def test_digest_with_other_words_explains_itself(make_bot: BotFactory) -> 
     response, _ = await bot.slash("/digest", "yesterday", channel_id=CARDS)
     assert response.status_code == 200 and "/digest preview" in response.text
     assert bot.runtime.services.store.db["digests"].count == 0
+
+
+async def test_a_slash_command_is_acked_while_a_large_poll_is_being_grouped(make_bot: BotFactory) -> None:
+    bot = await make_bot(llm=False, MAX_CARDS_PER_POLL="1000")  # a team that wants every card of a burst
+    services = bot.runtime.services
+    assert bot.runtime.scheduler is not None
+    bot.runtime.scheduler.pause()  # this test polls by itself
+    assert (await services.poller.poll("hn")).ok  # the first poll is quiet
+    words = [f"word{n}" for n in range(3000)]
+    rng = random.Random(1)
+    hits = [
+        {"objectID": str(n), "created_at_i": int(time.time()) - 60, "author": f"user{n}",
+         "title": f"Tram news {n}", "story_text": " ".join(["tram", *rng.choices(words, k=120)])}
+        for n in range(1000)
+    ]
+    bot.feeds.add("/api/v1/search_by_date", json.dumps({"hits": hits, "nbPages": 1}), content_type="application/json")
+    polling = asyncio.create_task(services.poller.poll("hn"))
+
+    def placed() -> int:
+        return services.store.db.execute("select count(*) from story_members").fetchone()[0]
+
+    while not 0 < placed() < len(hits):  # until the poll's cards are being grouped into stories
+        assert not polling.done()
+        await asyncio.sleep(0)
+    response, _ = await bot.slash("/digest", "preview", channel_id=CARDS)
+    assert response.status_code == 200 and "Building the digest" in response.text
+    assert placed() < len(hits)  # acked before the poll's cards were all grouped
+    report = await polling
+    assert report.ok and report.outcome is not None and report.outcome.queued == 1000
+    assert placed() == len(hits)
