@@ -9,6 +9,7 @@ test instead of exhausting the machine.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import json
@@ -21,9 +22,10 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -71,8 +73,8 @@ class Finished:
 class BotProcess:
     """`python bot.py <args>` in `workdir`: start it, kill it with SIGKILL at any moment, or wait for its end."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], *args: str, user: int | None = None) -> None:
-        self.workdir, self.env, self.args, self.user = workdir, env, args, user
+    def __init__(self, workdir: Path, env: dict[str, str], *args: str) -> None:
+        self.workdir, self.env, self.args = workdir, env, args
         self.pid = 0
         self.valve_tripped = False
         self._out = _scratch_file()
@@ -86,11 +88,9 @@ class BotProcess:
         loop = asyncio.get_running_loop()
         self._ended = loop.create_future()
         self._started_at = time.monotonic()
-        # As root, permission bits bind no one: a `user` makes the child drop to that uid (read-only database).
-        as_user = {"user": self.user, "group": self.user, "extra_groups": []} if self.user is not None else {}
         self._popen = subprocess.Popen(
             [sys.executable, str(BOT), *self.args], cwd=self.workdir, env=self.env, stdout=self._out,
-            stderr=self._err, stdin=subprocess.DEVNULL, **as_user,
+            stderr=self._err, stdin=subprocess.DEVNULL,
         )
         self.pid = self._popen.pid
         threading.Thread(target=self._reap, args=(loop, self._ended), daemon=True).start()
@@ -159,12 +159,14 @@ def _read_and_close(descriptor: int) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-async def run_bot(workdir: Path, env: dict[str, str], *args: str, within: float = 60, user: int | None = None
-                  ) -> Finished:
-    """Run `bot.py <args>` to its end (at most `within` seconds)."""
-    process = BotProcess(workdir, env, *args, user=user)
+async def run_bot(workdir: Path, env: dict[str, str], *args: str, within: float = 60) -> Finished:
+    """Run `bot.py <args>` to its end (at most `within` seconds; killed if the caller is cancelled first)."""
+    process = BotProcess(workdir, env, *args)
     process.start()
-    return await process.finished(within)
+    try:
+        return await process.finished(within)
+    finally:
+        process.kill()
 
 
 def bot_env(workdir: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
@@ -319,9 +321,41 @@ def xml_bomb(key: str) -> str:
     return f"<?xml version='1.0'?>{doctype}<rss version='2.0'><channel><title>&lol9;</title>{item}</channel></rss>"
 
 
-@contextlib.contextmanager
-def shared_workdir() -> Iterator[Path]:
-    """A folder any user can enter and write in, for a bot process that runs as another user."""
-    with tempfile.TemporaryDirectory(prefix="veilleur-") as folder:
-        os.chmod(folder, 0o777)
-        yield Path(folder)
+# ---- a case played in the background -------------------------------------------------------------------------
+
+
+class Background:
+    """A coroutine played to its end in a thread with its own event loop, while the other tests go on: for a case
+    that mostly waits (the slow-loris source waits out the bot's poll timeout)."""
+
+    def __init__(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._make = make
+        self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._play()), daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def result(self, within: float) -> None:
+        """Wait for the end; raise what the coroutine raised."""
+        await asyncio.wait_for(asyncio.wrap_future(self._done), within)
+
+    def stop(self) -> None:
+        """Cancel the coroutine if it is still playing (its bot processes are killed) and wait for its thread."""
+        if self._loop is not None and self._task is not None and not self._done.done():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join()
+
+    async def _play(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        try:
+            await self._make()
+        except BaseException as error:
+            self._done.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+        else:
+            self._done.set_result(None)
