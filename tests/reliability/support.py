@@ -353,9 +353,9 @@ class Background:
         self._task = asyncio.current_task()
         try:
             await self._make()
-        except BaseException as error:
+        except asyncio.CancelledError:  # stop(): nobody waits for the outcome any more
+            self._done.cancel()
+        except Exception as error:
             self._done.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
         else:
             self._done.set_result(None)
