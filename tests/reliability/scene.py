@@ -39,20 +39,21 @@ class Scene:
     """Two steady RSS watchers and one `faulty` watcher (RSS or Hacker News) reading the playback server.
 
     The steady watchers post their first items at once (backfill) and one more item before every run; the faulty
-    one posts its newest item on its first good poll. `expected` maps every link that must have a card to its
-    channel.
+    one posts its newest item (`faulty_backfill` items) on its first good poll. `expected` maps every link that
+    must have a card to its channel.
     """
 
     workdir: Path
     slack: FakeSlack
     feeds: FeedServer
     source: str = "rss"
+    faulty_backfill: int = 1
     env: dict[str, str] = field(default_factory=dict)
     expected: dict[str, str] = field(default_factory=dict)
     runs: int = 0
 
     def __post_init__(self) -> None:
-        faulty = Watcher(FAULTY, FAULTY_CHANNEL, backfill=1, source=self.source,
+        faulty = Watcher(FAULTY, FAULTY_CHANNEL, backfill=self.faulty_backfill, source=self.source,
                          **({"url": self.feeds.url("/faulty")} if self.source == "rss"
                             else {"base_url": self.feeds.url("/faulty")}))
         steady = [Watcher(name, channel_of(name), url=self.feeds.url(f"/{name}"), backfill=2) for name in STEADY]
