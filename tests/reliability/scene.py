@@ -48,7 +48,7 @@ class Scene:
     feeds: FeedServer
     source: str = "rss"
     faulty_backfill: int = 1
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(init=False)
     expected: dict[str, str] = field(default_factory=dict)
     runs: int = 0
 
@@ -58,21 +58,21 @@ class Scene:
                             else {"base_url": self.feeds.url("/faulty")}))
         steady = [Watcher(name, channel_of(name), url=self.feeds.url(f"/{name}"), backfill=2) for name in STEADY]
         write_watchers(self.workdir, [faulty, *steady])
-        self.env = bot_env(self.workdir, self.slack, HEALTH_ALERT_AFTER="1", **self.env)
+        self.env = bot_env(self.workdir, self.slack, HEALTH_ALERT_AFTER="1")
 
     @property
     def fault_path(self) -> str:
         """Where the faulty watcher reads: its feed, or its API's search."""
         return "/faulty" if self.source == "rss" else "/faulty" + HN_SEARCH
 
-    async def run(self, *args: str, within: float = 60) -> Finished:
+    async def run(self, within: float = 60) -> Finished:
         """Grow each steady feed by one item (two at first), then run `bot.py once`."""
         self.runs += 1
         for name in STEADY:
             keys = [f"{name}-{n}" for n in range(self.runs + 1)]
             self.feeds.add(f"/{name}", rss_feed(keys))
             self.expected |= {item_link(key): channel_of(name) for key in keys}
-        return await run_bot(self.workdir, self.env, "once", *args, within=within)
+        return await run_bot(self.workdir, self.env, "once", within=within)
 
     def heal(self) -> None:
         """The faulty source answers properly again, with one item."""

@@ -40,6 +40,7 @@ SPIKE_CHANNEL = "C0SPIKES"
 PUBLISHED = "Tue, 24 Nov 2026 08:00:00 +0100"
 HN_CREATED_AT = 1_795_000_000  # 2026-11-17, seconds since the epoch
 HN_ITEM_URL = "https://news.ycombinator.com/item?id={}"
+HN_SEARCH = "/api/v1/search_by_date"  # under a Hacker News watcher's base_url
 
 
 # ---- the bot process ------------------------------------------------------------------------------------------
@@ -181,7 +182,6 @@ def bot_env(workdir: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
         SLACK_API_URL=slack.api_url,
         HEALTH_CHANNEL=HEALTH_CHANNEL,
         SPIKE_CHANNEL=SPIKE_CHANNEL,
-        PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)
     return env
@@ -229,10 +229,11 @@ def rss_feed(keys: Iterable[str], *, off_topic: Collection[str] = ()) -> str:
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>News</title>{items}</channel></rss>"
 
 
-def hn_answer(ids: Iterable[int], *, title: str = "tram") -> str:
-    """An Algolia HN search answer with one story per id; each card links to `HN_ITEM_URL`."""
+def hn_answer(ids: Iterable[int]) -> str:
+    """An Algolia HN search answer (at HN_SEARCH) with one story per id, titled "tram story <id>"; each card links
+    to `HN_ITEM_URL`."""
     hits = [
-        {"objectID": str(object_id), "title": f"{title} story {object_id}", "url": f"https://example.org/{object_id}",
+        {"objectID": str(object_id), "title": f"tram story {object_id}", "url": f"https://example.org/{object_id}",
          "author": "someone", "created_at_i": HN_CREATED_AT + object_id, "points": 1, "num_comments": 0,
          "_tags": ["story", f"story_{object_id}"]}
         for object_id in ids
@@ -240,18 +241,15 @@ def hn_answer(ids: Iterable[int], *, title: str = "tram") -> str:
     return json.dumps({"hits": hits, "nbPages": 1, "page": 0, "hitsPerPage": 100})
 
 
-HN_SEARCH = "/api/v1/search_by_date"
-
-
 # ---- what reached Slack ------------------------------------------------------------------------------------
 
 
 def card_link(message: Message) -> str | None:
     """The link a mention card opens (its Open button), or None for any other message."""
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or [] if block.get("type") == "actions" else []:
-            if element.get("action_id") == "mention_open":
-                return str(element.get("url"))
+    actions = [block for block in message.get("blocks") or [] if block.get("type") == "actions"]
+    for element in (element for block in actions for element in block.get("elements") or []):
+        if element.get("action_id") == "mention_open":
+            return str(element.get("url"))
     return None
 
 
@@ -287,7 +285,7 @@ def health_notices(slack: FakeSlack, watcher: str) -> HealthNotices:
     alerts, recoveries = [], []
     for message in slack.messages.get(HEALTH_CHANNEL, []):
         text = next((b["text"]["text"] for b in message.get("blocks") or [] if b.get("block_id") == "health"), "")
-        if f"*{watcher}*" not in text and watcher not in text:
+        if watcher not in text:
             continue
         if text.startswith(":warning:"):
             alerts.append(text)
