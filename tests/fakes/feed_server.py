@@ -6,6 +6,7 @@ ignore them, and every request is logged so tests can check what the client sent
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import inspect
@@ -27,6 +28,7 @@ from tests.fakes import LocalServer
 Handler = Callable[[web.Request], web.StreamResponse | Awaitable[web.StreamResponse]]
 CHUNK = 64 * 1024
 ZEROS = bytes(1024 * 1024)
+XML_PROLOGUE = b'<?xml version="1.0"?><rss version="2.0"><channel>'
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class Route:
     hang: bool = False
     streamed: bool = False
     stream_bytes: int | None = None  # when streamed: how much filler to send (None: forever)
+    prologue: bytes = XML_PROLOGUE  # when streamed: what comes before the filler
+    trickle: float | None = None  # when streamed: send the filler one byte every this many seconds
     handler: Handler | None = None
 
     @property
@@ -62,6 +66,7 @@ class FeedServer(LocalServer):
         super().__init__()
         self.routes: dict[str, Route] = {}
         self.log: list[RecordedRequest] = []
+        self._logged = asyncio.Condition()
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -73,6 +78,11 @@ class FeedServer(LocalServer):
 
     def requests(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.log if r.path == path]
+
+    async def wait_for_requests(self, count: int, within: float = 5.0) -> None:
+        """Wait until `count` requests (to any path) have arrived; raise TimeoutError otherwise."""
+        async with asyncio.timeout(within), self._logged:
+            await self._logged.wait_for(lambda: len(self.log) >= count)
 
     # ---- routes ----------------------------------------------------------------------------------------------
 
@@ -111,9 +121,22 @@ class FeedServer(LocalServer):
         """Answer `path` with `handler(request)` (sync or async); requests are still logged."""
         self.routes[path] = Route(handler=handler)
 
-    def add_huge(self, path: str, size_bytes: int | None, *, content_type: str = "application/xml") -> None:
-        """Stream an XML prologue then `size_bytes` of filler (None: forever), chunked, with no Content-Length."""
-        self.routes[path] = Route(content_type=content_type, streamed=True, stream_bytes=size_bytes)
+    def add_huge(
+        self,
+        path: str,
+        size_bytes: int | None,
+        *,
+        content_type: str = "application/xml",
+        prologue: bytes = XML_PROLOGUE,
+    ) -> None:
+        """Stream `prologue` (an RSS opening) then `size_bytes` of filler (None: forever), chunked, with no
+        Content-Length. A JSON opening such as `b'{"hits": ['` makes it a huge API answer."""
+        self.routes[path] = Route(content_type=content_type, streamed=True, stream_bytes=size_bytes, prologue=prologue)
+
+    def add_trickle(self, path: str, seconds_per_byte: float, *, content_type: str = "application/xml") -> None:
+        """A slow-loris source: answer 200 at once, then send an RSS opening and one byte every `seconds_per_byte`,
+        forever (until the client leaves or the server stops), so no single read ever waits long."""
+        self.routes[path] = Route(content_type=content_type, streamed=True, trickle=seconds_per_byte)
 
     def add_compressed(
         self, path: str, body: bytes | str, *, encoding: str = "gzip", content_type: str = "application/xml"
@@ -149,8 +172,10 @@ class FeedServer(LocalServer):
 
         self.add_handler(path, bomb)
 
-    def add_trickle(self, path: str, body: bytes | str, *, every: float, content_type: str = "application/xml") -> None:
-        """A slow-loris source: `body` (with its Content-Length) one byte every `every` seconds."""
+    def add_slow_body(
+        self, path: str, body: bytes | str, *, every: float, content_type: str = "application/xml"
+    ) -> None:
+        """A slow-loris source with a known length: `body` (with its Content-Length) one byte every `every` s."""
         data = body.encode() if isinstance(body, str) else body
 
         async def trickle(request: web.Request) -> web.StreamResponse:
@@ -192,6 +217,8 @@ class FeedServer(LocalServer):
         self.log.append(
             RecordedRequest(request.method, request.path, dict(request.query), request.headers.copy(), time.monotonic())
         )
+        async with self._logged:
+            self._logged.notify_all()
         route = self.routes.get(request.path)
         if route is None:
             return web.Response(status=404, text="not found")
@@ -221,16 +248,19 @@ class FeedServer(LocalServer):
         response.content_type = route.content_type
         response.enable_chunked_encoding()
         await response.prepare(request)
-        await response.write(b'<?xml version="1.0"?><rss version="2.0"><channel>')
-        filler = b" " * CHUNK
+        await response.write(route.prologue)
+        size = 1 if route.trickle else CHUNK
+        filler = b" " * size
         left = math.inf if route.stream_bytes is None else route.stream_bytes
         while left > 0 and not self.stopping.is_set():
-            piece = filler[: int(min(CHUNK, left))]
+            piece = filler[: int(min(size, left))]
             try:
                 await response.write(piece)
             except ConnectionError:  # the client gave up, as it should
                 return response
             left -= len(piece)
+            if route.trickle:
+                await self.sleep_unless_stopping(route.trickle)
         await response.write_eof()
         return response
 

@@ -2,8 +2,10 @@
 
 Point the bot at `slack.api_url` (SLACK_API_URL). Methods answer with the shapes Slack documents; messages the
 bot posts (plus those a test seeds) feed conversations.history and conversations.replies. Tests script failures
-with `fail_next`/`drop_next`, or turn on Slack's one-message-per-second-per-channel limit.
-`POST /response/<id>` plays a `response_url`: mint one with `response_url()`, read what arrived in `responses`.
+with `fail_next`/`drop_next`, or turn on Slack's one-message-per-second-per-channel limit, or slow a method down
+(`slow_down`) so that a client killed mid-call leaves Slack with or without the message; `arrivals` counts calls as
+they come in. `POST /response/<id>` plays a `response_url`: mint one with `response_url()`, read what arrived in
+`responses`.
 File uploads follow Slack's v2 flow (files.getUploadURLExternal, POST the bytes to `/upload/<file id>`,
 files.completeUploadExternal); completed files are in `files`.
 """
@@ -16,8 +18,9 @@ import bisect
 import hashlib
 import json
 import math
+import random
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -83,6 +86,19 @@ class UploadedFile:
     thread_ts: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Latency:
+    low: float
+    high: float
+    rng: random.Random
+
+    def split(self) -> tuple[float, float]:
+        """How long before Slack acts on a call, and how long after before it answers."""
+        total = self.rng.uniform(self.low, self.high)
+        before = total * self.rng.random()
+        return before, total - before
+
+
 @dataclass(slots=True)
 class _Fault:
     status: int
@@ -122,6 +138,8 @@ class FakeSlack(LocalServer):
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._post_interval: float | None = None
         self._last_post_at: dict[str, float] = {}
+        self._latency: dict[str, _Latency] = {}
+        self.arrivals: Counter[str] = Counter()  # method -> calls received so far, answered or not
         self._response_ids = 0
         self._changed = asyncio.Condition()
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -220,6 +238,11 @@ class FakeSlack(LocalServer):
             await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
         return self.calls_to(method)
 
+    async def wait_for_arrivals(self, method: str, count: int, within: float = 5.0) -> None:
+        """Wait until `count` calls to `method` have arrived, answered or not; raise TimeoutError otherwise."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: self.arrivals[method] >= count)
+
     async def wait_for_response(self, count: int = 1, within: float = 5.0) -> list[ResponseUrlPost]:
         """Wait until `count` posts reached response_urls; raise TimeoutError otherwise."""
         async with asyncio.timeout(within), self._changed:
@@ -275,6 +298,18 @@ class FakeSlack(LocalServer):
         """
         self._faults[method].append(_Fault(0, None, None, True, processed, count))
 
+    def slow_down(self, method: str, low: float, high: float, *, rng: random.Random | None = None) -> None:
+        """Make each call to `method` take `low` to `high` seconds (`high` 0: no delay), split at a random point.
+
+        Slack acts on the call after the first part, unless the caller has hung up by then (the call is then lost
+        on the way in), and answers after the second: a caller killed during the second part posted a message it
+        never heard about, the case recovery must find through the message metadata.
+        """
+        if high <= 0:
+            self._latency.pop(method, None)
+        else:
+            self._latency[method] = _Latency(low, high, rng or random.Random())
+
     def rate_limit_per_channel(self, seconds: float = 1.0) -> None:
         """Answer 429 to chat.postMessage when a channel got an accepted message less than `seconds` ago."""
         self._post_interval = seconds
@@ -285,6 +320,13 @@ class FakeSlack(LocalServer):
         method = request.match_info["method"]
         args = await _read_args(request)
         token = _bearer(request.headers.get("Authorization", "")) or args.pop("token", None)
+        await self._arrived(method)
+        before, after = self._latency[method].split() if method in self._latency else (0.0, 0.0)
+        if before:
+            await self.sleep_unless_stopping(before)
+            if request.transport is None or request.transport.is_closing():
+                await self._record(Call(method, args, token, time.monotonic(), 0, None))
+                return web.Response()
         status, headers, body = 200, {}, None
         fault = self._take_fault(method)
         if fault is not None and fault.drop:
@@ -305,6 +347,8 @@ class FakeSlack(LocalServer):
         else:
             body = self._dispatch(method, args)
         await self._record(Call(method, args, token, time.monotonic(), status, body))
+        if after:
+            await self.sleep_unless_stopping(after)
         return web.json_response(body, status=status, headers=headers)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
@@ -329,6 +373,11 @@ class FakeSlack(LocalServer):
         else:
             upload["content"] = await request.read()
         return web.Response(text=f"OK - {len(upload['content'])}")
+
+    async def _arrived(self, method: str) -> None:
+        self.arrivals[method] += 1
+        async with self._changed:
+            self._changed.notify_all()
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -203,3 +204,56 @@ async def test_bolt_app_accepts_signed_requests_and_respond_reaches_fake(
     assert (command.status_code, click.status_code, forged.status_code) == (200, 200, 401)
     assert [r.body["text"] for r in slack.responses] == ["watching rust"]
     assert slack.messages["C1"][0]["text"] == "dismissed"
+
+
+async def test_a_slowed_post_is_lost_if_the_caller_leaves_early_and_kept_if_it_leaves_late(slack: FakeSlack) -> None:
+    class Fixed(random.Random):
+        """uniform() gives the whole delay, random() where it splits: Slack acts after 0.3 of it."""
+
+        def uniform(self, a: float, b: float) -> float:
+            return 1.0
+
+        def random(self) -> float:
+            return 0.3
+
+    slack.slow_down("chat.postMessage", 1.0, 1.0, rng=Fixed())
+    async with httpx.AsyncClient() as http:
+        for text, leave_after in (("early", 0.1), ("late", 0.6)):
+            with pytest.raises(httpx.TimeoutException):
+                form = {"token": "xoxb-1", "channel": "C1", "text": text}
+                await http.post(slack.api_url + "chat.postMessage", data=form, timeout=leave_after)
+        await asyncio.sleep(0.4)  # the early call would have been acted on by now
+    assert slack.arrivals["chat.postMessage"] == 2
+    assert [m["text"] for m in slack.posted_messages("C1")] == ["late"]
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [0, 200]
+    slack.slow_down("chat.postMessage", 0, 0)
+    started = time.monotonic()
+    assert (await client_for(slack).chat_postMessage(channel="C1", text="fast"))["ok"]
+    assert time.monotonic() - started < 0.5
+
+
+async def test_arrivals_count_calls_before_they_are_answered(slack: FakeSlack) -> None:
+    slack.slow_down("chat.postMessage", 0.5, 0.5)
+    posting = asyncio.create_task(client_for(slack).chat_postMessage(channel="C1", text="slow"))
+    await slack.wait_for_arrivals("chat.postMessage", 1, within=2)
+    assert slack.calls_to("chat.postMessage") == []
+    await posting
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_trickling_and_json_huge_routes(feeds: FeedServer) -> None:
+    feeds.add_trickle("/slow", 0.05)
+    feeds.add_huge("/api", 100_000, prologue=b'{"hits": [', content_type="application/json")
+    async with httpx.AsyncClient() as http:
+        async with http.stream("GET", feeds.url("/slow")) as slow:
+            assert slow.status_code == 200
+            pieces = []
+            async for piece in slow.aiter_raw():
+                pieces.append(piece)
+                if len(pieces) == 4:
+                    break
+        big = await http.get(feeds.url("/api"))
+    assert pieces[0].startswith(b"<?xml") and all(piece == b" " for piece in pieces[1:])
+    assert big.headers["content-type"].startswith("application/json")
+    assert big.content.startswith(b'{"hits": [') and len(big.content) == len(b'{"hits": [') + 100_000
+    await feeds.wait_for_requests(2, within=1)

@@ -175,13 +175,13 @@ async def test_declared_length_over_the_limit_is_not_read(feeds: FeedServer, htt
 
 async def test_slow_loris_feed_is_given_up_at_the_deadline(feeds: FeedServer, http: httpx.AsyncClient) -> None:
     # One byte every 0.3 s: the 1 s read timeout of the test client never fires, the whole-answer deadline does.
-    feeds.add_trickle("/slow", rss_feed(), every=0.3)
+    feeds.add_slow_body("/slow", rss_feed(), every=0.3)
     message = await failure(rss_watcher(feeds.url("/slow"), http, deadline=1.5).poll({}))
     assert f"{feeds.url('/slow')} was still sending its answer after 2s (too slow; gave up)" in message
 
 
 async def test_slow_loris_api_is_given_up_at_the_deadline(feeds: FeedServer, http: httpx.AsyncClient) -> None:
-    feeds.add_trickle(API_SOURCES["hackernews"][0], '{"hits": []}' + " " * 100, every=0.3)
+    feeds.add_slow_body(API_SOURCES["hackernews"][0], '{"hits": []}' + " " * 100, every=0.3)
     message = await failure(api_watcher("hackernews", feeds, http, deadline=1.5).poll({}))
     assert "was still sending its answer after 2s" in message
 
