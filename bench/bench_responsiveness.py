@@ -398,7 +398,7 @@ def main() -> None:
         try:
             started = time.perf_counter()
             database = folder / "bench.db"
-            builder = multiprocessing.Process(target=build_history, args=(database, workload))
+            builder = multiprocessing.Process(target=build_history, args=(database, workload), daemon=True)
             builder.start()
             builder.join(timeout=600)
             feed_port, slack_port = world.first_answer(START_LIMIT)

@@ -2,8 +2,8 @@
 
 LoopMonitor names the callback that held the loop ("task Poller.poll"), which is too coarse to fix anything by. A
 thread samples the loop thread's stack every few milliseconds and keeps the innermost frame of the bot's own code
-(not a library's, not the benchmark's); each hold of `explain_over` seconds or more keeps the samples taken while it
-ran. For benchmarks only.
+(not a library's, not the benchmark's; a library's own when the bot's code is not on the stack); each hold of
+`explain_over` seconds or more keeps the samples taken while it ran. For benchmarks only.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ NOT_THE_BOT = (ROOT / "bench", ROOT / "tests")
 SAMPLE_EVERY = 0.005
 
 
-def bot_frame(frame: FrameType | None) -> str | None:
-    """The innermost frame of the bot's own code in a stack, as "file.py:function"; None when there is none."""
+def where(frame: FrameType) -> str:
+    """The innermost frame of the bot's own code in a stack, as "file.py:function"; without one (a library's
+    callback), the innermost frame, as "folder/file.py:function"."""
+    innermost = frame
     while frame is not None:
         path = Path(frame.f_code.co_filename)
         if path.is_relative_to(ROOT) and "site-packages" not in path.parts and not any(
@@ -31,7 +33,7 @@ def bot_frame(frame: FrameType | None) -> str | None:
         ):
             return f"{path.relative_to(ROOT)}:{frame.f_code.co_name}"
         frame = frame.f_back
-    return None
+    return f"{'/'.join(Path(innermost.f_code.co_filename).parts[-2:])}:{innermost.f_code.co_name}"
 
 
 class SampledLoopMonitor(LoopMonitor):
@@ -63,9 +65,9 @@ class SampledLoopMonitor(LoopMonitor):
 
     def _sample(self, loop_thread: int) -> None:
         while not self._stop.wait(SAMPLE_EVERY):
-            where = bot_frame(sys._current_frames().get(loop_thread))
-            if where is not None:
-                self._samples.append((time.perf_counter(), where))
+            frame = sys._current_frames().get(loop_thread)
+            if frame is not None:
+                self._samples.append((time.perf_counter(), where(frame)))
 
     def _record(self, seconds: float, handle: object) -> None:
         super()._record(seconds, handle)  # type: ignore[arg-type]
