@@ -371,6 +371,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--hostile", type=float, default=30.0, help="seconds of the workload with hostile sources")
     parser.add_argument("--poll-every", type=float, default=20.0, help="seconds between two triggered polls")
     parser.add_argument("--quiet-within", type=float, default=30.0, help="seconds to wait for the quiet card")
+    parser.add_argument("--backlog", type=int, default=2000, help="cards queued in the busy channel")
     parser.add_argument("--once-runs", type=int, default=3)
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--new-per-feed", type=int, default=1, help="new items in each of the 300 feeds per poll")
@@ -390,6 +391,7 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR, handlers=[errors])
     workload = Workload(
         mentions=args.mentions, new_per_feed=args.new_per_feed, slack_latency=args.slack_latency / 1000,
+        backlog=args.backlog,
         bomb_bytes=args.bomb_mib << 20, huge_feed_bytes=args.huge_feed_mb * 1024 * 1024,
     )
     with tempfile.TemporaryDirectory() as folder_name:
