@@ -135,8 +135,9 @@ def utf8_document(data: bytes, content_type: str | None = None) -> bytes:
     """The document in UTF-8, its XML declaration saying so: the bytes untouched when they already are.
 
     Order of trust: a byte-order mark, then valid UTF-8 (labels lie far more often than UTF-8 happens by chance:
-    feeds written in UTF-8 and declared ISO-8859-1 are common), then the HTTP charset, the XML declaration, and
-    windows-1252, whose reading of Latin text is right more often than not.
+    feeds written in UTF-8 and declared ISO-8859-1 are common), then the HTTP charset, the XML declaration, UTF-8
+    with its few broken bytes replaced when it is mostly UTF-8, and windows-1252, whose reading of Latin text is
+    right more often than not.
     """
     data = data.lstrip(b" \t\r\n")
     text = _decoded_unless_utf8(data, content_type)
@@ -168,7 +169,13 @@ def _decoded_unless_utf8(data: bytes, content_type: str | None) -> str | None:
         except (UnicodeDecodeError, LookupError):
             continue
         return None if encoding == "utf-8" and read_as_utf8 else text
+    if utf8_first and _UTF8_SEQUENCE.search(data):
+        # UTF-8 with a few broken bytes: those bytes cost their characters, not the accents of the whole feed.
+        return data.decode("utf-8", errors="replace")
     return data.decode("cp1252", errors="replace")
+
+
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _http_charset(content_type: str | None) -> str | None:

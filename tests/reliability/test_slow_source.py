@@ -4,7 +4,7 @@
 from tests.reliability.support import Background
 
 
-async def test_a_slow_loris_source_is_cut_off_by_the_poll_deadline_and_the_others_post(
+async def test_a_slow_loris_source_is_cut_off_by_the_answer_deadline_and_the_others_post(
     slow_loris: Background,
 ) -> None:
     await slow_loris.result(within=180)

@@ -383,3 +383,14 @@ def test_mangled_documents_parse_or_raise_feed_error_only() -> None:
             continue
         parsed += 1
     assert parsed > 300
+
+
+def test_a_utf8_feed_with_a_few_broken_bytes_keeps_its_accents() -> None:
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+        "<item><guid>1</guid><title>école café</title></item>"
+        "<item><guid>2</guid><title>tram BROKEN</title></item></channel></rss>"
+    ).encode().replace(b"BROKEN", b"\xff\xfe caf\xc3")
+    titles = [entry.title for entry in parse_feed(body).entries]
+    assert titles[0] == "école café"
+    assert titles[1].startswith("tram") and "Ã" not in titles[1]
