@@ -83,5 +83,8 @@ def _describe(handle: asyncio.events.Handle) -> str:
         coro = task.get_coro()
         frame = getattr(coro, "cr_frame", None)
         where = f" at {frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}" if frame else ""
-        return f"task {getattr(coro, '__qualname__', coro)!s}{where}"
-    return repr(callback)[:120]
+        return f"task {getattr(coro, '__qualname__', type(coro).__name__)}{where}"
+    # Never repr() the callback: that reprs the object it is bound to, and some reprs have side effects (an aiohttp
+    # response's repr reads its headers before they are parsed, breaking the request).
+    function = getattr(callback, "__func__", callback)
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', type(function).__name__)}"

@@ -1,9 +1,10 @@
 """The reliability suite's harness: the real `bot.py` as a child process, watched and killable, plus the feeds,
 watcher files and Slack readings its tests share.
 
-A bot process is reaped with `os.wait4`, which gives its exact peak resident memory (`ru_maxrss`) whatever the
-moment of the peak. A watchdog thread kills it past `MEMORY_VALVE`, so a memory bomb that gets through fails the
-test instead of exhausting the machine.
+A watchdog thread reads the bot process's peak resident memory (`VmHWM`, a high-water mark, so a peak between two
+readings still counts) every VALVE_EVERY seconds, and kills it past `MEMORY_VALVE`, so a memory bomb that gets
+through fails the test instead of exhausting the machine. Not `ru_maxrss` from `wait4`: Linux carries the
+parent's peak into a child across fork and exec, so it would report the test process's own size.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from tests.fakes.slack_api import FakeSlack, Message
 
@@ -81,9 +80,10 @@ class BotProcess:
         self._out = _scratch_file()
         self._err = _scratch_file()
         self._exited = threading.Event()
-        self._ended: asyncio.Future[tuple[int, int, float]] | None = None
+        self._ended: asyncio.Future[tuple[int, float]] | None = None
         self._started_at = 0.0
         self._popen: subprocess.Popen[bytes] | None = None
+        self._peak_kb = 0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -119,29 +119,35 @@ class BotProcess:
         assert self._ended is not None, "start() first"
         timed_out = False
         try:
-            code, peak_kb, seconds = await asyncio.wait_for(asyncio.shield(self._ended), within)
+            code, seconds = await asyncio.wait_for(asyncio.shield(self._ended), within)
         except TimeoutError:
             timed_out = self.kill()
-            code, peak_kb, seconds = await self._ended
-        return Finished(code, _read_and_close(self._out), _read_and_close(self._err), peak_kb / 1024, seconds,
+            code, seconds = await self._ended
+        return Finished(code, _read_and_close(self._out), _read_and_close(self._err), self._peak_kb / 1024, seconds,
                         timed_out, self.valve_tripped)
 
-    def _reap(self, loop: asyncio.AbstractEventLoop, ended: asyncio.Future[tuple[int, int, float]]) -> None:
-        _, status, usage = os.wait4(self.pid, 0)
+    def _reap(self, loop: asyncio.AbstractEventLoop, ended: asyncio.Future[tuple[int, float]]) -> None:
+        _, status = os.waitpid(self.pid, 0)
         self._exited.set()
-        result = (os.waitstatus_to_exitcode(status), usage.ru_maxrss, time.monotonic() - self._started_at)
+        result = (os.waitstatus_to_exitcode(status), time.monotonic() - self._started_at)
         if self._popen is not None:
             self._popen.returncode = result[0]  # reaped here, not by Popen
         with contextlib.suppress(RuntimeError):  # the test's loop is gone: nobody is waiting any more
             loop.call_soon_threadsafe(lambda: ended.done() or ended.set_result(result))
 
     def _watch_memory(self) -> None:
-        with contextlib.suppress(psutil.Error):
-            process = psutil.Process(self.pid)
-            while not self._exited.wait(VALVE_EVERY):
-                if process.memory_info().rss > MEMORY_VALVE and self.kill():
-                    self.valve_tripped = True
-                    return
+        status = Path(f"/proc/{self.pid}/status")
+        while not self._exited.is_set():
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            except OSError:  # gone, or a zombie about to be reaped
+                return
+            if "VmHWM" in fields:  # absent once the process is a zombie
+                self._peak_kb = max(self._peak_kb, int(fields["VmHWM"].split()[0]))
+            if int(fields.get("VmRSS", "0 kB").split()[0]) * 1024 > MEMORY_VALVE and self.kill():
+                self.valve_tripped = True
+                return
+            self._exited.wait(VALVE_EVERY)
 
 
 def _scratch_file() -> int:
