@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from itertools import pairwise
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from mentions import Mention
 from outbox import Outbox, new_slack_client
 from query import parse_query
 from store import Delivery, Priority, Store, utcnow
+from tests.fakes.database_lock import locked_database
 from tests.fakes.slack_api import FakeSlack
 from watcher_config import WatcherConfig
 
@@ -280,3 +282,19 @@ async def test_a_channel_reads_only_its_next_row_whatever_its_backlog(slack: Fak
     assert len(slack.posted_messages("C1")) == 201  # the rollup, then its 200 replies
     assert {(channel, limit) for channel, limit, _ in reads} == {("C1", 1)}
     assert max(count for _, _, count in reads) == 1
+
+
+async def test_a_busy_database_pauses_posting_with_one_line_and_loses_nothing(
+    slack: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store.open(tmp_path / "v.db")
+    queue(store, "C1", 3)
+    outbox = make_outbox(slack, store)
+    with locked_database(tmp_path / "v.db") as lock:
+        asyncio.get_running_loop().call_later(0.5, lock.release)
+        left = await outbox.drain(within=20)
+    assert left == 0
+    assert sorted(posted_texts(slack, "C1")) == [f"mention {n}" for n in (1, 2, 3)]
+    failures = [record for record in caplog.records if "database is busy" in record.getMessage()]
+    assert failures and all(record.exc_info is None for record in failures)  # one line each, no traceback
+    store.close()
