@@ -62,6 +62,10 @@ class Poller:
         self._locks: dict[str, asyncio.Lock] = {}
         # Failures the database could not record (it was busy, read-only or full), counted here until it can.
         self._unrecorded_failures: dict[str, int] = {}
+        # One poll at a time matches, stores and runs its hooks. Hundreds of polls finishing together would otherwise
+        # line up their work in the loop's ready queue, and a Slack ack would wait behind all of it; taking turns,
+        # an ack waits for one poll's step at most.
+        self._storing = asyncio.Lock()
 
     async def poll(self, name: str) -> PollReport:
         """Poll one watcher; never raises. Two polls of the same watcher never overlap."""
@@ -95,7 +99,8 @@ class Poller:
             log.exception("watcher %s crashed while polling", config.name)
             return self._failed(config, f"internal error: {error.__class__.__name__}: {error}", None)
         try:
-            return await self._succeeded(config, status, result)
+            async with self._storing:
+                return await self._succeeded(config, status, result)
         except DatabaseUnavailable as error:
             # Nothing of this poll was stored, its cursor included: the next poll fetches the same items again.
             if self.health is not None:

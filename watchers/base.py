@@ -40,7 +40,7 @@ MAX_ENCODINGS = 2  # "gzip, deflate" stacked is already unusual; more is an atta
 ERROR_BODY_BYTES = 64 * 1024  # enough for an API's JSON error; a larger error page is not read
 DESCRIBED_BYTES = 60  # how much of an unexpected body an error quotes
 # Bodies above this are parsed in a worker thread so the event loop keeps answering Slack (bench/bench_parse_hold.py).
-OFF_LOOP_BYTES = 256 * 1024
+OFF_LOOP_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
