@@ -18,13 +18,13 @@ import sqlite3
 import sys
 from typing import Any
 
-from digest_delivery import DigestTarget, message_json
-from health import status_table
-from polling import PollReport
-from runtime import Runtime, Services, open_services, open_store
-from settings import Settings, SettingsError, load_settings, require_slack_connection
-from store import DatabaseUnavailable, database_problem, utcnow
-from watcher_config import WatchersFileError
+from veilleur.core.settings import Settings, SettingsError, load_settings, require_slack_connection
+from veilleur.core.watcher_config import WatchersFileError
+from veilleur.digest.delivery import DigestTarget, message_json
+from veilleur.runtime import Runtime, Services, open_services, open_store
+from veilleur.storage.store import DatabaseUnavailable, database_problem, utcnow
+from veilleur.watching.health import status_table
+from veilleur.watching.polling import PollReport
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
 CHART_UPLOAD_LIMIT = 60.0  # seconds `digest` waits for its charts' uploads once the digests are posted

@@ -31,15 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_poll_cycle import make_feed
 from loop_monitor import LoopMonitor
 
-from mentions import Mention
-from polling import Poller
-from prompt_book import PromptBook
-from query import parse_query
-from settings import parse_settings
-from spikes import SpikeRule, SpikeWatch
-from store import Store
-from stories import StoryService
-from watcher_config import WatcherConfig
+from veilleur.assist.prompt_book import PromptBook
+from veilleur.core.mentions import Mention
+from veilleur.core.query import parse_query
+from veilleur.core.settings import parse_settings
+from veilleur.core.watcher_config import WatcherConfig
+from veilleur.storage.store import Store
+from veilleur.watching.polling import Poller
+from veilleur.watching.spikes import SpikeRule, SpikeWatch
+from veilleur.watching.stories import StoryService
 from watchers.base import PollResult
 from watchers.feed_parser import parse_feed
 from watchers.rss import entry_to_mention

@@ -29,14 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loop_monitor import LoopMonitor
 
-from digest import FACTS_LIMIT, DigestPeriod, compute_digest, narrative_prompt
-from digest_delivery import DigestService, DigestTarget
-from escalation_store import EscalationStore
-from mentions import Mention
-from prompt_book import PromptBook
-from settings import parse_settings
-from store import Store
-from watcher_config import AuthorLabel
+from veilleur.assist.prompt_book import PromptBook
+from veilleur.core.mentions import Mention
+from veilleur.core.settings import parse_settings
+from veilleur.core.watcher_config import AuthorLabel
+from veilleur.digest.compute import FACTS_LIMIT, DigestPeriod, compute_digest, narrative_prompt
+from veilleur.digest.delivery import DigestService, DigestTarget
+from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.store import Store
 
 END = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 WATCHERS = ("tram", "budget", "parks", "schools")

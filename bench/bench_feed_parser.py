@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 import fastfeedparser
 import feedparser
 
-from text import html_to_text
+from veilleur.core.text import html_to_text
 from watchers.feed_parser import parse_feed
 
 WORDS = [

@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loop_monitor import LoopMonitor
 
-from mentions import Mention
-from outbox import Outbox, new_slack_client
-from store import Delivery, Store, iso, utcnow
 from tests.fakes.slack_api import FakeSlack
+from veilleur.core.mentions import Mention
+from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.storage.store import Delivery, Store, iso, utcnow
 
 OTHER_CHANNELS = 50
 BURST = 20  # MAX_CARDS_PER_POLL's default

@@ -29,9 +29,9 @@ from loop_monitor import LoopMonitor
 from playback import playback_server
 
 import watchers.base as base
-from query import parse_query
 from tests.fakes.feed_server import FeedServer
-from watcher_config import WatcherConfig
+from veilleur.core.query import parse_query
+from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import SourceError, Watcher, WatcherContext, new_http_client
 from watchers.feed_parser import parse_feed
 from watchers.hackernews import HackerNewsWatcher

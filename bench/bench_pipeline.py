@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import fastfeedparser
 from bench_poll_cycle import make_feed
 
-from query import Query, parse_query
-from store import MENTION_FIELDS, Store, _mention_values
-from text import html_to_text
+from veilleur.core.query import Query, parse_query
+from veilleur.core.text import html_to_text
+from veilleur.storage.store import MENTION_FIELDS, Store, _mention_values
 from watchers.feed_parser import parse_feed
 from watchers.rss import entry_to_mention
 

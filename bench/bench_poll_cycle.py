@@ -30,12 +30,12 @@ import feedparser
 from playback import playback_server
 
 import watchers.rss as rss_module
-from polling import Poller
-from query import parse_query
-from store import Store
 from tests.fakes.feed_server import FeedServer
-from text import html_to_text
-from watcher_config import WatcherConfig
+from veilleur.core.query import parse_query
+from veilleur.core.text import html_to_text
+from veilleur.core.watcher_config import WatcherConfig
+from veilleur.storage.store import Store
+from veilleur.watching.polling import Poller
 from watchers.base import WatcherContext, new_http_client
 from watchers.feed_parser import FeedEntry, ParsedFeed
 from watchers.rss import RssWatcher

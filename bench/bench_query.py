@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mentions import Mention
-from query import MatchableText, matchable, parse_query
+from veilleur.core.mentions import Mention
+from veilleur.core.query import MatchableText, matchable, parse_query
 
 MENTIONS = 20_000
 QUERIES = {

@@ -62,11 +62,11 @@ from responsiveness_world import (
 )
 from stall_sampler import SampledLoopMonitor
 
-from polling import PollReport
-from runtime import Runtime
-from settings import Settings, parse_settings
 from tests.fakes import free_port
-from watcher_catalog import poll_job_id
+from veilleur.core.settings import Settings, parse_settings
+from veilleur.runtime import Runtime
+from veilleur.watching.catalog import poll_job_id
+from veilleur.watching.polling import PollReport
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot.py"

@@ -24,11 +24,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from playback import playback_server  # noqa: E402
 
-from polling import Poller  # noqa: E402
-from query import parse_query  # noqa: E402
-from store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
-from watcher_config import WatcherConfig  # noqa: E402
+from veilleur.core.query import parse_query  # noqa: E402
+from veilleur.core.watcher_config import WatcherConfig  # noqa: E402
+from veilleur.storage.store import Store  # noqa: E402
+from veilleur.watching.polling import Poller  # noqa: E402
 from watchers import build_watcher  # noqa: E402
 from watchers.base import WatcherContext, new_http_client  # noqa: E402
 

@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from conversations import Conversation, Post
-from runtime import Runtime
-from settings import parse_settings
-from summarize import extractive_summary
-from summary_cards import summary_message
 from tests.fakes import free_port
 from tests.fakes.slack_requests import SlackRequests, send
+from veilleur.assist.conversations import Conversation, Post
+from veilleur.assist.summarize import extractive_summary
+from veilleur.assist.summary_cards import summary_message
+from veilleur.core.settings import parse_settings
+from veilleur.runtime import Runtime
 
 CHANNEL = "C0BENCH"
 SECRET = "bench-signing-secret"

@@ -24,11 +24,11 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from mentions import Mention
-from store import Store, utcnow
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests, send
+from veilleur.core.mentions import Mention
+from veilleur.storage.store import Store, utcnow
 from watchers.feed_parser import parse_feed
 from watchers.rss import entry_to_mention
 

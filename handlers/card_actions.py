@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from i18n import t
+from veilleur.core.i18n import t
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:

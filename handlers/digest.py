@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from handlers.assist_replies import AckFirst, EphemeralReply
-from summary_cards import problem_message
+from veilleur.assist.summary_cards import problem_message
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from conversations import ConversationError, ConversationFetcher, MentionRef, UrlRef, parse_target
-from draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
-from drafting import Drafter, DraftRequest, resolve_subject
 from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply
-from prompt_book import PromptBook
-from slack_links import MessageRef
-from summary_cards import problem_message, working_message
+from veilleur.assist.conversations import ConversationError, ConversationFetcher, MentionRef, UrlRef, parse_target
+from veilleur.assist.draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
+from veilleur.assist.drafting import Drafter, DraftRequest, resolve_subject
+from veilleur.assist.prompt_book import PromptBook
+from veilleur.assist.summary_cards import problem_message, working_message
+from veilleur.slack.links import MessageRef
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-import escalation_cards as ui
-from escalation import (
+from veilleur.core.i18n import t
+from veilleur.escalation import cards as ui
+from veilleur.escalation.service import (
     EscalationError,
     MentionIdTarget,
     NotAllowed,
@@ -23,13 +24,12 @@ from escalation import (
     parse_flag_text,
     reaction_name,
 )
-from escalation_store import Escalation, TransitionRefused
-from i18n import t
-from slack_links import MessageRef
-from store import utcnow
+from veilleur.slack.links import MessageRef
+from veilleur.storage.escalations import Escalation, TransitionRefused
+from veilleur.storage.store import utcnow
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from escalation_store import EscalationStore
-from home_view import HomeEscalation, HomeWatcher, home_view
-from store import utcnow
-from watch_views import who_may_change
+from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.store import utcnow
+from veilleur.watching.home_view import HomeEscalation, HomeWatcher, home_view
+from veilleur.watching.views import who_may_change
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 LAST_DAY = timedelta(hours=24)
 

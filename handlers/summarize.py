@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from conversations import (
+from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, is_retry
+from veilleur.assist.conversations import (
     DEFAULT_WINDOW,
     ConversationError,
     ConversationFetcher,
@@ -22,14 +23,13 @@ from conversations import (
     WindowRef,
     parse_target,
 )
-from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, is_retry
-from prompt_book import PromptBook
-from slack_links import MessageRef
-from summarize import Summarizer
-from summary_cards import problem_message, summary_message, working_message
+from veilleur.assist.prompt_book import PromptBook
+from veilleur.assist.summarize import Summarizer
+from veilleur.assist.summary_cards import problem_message, summary_message, working_message
+from veilleur.slack.links import MessageRef
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 

@@ -18,17 +18,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-import watch_views as ui
-from admin_access import AdminAccess
-from i18n import t
-from query import QueryError, parse_query
-from slack_text import escape
-from watcher_catalog import CatalogError
-from watcher_config import WatcherFieldError, WatchersFileError
+from veilleur.core.i18n import t
+from veilleur.core.query import QueryError, parse_query
+from veilleur.core.watcher_config import WatcherFieldError, WatchersFileError
+from veilleur.slack.admin_access import AdminAccess
+from veilleur.slack.markup import escape
+from veilleur.watching import views as ui
+from veilleur.watching.catalog import CatalogError
 from watchers import SOURCES
 
 if TYPE_CHECKING:
-    from runtime import Services
+    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from llm import LLM
-from settings import parse_settings
-from store import Store
 from tests.fakes import free_port as find_free_port
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests
+from veilleur.assist.llm import LLM
+from veilleur.core.settings import parse_settings
+from veilleur.storage.store import Store
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from runtime import Runtime
-from settings import parse_settings
-from store import Store
 from tests.fakes.database_lock import locked_database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests, send
-from watcher_catalog import WatcherStore
+from veilleur.core.settings import parse_settings
+from veilleur.runtime import Runtime
+from veilleur.storage.store import Store
+from veilleur.watching.catalog import WatcherStore
 
 BOT = Path(__file__).resolve().parent.parent / "bot.py"
 OLD = "Mon, 23 Nov 2026 08:00:00 +0100"

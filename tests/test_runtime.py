@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from runtime import open_services, schedule_watchers
-from settings import parse_settings
 from tests.fakes.feed_server import FeedServer
+from veilleur.core.settings import parse_settings
+from veilleur.runtime import open_services, schedule_watchers
 from watchers.base import new_http_client
 
 FEED = "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"

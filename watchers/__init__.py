@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from watcher_config import WatcherConfig
+from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher

@@ -23,8 +23,8 @@ import httpx
 from aiohttp import ClientSession
 from httpx_aiohttp import AiohttpTransport
 
-from mentions import Mention
-from watcher_config import WatcherConfig, WatcherFieldError
+from veilleur.core.mentions import Mention
+from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 
 USER_AGENT = "Veilleur/0.1 (self-hosted community listening bot for Slack; +https://github.com/veilleur/veilleur)"
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024

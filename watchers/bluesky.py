@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from mentions import Mention
-from watcher_config import WatcherConfig, WatcherFieldError
+from veilleur.core.mentions import Mention
+from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers.base import (
     PollResult,
     SourceError,

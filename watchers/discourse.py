@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mentions import Mention
-from text import html_to_text, one_line
-from watcher_config import WatcherConfig, WatcherFieldError
+from veilleur.core.mentions import Mention
+from veilleur.core.text import html_to_text, one_line
+from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers.base import (
     PollResult,
     SourceError,

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 import fastfeedparser
 import feedparser
 
-from text import collapse_blanks, html_to_text, one_line
+from veilleur.core.text import collapse_blanks, html_to_text, one_line
 from watchers.base import describe_body
 
 TRACKING_PARAMS = frozenset({"fbclid", "gclid"})

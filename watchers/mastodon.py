@@ -22,9 +22,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from mentions import Mention
-from text import html_to_text
-from watcher_config import WatcherConfig, WatcherFieldError
+from veilleur.core.mentions import Mention
+from veilleur.core.text import html_to_text
+from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers.base import (
     PollResult,
     SourceError,

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from mentions import Mention
-from text import one_line
-from watcher_config import WatcherConfig, WatcherFieldError
+from veilleur.core.mentions import Mention
+from veilleur.core.text import one_line
+from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers.base import (
     PollResult,
     SourceError,

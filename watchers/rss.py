@@ -7,8 +7,8 @@ import re
 from functools import partial
 from typing import Any
 
-from mentions import Mention
-from watcher_config import WatcherConfig
+from veilleur.core.mentions import Mention
+from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import PollResult, SourceError, WatcherContext, fetch, parse_off_loop, raise_for_status
 from watchers.feed_parser import FeedEntry, FeedError, parse_feed
 

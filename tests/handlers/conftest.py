@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from mentions import Mention
-from runtime import Runtime
-from settings import parse_settings
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_requests import SignedRequest, SlackRequests, send
+from veilleur.core.mentions import Mention
+from veilleur.core.settings import parse_settings
+from veilleur.runtime import Runtime
 
 CARDS = "C0CARDS"
 STORY = "100"

@@ -5,8 +5,8 @@ import json
 import random
 import time
 
-from mentions import Mention
 from tests.handlers.conftest import CARDS, Bot, BotFactory
+from veilleur.core.mentions import Mention
 
 
 async def seed_cards(bot: Bot) -> None:

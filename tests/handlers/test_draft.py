@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from conversations import MentionRef
-from escalation_store import EscalationStore
 from handlers.draft import BUTTON_VALUE_LIMIT, decode_state, encode_state
-from slack_links import MessageRef
-from store import iso
 from tests.fakes.openai_api import ChatRequest
 from tests.handlers.conftest import CARDS, STORY, BotFactory, serve_story, story_mention
+from veilleur.assist.conversations import MentionRef
+from veilleur.slack.links import MessageRef
+from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.store import iso
 
 TEAM = "C0TEAM"
 

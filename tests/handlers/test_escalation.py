@@ -14,14 +14,14 @@ import httpx
 import pytest
 import time_machine
 
-from escalation import EscalationService
-from escalation_store import Escalation
-from runtime import Runtime
-from settings import parse_settings
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_requests import SignedRequest, SlackRequests, send
 from tests.test_bot import env_for, feed
+from veilleur.core.settings import parse_settings
+from veilleur.escalation.service import EscalationService
+from veilleur.runtime import Runtime
+from veilleur.storage.escalations import Escalation
 
 T = TypeVar("T")
 PARIS = ZoneInfo("Europe/Paris")

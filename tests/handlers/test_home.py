@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from escalation_store import EscalationStore
-from mentions import Mention
-from store import utcnow
 from tests.handlers.conftest import CARDS, Bot, BotFactory
 from tests.handlers.test_escalation import eventually
+from veilleur.core.mentions import Mention
+from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.store import utcnow
 
 
 def home_opened(bot: Bot, user: str, tab: str = "home") -> object:

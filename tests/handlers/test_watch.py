@@ -18,7 +18,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.handlers.conftest import CARDS, Bot, BotFactory
 from tests.handlers.test_escalation import eventually
 from tests.test_bot import feed
-from watcher_catalog import poll_job_id
+from veilleur.watching.catalog import poll_job_id
 
 ADMIN, GROUPIE, PASSER_BY, BOSS = "U0ADMIN", "U0GROUPIE", "U0PASSER", "U0BOSS"
 TRAM, CMD = "C0TRAM", "C0CMD"

@@ -34,7 +34,7 @@ import feedparser
 import pytest
 from feedparser.datetimes import _parse_date as feedparser_parse_date
 
-from text import html_to_text, one_line
+from veilleur.core.text import html_to_text, one_line
 from watchers.feed_parser import FeedError, ParsedFeed, parse_feed
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "feedparser-corpus"

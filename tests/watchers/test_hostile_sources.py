@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 import watchers.rss as rss_module
-from query import parse_query
 from tests.fakes.feed_server import FeedServer
-from watcher_config import WatcherConfig
+from veilleur.core.query import parse_query
+from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import MAX_RESPONSE_BYTES, OFF_LOOP_BYTES, SourceError, Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher

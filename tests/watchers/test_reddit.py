@@ -15,10 +15,10 @@ import httpx
 import pytest
 from aiohttp import web
 
-from mentions import Mention
-from query import parse_query
 from tests.fakes.feed_server import FeedServer
-from watcher_config import WatcherConfig, WatcherFieldError
+from veilleur.core.mentions import Mention
+from veilleur.core.query import parse_query
+from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers import SOURCES
 from watchers import reddit as reddit_module
 from watchers.base import RateLimits, SourceError, WatcherContext

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from query import parse_query
-from watcher_config import WatcherConfig
+from veilleur.core.query import parse_query
+from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import SourceError, WatcherContext
 from watchers.hackernews import HackerNewsWatcher
 from watchers.rss import RssWatcher

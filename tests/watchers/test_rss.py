@@ -5,9 +5,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from query import parse_query
 from tests.fakes.feed_server import FeedServer
-from watcher_config import WatcherConfig
+from veilleur.core.query import parse_query
+from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import USER_AGENT, SourceError, WatcherContext
 from watchers.rss import RssWatcher
 

@@ -1,0 +1,73 @@
+"""The optional `[[author]]` tables of the watchers file: who is a journalist, an elected official, the opposition,
+a known troll."""
+
+from pathlib import Path
+
+import pytest
+
+from veilleur.core.watcher_config import AuthorLabel, load_authors_file, load_watchers_file, parse_authors
+
+SOURCES = ("rss", "mastodon", "bluesky")
+
+
+def test_authors_are_read_from_the_watchers_file_next_to_the_watchers(tmp_path: Path) -> None:
+    path = tmp_path / "watchers.toml"
+    path.write_text(
+        '[[watcher]]\nname = "w"\nsource = "rss"\nurl = "https://n.example/feed"\nquery = "tram"\n'
+        'channel = "C0123"\n\n'
+        '[[author]]\nhandle = "@rita@mastodon.social"\nsource = "mastodon"\nlabels = ["journalist"]\n\n'
+        '[[author]]\nname = "Jean Dupont"\nlabels = ["elected", "opposition", "elected"]\n\n'
+        '[[author]]\nhandle = "@x"\nlabels = ["celebrity"]\n'
+    )
+    authors, problems = load_authors_file(path, SOURCES)
+    assert authors == [
+        AuthorLabel(labels=("journalist",), handle="@rita@mastodon.social", source="mastodon"),
+        AuthorLabel(labels=("elected", "opposition"), name="Jean Dupont"),
+    ]
+    (problem,) = problems
+    assert str(problem) == (
+        "author '@x', field 'labels': expected a list of journalist, elected, opposition, troll, got ['celebrity']"
+    )
+    configs, watcher_problems = load_watchers_file(path, SOURCES)
+    assert [config.name for config in configs] == ["w"] and watcher_problems == []
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"labels": ["troll"]}, "handle"),
+        ({"handle": "@a", "labels": []}, "labels"),
+        ({"handle": "@a", "labels": "troll"}, "labels"),
+        ({"handle": "@a", "labels": ["troll"], "source": "myspace"}, "source"),
+        ({"handle": "@a", "labels": ["troll"], "reach": 10}, "reach"),
+        ({"handle": 12, "labels": ["troll"]}, "handle"),
+    ],
+)
+def test_bad_author_entries_name_the_field(table: dict, field: str) -> None:
+    authors, (problem,) = parse_authors([table], SOURCES)
+    assert authors == [] and problem.field == field and problem.kind == "author"
+
+
+def test_a_file_without_authors_has_none(tmp_path: Path) -> None:
+    (tmp_path / "watchers.toml").write_text("")
+    assert load_authors_file(tmp_path / "watchers.toml", SOURCES) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("source", "handle", "name", "matches"),
+    [
+        ("mastodon", "rita@mastodon.social", "", True),
+        ("mastodon", "@RITA@mastodon.social", "Rita", True),
+        ("bluesky", "rita@mastodon.social", "", False),  # the label is for one source
+        ("mastodon", "rita", "", False),
+    ],
+)
+def test_handles_match_without_case_or_leading_at(source: str, handle: str, name: str, matches: bool) -> None:
+    label = AuthorLabel(labels=("journalist",), handle="@rita@mastodon.social", source="mastodon")
+    assert label.matches(source, handle, name) is matches
+
+
+def test_names_match_on_any_source_without_case() -> None:
+    label = AuthorLabel(labels=("elected",), name="Jean Dupont")
+    assert label.matches("rss", "", "jean dupont") and label.matches("slack", "U1", "Jean Dupont")
+    assert not label.matches("rss", "jdupont", "")

@@ -1,0 +1,149 @@
+"""The digest message: within Block Kit limits whatever the input, outside text inert, en/fr, local times."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from veilleur.core.mentions import Mention
+from veilleur.core.stances import StanceShare
+from veilleur.digest.cards import digest_message
+from veilleur.digest.compute import (
+    Change,
+    Digest,
+    DigestPeriod,
+    EscalationFigures,
+    Narrative,
+    OpenEscalation,
+    SourceFailure,
+    Theme,
+    ThemeAuthor,
+    TopMention,
+    Volume,
+)
+from veilleur.storage.escalations import Escalation
+
+PARIS = ZoneInfo("Europe/Paris")
+END = datetime(2026, 3, 10, 7, 30, tzinfo=UTC)
+PERIOD = DigestPeriod(END - timedelta(days=1), END)
+LONG = (HOSTILE + " ") * 60
+
+
+def volume(name: str, count: int = 12, previous: int = 8) -> Volume:
+    return Volume(name, count, previous, 70, Change("up", 50), Change("new", None))
+
+
+def top(number: int, text: str = "The tram is late again") -> TopMention:
+    mention = Mention(source="mastodon", external_id=str(number), url=f"https://m.example/@ann/{number}", text=text,
+                      author_handle="@ann@m.example", author_name="Ann", author_reach=12_300, engagement={"likes": 4})
+    return TopMention(number, "tram", mention, 4, 127)
+
+
+def theme(label: str = "tram · works · delays", author: str = "Ann") -> Theme:
+    person = ThemeAuthor(author, "@ann", "mastodon", 12_300, 2, ("journalist",))
+    stances = (StanceShare("for", 1, 20), StanceShare("against", 3, 60), StanceShare("neutral", 1, 20),
+               StanceShare("question", 0, 0))
+    return Theme(label, tuple(label.split(" · ")), 5, 100, stances, (person,), (person,), (top(1), top(2)))
+
+
+def open_escalation(number: int, owner: str = "U0OWNER") -> OpenEscalation:
+    escalation = Escalation(id=number, mention_id=number, card_id=None, watcher="tram", state="acknowledged",
+                            officials=("U0OFFICIAL",), escalators=(), created_at=END - timedelta(hours=30),
+                            channel="C1", permalink="https://example.slack.com/archives/C1/p1",
+                            acknowledged_by=owner)
+    return OpenEscalation(escalation, timedelta(hours=30), "Where is the tram?")
+
+
+def digest(**changes: object) -> Digest:
+    base = Digest(
+        period=PERIOD,
+        watchers=("tram", "parks"),
+        total=20,
+        overall=volume("", 20, 16),
+        by_watcher=(volume("tram"), volume("parks", 8, 8)),
+        by_source=(volume("mastodon"), volume("rss", 8, 8)),
+        daily_volume={"tram": [(date(2026, 3, 10), 12)]},
+        top_mentions=(top(1), top(2)),
+        themes=(theme(),),
+        clustered=20,
+        escalations=EscalationFigures(3, 2, 1, (open_escalation(1),), timedelta(hours=3, minutes=20)),
+        failures=(SourceFailure("rss-news", 4, "HTTP 503", END - timedelta(hours=2), True, END - timedelta(hours=9)),),
+    )
+    return replace(base, **changes)
+
+
+def all_text(message: dict) -> str:
+    return "\n".join(str(value) for value in _strings(message))
+
+
+def _strings(node: object):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_section_in_both_languages(lang: str) -> None:
+    message = digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS)
+
+    assert_within_block_kit_limits(message)
+    text = all_text(message)
+    # Times in Paris: 07:30 UTC is 08:30.
+    assert "08:30" in text and "07:30" not in text
+    assert "A calm day." in text
+    assert "<https://m.example/@ann/1|The tram is late again>" in text
+    assert "tram · works · delays" in text
+    assert "<@U0OWNER>" in text
+    assert "HTTP 503" in text
+    if lang == "en":
+        assert "*20* mentions found" in text and "↑ 50% vs the previous period" in text
+        assert "Against 60%" in text and "Median time to answer: 3 h 20 min" in text
+        assert "Written by an LLM" in text
+    else:
+        assert "*20* mentions trouvées" in text and "↑ 50 % par rapport à la période précédente" in text
+        assert "Contre 60 %" in text and "Délai médian de réponse : 3 h 20 min" in text
+        assert "Rédigé par un LLM" in text
+
+
+def test_the_template_narrative_is_labelled_with_its_reason() -> None:
+    message = digest_message(digest(), Narrative("20 mentions.", by_llm=False, fallback="budget"), lang="en", tz=PARIS)
+
+    assert "Written from templates (no LLM: today’s token budget is spent)" in all_text(message)
+
+
+def test_hostile_and_huge_input_stays_inert_and_within_limits() -> None:
+    hostile_volume = volume(LONG)
+    huge = digest(
+        watchers=tuple(f"{HOSTILE}{n}" for n in range(200)),
+        by_watcher=tuple(hostile_volume for _ in range(200)),
+        by_source=tuple(volume(f"{LONG}{n}") for n in range(50)),
+        top_mentions=tuple(top(n, LONG) for n in range(50)),
+        themes=tuple(theme(LONG, author=LONG) for _ in range(20)),
+        escalations=EscalationFigures(400, 300, 200, tuple(open_escalation(n, owner=HOSTILE) for n in range(50)),
+                                      timedelta(days=3)),
+        failures=tuple(SourceFailure(LONG, 9, LONG, END, True, END) for _ in range(40)),
+    )
+
+    message = digest_message(huge, Narrative(LONG * 5, by_llm=True), lang="fr", tz=PARIS)
+
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+
+
+def test_a_quiet_day() -> None:
+    quiet = digest(total=0, overall=volume("", 0, 0), by_watcher=(), by_source=(), top_mentions=(), themes=(),
+                   escalations=EscalationFigures(0, 0, 0, (), None), failures=())
+
+    message = digest_message(quiet, Narrative("No mention was found in this period.", by_llm=False,
+                                              fallback="not_configured"), lang="en", tz=PARIS)
+
+    assert_within_block_kit_limits(message)
+    assert "Every watcher worked." in all_text(message)
+    assert not any(block.get("block_id") == "top" for block in message["blocks"])

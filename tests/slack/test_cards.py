@@ -1,0 +1,444 @@
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from veilleur.core.mentions import Mention
+from veilleur.slack import cards
+from veilleur.slack.markup import escape
+
+PARIS = ZoneInfo("Europe/Paris")
+# Slack refuses a message at about 13k characters of blocks (slackapi/bolt-js#2509); a card stays well under.
+BLOCKS_JSON_LIMIT = 12_000
+ELEMENT_LIMITS = {"button": {"value": 2000, "url": 3000, "action_id": 255}}
+HOSTILE = "<!channel> <!here> <@U123> <#C123> <!subteam^S1> <https://evil.example|https://bank.example> &amp;"
+CONTROL_SEQUENCE = re.compile(r"<[!@#]|<https://evil")
+
+
+def text_objects(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn"):
+            yield node
+        for value in node.values():
+            yield from text_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from text_objects(item)
+
+
+def assert_within_block_kit_limits(message: dict[str, Any]) -> None:
+    """Every Block Kit limit a message can break, checked by hand and by slack_sdk's own validators."""
+    assert isinstance(message["text"], str) and message["text"].strip()
+    assert len(message["text"]) <= 4000
+    blocks = message["blocks"]
+    assert 1 <= len(blocks) <= 50
+    block_ids = [block["block_id"] for block in blocks if "block_id" in block]
+    assert len(block_ids) == len(set(block_ids))
+    assert all(0 < len(block_id) <= 255 for block_id in block_ids)
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        parsed.validate_json()
+        kind = block["type"]
+        if kind == "section":
+            assert "text" in block or "fields" in block
+            assert len(block.get("fields", [])) <= 10
+            assert all(len(field["text"]) <= 2000 for field in block.get("fields", []))
+        elif kind == "header":
+            assert block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= 150
+        elif kind == "context":
+            assert 1 <= len(block["elements"]) <= 10
+        elif kind == "actions":
+            assert 1 <= len(block["elements"]) <= 25
+            action_ids = [element["action_id"] for element in block["elements"]]
+            assert len(action_ids) == len(set(action_ids))
+        for element in getattr(parsed, "elements", None) or []:
+            element.validate_json()
+        for element in block.get("elements", []):
+            for attribute, limit in ELEMENT_LIMITS.get(element["type"], {}).items():
+                assert len(element.get(attribute, "")) <= limit, (attribute, element)
+            if element["type"] == "button":
+                assert element["text"]["type"] == "plain_text" and len(element["text"]["text"]) <= 75
+    for text in text_objects(blocks):
+        assert text["text"].strip(), text
+        assert len(text["text"]) <= 3000
+    assert len(json.dumps(blocks, ensure_ascii=False)) <= BLOCKS_JSON_LIMIT
+
+
+def all_strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from all_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from all_strings(item)
+
+
+def assert_outside_text_is_inert(message: dict[str, Any]) -> None:
+    """No mention, channel link or spoofed link came through, and all mrkdwn is verbatim."""
+    for string in all_strings(message):
+        assert not CONTROL_SEQUENCE.search(string), string
+    for text in text_objects(message["blocks"]):
+        if text["type"] == "mrkdwn":
+            assert text["verbatim"] is True
+
+
+def card(mention: Mention, *, lang: str = "en", status: str | None = None) -> dict[str, Any]:
+    message = cards.mention_card(mention, mention_id=42, watcher="caen-tram", tz=PARIS, lang=lang, status=status)
+    assert_within_block_kit_limits(message)
+    return message
+
+
+def block(message: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return next(b for b in message["blocks"] if b.get("block_id") == block_id)
+
+
+def has_block(message: dict[str, Any], block_id: str) -> bool:
+    return any(b.get("block_id") == block_id for b in message["blocks"])
+
+
+def detail_texts(message: dict[str, Any]) -> list[str]:
+    return [element["text"] for element in block(message, "details")["elements"]]
+
+
+def buttons(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {element["action_id"]: element for element in block(message, "actions")["elements"]}
+
+
+@pytest.fixture
+def mention() -> Mention:
+    return Mention(
+        source="mastodon",
+        external_id="https://mastodon.social/users/bob/statuses/1",
+        url="https://mastodon.social/@bob/1",
+        title="Tram line closed",
+        text="The tram is late again.\nSecond paragraph.",
+        author_handle="@bob@mastodon.social",
+        author_name="Bob Martin",
+        author_reach=12_345,
+        created_at=datetime(2026, 11, 24, 8, 15, tzinfo=UTC),
+        engagement={"likes": 12, "reposts": 3, "replies": 4},
+    )
+
+
+def test_card_in_english(mention: Mention) -> None:
+    message = card(mention)
+    assert block(message, "source")["text"]["text"] == (
+        ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12.3k followers · 24 Nov 2026 09:15"
+    )
+    assert block(message, "body")["text"]["text"] == "*Tram line closed*\nThe tram is late again.\nSecond paragraph."
+    assert detail_texts(message) == [
+        "♥ 12 · ↻ 3 · 💬 4",
+        ":link: <https://mastodon.social/@bob/1|mastodon.social/@bob/1>",
+        "watcher: caen-tram",
+    ]
+    assert message["text"] == "New mention on Mastodon by @bob@mastodon.social: Tram line closed"
+
+
+def test_card_in_french(mention: Mention) -> None:
+    message = card(mention, lang="fr")
+    assert block(message, "source")["text"]["text"] == (
+        ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12,3\u00a0k abonnés · 24 nov. 2026 à 09:15"
+    )
+    assert detail_texts(message)[-1] == "veille : caen-tram"
+    assert message["text"] == "Nouvelle mention sur Mastodon par @bob@mastodon.social : Tram line closed"
+    assert [button["text"]["text"] for button in buttons(message).values()] == [
+        "Rédiger une réponse",
+        "Signaler",
+        "Résumer",
+        "Ignorer",
+        "Ouvrir",
+    ]
+
+
+def test_buttons_carry_the_mention_id_and_open_links_to_the_post(mention: Mention) -> None:
+    found = buttons(card(mention))
+    assert list(found) == ["mention_draft", "mention_flag", "mention_summarize", "mention_dismiss", "mention_open"]
+    assert [found[action]["text"]["text"] for action in found] == [
+        "Draft reply",
+        "Flag",
+        "Summarize",
+        "Dismiss",
+        "Open",
+    ]
+    for action in ("mention_draft", "mention_flag", "mention_summarize", "mention_dismiss"):
+        assert found[action]["value"] == "42"
+    assert found["mention_flag"]["style"] == "danger"
+    assert found["mention_open"]["url"] == "https://mastodon.social/@bob/1"
+
+
+@pytest.mark.parametrize(
+    ("source", "header"),
+    [
+        ("rss", ":newspaper: *RSS*"),
+        ("mastodon", ":elephant: *Mastodon*"),
+        ("bluesky", ":butterfly: *Bluesky*"),
+        ("reddit", ":large_orange_circle: *Reddit*"),
+        ("hackernews", ":large_orange_square: *Hacker News*"),
+        ("discourse", ":speech_balloon: *Discourse*"),
+        ("lemmy", ":mag: *lemmy*"),
+        ("<!channel>", ":mag: *&lt;!channel&gt;*"),
+    ],
+)
+def test_each_source_has_its_emoji_and_name(source: str, header: str) -> None:
+    message = card(Mention(source=source, external_id="1", url="https://example.org/1", text="hello"))
+    assert block(message, "source")["text"]["text"] == header
+    assert_outside_text_is_inert(message)
+
+
+def test_time_is_shown_in_the_bot_zone_next_day_after_midnight_in_winter(mention: Mention) -> None:
+    late = replace(mention, created_at=datetime(2026, 1, 10, 23, 30, tzinfo=UTC))
+    assert block(card(late), "source")["text"]["text"].endswith(" · 11 Jan 2026 00:30")
+    assert block(card(late, lang="fr"), "source")["text"]["text"].endswith(" · 11 janv. 2026 à 00:30")
+
+
+def test_unknown_time_reach_and_author_are_left_out(mention: Mention) -> None:
+    bare = replace(mention, created_at=None, author_reach=None, author_name="", author_handle="")
+    message = card(bare)
+    assert block(message, "source")["text"]["text"] == ":elephant: *Mastodon*"
+    assert message["text"] == "New mention on Mastodon: Tram line closed"
+
+
+def test_author_with_only_a_name_or_only_a_handle(mention: Mention) -> None:
+    only_name = replace(mention, author_handle="", author_reach=None, created_at=None)
+    assert block(card(only_name), "source")["text"]["text"] == ":elephant: *Mastodon* · Bob Martin"
+    only_handle = replace(mention, author_name="", author_reach=1, created_at=None)
+    assert block(card(only_handle), "source")["text"]["text"] == (
+        ":elephant: *Mastodon* · @bob@mastodon.social · 1 follower"
+    )
+
+
+def test_engagement_shows_the_counts_present_in_a_fixed_order(mention: Mention) -> None:
+    forum = replace(mention, engagement={"comments": 1500, "score": 87})
+    assert detail_texts(card(forum))[0] == "▲ 87 · 💬 1.5k"
+    quiet = replace(mention, engagement={})
+    assert detail_texts(card(quiet)) == [
+        ":link: <https://mastodon.social/@bob/1|mastodon.social/@bob/1>",
+        "watcher: caen-tram",
+    ]
+
+
+def test_empty_mention_still_makes_a_valid_card() -> None:
+    message = card(Mention(source="rss", external_id="x", url="", text=""))
+    assert not has_block(message, "body")
+    assert detail_texts(message) == ["watcher: caen-tram"]
+    assert "mention_open" not in buttons(message)
+    assert message["text"] == "New mention on RSS: …"
+
+
+def test_whitespace_only_fields_count_as_empty() -> None:
+    message = card(Mention(source="rss", external_id="x", url=" ", text=" \n\t ", title="  ", author_name=" "))
+    assert not has_block(message, "body")
+    assert block(message, "source")["text"]["text"] == ":newspaper: *RSS*"
+
+
+def test_title_without_text_and_text_without_title(mention: Mention) -> None:
+    assert block(card(replace(mention, text="")), "body")["text"]["text"] == "*Tram line closed*"
+    assert block(card(replace(mention, title="")), "body")["text"]["text"] == (
+        "The tram is late again.\nSecond paragraph."
+    )
+
+
+@pytest.mark.parametrize("field", ["title", "text", "author_name", "author_handle"])
+@pytest.mark.parametrize("hostile", HOSTILE.split())
+def test_hostile_markup_in_any_field_is_escaped(mention: Mention, field: str, hostile: str) -> None:
+    # Without title and handle, the notification text falls back on the text and the name: all four show there.
+    message = card(replace(mention, **{"title": "", "author_handle": "", field: f"x {hostile} y"}))
+    assert_outside_text_is_inert(message)
+    assert any(f"x {escape(hostile)} y" in string for string in all_strings(message["blocks"]))
+    assert f"x {escape(hostile)} y" in message["text"]
+
+
+def test_hostile_watcher_name_is_inert(mention: Mention) -> None:
+    message = cards.mention_card(mention, mention_id=1, watcher=HOSTILE, tz=PARIS, lang="en")
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+    assert detail_texts(message)[-1].startswith("watcher: &lt;!channel&gt; &lt;!here&gt;")
+
+
+def test_an_escaped_entity_is_escaped_again(mention: Mention) -> None:
+    message = card(replace(mention, title="Fish &amp; chips", text=""))
+    assert block(message, "body")["text"]["text"] == "*Fish &amp;amp; chips*"
+
+
+def test_status_is_our_markup_and_renders_as_a_context_line(mention: Mention) -> None:
+    message = card(mention, status="Dismissed by <@U1>")
+    assert message["blocks"][-1] == {
+        "type": "context",
+        "block_id": "status",
+        "elements": [{"type": "mrkdwn", "text": "Dismissed by <@U1>", "verbatim": True}],
+    }
+    assert not has_block(card(mention), "status")
+
+
+def test_ten_thousand_character_title_and_text_are_cut(mention: Mention) -> None:
+    long_words = " ".join(["word"] * 2000)
+    message = card(replace(mention, title=long_words, text=long_words, author_name=long_words))
+    body = block(message, "body")["text"]["text"]
+    title, snippet = body.split("\n")
+    assert title.startswith("*word") and title.endswith("…*")
+    assert len(title) <= 210 and len(snippet) <= 600
+    assert snippet.endswith("…")
+    assert len(message["text"]) < 300
+
+
+def test_text_made_only_of_ampersands_stays_within_limits(mention: Mention) -> None:
+    message = card(replace(mention, title="&" * 10_000, text="&" * 10_000, author_name="&" * 10_000))
+    body = block(message, "body")["text"]["text"]
+    assert re.fullmatch(r"\*(&amp;)+…\*\n(&amp;)+…", body)
+
+
+def test_many_lines_do_not_make_a_tall_card(mention: Mention) -> None:
+    message = card(replace(mention, title="", text="line\n" * 200))
+    assert block(message, "body")["text"]["text"].count("\n") == 7
+
+
+def test_url_longer_than_a_button_allows_is_neither_linked_nor_a_button(mention: Mention) -> None:
+    url = "https://example.org/" + "a" * 5000
+    message = card(replace(mention, url=url))
+    assert "mention_open" not in buttons(message)
+    link_text = detail_texts(message)[1]
+    assert link_text.startswith(":link: example.org/aaa") and "<" not in link_text
+
+
+def test_long_url_goes_in_the_open_button_only(mention: Mention) -> None:
+    url = "https://example.org/" + "a" * 2500
+    message = card(replace(mention, url=url))
+    assert buttons(message)["mention_open"]["url"] == url
+    assert "<" not in detail_texts(message)[1]
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://x.org/f"])
+def test_non_web_urls_are_shown_but_not_linked(mention: Mention, url: str) -> None:
+    message = card(replace(mention, url=url))
+    assert "mention_open" not in buttons(message)
+    assert detail_texts(message)[1] == ":link: " + url.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_url_delimiters_are_percent_encoded_in_the_link_and_the_button(mention: Mention) -> None:
+    message = card(replace(mention, url="https://evil.example/a|https://bank.example/ b>"))
+    assert detail_texts(message)[1] == (
+        ":link: <https://evil.example/a%7Chttps://bank.example/%20b%3E|evil.example/a|https://bank.example/ b&gt;>"
+    )
+    assert buttons(message)["mention_open"]["url"] == "https://evil.example/a%7Chttps://bank.example/%20b%3E"
+
+
+def test_emoji_and_right_to_left_text_are_kept_but_direction_overrides_are_dropped(mention: Mention) -> None:
+    arabic = "مرحبا بالعالم 🚋"
+    message = card(replace(mention, title=arabic, text="\u202eevil\u202c 👍🏽", author_name="\u2067שלום\u2069"))
+    assert block(message, "body")["text"]["text"] == f"*{arabic}*\nevil 👍🏽"
+    assert "· שלום (@bob" in block(message, "source")["text"]["text"]
+
+
+def test_fallback_text_is_a_short_escaped_summary(mention: Mention) -> None:
+    message = card(replace(mention, title="", text="<@U123> says the tram " + "is late " * 50))
+    assert message["text"].startswith("New mention on Mastodon by @bob@mastodon.social: &lt;@U123&gt; says the tram")
+    assert message["text"].endswith("…")
+
+
+def test_random_hostile_mentions_always_give_valid_inert_cards() -> None:
+    pieces = ["<", ">", "&", "|", "<!channel>", "<@U1>", "&amp;", "*", "\n", " ", "é", "🚋", "\u202e", "a", "word "]
+    rng = random.Random(20261124)
+
+    def junk(size: int) -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randrange(size)))
+
+    for _ in range(300):
+        mention = Mention(
+            source=rng.choice([*cards.SOURCES, junk(20)]),
+            external_id=junk(10),
+            url=rng.choice(["https://example.org/", "javascript:"]) + junk(4000),
+            title=junk(3000),
+            text=junk(3000),
+            author_handle=junk(200),
+            author_name=junk(200),
+            author_reach=rng.choice([None, 0, 1, 10**12]),
+            engagement={"likes": rng.randrange(10**9), "comments": -1},
+        )
+        for lang in ("en", "fr"):
+            message = card(mention, lang=lang)
+            assert_outside_text_is_inert(message)
+
+
+@pytest.mark.parametrize(
+    ("count", "lang", "expected"),
+    [
+        (1, "en", "1 new mention for caen-tram, in the thread"),
+        (12, "en", "12 new mentions for caen-tram, in the thread"),
+        (1, "fr", "1 nouvelle mention pour caen-tram, dans le fil"),
+        (12, "fr", "12 nouvelles mentions pour caen-tram, dans le fil"),
+    ],
+)
+def test_rollup_message(count: int, lang: str, expected: str) -> None:
+    message = cards.rollup_message("caen-tram", count, lang)
+    assert_within_block_kit_limits(message)
+    assert message["text"] == expected
+    assert message["blocks"][0]["text"]["text"] == f":inbox_tray: {expected}"
+
+
+def test_rollup_message_escapes_the_watcher_name() -> None:
+    message = cards.rollup_message("<!channel>", 3, "en")
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "20 new mentions for caen-tram, in the thread. 9980 more new mentions got no card, past the limit of "
+         "cards per poll: they are kept, and count in the digest and spike alerts."),
+        ("fr", "20 nouvelles mentions pour caen-tram, dans le fil. 9980 autres nouvelles mentions n’ont pas eu de "
+         "carte, au-delà de la limite de cartes par relevé : elles sont conservées et comptent dans la synthèse et "
+         "les alertes de pic."),
+    ],
+)
+def test_rollup_message_past_the_card_limit_counts_the_rest_and_lists_the_best(lang: str, expected: str) -> None:
+    best = [
+        Mention(source="mastodon", external_id=f"b{n}", url=f"https://social.example/{n}?a=1&b=<2>",
+                title=f"{HOSTILE} {n}", text="", author_name=HOSTILE, author_reach=10**n)
+        for n in range(5)
+    ]
+    message = cards.rollup_message("caen-tram", 20, lang, more=9980, best=best)
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+    assert message["text"] == expected
+    lines = message["blocks"][1]["text"]["text"].splitlines()
+    assert lines[0] == "*" + ("Most reached of them" if lang == "en" else "Plus forte audience parmi elles") + "*"
+    assert len(lines) == 6 and all(line.startswith("• <https://social.example/") for line in lines[1:])
+
+
+def test_rollup_message_of_overflow_alone_says_only_that() -> None:
+    message = cards.rollup_message("caen-tram", 0, "en", more=1)
+    assert message["text"] == (
+        "1 more new mention got no card, past the limit of cards per poll: it is kept, and counts in the digest "
+        "and spike alerts."
+    )
+    assert [block["block_id"] for block in message["blocks"]] == ["rollup"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_health_alert_names_the_watcher_error_and_since_and_stays_inert(lang: str) -> None:
+    since = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+    hostile_error = "HTTP 500 <!channel> <@U123> " + "&" * 5000
+    message = cards.health_alert("caen-tram", "rss", hostile_error, since, 3, tz=PARIS, lang=lang)
+    assert_within_block_kit_limits(message)
+    assert_outside_text_is_inert(message)
+    text = message["blocks"][0]["text"]["text"]
+    assert "caen-tram" in text and "HTTP 500" in text and "3" in text
+    assert "24" in text and "00:30" in text  # 23:30 UTC is 00:30 the next day in Paris
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_health_recovery_message(lang: str) -> None:
+    message = cards.health_recovered("caen-tram", "mastodon", None, tz=PARIS, lang=lang)
+    assert_within_block_kit_limits(message)
+    assert "caen-tram" in message["text"] and "Mastodon" in message["text"]

@@ -1,0 +1,250 @@
+import asyncio
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from tests.fakes.database_lock import locked_database
+from veilleur.core.mentions import Mention
+from veilleur.storage.store import DatabaseUnavailable, Priority, Store
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def mention(n: int, **changes: object) -> Mention:
+    base = Mention(
+        source="rss",
+        external_id=f"https://example.org/{n}",
+        url=f"https://example.org/{n}",
+        text=f"text {n}",
+        title=f"title {n}",
+        created_at=NOW - timedelta(hours=n),
+    )
+    return replace(base, **changes)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "data" / "test.db")
+
+
+def pending_mention_ids(store: Store) -> list[int | None]:
+    return [d.mention_id for d in store.due_deliveries(NOW + timedelta(days=1)) if d.kind == "card"]
+
+
+def test_open_creates_folder_uses_wal_and_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "db.sqlite"
+    Store.open(path).close()
+    store = Store.open(path)
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert {"mentions", "deliveries", "watcher_state"} <= set(store.db.table_names())
+
+
+def test_first_poll_is_quiet_then_only_new_items_are_queued(store: Store) -> None:
+    first = store.record_poll("w", "C1", [mention(1), mention(2)], {"etag": "a"}, now=NOW)
+    assert (first.new_mentions, first.queued, first.quiet) == (2, 0, 2)
+    assert pending_mention_ids(store) == []
+    second = store.record_poll("w", "C1", [mention(1), mention(2), mention(3)], {"etag": "b"}, now=NOW)
+    assert (second.new_mentions, second.queued, second.quiet) == (1, 1, 0)
+    assert [store.mention(i).external_id for i in pending_mention_ids(store)] == ["https://example.org/3"]
+    assert store.watcher_status("w").cursor == {"etag": "b"}
+
+
+def test_backfill_posts_the_newest_in_chronological_order(store: Store) -> None:
+    outcome = store.record_poll("w", "C1", [mention(n) for n in (5, 1, 3, 2, 4)], {}, backfill=2, now=NOW)
+    assert (outcome.queued, outcome.quiet) == (2, 3)
+    # mention(1) is the newest (1 hour old), mention(2) the next; the older of the two is posted first
+    titles = [store.mention(i).title for i in pending_mention_ids(store)]
+    assert titles == ["title 2", "title 1"]
+
+
+@pytest.mark.parametrize("backfill", [2, 3, 100])
+def test_backfill_as_large_as_or_larger_than_the_items_posts_them_all(store: Store, backfill: int) -> None:
+    outcome = store.record_poll("w", "C1", [mention(2), mention(1)], {}, backfill=backfill, now=NOW)
+    assert (outcome.queued, outcome.quiet) == (2, 0)
+    assert [store.mention(i).title for i in pending_mention_ids(store)] == ["title 2", "title 1"]
+
+
+def test_past_the_card_limit_the_best_are_queued_and_the_rest_stored_on_the_rollup(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    # mention(n) has n * 100 followers (a score of n); two more have no followers nor interactions.
+    mentions = [mention(n, author_reach=n * 100) for n in range(1, 11)]
+    mentions += [mention(20, author_reach=None), mention(21, engagement={"likes": 0})]
+    outcome = store.record_poll("w", "C1", mentions, {}, burst_threshold=50, max_cards=4, now=NOW)
+    assert (outcome.new_mentions, outcome.queued, outcome.overflow) == (12, 4, 8)
+    # the 4 best (10, 9, 8, 7), posted oldest first (mention(n) is n hours old)
+    assert [store.mention(mid).title for _, mid in outcome.cards] == [f"title {n}" for n in (10, 9, 8, 7)]
+    rollup = store.delivery(outcome.rollup_id)
+    assert (rollup.rollup_count, rollup.rollup_more) == (4, 8)
+    assert [store.mention(i).title for i in rollup.rollup_top] == [f"title {n}" for n in (6, 5, 4, 3, 2)]
+    assert store.delivery_counts("w") == {"pending": 4, "overflow": 8}
+    assert {store.delivery(card_id).parent_id for card_id, _ in outcome.cards} == {rollup.id}
+
+
+def test_past_the_card_limit_equal_scores_favour_the_newest_as_backfill_does(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 6)], {}, max_cards=2, now=NOW)
+    assert [store.mention(mid).title for _, mid in outcome.cards] == ["title 2", "title 1"]
+    assert [store.mention(i).title for i in store.delivery(outcome.rollup_id).rollup_top] == [
+        "title 3", "title 4", "title 5"
+    ]
+
+
+def test_under_the_card_limit_and_the_burst_threshold_no_rollup(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    outcome = store.record_poll("w", "C1", [mention(1), mention(2)], {}, burst_threshold=5, max_cards=2, now=NOW)
+    assert (outcome.queued, outcome.overflow, outcome.rollup_id) == (2, 0, None)
+
+
+def test_past_the_card_limit_a_rollup_is_made_even_under_the_burst_threshold(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 4)], {}, burst_threshold=5, max_cards=1,
+                                now=NOW)
+    assert (outcome.queued, outcome.overflow) == (1, 2)
+    assert store.delivery(outcome.rollup_id).rollup_more == 2
+
+
+def test_due_deliveries_reads_one_channels_page_in_priority_order(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(days=1))
+    store.record_poll("w", "C1", [mention(n) for n in range(1, 6)], {}, burst_threshold=50, now=NOW)
+    store.record_poll("v", "C2", [], {}, now=NOW - timedelta(days=1))
+    store.record_poll("v", "C2", [mention(n, external_id=f"v{n}") for n in range(1, 3)], {}, now=NOW)
+    health = store.queue_notice("w", "C1", {"text": "h"}, NOW, priority=Priority.HEALTH)
+    page = store.due_deliveries(NOW, channel="C1", limit=3)
+    assert page[0].id == health and len(page) == 3
+    assert {d.channel for d in page} == {"C1"}
+    assert store.channels_with_work() == ["C1", "C2"]
+    plan = " ".join(
+        row[3]
+        for row in store.db.execute(
+            "explain query plan select d.* from deliveries d where d.state = 'pending' and d.channel = ?"
+            " order by d.priority, d.id limit 3",
+            ["C1"],
+        )
+    )
+    assert "deliveries_due" in plan and "TEMP B-TREE" not in plan
+
+
+def test_redated_or_reordered_items_are_not_new(store: Store) -> None:
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    outcome = store.record_poll(
+        "w", "C1", [mention(2), mention(1, created_at=NOW + timedelta(days=3), title="edited")], {}, now=NOW
+    )
+    assert outcome.new_mentions == 1
+    assert store.count_mentions() == 2
+    assert store.mention(1).title == "title 1"
+
+
+def test_same_mention_seen_by_two_watchers_is_one_mention_and_two_cards(store: Store) -> None:
+    store.record_poll("a", "C1", [], {}, now=NOW)
+    store.record_poll("b", "C2", [], {}, now=NOW)
+    store.record_poll("a", "C1", [mention(1)], {}, now=NOW)
+    store.record_poll("b", "C2", [mention(1)], {}, now=NOW)
+    assert store.count_mentions() == 1
+    due = store.due_deliveries(NOW)
+    assert sorted((d.watcher, d.channel) for d in due) == [("a", "C1"), ("b", "C2")]
+
+
+def test_burst_is_queued_as_a_rollup_with_replies(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 8)], {}, burst_threshold=5, now=NOW)
+    assert outcome.rollup_id is not None
+    due = store.due_deliveries(NOW)
+    # replies wait until the rollup has a ts
+    assert [d.kind for d in due] == ["rollup"]
+    assert due[0].rollup_count == 7
+    store.mark_sending(due[0].id, NOW)
+    store.mark_posted(due[0].id, "1700000000.000100", None, NOW)
+    replies = store.due_deliveries(NOW)
+    assert len(replies) == 7
+    assert {d.thread_ts for d in replies} == {"1700000000.000100"}
+
+
+def test_duplicates_inside_one_batch_are_one_card(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    outcome = store.record_poll("w", "C1", [mention(1), mention(1)], {}, now=NOW)
+    assert outcome.queued == 1
+
+
+def test_failures_are_counted_and_reset_by_success(store: Store) -> None:
+    store.record_poll_failure("w", "HTTP 500", NOW)
+    status = store.record_poll_failure("w", "HTTP 502", NOW)
+    assert status.consecutive_failures == 2 and status.last_error == "HTTP 502"
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    assert store.watcher_status("w").consecutive_failures == 0
+
+
+def test_requeue_respects_not_before(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    (delivery,) = store.due_deliveries(NOW)
+    store.requeue(delivery.id, NOW + timedelta(seconds=30), "rate limited", count_attempt=False)
+    assert store.due_deliveries(NOW) == []
+    assert [d.id for d in store.due_deliveries(NOW + timedelta(seconds=31))] == [delivery.id]
+
+
+def test_dry_run_copy_leaves_the_file_untouched(store: Store) -> None:
+    copy = store.copy_to_memory()
+    copy.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    assert copy.count_mentions() == 1
+    assert store.count_mentions() == 0
+
+
+def test_card_lookup_by_channel_and_ts(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW)
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    (delivery,) = store.due_deliveries(NOW)
+    store.mark_posted(delivery.id, "123.456", None, NOW)
+    found = store.card_for_message("C1", "123.456")
+    assert found is not None and found.mention_id == delivery.mention_id
+    assert store.card_for_message("C1", "999.000") is None
+
+
+async def test_a_write_waits_for_another_programs_lock_without_holding_the_loop(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "v.db")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    with locked_database(tmp_path / "v.db") as lock:
+        asyncio.get_running_loop().call_later(0.4, lock.release)
+        running = asyncio.create_task(ticker())
+        # A transaction that writes first waits in SQLite's busy handler; one that reads first fails at once.
+        status = await store.write_patiently(lambda: store.record_poll_failure("w", "HTTP 500", NOW))
+        outcome = await store.write_patiently(lambda: store.record_poll("w", "C1", [mention(1)], {}, now=NOW))
+        running.cancel()
+    assert status.consecutive_failures == 1
+    assert outcome.new_mentions == 1 and store.count_mentions() == 1
+    assert ticks >= 20  # the loop kept running while the write waited
+    store.close()
+
+
+async def test_a_lock_held_too_long_fails_the_write_naming_a_busy_database(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "v.db")
+    with locked_database(tmp_path / "v.db"), pytest.raises(DatabaseUnavailable, match="database is busy"):
+        await store.write_patiently(lambda: store.record_poll("w", "C1", [mention(1)], {}, now=NOW), patience=0.3)
+    assert store.count_mentions() == 0
+    assert store.watcher_status("w").cursor == {}
+    store.close()
+
+
+async def test_a_read_only_database_and_a_full_one_are_named_as_such(tmp_path: Path) -> None:
+    Store.open(tmp_path / "v.db").close()
+    read_only = Store(Database(sqlite3.connect(f"file:{tmp_path / 'v.db'}?mode=ro", uri=True, isolation_level=None)))
+    with pytest.raises(DatabaseUnavailable, match="database is read-only"):
+        await read_only.write_patiently(lambda: read_only.record_poll("w", "C1", [mention(1)], {}, now=NOW))
+    full = Store.open(tmp_path / "v.db")
+    pages = full.db.execute("pragma page_count").fetchone()[0]
+    full.db.execute(f"pragma max_page_count = {pages}")
+    big = replace(mention(1), text="x" * 200_000)
+    with pytest.raises(DatabaseUnavailable, match="disk is full"):
+        await full.write_patiently(lambda: full.record_poll("w", "C1", [big], {}, now=NOW))
+    assert full.count_mentions() == 0
+    full.close()

@@ -1,0 +1,70 @@
+"""The Slack message showing a drafted reply: pure functions.
+
+The draft is outside text (the model's, or a template filled with outside text): it is escaped and shown in a
+code block, which is the "copy" block (Slack offers copying a code block as it is), and in no other form. The
+buttons carry `state`, the handler's encoding of what to redraft.
+"""
+
+from __future__ import annotations
+
+from veilleur.assist.conversations import Post
+from veilleur.assist.drafting import Draft
+from veilleur.assist.summary_cards import DETAIL_LIMIT, NAME_LIMIT, clean, source_name
+from veilleur.core.i18n import t
+from veilleur.slack.markup import cut_markup, escape, link, markup, plain_text
+
+# (action_id, catalogue key of the label); each button's value is the draft's state.
+DRAFT_BUTTONS = (
+    ("draft_regenerate", "button.regenerate"),
+    ("draft_shorter", "button.shorter"),
+    ("draft_formal", "button.formal"),
+)
+CODE_FENCE = "```"
+# Room inside a section's 3000 characters for the draft once escaped, between its two fences.
+DRAFT_MARKUP_LIMIT = 3000 - 2 * len(CODE_FENCE) - 2
+
+
+def draft_message(
+    draft: Draft, *, subject: Post, state: str, lang: str, requester: str | None = None
+) -> dict[str, object]:
+    """The draft for `subject`. With `requester` (a user ID) it is shown in a thread and says whom it is for."""
+    author = escape(clean(subject.author, NAME_LIMIT))
+    title = t("draft.title", lang, author=author, source=escape(source_name(subject.source)))
+    notes = [_how(draft, lang)]
+    if draft.used_answer:
+        notes.append(t("draft.used_answer", lang))
+    notes.append(t("draft.for_user", lang, user=f"<@{requester}>") if requester else t("draft.only_you", lang))
+    blocks: list[dict[str, object]] = [
+        {"type": "section", "block_id": "title", "text": markup(f":memo: {title}")},
+        {"type": "context", "block_id": "how", "elements": [markup(note) for note in notes]},
+        {"type": "section", "block_id": "draft", "text": markup(code_block(draft.text))},
+        {
+            "type": "actions",
+            "block_id": "draft_actions",
+            "elements": [
+                {"type": "button", "action_id": action_id, "text": plain_text(t(key, lang), 75), "value": state}
+                for action_id, key in DRAFT_BUTTONS
+            ],
+        },
+        {"type": "context", "block_id": "copy_hint", "elements": [markup(t("draft.copy_hint", lang))]},
+    ]
+    return {"text": escape(t("draft.fallback_text", lang, author=clean(subject.author, NAME_LIMIT))), "blocks": blocks}
+
+
+def code_block(text: str) -> str:
+    """`text` escaped inside a code block; a run of backticks in it cannot close the block early."""
+    body = escape(text.replace(CODE_FENCE, "``\u200b`")).strip() or " "
+    return f"{CODE_FENCE}\n{cut_markup(body, DRAFT_MARKUP_LIMIT)}\n{CODE_FENCE}"
+
+
+def _how(draft: Draft, lang: str) -> str:
+    if draft.fallback is None:
+        return t("draft.llm", lang, language=draft.lang.upper())
+    detail = escape(clean(draft.fallback_detail, DETAIL_LIMIT)) or "?"
+    return t(f"draft.fallback.{draft.fallback}", lang, detail=detail)
+
+
+def draft_in_thread_notice(permalink: str | None, lang: str) -> dict[str, object]:
+    """The requester's answer when the draft went to the thread (DRAFT_VISIBILITY=thread)."""
+    sentence = t("draft.in_thread", lang, link=link(permalink, permalink) if permalink else "")
+    return {"text": sentence, "blocks": [{"type": "section", "block_id": "in_thread", "text": markup(sentence)}]}

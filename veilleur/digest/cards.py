@@ -1,0 +1,231 @@
+"""The digest as a Slack message: pure Block Kit, readable on a phone, within limits whatever the volume.
+
+Names, labels, excerpts, error messages and the LLM's narrative are outside text: escaped, cut to a budget, in
+verbatim mrkdwn. Each section has a budget of characters and a number of lines, so the message stays within
+Block Kit's limits (3000 characters per text, 50 blocks) and under 10k characters of blocks, however many
+watchers, sources, themes or escalations there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
+from veilleur.core.text import one_line, truncate, without_invisible
+from veilleur.digest.compute import Digest, Narrative, SourceFailure, Theme, TopMention, Volume, change_text
+from veilleur.escalation.cards import user_refs
+from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
+from veilleur.slack.markup import escape, link, markup, mrkdwn, plain_text
+
+HEADER_LIMIT = 150
+NAME_LIMIT = 60
+LABEL_LIMIT = 80
+EXCERPT_LIMIT = 90
+ERROR_LIMIT = 150
+# Per block, in characters of markup: together about 9k, under the ~12k of blocks at which Slack refuses a message.
+NARRATIVE_LIMIT = 1200
+SECTION_LIMIT = 1200
+THEME_LIMIT = 450
+CONTEXT_LIMIT = 300
+MAX_THEMES = 5
+MAX_WATCHERS = 8
+MAX_SOURCES = 6
+MAX_SCOPE = 10
+MAX_TOP = 5
+MAX_AUTHORS = 3
+MAX_OPEN = 5
+MAX_FAILURES = 6
+FALLBACK_LIMIT = 300
+
+
+def digest_message(digest: Digest, narrative: Narrative, *, lang: str, tz: ZoneInfo) -> dict[str, Any]:
+    """{"text": fallback, "blocks": [...]} for chat.postMessage; outside text escaped."""
+    title = t("digest.title", lang, start=format_datetime(digest.period.start, tz, lang),
+              end=format_datetime(digest.period.end, tz, lang))
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "block_id": "title", "text": plain_text(title, HEADER_LIMIT)},
+        {"type": "context", "block_id": "scope", "elements": [mrkdwn(_scope(digest, lang), CONTEXT_LIMIT)]},
+    ]
+    if narrative.text.strip():
+        blocks.append({"type": "section", "block_id": "narrative", "text": mrkdwn(narrative.text, NARRATIVE_LIMIT)})
+    blocks.append({"type": "context", "block_id": "narrative_source",
+                   "elements": [plain_text(_narrative_source(narrative, lang), CONTEXT_LIMIT)]})
+    blocks += [{"type": "divider"}, _section("volume", _volume_text(digest, lang))]
+    if digest.top_mentions:
+        blocks.append(_section("top", _top_text(digest.top_mentions, lang)))
+    blocks += _theme_blocks(digest, lang)
+    blocks.append(_section("escalations", _escalations_text(digest, lang)))
+    blocks.append(_section("health", _health_text(digest.failures, tz, lang)))
+    return {"text": _fallback(digest, title, lang), "blocks": blocks}
+
+
+def _section(block_id: str, text: str, limit: int = SECTION_LIMIT) -> dict[str, Any]:
+    return {"type": "section", "block_id": block_id, "text": markup(text, limit)}
+
+
+def _scope(digest: Digest, lang: str) -> str:
+    names = [_clean(name, NAME_LIMIT) for name in digest.watchers[:MAX_SCOPE]]
+    rest = len(digest.watchers) - MAX_SCOPE
+    if rest > 0:
+        names.append(t_plural("digest.more", rest, lang, count=rest))
+    return t("digest.scope", lang, names=", ".join(names) or "-")
+
+
+def _narrative_source(narrative: Narrative, lang: str) -> str:
+    if narrative.by_llm:
+        return t("digest.narrative.llm", lang)
+    reason = t(f"digest.reason.{narrative.fallback or 'not_configured'}", lang)
+    return t("digest.narrative.template", lang, reason=reason)
+
+
+def _volume_text(digest: Digest, lang: str) -> str:
+    overall = digest.overall
+    lines = [
+        f"*{escape(t('digest.volume.title', lang))}*",
+        t_plural("digest.volume.total", overall.count, lang, count=format_count(overall.count, lang)),
+        escape(t("digest.volume.trends", lang, previous=change_text(overall.vs_previous, lang),
+                 week=change_text(overall.vs_week, lang))),
+    ]
+    if len(digest.by_watcher) > 1:
+        lines += _volume_lines(t("digest.volume.by_watcher", lang), digest.by_watcher, MAX_WATCHERS, lang)
+    lines += _volume_lines(t("digest.volume.by_source", lang), digest.by_source, MAX_SOURCES, lang,
+                           naming=_source_name)
+    return "\n".join(lines)
+
+
+def _volume_lines(
+    title: str, volumes: Sequence[Volume], limit: int, lang: str, naming: Callable[[str], str] | None = None
+) -> list[str]:
+    shown = [volume for volume in volumes if volume.count or volume.previous or volume.week]
+    if not shown:
+        return []
+    lines = [f"*{escape(title)}*"]
+    for volume in shown[:limit]:
+        name = naming(volume.name) if naming else escape(_clean(volume.name, NAME_LIMIT))
+        lines.append("• " + t("digest.volume.line", lang, name=name, count=format_count(volume.count, lang),
+                              previous=escape(change_text(volume.vs_previous, lang)),
+                              week=escape(change_text(volume.vs_week, lang))))
+    if len(shown) > limit:
+        lines.append(escape(t_plural("digest.more", len(shown) - limit, lang, count=len(shown) - limit)))
+    return lines
+
+
+def _source_name(source: str) -> str:
+    emoji, name = SOURCES.get(source) or (UNKNOWN_SOURCE_EMOJI, _clean(source, NAME_LIMIT) or "?")
+    return f"{emoji} {escape(name)}"
+
+
+def _top_text(top: Sequence[TopMention], lang: str) -> str:
+    lines = [f"*{escape(t('digest.top.title', lang))}*"]
+    lines += [f"{number}. {_mention_line(item, lang)}" for number, item in enumerate(top[:MAX_TOP], start=1)]
+    return "\n".join(lines)
+
+
+def _mention_line(item: TopMention, lang: str) -> str:
+    """A linked excerpt, then where, who, reach and interactions: "<url|excerpt> · 🐘 Mastodon · Ann · 12k · 40"."""
+    mention = item.mention
+    excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _clean(mention.url, EXCERPT_LIMIT) or "…"
+    parts = [link(mention.url, excerpt), _source_name(mention.source)]
+    author = _clean(mention.author_name or mention.author_handle, NAME_LIMIT)
+    if author:
+        parts.append(escape(author))
+    if mention.author_reach is not None:
+        count = format_count(mention.author_reach, lang)
+        parts.append(escape(t_plural("card.reach", mention.author_reach, lang, count=count)))
+    if item.engagement:
+        parts.append(escape(t("digest.top.engagement", lang, count=format_count(item.engagement, lang))))
+    return " · ".join(parts)
+
+
+def _theme_blocks(digest: Digest, lang: str) -> list[dict[str, Any]]:
+    title = f"*{escape(t('digest.themes.title', lang))}*"
+    if not digest.themes:
+        return [_section("themes", f"{title}\n{escape(t('digest.themes.none', lang))}")] if digest.total else []
+    blocks = [_section("themes", title)]
+    blocks += [_section(f"theme_{number}", _theme_text(theme, lang), THEME_LIMIT)
+               for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
+    note = t("digest.themes.sample", lang, clustered=format_count(digest.clustered, lang),
+             total=format_count(digest.total, lang))
+    blocks.append({"type": "context", "block_id": "themes_note", "elements": [plain_text(note, CONTEXT_LIMIT)]})
+    return blocks
+
+
+def _theme_text(theme: Theme, lang: str) -> str:
+    lines = [t("digest.themes.line", lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
+               count=format_count(theme.size, lang), percent=theme.percent)]
+    stances = [t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
+               for share in theme.stances if share.count]
+    if stances:
+        lines.append(escape(" · ".join(stances)))
+    if theme.influential:
+        names = ", ".join(
+            f"{escape(_clean(a.author, NAME_LIMIT))} ({format_count(a.reach or 0, lang)})"
+            for a in theme.influential[:MAX_AUTHORS]
+        )
+        lines.append(t("digest.themes.influential", lang, names=names))
+    if theme.labelled:
+        names = ", ".join(
+            f"{escape(_clean(a.author, NAME_LIMIT))} ({', '.join(t(f'label.{label}', lang) for label in a.labels)})"
+            for a in theme.labelled[:MAX_AUTHORS]
+        )
+        lines.append(t("digest.themes.labelled", lang, names=names))
+    lines += [f"› {link(item.mention.url, _clean(item.mention.title or item.mention.text, EXCERPT_LIMIT) or '…')}"
+              for item in theme.examples]
+    return "\n".join(lines)
+
+
+def _escalations_text(digest: Digest, lang: str) -> str:
+    figures = digest.escalations
+    lines = [
+        f"*{escape(t('digest.escalations.title', lang))}*",
+        t("digest.escalations.line", lang, opened=figures.opened, answered=figures.answered, open=figures.still_open),
+    ]
+    if figures.median_to_answer is not None:
+        lines.append(escape(t("digest.escalations.median", lang,
+                              duration=format_duration(figures.median_to_answer, lang))))
+    for item in figures.oldest_open[:MAX_OPEN]:
+        escalation = item.escalation
+        excerpt = _clean(item.excerpt, EXCERPT_LIMIT) or "…"
+        label = link(escalation.permalink, excerpt) if escalation.permalink else escape(excerpt)
+        lines.append("• " + t("digest.escalations.open_item", lang, excerpt=label,
+                              age=format_duration(item.age, lang), owners=user_refs(escalation.owners) or "-"))
+    rest = figures.still_open - min(len(figures.oldest_open), MAX_OPEN)
+    if rest > 0:
+        lines.append(escape(t_plural("digest.more", rest, lang, count=rest)))
+    return "\n".join(lines)
+
+
+def _health_text(failures: Sequence[SourceFailure], tz: ZoneInfo, lang: str) -> str:
+    lines = [f"*{escape(t('digest.health.title', lang))}*"]
+    if not failures:
+        lines.append(escape(t("digest.health.ok", lang)))
+    for failure in failures[:MAX_FAILURES]:
+        at = format_datetime(failure.last_at, tz, lang) if failure.last_at else "-"
+        watcher = escape(_clean(failure.watcher, NAME_LIMIT))
+        error = escape(_clean(failure.last_error, ERROR_LIMIT))
+        line = t_plural("digest.health.failed", failure.failures, lang, watcher=watcher, count=failure.failures,
+                        at=at, error=error)
+        if failure.still_failing:
+            since = format_datetime(failure.failing_since, tz, lang) if failure.failing_since else "-"
+            state = t("digest.health.still_failing", lang, since=since)
+        else:
+            state = t("digest.health.recovered", lang)
+        lines.append(f"• {line} {state}")
+    if len(failures) > MAX_FAILURES:
+        rest = len(failures) - MAX_FAILURES
+        lines.append(escape(t_plural("digest.more", rest, lang, count=rest)))
+    return "\n".join(lines)
+
+
+def _fallback(digest: Digest, title: str, lang: str) -> str:
+    """The notification text: the period and how many mentions, in one short line."""
+    count = format_count(digest.total, lang)
+    total = t_plural("digest.volume.total", digest.total, lang, count=count).replace("*", "")
+    return escape(truncate(f"{title.removeprefix(':newspaper: ')}: {total}", FALLBACK_LIMIT))
+
+
+def _clean(text: str, limit: int) -> str:
+    """Outside text for one line: whitespace collapsed, invisible characters dropped, cut to `limit` (unescaped)."""
+    return truncate(one_line(without_invisible(text)), limit)

@@ -1,0 +1,83 @@
+"""Who may change watchers from Slack: ADMIN_USERS, members of ADMIN_GROUP, or else the workspace's admins.
+
+With neither setting, the workspace's admins and owners (users.info `is_admin`/`is_owner`) may: they installed
+the bot or could have, and are already trusted with every channel, so /watch works out of the box without
+handing it to everyone. Setting ADMIN_USERS or ADMIN_GROUP replaces that rule.
+Memberships are cached for a minute, so a busy modal does not call Slack on every click.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from veilleur.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 60.0
+
+
+class AdminAccess:
+    def __init__(
+        self,
+        settings: Settings,
+        slack: AsyncWebClient | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.users = settings.admin_users
+        self.group = settings.admin_group
+        self.slack = slack
+        self.clock = clock
+        self._group_members: tuple[float, frozenset[str]] | None = None
+        self._workspace_admins: dict[str, tuple[float, bool]] = {}
+
+    @property
+    def configured(self) -> bool:
+        """True when ADMIN_USERS or ADMIN_GROUP says who may; False when workspace admins do."""
+        return bool(self.users or self.group)
+
+    async def may_change_watchers(self, user: str) -> bool:
+        if user in self.users:
+            return True
+        if self.group is not None:
+            return user in await self._members()
+        if not self.configured:
+            return await self._is_workspace_admin(user)
+        return False
+
+    async def _members(self) -> frozenset[str]:
+        cached = self._group_members
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        members: frozenset[str] = frozenset()
+        if self.slack is not None:
+            try:
+                response = await self.slack.usergroups_users_list(usergroup=self.group)
+                members = frozenset(response.get("users") or [])
+            except SlackApiError as error:
+                log.warning("could not read ADMIN_GROUP %s: %s", self.group, error.response.get("error"))
+                return members  # not cached: the next click asks again
+        self._group_members = (self.clock() + CACHE_SECONDS, members)
+        return members
+
+    async def _is_workspace_admin(self, user: str) -> bool:
+        cached = self._workspace_admins.get(user)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        if self.slack is None:
+            return False
+        try:
+            response = await self.slack.users_info(user=user)
+        except SlackApiError as error:
+            log.warning("could not read user %s: %s", user, error.response.get("error"))
+            return False
+        profile = response.get("user") or {}
+        allowed = bool(profile.get("is_admin") or profile.get("is_owner"))
+        self._workspace_admins[user] = (self.clock() + CACHE_SECONDS, allowed)
+        return allowed

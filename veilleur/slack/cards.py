@@ -1,0 +1,369 @@
+"""Slack messages for mentions: pure functions, data in, `{"text": …, "blocks": […]}` out.
+
+Every field of a Mention is outside text. It reaches Slack escaped, in verbatim mrkdwn only (plain_text holds
+our own words and numbers), so no `<!channel>`, `<@U…>` or `<url|label>` of its own ever leaves this module. Each
+field is cut to a budget that keeps a card within Block Kit's limits (3000 characters per text, 75 per button label,
+3000 per button URL) and under 10k characters of blocks, below the ~12k at which Slack refuses a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
+from veilleur.core.mentions import Mention
+from veilleur.core.text import one_line, truncate, without_invisible
+from veilleur.slack.markup import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, url_as_shown, web_url
+
+SOURCES: dict[str, tuple[str, str]] = {
+    "rss": (":newspaper:", "RSS"),
+    "mastodon": (":elephant:", "Mastodon"),
+    "bluesky": (":butterfly:", "Bluesky"),
+    "reddit": (":large_orange_circle:", "Reddit"),
+    "hackernews": (":large_orange_square:", "Hacker News"),
+    "discourse": (":speech_balloon:", "Discourse"),
+}
+UNKNOWN_SOURCE_EMOJI = ":mag:"
+ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))
+# (action_id, catalogue key of the label, style); each button's value is the mention's id.
+MENTION_BUTTONS = (
+    ("mention_draft", "button.draft", None),
+    ("mention_flag", "button.flag", "danger"),
+    ("mention_summarize", "button.summarize", None),
+    ("mention_dismiss", "button.dismiss", None),
+)
+
+# Budgets, in characters of outside text before escaping.
+NAME_LIMIT = 80
+TITLE_LIMIT = 200
+SNIPPET_LIMIT = 600
+SNIPPET_LINES = 8
+EXCERPT_LIMIT = 100
+LINK_LABEL_LIMIT = 60
+# A longer link stays out of the text (the Open button still carries it): it would crowd out the rest.
+LINK_MARKUP_LIMIT = 1000
+# In a one-line mention (mention_line), a longer link is left out and the excerpt shown unlinked.
+LINE_URL_LIMIT = 500
+BUTTON_URL_LIMIT = 3000
+STATUS_LIMIT = 500
+# "Also seen on": the first few other sources of a story, each linked, then how many more.
+ALSO_SEEN_SHOWN = 5
+ALSO_SEEN_URL_LIMIT = 300
+ALSO_SEEN_LIMIT = 2000
+
+_WEB_SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def mention_card(
+    mention: Mention,
+    *,
+    mention_id: int,
+    watcher: str,
+    tz: ZoneInfo,
+    lang: str,
+    status: str | None = None,
+    also_seen: Sequence[AlsoSeen] = (),
+    campaign: CampaignFlag | None = None,
+) -> dict[str, object]:
+    """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
+
+    `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons. `also_seen` lists the other
+    mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
+    """
+    source = _source_line(mention, tz, lang)
+    blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
+    body = _body(mention)
+    if body:
+        blocks.append({"type": "section", "block_id": "body", "text": mrkdwn(body)})
+    blocks.append({"type": "context", "block_id": "details", "elements": _details(mention, watcher, lang)})
+    if also_seen:
+        blocks.append({"type": "context", "block_id": "also_seen", "elements": [_also_seen(also_seen, lang)]})
+    if campaign is not None:
+        warning = markup(campaign_warning(campaign, lang))
+        blocks.append({"type": "context", "block_id": "campaign", "elements": [warning]})
+    blocks.append({"type": "actions", "block_id": "actions", "elements": _buttons(mention, mention_id, lang)})
+    if status:
+        blocks.append({"type": "context", "block_id": "status", "elements": [markup(status, STATUS_LIMIT)]})
+    return {"text": escape(_fallback(mention, lang)), "blocks": blocks}
+
+
+def rollup_message(
+    watcher: str, count: int, lang: str, *, more: int = 0, best: Sequence[Mention] = ()
+) -> dict[str, object]:
+    """The parent message of a burst of cards, which go in its thread.
+
+    `more` mentions of the same poll got no card (past MAX_CARDS_PER_POLL): the message says how many, and lists
+    the `best` of them (outside text, escaped).
+    """
+    sentence = t_plural("rollup", count, lang, count=count, watcher=_clean(watcher, NAME_LIMIT))
+    if more:
+        # The cards may all have joined stories elsewhere: then only the overflow is left to tell.
+        overflow = t_plural("rollup.more", more, lang, count=more)
+        sentence = f"{sentence}. {overflow}" if count else overflow
+    blocks: list[dict[str, object]] = [
+        {"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}
+    ]
+    if more and best:
+        lines = "\n".join(f"• {mention_line(mention, lang)}" for mention in best)
+        heading = t("rollup.more_best", lang)
+        blocks.append({"type": "section", "block_id": "best", "text": markup(f"*{heading}*\n{lines}")})
+    return {"text": escape(sentence), "blocks": blocks}
+
+
+def mention_line(mention: Mention, lang: str) -> str:
+    """One mention on one line, as markup: its excerpt (linked), author, source and reach."""
+    excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _clean(mention.url, EXCERPT_LIMIT) or "…"
+    url = web_url(mention.url)
+    parts = [link(url, excerpt) if url is not None and len(url) <= LINE_URL_LIMIT else escape(excerpt)]
+    author = _clean(mention.author_name or mention.author_handle, NAME_LIMIT)
+    if author:
+        parts.append(escape(author))
+    emoji, name = _source(mention.source)
+    parts.append(f"{emoji} {escape(name)}")
+    if mention.author_reach is not None:
+        reach = mention.author_reach
+        parts.append(t_plural("card.reach", reach, lang, count=format_count(reach, lang)))
+    return " · ".join(parts)
+
+
+def health_alert(
+    watcher: str, source: str, error: str, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
+) -> dict[str, object]:
+    """Told once when a watcher keeps failing: silence must not pass for calm. The error text is outside text."""
+    sentence = t(
+        "health.alert",
+        lang,
+        watcher=_clean(watcher, NAME_LIMIT),
+        source=_source(source)[1],
+        failures=failures,
+        since=_moment(since, tz, lang),
+        error=_clean(error, SNIPPET_LIMIT),
+    )
+    return {
+        "text": escape(sentence),
+        "blocks": [
+            {"type": "section", "block_id": "health", "text": mrkdwn(f":warning: {sentence}")},
+            {"type": "context", "block_id": "hint", "elements": [plain_text(t("health.alert_hint", lang), TEXT_LIMIT)]},
+        ],
+    }
+
+
+def health_recovered(
+    watcher: str, source: str, since: datetime | None, *, tz: ZoneInfo, lang: str
+) -> dict[str, object]:
+    sentence = t(
+        "health.recovered",
+        lang,
+        watcher=_clean(watcher, NAME_LIMIT),
+        source=_source(source)[1],
+        since=_moment(since, tz, lang),
+    )
+    return {
+        "text": escape(sentence),
+        "blocks": [{"type": "section", "block_id": "health", "text": mrkdwn(f":white_check_mark: {sentence}")}],
+    }
+
+
+def database_alert(reason: str, *, lang: str) -> dict[str, object]:
+    """Sent straight to Slack, not through the outbox: the outbox lives in the database that fails."""
+    sentence = t("health.database_down", lang, reason=_clean(reason, SNIPPET_LIMIT))
+    return {
+        "text": escape(sentence),
+        "blocks": [
+            {"type": "section", "block_id": "health", "text": mrkdwn(f":warning: {sentence}")},
+            {
+                "type": "context",
+                "block_id": "hint",
+                "elements": [plain_text(t("health.database_down_hint", lang), TEXT_LIMIT)],
+            },
+        ],
+    }
+
+
+def database_recovered(*, lang: str) -> dict[str, object]:
+    sentence = t("health.database_up", lang)
+    return {
+        "text": escape(sentence),
+        "blocks": [{"type": "section", "block_id": "health", "text": mrkdwn(f":white_check_mark: {sentence}")}],
+    }
+
+
+def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
+    return format_datetime(moment, tz, lang) if moment is not None else t("health.unknown_time", lang)
+
+
+def quoted_mention_blocks(mention: Mention, *, watcher: str, tz: ZoneInfo, lang: str) -> list[dict[str, object]]:
+    """The card's source line, text and details without its buttons, for messages that quote a mention."""
+    source = _source_line(mention, tz, lang)
+    blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
+    body = _body(mention)
+    if body:
+        blocks.append({"type": "section", "block_id": "body", "text": mrkdwn(body)})
+    blocks.append({"type": "context", "block_id": "details", "elements": _details(mention, watcher, lang)})
+    return blocks
+
+
+def mention_excerpt(mention: Mention) -> str:
+    """A mention in a few words (its title, else the start of its text, else its link): plain, unescaped text."""
+    return _clean(mention.title or mention.text, EXCERPT_LIMIT) or _link_label(mention.url) or "…"
+
+
+def _source_line(mention: Mention, tz: ZoneInfo, lang: str) -> dict[str, object]:
+    emoji, name = _source(mention.source)
+    parts = [f"{emoji} *{escape(name)}*"]
+    author = _author(mention)
+    if author:
+        parts.append(escape(author))
+    if mention.author_reach is not None:
+        count = format_count(mention.author_reach, lang)
+        parts.append(t_plural("card.reach", mention.author_reach, lang, count=count))
+    if mention.created_at is not None:
+        parts.append(format_datetime(mention.created_at, tz, lang))
+    return markup(" · ".join(parts))
+
+
+def _source(source: str) -> tuple[str, str]:
+    return SOURCES.get(source) or (UNKNOWN_SOURCE_EMOJI, _clean(source, NAME_LIMIT) or "?")
+
+
+def _author(mention: Mention) -> str:
+    """ "Name (@handle)", or whichever of the two the source gave."""
+    name = _clean(mention.author_name, NAME_LIMIT)
+    handle = _clean(mention.author_handle, NAME_LIMIT)
+    if name and handle and name != handle:
+        return f"{name} ({handle})"
+    return name or handle
+
+
+def _body(mention: Mention) -> str:
+    """The bold title over the start of the text, as unescaped mrkdwn."""
+    title = _clean(mention.title, TITLE_LIMIT)
+    lines = [one_line(line) for line in mention.text.splitlines()]  # a Mention holds no invisible characters
+    lines = [line for line in lines if line]
+    # Past a few paragraphs, the rest runs on: a text of many short lines would make a very tall card.
+    head, rest = lines[: SNIPPET_LINES - 1], lines[SNIPPET_LINES - 1 :]
+    snippet = truncate("\n".join([*head, " ".join(rest)] if rest else head), SNIPPET_LIMIT)
+    if title and snippet:
+        return f"*{title}*\n{snippet}"
+    return f"*{title}*" if title else snippet
+
+
+def _details(mention: Mention, watcher: str, lang: str) -> list[dict[str, object]]:
+    elements = []
+    engagement = " · ".join(
+        f"{sign} {format_count(mention.engagement[key], lang)}"
+        for key, sign in ENGAGEMENT_SIGNS
+        if key in mention.engagement
+    )
+    if engagement:
+        elements.append(plain_text(engagement, TEXT_LIMIT))
+    label = _link_label(mention.url)
+    if label:
+        linked = link(mention.url, label)
+        text = linked if len(linked) <= LINK_MARKUP_LIMIT else escape(label)
+        elements.append(markup(f":link: {text}"))
+    elements.append(mrkdwn(t("card.watcher", lang, name=_clean(watcher, NAME_LIMIT))))
+    return elements
+
+
+def _link_label(url: str) -> str:
+    """The URL as people read it: shortened, without http(s)://. Showing the real target means no spoofing."""
+    return _clean(url_as_shown(_WEB_SCHEME.sub("", url.strip())), LINK_LABEL_LIMIT)
+
+
+def _buttons(mention: Mention, mention_id: int, lang: str) -> list[dict[str, object]]:
+    buttons: list[dict[str, object]] = []
+    for action_id, label_key, style in MENTION_BUTTONS:
+        button: dict[str, object] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": plain_text(t(label_key, lang), 75),
+            "value": str(mention_id),
+        }
+        if style:
+            button["style"] = style
+        buttons.append(button)
+    url = web_url(mention.url)
+    if url is not None and len(url) <= BUTTON_URL_LIMIT:
+        buttons.append(
+            {"type": "button", "action_id": "mention_open", "text": plain_text(t("button.open", lang), 75), "url": url}
+        )
+    return buttons
+
+
+def _fallback(mention: Mention, lang: str) -> str:
+    """The notification text: who said what where, in one short line."""
+    _, source = _source(mention.source)
+    author = _clean(mention.author_handle, NAME_LIMIT) or _clean(mention.author_name, NAME_LIMIT)
+    excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _link_label(mention.url) or "…"
+    if author:
+        return t("card.fallback", lang, source=source, author=author, excerpt=excerpt)
+    return t("card.fallback_anonymous", lang, source=source, excerpt=excerpt)
+
+
+def _clean(text: str, limit: int) -> str:
+    """Outside text for one line: whitespace collapsed, invisible characters dropped, cut to `limit`."""
+    return truncate(one_line(without_invisible(text)), limit)
+
+
+@dataclass(frozen=True, slots=True)
+class AlsoSeen:
+    """Another mention of the story a card tells: where it was seen (all outside text)."""
+
+    source: str
+    url: str
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFlag:
+    """Near-identical posts from many accounts in a short while: a signal of coordination, not a proof."""
+
+    posts: int
+    authors: int
+    window: timedelta
+
+
+def campaign_warning(flag: CampaignFlag, lang: str) -> str:
+    """The warning line, as markup (only our words and numbers)."""
+    return t(
+        "story.campaign",
+        lang,
+        posts=flag.posts,
+        authors=flag.authors,
+        window=format_duration(flag.window, lang),
+    )
+
+
+def campaign_notice(mention: Mention, flag: CampaignFlag, *, lang: str) -> dict[str, object]:
+    """The one message that tells the channel about a possible coordinated campaign, quoting its first post."""
+    warning = campaign_warning(flag, lang)
+    excerpt = t("story.campaign_example", lang, excerpt=mention_excerpt(mention))
+    return {
+        "text": escape(f"{warning} {excerpt}"),
+        "blocks": [
+            {"type": "section", "block_id": "campaign", "text": markup(warning)},
+            {"type": "context", "block_id": "example", "elements": [mrkdwn(excerpt)]},
+        ],
+    }
+
+
+def _also_seen(members: Sequence[AlsoSeen], lang: str) -> dict[str, object]:
+    shown = [_also_seen_item(member) for member in members[:ALSO_SEEN_SHOWN]]
+    sources = ", ".join(shown)
+    if len(members) > ALSO_SEEN_SHOWN:
+        more = len(members) - ALSO_SEEN_SHOWN
+        sources = t_plural("story.also_seen_more", more, lang, sources=sources, count=format_count(more, lang))
+    return markup(t("story.also_seen", lang, sources=sources), ALSO_SEEN_LIMIT)
+
+
+def _also_seen_item(member: AlsoSeen) -> str:
+    """ "Bluesky (alice)", the source's name linked to the mention when its link is short enough."""
+    name = _source(member.source)[1]
+    label = link(member.url, name) if len(member.url) <= ALSO_SEEN_URL_LIMIT else escape(name)
+    author = _clean(member.author, NAME_LIMIT)
+    return f"{label} ({escape(author)})" if author else label

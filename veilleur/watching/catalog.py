@@ -1,0 +1,422 @@
+"""Every watcher, wherever it was defined: the watchers file, or Slack (`/watch add`, stored in the database).
+
+The catalogue keeps the two kinds together under unique names, keeps the scheduler in step with each change
+(a watcher added, resumed or edited polls at once; a paused or removed one stops), and runs a query once against
+a source without storing anything (`/watch test`). The watchers file stays the operator's: a watcher from it can
+be paused from Slack (runtime state, kept in the database), never edited or removed.
+
+`services.watchers` holds the watchers that poll: paused ones are left out of it, so the scheduler, `bot.py once`
+and the poller never see them.
+
+Slack-made watchers reach sources through the guarded HTTP client (url_safety.py): the person typing a URL in
+Slack is not the operator, so loopback, private and metadata addresses are refused unless ALLOW_PRIVATE_URLS.
+They do not see the bot's own secrets either: an option naming an environment variable (token_env...) could
+otherwise send the Slack or OpenAI key to a server of the person's choosing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from veilleur.core.mentions import Mention
+from veilleur.core.watcher_config import (
+    ConfigProblem,
+    WatcherConfig,
+    WatcherFieldError,
+    load_watchers_file,
+    parse_watcher,
+)
+from veilleur.storage.store import Store, iso, utcnow
+from veilleur.watching.polling import Poller
+from veilleur.watching.url_safety import UnsafeUrlError, UrlPolicy, check_url, new_guarded_http_client
+from watchers import SOURCES, build_watcher
+from watchers.base import SourceError, Watcher, WatcherContext
+
+if TYPE_CHECKING:
+    from veilleur.runtime import Services
+
+log = logging.getLogger(__name__)
+
+FILE, SLACK = "file", "slack"
+TRIAL_TIMEOUT = 30.0
+URL_CHECK_TIMEOUT = 2.0
+# The bot's own credentials: never lent to a watcher made in Slack.
+BOT_SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "OPENAI_API_KEY"})
+# Changing one of these points the watcher at other posts: its cursor and first-run state start over.
+LOCATION_FIELDS = ("source", "url", "base_url")
+
+
+class CatalogError(Exception):
+    """A change the catalogue refuses; `key` and `params` make the i18n sentence the person sees."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    config: WatcherConfig
+    origin: str  # FILE or SLACK
+    paused: bool
+    # As typed in Slack (interval "5m", options...), for the edit form; None for a file watcher.
+    table: dict[str, Any] | None = None
+    created_by: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What a query found in one poll of a source: nothing of it is stored."""
+
+    fetched: int
+    matched: list[Mention]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+class WatcherStore:
+    """The `watchers` (made in Slack) and `watcher_pauses` (either kind) tables of migration m008."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def slack_made(self) -> list[tuple[dict[str, Any], str | None]]:
+        """Each stored watcher as its table (name, source and fields) with who created it."""
+        rows = self.db.query("select name, source, fields, created_by from watchers order by name")
+        return [({"name": r["name"], "source": r["source"], **json.loads(r["fields"])}, r["created_by"]) for r in rows]
+
+    def insert(self, table: dict[str, Any], user: str) -> None:
+        now = iso(utcnow())
+        self.db["watchers"].insert(
+            {**_row(table), "created_by": user, "created_at": now, "updated_at": now, "updated_by": user}
+        )
+
+    def replace(self, table: dict[str, Any], user: str) -> None:
+        self.db["watchers"].update(table["name"], {**_row(table), "updated_at": iso(utcnow()), "updated_by": user})
+
+    def delete(self, name: str) -> None:
+        """Forget the watcher, its pause and its progress; its mentions and deliveries stay."""
+        with self.db.atomic():
+            self.db.execute("delete from watchers where name = ?", [name])
+            self.db.execute("delete from watcher_pauses where name = ?", [name])
+            # A new watcher of the same name must start with a first run, not this one's cursor.
+            self.db.execute("delete from watcher_state where name = ?", [name])
+
+    def paused(self) -> set[str]:
+        return {row["name"] for row in self.db.query("select name from watcher_pauses")}
+
+    def pause(self, name: str, user: str) -> None:
+        self.db["watcher_pauses"].upsert({"name": name, "paused_by": user, "paused_at": iso(utcnow())}, pk="name")
+
+    def resume(self, name: str) -> None:
+        self.db.execute("delete from watcher_pauses where name = ?", [name])
+
+    def restart_progress(self, name: str) -> None:
+        """The next poll is a first run again: its backlog is recorded quietly, as for a new watcher."""
+        self.db.execute(
+            "update watcher_state set cursor = null, first_polled_at = null, failing_since = null,"
+            " consecutive_failures = 0 where name = ?",
+            [name],
+        )
+
+    def cards_since(self, moment: datetime) -> dict[str, int]:
+        """Mentions each watcher found since `moment`: its cards, not the quiet backlog of a first run."""
+        rows = self.db.query(
+            "select watcher, count(*) as n from deliveries where kind = 'card' and state != 'quiet'"
+            " and created_at >= ? group by watcher",
+            [iso(moment)],
+        )
+        return {row["watcher"]: row["n"] for row in rows}
+
+
+def _row(table: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: value for key, value in table.items() if key not in ("name", "source")}
+    return {"name": table["name"], "source": table["source"], "fields": json.dumps(fields)}
+
+
+def poll_job_id(name: str) -> str:
+    return f"poll:{name}"
+
+
+def schedule_poll(scheduler: AsyncIOScheduler, poller: Poller, config: WatcherConfig, first_run: datetime) -> None:
+    """Poll `config`'s watcher every interval from `first_run`, with jitter; replaces its job if it has one."""
+    interval = config.interval
+    scheduler.add_job(
+        poller.poll,
+        IntervalTrigger(seconds=interval, jitter=min(interval * 0.1, 60)),
+        args=[config.name],
+        id=poll_job_id(config.name),
+        name=f"poll {config.name}",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=interval,
+        next_run_time=first_run,
+        replace_existing=True,
+    )
+
+
+class WatcherCatalog:
+    def __init__(self, services: Services, file_configs: list[WatcherConfig]) -> None:
+        """Take over `services.watchers` (the file's watchers, built by open_services): add the stored ones,
+        take the paused ones out."""
+        self.services = services
+        self.settings = services.settings
+        self.rows = WatcherStore(services.store)
+        self.policy = UrlPolicy.from_settings(self.settings)
+        self._slack_context: WatcherContext | None = None
+        self.file_context = WatcherContext(http=services.http, env=self.settings.env)
+        self._entries: dict[str, CatalogEntry] = {}
+        self._built: dict[str, Watcher] = {}
+        paused = self.rows.paused()
+        for config in file_configs:
+            if config.name in services.watchers:
+                self._keep(CatalogEntry(config, FILE, config.name in paused), services.watchers[config.name])
+        for table, created_by in self.rows.slack_made():
+            self._load_stored(table, created_by, paused)
+        for name in paused:
+            services.watchers.pop(name, None)
+
+    def _load_stored(self, table: dict[str, Any], created_by: str | None, paused: set[str]) -> None:
+        name = table["name"]
+        if name in self._entries:
+            self._file_clash(name)
+        try:
+            config = parse_watcher(table, SOURCES.keys())
+            watcher = build_watcher(config, self.slack_context)
+        except WatcherFieldError as error:
+            problem = ConfigProblem(name, error.field, error.message)
+            log.error("watcher made in Slack: %s (this watcher is not running)", problem)
+            self.services.problems.append(problem)
+            return
+        self._keep(CatalogEntry(config, SLACK, name in paused, table, created_by), watcher)
+        self.services.watchers[name] = watcher
+
+    def _file_clash(self, name: str) -> None:
+        """A file entry named like a watcher made in Slack is left out: the stored one was there first."""
+        problem = ConfigProblem(name, "name", "is used by a watcher made in Slack (/watch list); rename this one")
+        log.error("%s: %s (this watcher is not running)", self.settings.watchers_file, problem)
+        self.services.problems.append(problem)
+        del self._entries[name], self._built[name]
+        self.services.watchers.pop(name, None)
+
+    def _keep(self, entry: CatalogEntry, watcher: Watcher) -> None:
+        self._entries[entry.name] = entry
+        self._built[entry.name] = watcher
+
+    @property
+    def slack_context(self) -> WatcherContext:
+        """The guarded client and environment of watchers made in Slack, made when the first one needs it."""
+        if self._slack_context is None:
+            env = {key: value for key, value in self.settings.env.items() if key not in BOT_SECRETS}
+            self._slack_context = WatcherContext(http=new_guarded_http_client(self.policy), env=env)
+        return self._slack_context
+
+    async def aclose(self) -> None:
+        if self._slack_context is not None:
+            await self._slack_context.http.aclose()
+
+    # Reading -------------------------------------------------------------------------------------------------
+
+    def entries(self) -> list[CatalogEntry]:
+        return sorted(self._entries.values(), key=lambda entry: entry.name)
+
+    def get(self, name: str) -> CatalogEntry:
+        entry = self._entries.get(name)
+        if entry is None:
+            raise CatalogError("watch.unknown", name=name)
+        return entry
+
+    def editable(self, name: str) -> CatalogEntry:
+        """The watcher made in Slack called `name`; a file watcher is refused with the file to edit."""
+        entry = self.get(name)
+        if entry.origin == FILE:
+            raise CatalogError("watch.file_watcher", name=name, file=str(self.settings.watchers_file))
+        return entry
+
+    def cards_since(self, moment: datetime) -> dict[str, int]:
+        return self.rows.cards_since(moment)
+
+    # Checking ------------------------------------------------------------------------------------------------
+
+    async def validate(self, table: dict[str, Any], *, editing: str | None = None) -> tuple[WatcherConfig, Watcher]:
+        """Check a watcher typed in Slack exactly as the file's are checked, plus a unique name and safe URLs.
+
+        Raises WatcherFieldError naming the field at fault (its block in the form).
+        """
+        config = parse_watcher(table, SOURCES.keys())
+        if config.name != editing and config.name in self._entries:
+            raise WatcherFieldError("name", f"{config.name!r} is already the name of a watcher (/watch list)")
+        return await self._checked(config)
+
+    async def for_trial(self, table: dict[str, Any]) -> tuple[WatcherConfig, Watcher]:
+        """A watcher to test, checked like one made in Slack but under any name (raises WatcherFieldError)."""
+        return await self._checked(parse_watcher(table, SOURCES.keys()))
+
+    async def _checked(self, config: WatcherConfig) -> tuple[WatcherConfig, Watcher]:
+        """`config` built as a Slack-made watcher, once its URLs are found safe (raises WatcherFieldError)."""
+        for key, url in _urls(config):
+            try:
+                async with asyncio.timeout(URL_CHECK_TIMEOUT):
+                    await check_url(url, self.policy)
+            except UnsafeUrlError as error:
+                raise WatcherFieldError(key, str(error)) from None
+            except TimeoutError:
+                raise WatcherFieldError(key, f"could not resolve {url} in time; try again") from None
+        return config, build_watcher(config, self.slack_context)
+
+    async def trial(self, config: WatcherConfig, watcher: Watcher) -> Trial:
+        """One poll from scratch, filtered by the query; nothing is stored and no job is touched."""
+        try:
+            async with asyncio.timeout(TRIAL_TIMEOUT):
+                result = await watcher.poll({})
+        except SourceError as error:
+            return Trial(0, [], str(error))
+        except TimeoutError:
+            return Trial(0, [], f"no answer within {TRIAL_TIMEOUT:.0f}s")
+        return Trial(len(result.mentions), [m for m in result.mentions if config.query.matches(m)])
+
+    # Changing ------------------------------------------------------------------------------------------------
+
+    def add(self, table: dict[str, Any], config: WatcherConfig, watcher: Watcher, user: str) -> None:
+        """Store a validated watcher and poll it at once."""
+        if config.name in self._entries:  # another person took the name while this one was being checked
+            raise CatalogError("watch.name_taken", name=config.name)
+        self.rows.insert(table, user)
+        self._keep(CatalogEntry(config, SLACK, False, table, user), watcher)
+        self._start(config.name)
+
+    def edit(self, name: str, table: dict[str, Any], config: WatcherConfig, watcher: Watcher, user: str) -> None:
+        """Replace a Slack-made watcher's settings; it keeps its progress unless it now reads another source."""
+        entry = self.editable(name)
+        assert entry.table is not None
+        self.rows.replace(table, user)
+        if any(table.get(key) != entry.table.get(key) for key in LOCATION_FIELDS):
+            self.rows.restart_progress(name)
+        self._keep(CatalogEntry(config, SLACK, entry.paused, table, entry.created_by), watcher)
+        if not entry.paused:
+            self._start(name)
+
+    def pause(self, name: str, user: str) -> CatalogEntry:
+        entry = self.get(name)
+        if entry.paused:
+            raise CatalogError("watch.already_paused", name=name)
+        self.rows.pause(name, user)
+        self._stop(name)
+        self._entries[name] = CatalogEntry(entry.config, entry.origin, True, entry.table, entry.created_by)
+        return entry
+
+    def resume(self, name: str) -> CatalogEntry:
+        entry = self.get(name)
+        if not entry.paused:
+            raise CatalogError("watch.not_paused", name=name)
+        self.rows.resume(name)
+        self._entries[name] = CatalogEntry(entry.config, entry.origin, False, entry.table, entry.created_by)
+        self._start(name)
+        return entry
+
+    def remove(self, name: str) -> None:
+        """Stop and forget a Slack-made watcher; the mentions it found stay for the digest and search."""
+        self.editable(name)
+        self._stop(name)
+        self.rows.delete(name)
+        del self._entries[name], self._built[name]
+
+    def reload(self) -> ReloadReport:
+        """Read the watchers file again and apply it: new entries start, changed ones restart, gone ones stop.
+
+        Raises WatchersFileError when the file cannot be read at all (nothing changes then).
+        """
+        configs, problems = load_watchers_file(self.settings.watchers_file, SOURCES.keys())
+        report = ReloadReport(problems=list(problems))
+        wanted: dict[str, tuple[WatcherConfig, Watcher]] = {}
+        for config in configs:
+            existing = self._entries.get(config.name)
+            if existing is not None and existing.origin == SLACK:
+                report.problems.append(
+                    ConfigProblem(config.name, "name", "is used by a watcher made in Slack (/watch list)")
+                )
+                continue
+            try:
+                wanted[config.name] = config, build_watcher(config, self.file_context)
+            except WatcherFieldError as error:
+                report.problems.append(ConfigProblem(config.name, error.field, error.message))
+        gone = sorted(name for name, entry in self._entries.items() if entry.origin == FILE and name not in wanted)
+        for name in gone:
+            self._stop(name)
+            del self._entries[name], self._built[name]
+            report.removed.append(name)
+        for config, watcher in wanted.values():
+            self._apply_file_watcher(config, watcher, report)
+        return report
+
+    def _apply_file_watcher(self, config: WatcherConfig, watcher: Watcher, report: ReloadReport) -> None:
+        before = self._entries.get(config.name)
+        if before is not None and before.config == config:
+            return
+        paused = before.paused if before is not None else config.name in self.rows.paused()
+        if before is not None and any(getattr(before.config, key) != getattr(config, key) for key in LOCATION_FIELDS):
+            self.rows.restart_progress(config.name)
+        (report.changed if before is not None else report.added).append(config.name)
+        self._keep(CatalogEntry(config, FILE, paused), watcher)
+        if not paused:
+            self._start(config.name)
+
+    # Scheduling ----------------------------------------------------------------------------------------------
+
+    def _start(self, name: str) -> None:
+        """Run the watcher now and on its interval (replacing its job if it had one)."""
+        self.services.watchers[name] = self._built[name]
+        self.services.poller.forget_backoff(name)
+        scheduler = self.services.scheduler
+        if scheduler is not None:
+            now = datetime.now(self.settings.bot_timezone)
+            schedule_poll(scheduler, self.services.poller, self._entries[name].config, now)
+
+    def _stop(self, name: str) -> None:
+        self.services.watchers.pop(name, None)
+        scheduler = self.services.scheduler
+        if scheduler is not None and scheduler.get_job(poll_job_id(name)) is not None:
+            scheduler.remove_job(poll_job_id(name))
+
+
+def _urls(config: WatcherConfig) -> Iterator[tuple[str, str]]:
+    """Every URL the watcher will fetch from, with the field that holds it: url, base_url and URL options."""
+    for key in ("url", "base_url"):
+        value = getattr(config, key)
+        if value:
+            yield key, value
+    yield from (("options", url) for url in _option_urls(config.options))
+
+
+def _option_urls(value: object) -> Iterator[str]:
+    if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+        yield value.strip()
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _option_urls(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _option_urls(item)
+

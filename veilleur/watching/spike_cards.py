@@ -1,0 +1,112 @@
+"""The spike alert message: a pure function, facts and summary in, `{"text": …, "blocks": […]}` out.
+
+Numbers are ours. Everything else came from outside (terms are words of the mentions, the summary is the LLM's or
+a mention's) and reaches Slack escaped, cut to a budget, in verbatim mrkdwn; the whole stays within Block Kit's
+limits whatever the input.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from veilleur.assist.summary_cards import clean, source_name
+from veilleur.core.i18n import format_datetime, t, t_plural
+from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
+from veilleur.slack.markup import escape, markup
+
+if TYPE_CHECKING:
+    from veilleur.watching.spikes import SpikeFacts, SpikeSummary
+
+NAME_LIMIT = 80
+TERM_LIMIT = 40
+SUMMARY_LIMIT = 600
+QUOTE_LIMIT = 300
+DETAIL_LIMIT = 200
+
+
+def spike_alert(
+    facts: SpikeFacts, summary: SpikeSummary, *, until: datetime, lang: str, tz: ZoneInfo
+) -> dict[str, object]:
+    """The alert for one spike. `until` is when the watcher's cooldown ends."""
+    volume = facts.volume
+    watcher = clean(volume.watcher, NAME_LIMIT)
+    usual = _usual(volume.baseline, len(volume.history), lang)
+    headline = [t_plural("spike.volume", volume.recent, lang, count=volume.recent, usual=usual)]
+    if volume.history and volume.baseline >= 1:
+        headline.append(t("spike.ratio", lang, ratio=_decimal(volume.recent / volume.baseline, lang)))
+    title = t("spike.title", lang, watcher=escape(watcher))
+    blocks: list[dict[str, object]] = [
+        {
+            "type": "section",
+            "block_id": "volume",
+            "text": markup(f":chart_with_upwards_trend: *{title}*\n{' · '.join(headline)}"),
+        },
+        {"type": "context", "block_id": "baseline", "elements": [markup(_baseline_note(facts, lang))]},
+    ]
+    if summary.text:
+        blocks.append({"type": "section", "block_id": "summary", "text": markup(_summary(summary, lang))})
+        blocks.append({"type": "context", "block_id": "summary_how", "elements": [markup(_how(summary, lang))]})
+    if facts.terms:
+        terms = " · ".join(f"{escape(clean(term, TERM_LIMIT))} ({count})" for term, count in facts.terms)
+        blocks.append({"type": "section", "block_id": "terms", "text": markup(f"*{t('spike.terms', lang)}*: {terms}")})
+    if facts.sources:
+        sources = " · ".join(
+            f"{_emoji(source)} {escape(source_name(source))} {count}" for source, count in facts.sources
+        )
+        blocks.append(
+            {"type": "section", "block_id": "sources", "text": markup(f"*{t('spike.sources', lang)}*: {sources}")}
+        )
+    if facts.top:
+        lines = "\n".join(f"• {mention_line(found.mention, lang)}" for found in facts.top)
+        blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})
+    cooldown = t("spike.cooldown", lang, time=format_datetime(until, tz, lang))
+    blocks.append({"type": "context", "block_id": "cooldown", "elements": [markup(cooldown)]})
+    fallback = t("spike.fallback", lang, watcher=watcher, count=volume.recent, usual=usual)
+    return {"text": escape(fallback), "blocks": blocks}
+
+
+def _decimal(value: float, lang: str) -> str:
+    """One decimal at most: 2, 2.5 (2,5 in French)."""
+    rounded = round(value, 1)
+    if rounded == int(rounded):
+        return str(int(rounded))
+    return f"{rounded:.1f}".replace(".", t("number.decimal_separator", lang))
+
+
+def _usual(baseline: float, days: int, lang: str) -> str:
+    return _decimal(baseline, lang) if days else t("spike.none", lang)
+
+
+def _baseline_note(facts: SpikeFacts, lang: str) -> str:
+    days = len(facts.volume.history)
+    if not days:
+        # Without history the reference is the floor.
+        return t("spike.baseline.none", lang, floor=_decimal(facts.volume.reference, lang))
+    return t_plural("spike.baseline", days, lang, count=days)
+
+
+def _summary(summary: SpikeSummary, lang: str) -> str:
+    heading = f"*{t('spike.summary', lang)}*"
+    if summary.fallback is None:
+        return f"{heading}\n{escape(clean(summary.text, SUMMARY_LIMIT))}"
+    sentence = t(
+        "spike.summary.extract",
+        lang,
+        author=escape(clean(summary.author, NAME_LIMIT)) or "?",
+        source=escape(source_name(summary.source)),
+        excerpt=escape(clean(summary.text, QUOTE_LIMIT)),
+    )
+    return f"{heading}\n{sentence}"
+
+
+def _how(summary: SpikeSummary, lang: str) -> str:
+    if summary.fallback is None:
+        return t("spike.summary.llm", lang)
+    detail = escape(clean(summary.detail, DETAIL_LIMIT)) or "?"
+    return t(f"spike.summary.fallback.{summary.fallback}", lang, detail=detail)
+
+
+def _emoji(source: str) -> str:
+    return SOURCES[source][0] if source in SOURCES else UNKNOWN_SOURCE_EMOJI
