@@ -77,6 +77,6 @@ async def test_an_unreachable_slack_is_retried_with_one_line_each_time(
     with caplog.at_level(logging.WARNING, logger="veilleur.slack.tokens"), pytest.raises(TimeoutError):
         async with asyncio.timeout(1.0):
             await check_slack_tokens(client_for(settings), settings, retry_delays=(0.05,))
-    warnings = [record for record in caplog.records if record.name == "slack_tokens"]
+    warnings = [record for record in caplog.records if record.name == "veilleur.slack.tokens"]
     assert len(warnings) >= 3
     assert all("to check SLACK_BOT_TOKEN" in record.getMessage() and not record.exc_info for record in warnings)
