@@ -143,13 +143,7 @@ def health_alert(
         since=_moment(since, tz, lang),
         error=_clean(error, SNIPPET_LIMIT),
     )
-    return {
-        "text": escape(sentence),
-        "blocks": [
-            {"type": "section", "block_id": "health", "text": mrkdwn(f":warning: {sentence}")},
-            {"type": "context", "block_id": "hint", "elements": [plain_text(t("health.alert_hint", lang), TEXT_LIMIT)]},
-        ],
-    }
+    return _health_notice(":warning:", sentence, t("health.alert_hint", lang))
 
 
 def health_recovered(
@@ -162,34 +156,25 @@ def health_recovered(
         source=_source(source)[1],
         since=_moment(since, tz, lang),
     )
-    return {
-        "text": escape(sentence),
-        "blocks": [{"type": "section", "block_id": "health", "text": mrkdwn(f":white_check_mark: {sentence}")}],
-    }
+    return _health_notice(":white_check_mark:", sentence)
 
 
 def database_alert(reason: str, *, lang: str) -> dict[str, object]:
     """Sent straight to Slack, not through the outbox: the outbox lives in the database that fails."""
     sentence = t("health.database_down", lang, reason=_clean(reason, SNIPPET_LIMIT))
-    return {
-        "text": escape(sentence),
-        "blocks": [
-            {"type": "section", "block_id": "health", "text": mrkdwn(f":warning: {sentence}")},
-            {
-                "type": "context",
-                "block_id": "hint",
-                "elements": [plain_text(t("health.database_down_hint", lang), TEXT_LIMIT)],
-            },
-        ],
-    }
+    return _health_notice(":warning:", sentence, t("health.database_down_hint", lang))
 
 
 def database_recovered(*, lang: str) -> dict[str, object]:
-    sentence = t("health.database_up", lang)
-    return {
-        "text": escape(sentence),
-        "blocks": [{"type": "section", "block_id": "health", "text": mrkdwn(f":white_check_mark: {sentence}")}],
-    }
+    return _health_notice(":white_check_mark:", t("health.database_up", lang))
+
+
+def _health_notice(icon: str, sentence: str, hint: str | None = None) -> dict[str, object]:
+    """A health message: the sentence (holding outside text, escaped here) and an optional hint of ours."""
+    blocks: list[dict[str, object]] = [{"type": "section", "block_id": "health", "text": mrkdwn(f"{icon} {sentence}")}]
+    if hint is not None:
+        blocks.append({"type": "context", "block_id": "hint", "elements": [plain_text(hint, TEXT_LIMIT)]})
+    return {"text": escape(sentence), "blocks": blocks}
 
 
 def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
