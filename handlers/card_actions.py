@@ -6,32 +6,38 @@ to handlers/summarize.py. The Open button is a link, but Slack still sends its c
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.i18n import t
+from veilleur.watching.mention_cards import MentionCards
 
 if TYPE_CHECKING:
     from veilleur.runtime import Services
 
 
+async def handle_open(ack: AsyncAck) -> None:
+    await ack()
+
+
+async def handle_dismiss(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond, *, cards: MentionCards,
+    lang: str,
+) -> None:
+    await ack()
+    channel, ts, user = body["container"]["channel_id"], body["container"]["message_ts"], body["user"]["id"]
+    card = cards.dismiss(channel, ts, user)
+    if card is None:
+        await respond(text=t("card.not_ours", lang), response_type="ephemeral", replace_original=False)
+        return
+    await client.chat_update(channel=channel, ts=ts, **card)
+
+
 def register(app: AsyncApp, services: Services) -> None:
-    lang = services.settings.bot_language
-
-    async def open_link(ack: AsyncAck) -> None:
-        await ack()
-
-    async def dismiss(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
-        await ack()
-        channel, ts, user = body["container"]["channel_id"], body["container"]["message_ts"], body["user"]["id"]
-        card = services.store.card_for_message(channel, ts)
-        if card is None or card.mention_id is None:
-            await respond(text=t("card.not_ours", lang), response_type="ephemeral", replace_original=False)
-            return
-        services.store.dismiss_card(card.id, user)
-        await client.chat_update(channel=channel, ts=ts, **services.card(card))
-
-    app.action("mention_open")(open_link)
-    app.action("mention_dismiss")(dismiss)
+    if services.cards is None:
+        return
+    app.action("mention_open")(handle_open)
+    app.action("mention_dismiss")(partial(handle_dismiss, cards=services.cards, lang=services.settings.bot_language))

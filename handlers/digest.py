@@ -8,12 +8,15 @@ the digest itself goes through the outbox like every post (it does not count as 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from handlers.assist_replies import AckFirst, EphemeralReply
 from veilleur.assist.summary_cards import problem_message
+from veilleur.digest.delivery import DigestService
 
 if TYPE_CHECKING:
     from veilleur.runtime import Services
@@ -21,31 +24,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    lang = services.settings.bot_language
-    digests = services.digests
-    assert digests is not None
-    pacing = AckFirst()
+@dataclass(frozen=True)
+class Digests:
+    """What /digest uses."""
 
-    async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        text = command.get("text", "").strip().lower()
-        if text not in ("", "preview"):
-            await ack(response_type="ephemeral", **problem_message("digest_delivery.usage", lang))
+    service: DigestService
+    lang: str
+    pacing: AckFirst = field(default_factory=AckFirst)
+
+
+async def handle_digest(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, *, digests: Digests) -> None:
+    lang = digests.lang
+    text = command.get("text", "").strip().lower()
+    if text not in ("", "preview"):
+        await ack(response_type="ephemeral", **problem_message("digest_delivery.usage", lang))
+        return
+    await ack(response_type="ephemeral", **problem_message("digest_delivery.working", lang))
+    digests.pacing.acked()
+    reply = EphemeralReply(respond)
+    target = digests.service.target_for(command["channel_id"])
+    try:
+        await digests.pacing.give_way()
+        if text == "preview":
+            await reply.show(await digests.service.preview(target))
             return
-        await ack(response_type="ephemeral", **problem_message("digest_delivery.working", lang))
-        pacing.acked()
-        reply = EphemeralReply(respond)
-        target = digests.target_for(command["channel_id"])
-        try:
-            await pacing.give_way()
-            if text == "preview":
-                await reply.show(await digests.preview(target))
-                return
-            await digests.post_now(target)
-            message = problem_message("digest_delivery.posted", lang)
-        except Exception:
-            log.exception("/digest in %s failed", target.channel)
-            message = problem_message("digest_delivery.failed", lang)
-        await reply.show(message)
+        await digests.service.post_now(target)
+        message = problem_message("digest_delivery.posted", lang)
+    except Exception:
+        log.exception("/digest in %s failed", target.channel)
+        message = problem_message("digest_delivery.failed", lang)
+    await reply.show(message)
 
-    app.command("/digest")(command)
+
+def register(app: AsyncApp, services: Services) -> None:
+    if services.digests is None:
+        return
+    digests = Digests(services.digests, services.settings.bot_language)
+    app.command("/digest")(partial(handle_digest, digests=digests))

@@ -11,18 +11,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply
-from veilleur.assist.conversations import ConversationError, ConversationFetcher, MentionRef, UrlRef, parse_target
+from veilleur.assist.conversations import ConversationFetcher
 from veilleur.assist.draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
 from veilleur.assist.drafting import Drafter, DraftRequest, resolve_subject
-from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summary_cards import problem_message, working_message
+from veilleur.core.errors import UserError
 from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import MentionRef, PostTarget, parse_target
 
 if TYPE_CHECKING:
     from veilleur.runtime import Services
@@ -32,7 +35,6 @@ log = logging.getLogger(__name__)
 BUTTON_VALUE_LIMIT = 2000
 INSTRUCTIONS_LIMIT = 300
 VARIANT_OF_BUTTON = {"draft_regenerate": "regenerate", "draft_shorter": "shorter", "draft_formal": "formal"}
-DraftTarget = MentionRef | MessageRef | UrlRef
 # A draft's message for the person it is shown to in a thread (None: shown to the requester alone).
 Render = Callable[[str | None], dict[str, Any]]
 
@@ -65,25 +67,27 @@ def decode_state(value: str) -> tuple[MentionRef | MessageRef, str, str] | None:
         return None
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    settings = services.settings
-    lang = settings.bot_language
-    in_thread = settings.draft_visibility == "thread"
-    assert services.llm is not None
-    fetcher = ConversationFetcher(services.store, services.slack, services.watchers, services.authors)
-    drafter = Drafter(services.llm, PromptBook(settings.prompts_dir), lang)
-    pacing = AckFirst()
+@dataclass(frozen=True)
+class Drafts:
+    """What the draft listeners use; `in_thread` is DRAFT_VISIBILITY=thread; `pacing` is shared by them all."""
+
+    conversations: ConversationFetcher
+    drafter: Drafter
+    lang: str
+    in_thread: bool
+    pacing: AckFirst = field(default_factory=AckFirst)
 
     async def draft_for(
-        target: DraftTarget, instructions: str, variant: str, previous: str | None
+        self, target: PostTarget, instructions: str, variant: str, previous: str | None
     ) -> tuple[Render, tuple[str, str] | None]:
         """How to show a draft for `target` (given who it is for, when it goes in a thread) and the thread it
         belongs to; or how to say why there is none, and None."""
+        lang = self.lang
         try:
-            await pacing.give_way()
-            subject = await resolve_subject(fetcher, target)
-            await pacing.give_way()
-            draft = await drafter.draft(
+            await self.pacing.give_way()
+            subject = await resolve_subject(self.conversations, target)
+            await self.pacing.give_way()
+            draft = await self.drafter.draft(
                 DraftRequest(
                     subject=subject.post,
                     conversation=subject.conversation,
@@ -93,7 +97,7 @@ def register(app: AsyncApp, services: Services) -> None:
                     previous=previous,
                 )
             )
-        except ConversationError as problem:
+        except UserError as problem:
             failure = problem_message(problem.key, lang, **problem.params)
             return (lambda requester: failure), None
         except Exception:
@@ -108,68 +112,87 @@ def register(app: AsyncApp, services: Services) -> None:
         return render, subject.thread
 
     async def answer_request(
-        reply: EphemeralReply, target: DraftTarget, instructions: str, client: AsyncWebClient, user: str
+        self, reply: EphemeralReply, target: PostTarget, instructions: str, client: AsyncWebClient, user: str
     ) -> None:
         """A command's or shortcut's draft: shown to the requester, or posted in its thread and linked for them."""
-        render, thread = await draft_for(target, instructions, "initial", None)
-        if not in_thread or thread is None:
+        render, thread = await self.draft_for(target, instructions, "initial", None)
+        if not self.in_thread or thread is None:
             await reply.show(render(None))
             return
         posted = ThreadReply(client, *thread)
         await posted.show(render(user))
-        await reply.show(draft_in_thread_notice(await posted.permalink(), lang))
+        await reply.show(draft_in_thread_notice(await posted.permalink(), self.lang))
 
-    async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        first, _, instructions = command.get("text", "").strip().partition(" ")
-        target = parse_target(first) if first else None
-        if not isinstance(target, MentionRef | MessageRef | UrlRef):
-            await ack(response_type="ephemeral", **problem_message("draft.usage", lang))
-            return
-        await ack(response_type="ephemeral", **working_message("draft", lang))
-        pacing.acked()
-        await answer_request(EphemeralReply(respond), target, instructions.strip(), client, command["user_id"])
 
-    async def shortcut(ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
-        pacing.acked()
-        message = shortcut["message"]
-        target = MessageRef(shortcut["channel"]["id"], message["ts"], message.get("thread_ts"))
-        reply = EphemeralReply(respond)
-        await reply.working(working_message("draft", lang))
-        await answer_request(reply, target, "", client, shortcut["user"]["id"])
+async def handle_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, *, drafts: Drafts
+) -> None:
+    first, _, instructions = command.get("text", "").strip().partition(" ")
+    target = parse_target(first) if first else None
+    if target is None:
+        await ack(response_type="ephemeral", **problem_message("draft.usage", drafts.lang))
+        return
+    await ack(response_type="ephemeral", **working_message("draft", drafts.lang))
+    drafts.pacing.acked()
+    await drafts.answer_request(EphemeralReply(respond), target, instructions.strip(), client, command["user_id"])
 
-    async def card_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        pacing.acked()
-        reply: Reply = EphemeralReply(respond, replaceable=False)
-        if in_thread:
-            card = body.get("message") or {}
-            thread_ts = card.get("thread_ts") or body["container"]["message_ts"]
-            reply = ThreadReply(client, body["container"]["channel_id"], thread_ts)
-        await reply.working(working_message("draft", lang))
-        render, _ = await draft_for(MentionRef(int(action["value"])), "", "initial", None)
-        await reply.show(render(body["user"]["id"] if in_thread else None))
 
-    async def redraft(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        """Regenerate, Shorter, More formal: the draft's message (ephemeral or in a thread) is replaced."""
-        await ack()
-        pacing.acked()
-        reply = EphemeralReply(respond)
-        state = decode_state(action.get("value", ""))
-        if state is None:
-            await reply.show(problem_message("assist.failed", lang))
-            return
-        target, instructions, previous = state
-        requester = None if (body.get("container") or {}).get("is_ephemeral") else body["user"]["id"]
-        await reply.working(working_message("redraft", lang))
-        variant = VARIANT_OF_BUTTON[action["action_id"]]
-        render, _ = await draft_for(target, instructions, variant, previous)
-        await reply.show(render(requester))
+async def handle_shortcut(
+    ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, *, drafts: Drafts
+) -> None:
+    await ack()
+    drafts.pacing.acked()
+    message = shortcut["message"]
+    target = MessageRef(shortcut["channel"]["id"], message["ts"], message.get("thread_ts"))
+    reply = EphemeralReply(respond)
+    await reply.working(working_message("draft", drafts.lang))
+    await drafts.answer_request(reply, target, "", client, shortcut["user"]["id"])
 
-    app.command("/draft")(command)
-    app.message_shortcut("draft_reply")(shortcut)
-    app.action("mention_draft")(card_button)
+
+async def handle_card_button(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, *,
+    drafts: Drafts,
+) -> None:
+    await ack()
+    drafts.pacing.acked()
+    reply: Reply = EphemeralReply(respond, replaceable=False)
+    if drafts.in_thread:
+        card = body.get("message") or {}
+        thread_ts = card.get("thread_ts") or body["container"]["message_ts"]
+        reply = ThreadReply(client, body["container"]["channel_id"], thread_ts)
+    await reply.working(working_message("draft", drafts.lang))
+    render, _ = await drafts.draft_for(MentionRef(int(action["value"])), "", "initial", None)
+    await reply.show(render(body["user"]["id"] if drafts.in_thread else None))
+
+
+async def handle_redraft(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, *, drafts: Drafts
+) -> None:
+    """Regenerate, Shorter, More formal: the draft's message (ephemeral or in a thread) is replaced."""
+    await ack()
+    drafts.pacing.acked()
+    reply = EphemeralReply(respond)
+    state = decode_state(action.get("value", ""))
+    if state is None:
+        await reply.show(problem_message("assist.failed", drafts.lang))
+        return
+    target, instructions, previous = state
+    requester = None if (body.get("container") or {}).get("is_ephemeral") else body["user"]["id"]
+    await reply.working(working_message("redraft", drafts.lang))
+    variant = VARIANT_OF_BUTTON[action["action_id"]]
+    render, _ = await drafts.draft_for(target, instructions, variant, previous)
+    await reply.show(render(requester))
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    if services.conversations is None or services.drafter is None:
+        return
+    settings = services.settings
+    drafts = Drafts(
+        services.conversations, services.drafter, settings.bot_language, settings.draft_visibility == "thread"
+    )
+    app.command("/draft")(partial(handle_command, drafts=drafts))
+    app.message_shortcut("draft_reply")(partial(handle_shortcut, drafts=drafts))
+    app.action("mention_draft")(partial(handle_card_button, drafts=drafts))
     for action_id, _ in DRAFT_BUTTONS:
-        app.action(action_id)(redraft)
+        app.action(action_id)(partial(handle_redraft, drafts=drafts))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from veilleur.storage.escalations import EscalationStore
+from veilleur.core.settings import Settings
+from veilleur.escalation.service import EscalationService
 from veilleur.storage.store import utcnow
+from veilleur.watching.catalog import WatcherCatalog
 from veilleur.watching.home_view import HomeEscalation, HomeWatcher, home_view
 from veilleur.watching.views import who_may_change
 
@@ -19,32 +23,35 @@ if TYPE_CHECKING:
 LAST_DAY = timedelta(hours=24)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    catalog = services.catalog
-    if catalog is None:
+@dataclass(frozen=True)
+class Home:
+    """What the Home tab shows."""
+
+    catalog: WatcherCatalog
+    escalations: EscalationService
+    settings: Settings
+
+
+async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, *, home: Home) -> None:
+    if event.get("tab") != "home":
         return
-    settings = services.settings
-    escalations = EscalationStore(services.store)
+    settings, catalog = home.settings, home.catalog
+    counts, statuses = catalog.cards_since(utcnow() - LAST_DAY), catalog.statuses()
+    watchers = [HomeWatcher(entry, statuses[entry.name], counts.get(entry.name, 0)) for entry in catalog.entries()]
+    open_ones = [HomeEscalation(item, mention) for item, mention in home.escalations.in_progress()]
+    view = home_view(
+        watchers,
+        open_ones,
+        llm_enabled=settings.llm_enabled,
+        who_may_change=who_may_change(settings.admin_users, settings.admin_group, settings.bot_language),
+        tz=settings.bot_timezone,
+        lang=settings.bot_language,
+    )
+    await client.views_publish(user_id=event["user"], view=view)
 
-    async def opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab") != "home":
-            return
-        counts = catalog.cards_since(utcnow() - LAST_DAY)
-        watchers = [
-            HomeWatcher(entry, services.store.watcher_status(entry.name), counts.get(entry.name, 0))
-            for entry in catalog.entries()
-        ]
-        open_ones = [
-            HomeEscalation(item, services.store.mention(item.mention_id)) for item in escalations.in_progress()
-        ]
-        view = home_view(
-            watchers,
-            open_ones,
-            llm_enabled=settings.llm_enabled,
-            who_may_change=who_may_change(settings.admin_users, settings.admin_group, settings.bot_language),
-            tz=settings.bot_timezone,
-            lang=settings.bot_language,
-        )
-        await client.views_publish(user_id=event["user"], view=view)
 
-    app.event("app_home_opened")(opened)
+def register(app: AsyncApp, services: Services) -> None:
+    if services.catalog is None or services.escalations is None:
+        return
+    home = Home(services.catalog, services.escalations, services.settings)
+    app.event("app_home_opened")(partial(handle_home_opened, home=home))

@@ -12,19 +12,24 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.private_replies import tell_privately
+from veilleur.core.errors import UserError
 from veilleur.core.i18n import t
 from veilleur.core.query import QueryError, parse_query
+from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import WatcherFieldError, WatchersFileError
 from veilleur.slack.admin_access import AdminAccess
-from veilleur.slack.markup import escape
+from veilleur.slack.markup import escape, user_error_text
 from veilleur.watching import views as ui
-from veilleur.watching.catalog import CatalogError
+from veilleur.watching.catalog import WatcherCatalog
 from watchers import SOURCES
 
 if TYPE_CHECKING:
@@ -43,210 +48,231 @@ TEST_WINDOW = 60.0  # seconds
 _TRAILING_LINK = re.compile(r"(?:^|\s)<?(https?://[^|>\s]+)(?:\|[^>]*)?>?\s*$", re.IGNORECASE)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    catalog = services.catalog
-    if catalog is None:
-        return
-    settings = services.settings
-    lang, tz = settings.bot_language, settings.bot_timezone
-    access = AdminAccess(settings, services.slack)
+@dataclass(frozen=True)
+class Watching:
+    """What the /watch listeners use: the catalogue, who may change it, and how many tests each person has left."""
 
-    def refusal() -> str:
-        return ui.refusal(settings.admin_users, settings.admin_group, lang)
+    catalog: WatcherCatalog
+    settings: Settings
+    access: AdminAccess
+    quota: TrialQuota = field(default_factory=lambda: TrialQuota(TESTS_PER_USER, TEST_WINDOW))
 
-    def explain(error: CatalogError) -> str:
-        """The refusal's sentence; its parameters (a name as typed, a path) are escaped."""
-        return t(error.key, lang, **{key: escape(str(value)) for key, value in error.params.items()})
+    @property
+    def lang(self) -> str:
+        return self.settings.bot_language
 
-    quota = TrialQuota(TESTS_PER_USER, TEST_WINDOW)
+    def refusal(self) -> str:
+        return ui.refusal(self.settings.admin_users, self.settings.admin_group, self.lang)
 
-    def too_many_tests(user: str) -> str | None:
+    def too_many_tests(self, user: str) -> str | None:
         """The refusal when `user` has used up their tests for now; None (and the test is counted) otherwise."""
-        wait = quota.wait(user)
-        return t("watch.test.too_many", lang, limit=TESTS_PER_USER, seconds=math.ceil(wait)) if wait else None
+        wait = self.quota.wait(user)
+        return t("watch.test.too_many", self.lang, limit=self.quota.limit, seconds=math.ceil(wait)) if wait else None
 
-    async def ephemeral(ack: AsyncAck, text: str) -> None:
-        await ack(response_type="ephemeral", text=text)
 
-    async def on_watch(ack: AsyncAck, command: Payload, client: AsyncWebClient, respond: AsyncRespond) -> None:
-        verb, _, rest = command.get("text", "").strip().partition(" ")
-        verb, rest, user = verb.lower(), rest.strip(), command["user_id"]
-        if verb == "list":
-            statuses = {entry.name: services.store.watcher_status(entry.name) for entry in catalog.entries()}
-            await ack(response_type="ephemeral", **ui.list_message(catalog.entries(), statuses, tz=tz, lang=lang))
-        elif verb == "test":
-            await test_command(ack, respond, rest, command["channel_id"], user)
-        elif verb not in CHANGES or (verb in NEEDS_NAME and not rest):
-            await ephemeral(ack, ui.usage(lang))
-        elif not await access.may_change_watchers(user):
-            await ephemeral(ack, refusal())
+async def ephemeral(ack: AsyncAck, text: str) -> None:
+    await ack(response_type="ephemeral", text=text)
+
+
+async def handle_watch(
+    ack: AsyncAck, command: Payload, client: AsyncWebClient, respond: AsyncRespond, *, watching: Watching
+) -> None:
+    verb, _, rest = command.get("text", "").strip().partition(" ")
+    verb, rest, user = verb.lower(), rest.strip(), command["user_id"]
+    lang, catalog = watching.lang, watching.catalog
+    if verb == "list":
+        tz = watching.settings.bot_timezone
+        await ack(response_type="ephemeral", **ui.list_message(catalog.entries(), catalog.statuses(), tz=tz, lang=lang))
+    elif verb == "test":
+        await run_test_command(watching, ack, respond, rest, command["channel_id"], user)
+    elif verb not in CHANGES or (verb in NEEDS_NAME and not rest):
+        await ephemeral(ack, ui.usage(lang))
+    elif not await watching.access.may_change_watchers(user):
+        await ephemeral(ack, watching.refusal())
+    else:
+        try:
+            await change(watching, verb, rest, ack, command, client, user)
+        except UserError as error:
+            await ephemeral(ack, user_error_text(error, lang))
+
+
+async def change(
+    watching: Watching, verb: str, name: str, ack: AsyncAck, command: Payload, client: AsyncWebClient, user: str
+) -> None:
+    catalog, lang = watching.catalog, watching.lang
+    if verb == "add":
+        await ack()
+        form = ui.watcher_form(ui.FormDraft(reply_channel=command["channel_id"]), lang)
+        await client.views_open(trigger_id=command["trigger_id"], view=form)
+    elif verb == "edit":
+        table = catalog.editable(name).table or {}
+        await ack()
+        draft = ui.draft_from_table(table, reply_channel=command["channel_id"])
+        await client.views_open(trigger_id=command["trigger_id"], view=ui.watcher_form(draft, lang))
+    elif verb == "pause":
+        catalog.pause(name, user)
+        await ephemeral(ack, t("watch.paused", lang, name=name))
+    elif verb == "resume":
+        catalog.resume(name)
+        await ephemeral(ack, t("watch.resumed", lang, name=name))
+    elif verb == "remove":
+        catalog.editable(name)
+        await ack(response_type="ephemeral", **ui.remove_confirmation(name, lang))
+    else:
+        await reload(watching, ack)
+
+
+async def reload(watching: Watching, ack: AsyncAck) -> None:
+    try:
+        report = watching.catalog.reload()
+    except WatchersFileError as error:
+        await ephemeral(ack, t("watch.reload.unreadable", watching.lang, error=escape(str(error))))
+        return
+    await ephemeral(ack, ui.reload_message(report, str(watching.settings.watchers_file), watching.lang))
+
+
+async def run_test_command(
+    watching: Watching, ack: AsyncAck, respond: AsyncRespond, text: str, channel: str, user: str
+) -> None:
+    lang = watching.lang
+    query, source, url = parse_test_args(text)
+    if not query:
+        await ephemeral(ack, ui.usage(lang))
+        return
+    if refusal := watching.too_many_tests(user):
+        await ephemeral(ack, refusal)
+        return
+    await ephemeral(ack, t("watch.test.running", lang))
+    table: Payload = {"name": "test", "source": source, "query": query, "channel": channel}
+    if url:
+        table["url" if source == "rss" else "base_url"] = url
+    try:
+        config, watcher = await watching.catalog.for_trial(table)
+    except WatcherFieldError as error:
+        await respond(response_type="ephemeral", replace_original=True,
+                      text=escape(t("watch.test.invalid", lang, field=error.field, error=error.message)))
+        return
+    trial = await watching.catalog.trial(config, watcher)
+    message = ui.trial_message(trial, query=query, source=source, tz=watching.settings.bot_timezone, lang=lang)
+    await respond(response_type="ephemeral", replace_original=True, **message)
+
+
+async def handle_source_changed(ack: AsyncAck, body: Payload, client: AsyncWebClient, *, watching: Watching) -> None:
+    await ack()
+    view = body["view"]
+    draft = ui.read_form(view["state"]["values"], view["private_metadata"])
+    await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, watching.lang))
+
+
+async def handle_query_entered(ack: AsyncAck, body: Payload, client: AsyncWebClient, *, watching: Watching) -> None:
+    await ack()
+    view, lang = body["view"], watching.lang
+    draft = ui.read_form(view["state"]["values"], view["private_metadata"])
+    try:
+        note = ui.query_note(parse_query(draft.query).explain(), None, lang)
+    except QueryError as error:
+        note = ui.query_note(None, str(error), lang)
+    await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, query_note=note))
+
+
+async def handle_test_clicked(ack: AsyncAck, body: Payload, client: AsyncWebClient, *, watching: Watching) -> None:
+    await ack()
+    view, lang = body["view"], watching.lang
+    draft = ui.read_form(view["state"]["values"], view["private_metadata"])
+    if refusal := watching.too_many_tests(body["user"]["id"]):
+        view_with_refusal = ui.watcher_form(draft, lang, trial=ui.trial_problem(refusal))
+        await client.views_update(view_id=view["id"], view=view_with_refusal)
+        return
+    await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, trial=ui.testing_note(lang)))
+    try:
+        table = ui.draft_table(draft) | {"name": "test", "channel": draft.channel or "C0TEST"}
+        config, watcher = await watching.catalog.for_trial(table)
+    except WatcherFieldError as error:
+        blocks = ui.trial_problem(t("watch.test.invalid", lang, field=error.field, error=error.message))
+    else:
+        trial = await watching.catalog.trial(config, watcher)
+        blocks = ui.trial_blocks(trial, watcher=draft.editing or draft.name or "test",
+                                 tz=watching.settings.bot_timezone, lang=lang, previews=ui.PREVIEWS_IN_FORM)
+    await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, trial=blocks))
+
+
+async def handle_submitted(
+    ack: AsyncAck, body: Payload, view: Payload, client: AsyncWebClient, *, watching: Watching
+) -> None:
+    user, catalog, lang = body["user"]["id"], watching.catalog, watching.lang
+    draft = ui.read_form(view["state"]["values"], view["private_metadata"])
+    if not await watching.access.may_change_watchers(user):
+        await ack(response_action="errors", errors={ui.form_block_ids(draft)[0]: watching.refusal()})
+        return
+    try:
+        table = ui.draft_table(draft)
+        config, watcher = await catalog.validate(table, editing=draft.editing)
+    except WatcherFieldError as error:
+        await ack(response_action="errors", errors=ui.errors_for(error, draft))
+        return
+    await ack()
+    notes = [await join(client, config.channel, lang)]
+    try:
+        if draft.editing:
+            catalog.edit(draft.editing, table, config, watcher, user)
+            notes.insert(0, t("watch.edited", lang, name=config.name, channel=f"<#{config.channel}>"))
         else:
-            try:
-                await change(verb, rest, ack, command, client, user)
-            except CatalogError as error:
-                await ephemeral(ack, explain(error))
+            catalog.add(table, config, watcher, user)
+            notes.insert(0, t("watch.added", lang, name=config.name, channel=f"<#{config.channel}>"))
+    except UserError as error:
+        notes = [user_error_text(error, lang)]
+    # In the channel where /watch was typed, else in a direct message.
+    text = " ".join(note for note in notes if note)
+    await tell_privately(client, draft.reply_channel, user, text, else_direct_message=True)
 
-    async def change(verb: str, name: str, ack: AsyncAck, command: Payload, client: AsyncWebClient, user: str) -> None:
-        if verb == "add":
-            await ack()
-            form = ui.watcher_form(ui.FormDraft(reply_channel=command["channel_id"]), lang)
-            await client.views_open(trigger_id=command["trigger_id"], view=form)
-        elif verb == "edit":
-            table = catalog.editable(name).table or {}
-            await ack()
-            draft = ui.draft_from_table(table, reply_channel=command["channel_id"])
-            await client.views_open(trigger_id=command["trigger_id"], view=ui.watcher_form(draft, lang))
-        elif verb == "pause":
-            catalog.pause(name, user)
-            await ephemeral(ack, t("watch.paused", lang, name=name))
-        elif verb == "resume":
-            catalog.resume(name)
-            await ephemeral(ack, t("watch.resumed", lang, name=name))
-        elif verb == "remove":
-            catalog.editable(name)
-            await ack(response_type="ephemeral", **ui.remove_confirmation(name, lang))
-        else:
-            await reload(ack)
 
-    async def reload(ack: AsyncAck) -> None:
+async def join(client: AsyncWebClient, channel: str, lang: str) -> str:
+    """Join a public channel the bot is not in; for a private one, say to invite the bot ("" when fine)."""
+    try:
+        info = (await client.conversations_info(channel=channel)).get("channel") or {}
+        if info.get("is_member"):
+            return ""
+        if not info.get("is_private") and not info.get("is_im"):
+            await client.conversations_join(channel=channel)
+            return ""
+    except SlackApiError as error:
+        log.info("could not join %s: %s", channel, error.response.get("error"))
+    return t("watch.invite_me", lang, channel=f"<#{channel}>")
+
+
+async def handle_remove_confirmed(
+    ack: AsyncAck, body: Payload, action: Payload, respond: AsyncRespond, *, watching: Watching
+) -> None:
+    await ack()
+    name, user = action["value"], body["user"]["id"]
+    if not await watching.access.may_change_watchers(user):
+        text = watching.refusal()
+    else:
         try:
-            report = catalog.reload()
-        except WatchersFileError as error:
-            await ephemeral(ack, t("watch.reload.unreadable", lang, error=escape(str(error))))
-            return
-        await ephemeral(ack, ui.reload_message(report, str(settings.watchers_file), lang))
+            watching.catalog.remove(name)
+            text = t("watch.removed", watching.lang, name=name)
+        except UserError as error:
+            text = user_error_text(error, watching.lang)
+    await respond(text=text, response_type="ephemeral", replace_original=True)
 
-    async def test_command(ack: AsyncAck, respond: AsyncRespond, text: str, channel: str, user: str) -> None:
-        query, source, url = parse_test_args(text)
-        if not query:
-            await ephemeral(ack, ui.usage(lang))
-            return
-        if refusal := too_many_tests(user):
-            await ephemeral(ack, refusal)
-            return
-        await ephemeral(ack, t("watch.test.running", lang))
-        table: Payload = {"name": "test", "source": source, "query": query, "channel": channel}
-        if url:
-            table["url" if source == "rss" else "base_url"] = url
-        try:
-            config, watcher = await catalog.for_trial(table)
-        except WatcherFieldError as error:
-            await respond(response_type="ephemeral", replace_original=True,
-                          text=escape(t("watch.test.invalid", lang, field=error.field, error=error.message)))
-            return
-        trial = await catalog.trial(config, watcher)
-        message = ui.trial_message(trial, query=query, source=source, tz=tz, lang=lang)
-        await respond(response_type="ephemeral", replace_original=True, **message)
 
-    async def source_changed(ack: AsyncAck, body: Payload, client: AsyncWebClient) -> None:
-        await ack()
-        view = body["view"]
-        draft = ui.read_form(view["state"]["values"], view["private_metadata"])
-        await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang))
+async def handle_remove_cancelled(ack: AsyncAck, action: Payload, respond: AsyncRespond, *, watching: Watching) -> None:
+    await ack()
+    await respond(text=t("watch.remove.kept", watching.lang, name=escape(action["value"])), response_type="ephemeral",
+                  replace_original=True)
 
-    async def query_entered(ack: AsyncAck, body: Payload, client: AsyncWebClient) -> None:
-        await ack()
-        view = body["view"]
-        draft = ui.read_form(view["state"]["values"], view["private_metadata"])
-        try:
-            note = ui.query_note(parse_query(draft.query).explain(), None, lang)
-        except QueryError as error:
-            note = ui.query_note(None, str(error), lang)
-        await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, query_note=note))
 
-    async def test_clicked(ack: AsyncAck, body: Payload, client: AsyncWebClient) -> None:
-        await ack()
-        view = body["view"]
-        draft = ui.read_form(view["state"]["values"], view["private_metadata"])
-        if refusal := too_many_tests(body["user"]["id"]):
-            view_with_refusal = ui.watcher_form(draft, lang, trial=ui.trial_problem(refusal))
-            await client.views_update(view_id=view["id"], view=view_with_refusal)
-            return
-        await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, trial=ui.testing_note(lang)))
-        try:
-            table = ui.draft_table(draft) | {"name": "test", "channel": draft.channel or "C0TEST"}
-            config, watcher = await catalog.for_trial(table)
-        except WatcherFieldError as error:
-            blocks = ui.trial_problem(t("watch.test.invalid", lang, field=error.field, error=error.message))
-        else:
-            trial = await catalog.trial(config, watcher)
-            blocks = ui.trial_blocks(trial, watcher=draft.editing or draft.name or "test", tz=tz, lang=lang,
-                                     previews=ui.PREVIEWS_IN_FORM)
-        await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, trial=blocks))
-
-    async def submitted(ack: AsyncAck, body: Payload, view: Payload, client: AsyncWebClient) -> None:
-        user = body["user"]["id"]
-        draft = ui.read_form(view["state"]["values"], view["private_metadata"])
-        if not await access.may_change_watchers(user):
-            await ack(response_action="errors", errors={ui.form_block_ids(draft)[0]: refusal()})
-            return
-        try:
-            table = ui.draft_table(draft)
-            config, watcher = await catalog.validate(table, editing=draft.editing)
-        except WatcherFieldError as error:
-            await ack(response_action="errors", errors=ui.errors_for(error, draft))
-            return
-        await ack()
-        notes = [await join(client, config.channel)]
-        try:
-            if draft.editing:
-                catalog.edit(draft.editing, table, config, watcher, user)
-                notes.insert(0, t("watch.edited", lang, name=config.name, channel=f"<#{config.channel}>"))
-            else:
-                catalog.add(table, config, watcher, user)
-                notes.insert(0, t("watch.added", lang, name=config.name, channel=f"<#{config.channel}>"))
-        except CatalogError as error:
-            notes = [explain(error)]
-        await tell(client, draft.reply_channel, user, " ".join(note for note in notes if note))
-
-    async def join(client: AsyncWebClient, channel: str) -> str:
-        """Join a public channel the bot is not in; for a private one, say to invite the bot ("" when fine)."""
-        try:
-            info = (await client.conversations_info(channel=channel)).get("channel") or {}
-            if info.get("is_member"):
-                return ""
-            if not info.get("is_private") and not info.get("is_im"):
-                await client.conversations_join(channel=channel)
-                return ""
-        except SlackApiError as error:
-            log.info("could not join %s: %s", channel, error.response.get("error"))
-        return t("watch.invite_me", lang, channel=f"<#{channel}>")
-
-    async def tell(client: AsyncWebClient, channel: str, user: str, text: str) -> None:
-        """Only `user` sees it: in the channel where /watch was typed, else in a direct message."""
-        if channel:
-            try:
-                await client.chat_postEphemeral(channel=channel, user=user, text=text)
-                return
-            except SlackApiError as error:
-                log.info("could not answer %s in %s: %s", user, channel, error.response.get("error"))
-        await client.chat_postMessage(channel=user, text=text)
-
-    async def remove_confirmed(ack: AsyncAck, body: Payload, action: Payload, respond: AsyncRespond) -> None:
-        await ack()
-        name, user = action["value"], body["user"]["id"]
-        if not await access.may_change_watchers(user):
-            text = refusal()
-        else:
-            try:
-                catalog.remove(name)
-                text = t("watch.removed", lang, name=name)
-            except CatalogError as error:
-                text = explain(error)
-        await respond(text=text, response_type="ephemeral", replace_original=True)
-
-    async def remove_cancelled(ack: AsyncAck, action: Payload, respond: AsyncRespond) -> None:
-        await ack()
-        await respond(text=t("watch.remove.kept", lang, name=escape(action["value"])), response_type="ephemeral",
-                      replace_original=True)
-
-    app.command("/watch")(on_watch)
-    app.action(ui.SOURCE_ACTION)(source_changed)
-    app.action(ui.QUERY_ACTION)(query_entered)
-    app.action(ui.TEST_ACTION)(test_clicked)
-    app.view(ui.WATCH_FORM)(submitted)
-    app.action(ui.REMOVE_CONFIRM)(remove_confirmed)
-    app.action(ui.REMOVE_CANCEL)(remove_cancelled)
+def register(app: AsyncApp, services: Services) -> None:
+    if services.catalog is None:
+        return
+    watching = Watching(services.catalog, services.settings, AdminAccess(services.settings, services.slack))
+    app.command("/watch")(partial(handle_watch, watching=watching))
+    app.action(ui.SOURCE_ACTION)(partial(handle_source_changed, watching=watching))
+    app.action(ui.QUERY_ACTION)(partial(handle_query_entered, watching=watching))
+    app.action(ui.TEST_ACTION)(partial(handle_test_clicked, watching=watching))
+    app.view(ui.WATCH_FORM)(partial(handle_submitted, watching=watching))
+    app.action(ui.REMOVE_CONFIRM)(partial(handle_remove_confirmed, watching=watching))
+    app.action(ui.REMOVE_CANCEL)(partial(handle_remove_cancelled, watching=watching))
 
 
 class TrialQuota:

@@ -19,8 +19,11 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from veilleur.assist.conversations import ConversationFetcher
+from veilleur.assist.drafting import Drafter
 from veilleur.assist.llm import LLM
 from veilleur.assist.prompt_book import PromptBook
+from veilleur.assist.summarize import Summarizer
 from veilleur.core.settings import Settings, SettingsError
 from veilleur.core.watcher_config import (
     AuthorLabel,
@@ -38,6 +41,7 @@ from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.store import DatabaseUnavailable, Delivery, Store, unavailable_reason
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
+from veilleur.watching.mention_cards import MentionCards
 from veilleur.watching.polling import Poller
 from veilleur.watching.spikes import SpikeRule, SpikeWatch
 from veilleur.watching.stories import StoryService
@@ -68,6 +72,10 @@ class Services:
     stories: StoryService | None = None
     catalog: WatcherCatalog | None = None
     scheduler: AsyncIOScheduler | None = None  # set once the bot runs: /watch adds and removes jobs live
+    conversations: ConversationFetcher | None = None
+    summarizer: Summarizer | None = None
+    drafter: Drafter | None = None
+    cards: MentionCards | None = None
 
     def render(self, delivery: Delivery) -> dict[str, Any]:
         """The Slack message for an outbox row, built at posting time from the stored mention."""
@@ -159,6 +167,7 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
     for problem in author_problems:
         log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
     problems.extend(author_problems)
+    llm, prompts = LLM(settings, store), PromptBook(settings.prompts_dir)
     services = Services(
         settings=settings,
         store=store,
@@ -168,8 +177,10 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             store, watchers, burst_threshold=settings.burst_threshold, max_cards=settings.max_cards_per_poll
         ),
         problems=problems,
-        llm=LLM(settings, store),
+        llm=llm,
         authors=authors,
+        summarizer=Summarizer(llm, prompts, settings.bot_language),
+        drafter=Drafter(llm, prompts, settings.bot_language),
     )
     services.catalog = WatcherCatalog(services, configs)
     spikes: SpikeWatch | None = None
@@ -191,11 +202,13 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
             store,
             SpikeRule.from_settings(settings),
             llm=services.llm,
-            prompts=PromptBook(settings.prompts_dir),
+            prompts=prompts,
             lang=settings.bot_language,
             tz=settings.bot_timezone,
             on_queued=services.outbox.wake,
         )
+    services.conversations = ConversationFetcher(store, services.slack, services.watchers, services.authors)
+    services.cards = MentionCards(store, services.card)
     services.stories = StoryService(
         store,
         window=settings.story_window,

@@ -14,18 +14,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from veilleur.assist.conversations import (
-    ConversationError,
     ConversationFetcher,
-    MentionRef,
-    UrlRef,
     WindowRef,
-    parse_target,
+    parse_conversation_target,
     slack_to_plain,
 )
+from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import AuthorLabel, WatcherConfig
 from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import MentionRef, UrlRef
 from veilleur.storage.store import Store
 from watchers.base import WatcherContext, new_http_client
 from watchers.hackernews import HackerNewsWatcher
@@ -71,8 +70,8 @@ def fetcher_for(store: Store, client: AsyncWebClient | None, watchers: dict | No
         ("javascript:alert(1)", None),
     ],
 )
-def test_parse_target(word: str, expected: object) -> None:
-    assert parse_target(word) == expected
+def test_parse_conversation_target(word: str, expected: object) -> None:
+    assert parse_conversation_target(word) == expected
 
 
 def test_slack_markup_reads_as_people_see_it() -> None:
@@ -153,7 +152,7 @@ async def test_slack_refusals_become_sentences(
     store: Store, slack: FakeSlack, client: AsyncWebClient, error: str, key: str
 ) -> None:
     slack.fail_next("conversations.replies", error=error)
-    with pytest.raises(ConversationError) as problem:
+    with pytest.raises(UserError) as problem:
         await fetcher_for(store, client).slack_thread(CHANNEL, "1700000000.000100")
     assert problem.value.key == key and problem.value.params["error"] == error
 
@@ -218,9 +217,9 @@ async def test_mentions_are_found_by_url_with_or_without_a_trailing_slash(store:
     store.record_poll("hn", CHANNEL, [hn_mention("17", "17")], {}, backfill=1)
     fetcher = fetcher_for(store, None)
     assert fetcher.mention_id_for_url("https://news.ycombinator.com/item?id=17/") == 1
-    with pytest.raises(ConversationError) as problem:
+    with pytest.raises(UserError) as problem:
         fetcher.mention_id_for_url("https://news.ycombinator.com/item?id=18")
     assert problem.value.key == "assist.unknown_url"
-    with pytest.raises(ConversationError) as missing:
+    with pytest.raises(UserError) as missing:
         await fetcher.mention_conversation(2)
     assert missing.value.key == "assist.no_mention"

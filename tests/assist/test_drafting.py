@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import LLMFactory
 from tests.fakes.openai_api import FakeOpenAI
-from veilleur.assist.conversations import ConversationError, ConversationFetcher, MentionRef, Post, UrlRef, WindowRef
+from veilleur.assist.conversations import ConversationFetcher, Post, WindowRef
 from veilleur.assist.drafting import (
     Drafter,
     DraftRequest,
@@ -18,7 +18,9 @@ from veilleur.assist.drafting import (
     template_draft,
 )
 from veilleur.assist.prompt_book import Charter, PromptBook
+from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
+from veilleur.slack.targets import MentionRef, UrlRef
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.store import Store, iso
 
@@ -204,6 +206,6 @@ async def test_a_mention_without_escalation_has_no_official_answer(store: Store)
     ],
 )
 async def test_nothing_to_answer_is_a_conversation_error(store: Store, target, key: str) -> None:
-    with pytest.raises(ConversationError) as problem:
+    with pytest.raises(UserError) as problem:
         await resolve_subject(ConversationFetcher(store, None, {}, []), target)
     assert problem.value.key == key

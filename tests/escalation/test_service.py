@@ -11,15 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.fakes.slack_api import FakeSlack
+from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.settings import parse_settings
 from veilleur.core.watcher_config import RouteConfig
 from veilleur.escalation.service import (
-    EscalationError,
     EscalationService,
-    MentionIdTarget,
-    MentionUrlTarget,
     NotAllowed,
     Resolved,
     parse_flag_text,
@@ -27,7 +25,9 @@ from veilleur.escalation.service import (
     unslack,
 )
 from veilleur.slack.links import MessageRef, parse_permalink
+from veilleur.slack.markup import user_error_text
 from veilleur.slack.outbox import new_slack_client
+from veilleur.slack.targets import MentionRef, UrlRef
 from veilleur.storage.escalations import Escalation, TransitionRefused
 from veilleur.storage.store import Delivery, Store
 
@@ -123,10 +123,10 @@ def test_flag_text_as_slack_escapes_it() -> None:
 @pytest.mark.parametrize(
     ("text", "target"),
     [
-        ("42", MentionIdTarget(42)),
-        ("#42 urgent", MentionIdTarget(42)),
-        ("<https://news.example/a?x=1&amp;y=2|news.example/a>", MentionUrlTarget("https://news.example/a?x=1&y=2")),
-        ("https://news.example/a", MentionUrlTarget("https://news.example/a")),
+        ("42", MentionRef(42)),
+        ("#42 urgent", MentionRef(42)),
+        ("<https://news.example/a?x=1&amp;y=2|news.example/a>", UrlRef("https://news.example/a?x=1&y=2")),
+        ("https://news.example/a", UrlRef("https://news.example/a")),
     ],
 )
 def test_flag_targets(text: str, target: object) -> None:
@@ -137,15 +137,16 @@ def test_flag_targets(text: str, target: object) -> None:
 
 @pytest.mark.parametrize(("text", "key"), [("", "flag.usage"), ("   ", "flag.usage"), ("hello", "flag.bad_target")])
 def test_bad_flag_text_says_what_is_wrong(text: str, key: str) -> None:
-    with pytest.raises(EscalationError) as raised:
+    with pytest.raises(UserError) as raised:
         parse_flag_text(text)
     assert raised.value.key == key
 
 
 def test_a_bad_target_is_echoed_escaped() -> None:
-    with pytest.raises(EscalationError) as raised:
+    with pytest.raises(UserError) as raised:
         parse_flag_text("<!channel>&lt;x&gt;")
-    assert raised.value.params["target"] == "@channel&lt;x&gt;"
+    assert raised.value.params["target"] == "@channel<x>"
+    assert "@channel&lt;x&gt;" in user_error_text(raised.value, "en")
 
 
 def test_unslack_and_skin_tones() -> None:
@@ -259,8 +260,8 @@ async def test_without_escalation_channel_it_goes_in_the_card_thread(tmp_path: P
     # A mention without a card has nowhere to go.
     world.store.record_poll("other", "C0OTHER", [a_mention(2)], {})
     quiet_id = world.service.records.mention_ids_with_url("https://news.example/2")[0]
-    with pytest.raises(EscalationError) as raised:
-        await world.service.escalate(world.service.resolve(MentionIdTarget(quiet_id)), user="U0ANN", via="command")
+    with pytest.raises(UserError) as raised:
+        await world.service.escalate(world.service.resolve(MentionRef(quiet_id)), user="U0ANN", via="command")
     assert raised.value.key == "flag.no_channel"
 
 
@@ -270,14 +271,14 @@ async def test_targets_resolve_to_the_card_or_say_why_not(world: World) -> None:
     service = world.service
     assert service.resolve(MessageRef("C0CARDS", card.slack_ts)).card == card
     assert service.resolve(MessageRef("C0CARDS", reply["ts"], card.slack_ts)).card == card
-    assert service.resolve(MentionUrlTarget("https://news.example/1")) == Resolved(card.mention_id, card)
-    assert service.resolve(MentionIdTarget(card.mention_id)) == Resolved(card.mention_id, card)
+    assert service.resolve(UrlRef("https://news.example/1")) == Resolved(card.mention_id, card)
+    assert service.resolve(MentionRef(card.mention_id)) == Resolved(card.mention_id, card)
     for target, key in [
         (MessageRef("C0CARDS", reply["ts"]), "flag.not_a_card"),
-        (MentionIdTarget(9999), "flag.not_found"),
-        (MentionUrlTarget("https://news.example/none"), "flag.not_found"),
+        (MentionRef(9999), "flag.not_found"),
+        (UrlRef("https://news.example/none"), "flag.not_found"),
     ]:
-        with pytest.raises(EscalationError) as raised:
+        with pytest.raises(UserError) as raised:
             service.resolve(target)
         assert raised.value.key == key
 
@@ -338,7 +339,7 @@ async def test_steps_out_of_order_and_strangers_are_refused(world: World) -> Non
         await service.finish(escalation.id, "U0ADMIN", "closed", "x")
     dismissed = await service.finish(escalation.id, "U0ADMIN", "dismissed", "spam")
     assert (dismissed.state, dismissed.finished_by, dismissed.reason) == ("dismissed", "U0ADMIN", "spam")
-    with pytest.raises(EscalationError):
+    with pytest.raises(UserError):
         service.get(9999)
 
 

@@ -11,8 +11,8 @@ import pytest
 from handlers.draft import BUTTON_VALUE_LIMIT, decode_state, encode_state
 from tests.fakes.openai_api import ChatRequest
 from tests.handlers.conftest import CARDS, STORY, BotFactory, serve_story, story_mention
-from veilleur.assist.conversations import MentionRef
 from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import MentionRef
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.store import iso
 

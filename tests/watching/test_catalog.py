@@ -9,10 +9,11 @@ import pytest
 
 from tests.fakes.feed_server import FeedServer
 from tests.test_bot import feed
+from veilleur.core.errors import UserError
 from veilleur.core.settings import parse_settings
 from veilleur.core.watcher_config import WatcherFieldError
 from veilleur.runtime import Services, open_services
-from veilleur.watching.catalog import SLACK, CatalogError, WatcherCatalog
+from veilleur.watching.catalog import SLACK, WatcherCatalog
 
 Opener = Callable[..., Services]
 
@@ -125,9 +126,9 @@ async def test_a_file_entry_named_like_a_slack_watcher_is_left_out(
 
 async def test_unknown_names_and_double_pauses_are_refused(open_bot: Opener) -> None:
     catalog = catalog_of(open_bot())
-    with pytest.raises(CatalogError) as unknown:
+    with pytest.raises(UserError) as unknown:
         catalog.pause("nope", "U0ADMIN")
     assert unknown.value.key == "watch.unknown"
-    with pytest.raises(CatalogError) as resumed:
+    with pytest.raises(UserError) as resumed:
         catalog.resume("news")
     assert resumed.value.key == "watch.not_paused"

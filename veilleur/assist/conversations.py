@@ -19,9 +19,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import AuthorLabel
-from veilleur.slack.links import MessageRef, parse_permalink
+from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import PostTarget, UrlRef, bare_word, parse_target
 from veilleur.storage.store import Store, iso, utcnow
 from watchers.base import Watcher
 
@@ -35,7 +37,6 @@ MAX_WINDOW = timedelta(days=30)
 DEFAULT_WINDOW = timedelta(hours=24)
 # Messages people wrote; joins, topic changes and the like are not part of a conversation.
 _CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "bot_message", "file_share", "me_message"})
-_MENTION_ID = re.compile(r"^#?(\d{1,18})$")
 _WINDOW = re.compile(r"^(\d{1,4})\s*(h|d|w)$", re.IGNORECASE)
 _WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _SLACK_SEQUENCE = re.compile(r"<([^<>]*)>")
@@ -82,50 +83,20 @@ class Conversation:
 
 
 @dataclass(frozen=True, slots=True)
-class MentionRef:
-    mention_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class UrlRef:
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
 class WindowRef:
     window: timedelta
 
 
-Target = MessageRef | MentionRef | UrlRef | WindowRef
+Target = PostTarget | WindowRef
 
 
-class ConversationError(Exception):
-    """A conversation that cannot be read, told to the person as the catalogue sentence `key`.
-
-    `params` are plain text (some of it outside text): the caller escapes them.
-    """
-
-    def __init__(self, key: str, **params: str) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-
-def parse_target(word: str) -> Target | None:
-    """A Slack message link, a mention id ("12" or "#12"), a post URL or a window ("3d", "12h", "1w"); else None."""
-    bare = word.strip()
-    if bare.startswith("<") and bare.endswith(">"):
-        bare = bare[1:-1].split("|", 1)[0]
-    bare = html.unescape(bare)
-    if match := _MENTION_ID.match(bare):
-        return MentionRef(int(match[1]))
-    if match := _WINDOW.match(bare):
+def parse_conversation_target(word: str) -> Target | None:
+    """What /summarize reads: a message, mention or post (`parse_target`), or a window ("3d", "12h", "1w")."""
+    if target := parse_target(word):
+        return target
+    if match := _WINDOW.match(bare_word(word)):
         window = int(match[1]) * _WINDOW_UNITS[match[2].lower()]
         return WindowRef(window) if timedelta(0) < window <= MAX_WINDOW else None
-    if message := parse_permalink(bare):
-        return message
-    if re.match(r"^https?://\S+$", bare, re.IGNORECASE):
-        return UrlRef(bare)
     return None
 
 
@@ -184,18 +155,18 @@ class ConversationFetcher:
 
     def mention(self, mention_id: int) -> Mention:
         if not list(self.store.db.query("select 1 from mentions where id = ?", [mention_id])):
-            raise ConversationError("assist.no_mention", id=str(mention_id))
+            raise UserError("assist.no_mention", id=str(mention_id))
         return self.store.mention(mention_id)
 
     def mention_id_for_url(self, url: str) -> int:
-        """The stored mention at `url` (a trailing slash does not matter); ConversationError when there is none."""
+        """The stored mention at `url` (a trailing slash does not matter); UserError when there is none."""
         variants = list(dict.fromkeys([url, url.rstrip("/"), url.rstrip("/") + "/"]))
         placeholders = ", ".join("?" for _ in variants)
         rows = list(
             self.store.db.query(f"select id from mentions where url in ({placeholders}) order by id desc", variants)
         )
         if not rows:
-            raise ConversationError("assist.unknown_url", url=url)
+            raise UserError("assist.unknown_url", url=url)
         return int(rows[0]["id"])
 
     def mention_id_for_card(self, channel: str, ts: str) -> int | None:
@@ -318,14 +289,14 @@ class ConversationFetcher:
     async def _pages(self, method: str, **args: str) -> tuple[list[dict[str, Any]], bool]:
         """All pages of a conversations.* read, up to MAX_MESSAGES; True when more were left."""
         if self.slack is None:
-            raise ConversationError("assist.no_slack")
+            raise UserError("assist.no_slack")
         messages: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
             try:
                 response = await getattr(self.slack, method)(limit=PAGE_SIZE, cursor=cursor, **args)
             except SlackApiError as error:
-                raise ConversationError(_slack_error_key(error), error=str(error.response.get("error"))) from None
+                raise UserError(_slack_error_key(error), error=str(error.response.get("error"))) from None
             messages.extend(response.get("messages") or [])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if len(messages) >= MAX_MESSAGES:

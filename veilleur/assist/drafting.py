@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from string import Template
 
-from veilleur.assist.conversations import ConversationError, ConversationFetcher, MentionRef, Post, Target, UrlRef
+from veilleur.assist.conversations import ConversationFetcher, Post, Target
 from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Charter, Fence, PromptBook
+from veilleur.core.errors import UserError
 from veilleur.core.language import base_language, detect_language, language_name
 from veilleur.core.text import one_line, truncate
 from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import MentionRef, UrlRef
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.store import Store
 
@@ -87,7 +89,7 @@ def official_answer(store: Store, mention_id: int) -> str | None:
 async def resolve_subject(fetcher: ConversationFetcher, target: Target) -> DraftSubject:
     """The mention (by id, URL, or its card's link) or the Slack message that `target` points at.
 
-    Raises ConversationError when there is nothing to answer there.
+    Raises UserError when there is nothing to answer there.
     """
     if isinstance(target, MessageRef):
         mention_id = fetcher.mention_id_for_card(target.channel, target.ts)
@@ -96,14 +98,14 @@ async def resolve_subject(fetcher: ConversationFetcher, target: Target) -> Draft
             thread = await fetcher.slack_thread(target.channel, root)
             post = next((post for post in thread.posts if post.key == target.ts), None)
             if post is None:
-                raise ConversationError("assist.no_message")
+                raise UserError("assist.no_message")
             return DraftSubject(post, thread.posts, None, None, (target.channel, root))
     elif isinstance(target, UrlRef):
         mention_id = fetcher.mention_id_for_url(target.url)
     elif isinstance(target, MentionRef):
         mention_id = target.mention_id
     else:
-        raise ConversationError("draft.usage")
+        raise UserError("draft.usage")
     mention = fetcher.mention(mention_id)
     conversation = await fetcher.mention_conversation(mention_id)
     return DraftSubject(

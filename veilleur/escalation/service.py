@@ -27,14 +27,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.business_hours import add_business_time
+from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import USER_ID, Settings
 from veilleur.core.text import truncate
 from veilleur.core.watcher_config import ConfigProblem, RouteConfig, load_routes_file
 from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
-from veilleur.slack.links import MessageRef, parse_permalink
-from veilleur.slack.markup import escape
+from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import MentionRef, PostTarget, parse_target
 from veilleur.storage.escalations import Escalation, EscalationStore
 from veilleur.storage.store import Delivery, Store, utcnow
 
@@ -47,7 +48,6 @@ REMINDER_CHECK_SECONDS = 300
 FINISH_OUTCOMES = ("not_ours", "dismissed")
 TARGET_ECHO_LIMIT = 100
 _USER_TOKEN = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_MENTION_ID = re.compile(r"^#?(\d{1,18})$")
 # Slack's escaped forms in command text (should_escape): shown to people as they typed them.
 _SLACK_SEQUENCES = (
     (re.compile(r"<@[UW][A-Z0-9]+\|([^>]*)>"), r"@\1"),
@@ -58,15 +58,6 @@ _SLACK_SEQUENCES = (
     (re.compile(r"<!([a-z]+)(?:\|[^>]*)?>"), r"@\1"),
     (re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>"), r"\1"),
 )
-
-
-class EscalationError(Exception):
-    """A request that cannot be done, told to the person as the catalogue sentence `key` (params are markup)."""
-
-    def __init__(self, key: str, **params: str) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 class NotAllowed(Exception):
@@ -81,21 +72,8 @@ class NotAllowed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class MentionIdTarget:
-    mention_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class MentionUrlTarget:
-    url: str
-
-
-Target = MessageRef | MentionIdTarget | MentionUrlTarget
-
-
-@dataclass(frozen=True, slots=True)
 class FlagRequest:
-    target: Target
+    target: PostTarget
     officials: tuple[str, ...]
     note: str | None
 
@@ -103,13 +81,15 @@ class FlagRequest:
 def parse_flag_text(text: str) -> FlagRequest:
     """`<message link | mention URL | mention id> [@official…] [note]`, as Slack sends it with should_escape.
 
-    Raises EscalationError with the usage, or naming what could not be understood.
+    Raises UserError with the usage, or naming what could not be understood.
     """
     words = text.strip().split(maxsplit=1)
     if not words:
-        raise EscalationError("flag.usage")
+        raise UserError("flag.usage")
     first, rest = words[0], (words[1] if len(words) > 1 else "")
-    target = _target(first)
+    target = parse_target(first)
+    if target is None:
+        raise UserError("flag.bad_target", target=truncate(unslack(first), TARGET_ECHO_LIMIT))
     officials: list[str] = []
     while rest:
         head, _, tail = rest.partition(" ")
@@ -132,18 +112,6 @@ def unslack(text: str) -> str:
     for pattern, replacement in _SLACK_SEQUENCES:
         text = pattern.sub(replacement, text)
     return html.unescape(text)
-
-
-def _target(word: str) -> Target:
-    bare = word.removeprefix("<").removesuffix(">").split("|", 1)[0] if word.startswith("<") else word
-    bare = html.unescape(bare)
-    if match := _MENTION_ID.match(bare):
-        return MentionIdTarget(int(match[1]))
-    if message := parse_permalink(bare):
-        return message
-    if re.match(r"^https?://\S+$", bare, re.IGNORECASE):
-        return MentionUrlTarget(bare)
-    raise EscalationError("flag.bad_target", target=escape(truncate(unslack(word), TARGET_ECHO_LIMIT)))
 
 
 # The service ----------------------------------------------------------------------------------------------
@@ -201,20 +169,20 @@ class EscalationService:
             card = self.store.card_for_message(channel, thread_ts)
         return card
 
-    def resolve(self, target: Target) -> Resolved:
-        """The mention a target points at; raises EscalationError when there is none."""
+    def resolve(self, target: PostTarget) -> Resolved:
+        """The mention a target points at; raises UserError when there is none."""
         if isinstance(target, MessageRef):
             card = self.card_at(target.channel, target.ts, target.thread_ts)
             if card is None or card.mention_id is None:
-                raise EscalationError("flag.not_a_card")
+                raise UserError("flag.not_a_card")
             return Resolved(card.mention_id, card)
-        if isinstance(target, MentionIdTarget):
+        if isinstance(target, MentionRef):
             if not self.records.has_mention(target.mention_id):
-                raise EscalationError("flag.not_found", target=str(target.mention_id))
+                raise UserError("flag.not_found", target=str(target.mention_id))
             return Resolved(target.mention_id, self.records.posted_card(target.mention_id))
         found = [Resolved(mid, self.records.posted_card(mid)) for mid in self.records.mention_ids_with_url(target.url)]
         if not found:
-            raise EscalationError("flag.not_found", target=escape(truncate(target.url, TARGET_ECHO_LIMIT)))
+            raise UserError("flag.not_found", target=truncate(target.url, TARGET_ECHO_LIMIT))
         # Several sources may link the same page: prefer the newest mention that has a card.
         return next((r for r in reversed(found) if r.card is not None), found[-1])
 
@@ -251,7 +219,7 @@ class EscalationService:
         card = resolved.card
         channel = self.settings.escalation_channel or (card.channel if card else None)
         if channel is None:
-            raise EscalationError("flag.no_channel")
+            raise UserError("flag.no_channel")
         thread_ts = None if self.settings.escalation_channel or card is None else (card.thread_ts or card.slack_ts)
         watcher = card.watcher if card else self.records.watcher_of(resolved.mention_id)
         mention = self.store.mention(resolved.mention_id)
@@ -322,11 +290,14 @@ class EscalationService:
     def get(self, escalation_id: int) -> Escalation:
         escalation = self.records.get(escalation_id)
         if escalation is None:
-            raise EscalationError("escalation.gone")
+            raise UserError("escalation.gone")
         return escalation
 
+    def mention(self, mention_id: int) -> Mention:
+        return self.store.mention(mention_id)
+
     def mention_of(self, escalation: Escalation) -> Mention:
-        return self.store.mention(escalation.mention_id)
+        return self.mention(escalation.mention_id)
 
     def may_finish(self, escalation: Escalation, user: str) -> bool:
         """Closing or dismissing is for the officials, whoever escalated it, and admins."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
+from veilleur.core.errors import UserError
+from veilleur.core.i18n import t
 from veilleur.core.text import ELLIPSIS, FORMAT_CHARACTERS, truncate
 
 TEXT_LIMIT = 3000
@@ -31,6 +33,11 @@ _ADDRESS = re.compile(
 def escape(text: str) -> str:
     """`text` with Slack's three control characters (`&`, `<`, `>`) turned into entities, nothing else."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_error_text(error: UserError, lang: str) -> str:
+    """The sentence a person reads for `error`, its outside-text parameters escaped."""
+    return t(error.key, lang, **{name: escape(value) for name, value in error.params.items()})
 
 
 def cut_markup(markup: str, limit: int) -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import (
     ConfigProblem,
@@ -35,7 +36,7 @@ from veilleur.core.watcher_config import (
     load_watchers_file,
     parse_watcher,
 )
-from veilleur.storage.store import Store, iso, utcnow
+from veilleur.storage.store import Store, WatcherStatus, iso, utcnow
 from veilleur.watching.polling import Poller
 from veilleur.watching.url_safety import UnsafeUrlError, UrlPolicy, check_url, new_guarded_http_client
 from watchers import SOURCES, build_watcher
@@ -53,15 +54,6 @@ URL_CHECK_TIMEOUT = 2.0
 BOT_SECRETS = frozenset({"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "OPENAI_API_KEY"})
 # Changing one of these points the watcher at other posts: its cursor and first-run state start over.
 LOCATION_FIELDS = ("source", "url", "base_url")
-
-
-class CatalogError(Exception):
-    """A change the catalogue refuses; `key` and `params` make the i18n sentence the person sees."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -245,18 +237,22 @@ class WatcherCatalog:
     def get(self, name: str) -> CatalogEntry:
         entry = self._entries.get(name)
         if entry is None:
-            raise CatalogError("watch.unknown", name=name)
+            raise UserError("watch.unknown", name=name)
         return entry
 
     def editable(self, name: str) -> CatalogEntry:
         """The watcher made in Slack called `name`; a file watcher is refused with the file to edit."""
         entry = self.get(name)
         if entry.origin == FILE:
-            raise CatalogError("watch.file_watcher", name=name, file=str(self.settings.watchers_file))
+            raise UserError("watch.file_watcher", name=name, file=str(self.settings.watchers_file))
         return entry
 
     def cards_since(self, moment: datetime) -> dict[str, int]:
         return self.rows.cards_since(moment)
+
+    def statuses(self) -> dict[str, WatcherStatus]:
+        """Each watcher's polling state (cursor, last success, failures), by name."""
+        return {entry.name: self.services.store.watcher_status(entry.name) for entry in self.entries()}
 
     # Checking ------------------------------------------------------------------------------------------------
 
@@ -302,7 +298,7 @@ class WatcherCatalog:
     def add(self, table: dict[str, Any], config: WatcherConfig, watcher: Watcher, user: str) -> None:
         """Store a validated watcher and poll it at once."""
         if config.name in self._entries:  # another person took the name while this one was being checked
-            raise CatalogError("watch.name_taken", name=config.name)
+            raise UserError("watch.name_taken", name=config.name)
         self.rows.insert(table, user)
         self._keep(CatalogEntry(config, SLACK, False, table, user), watcher)
         self._start(config.name)
@@ -321,7 +317,7 @@ class WatcherCatalog:
     def pause(self, name: str, user: str) -> CatalogEntry:
         entry = self.get(name)
         if entry.paused:
-            raise CatalogError("watch.already_paused", name=name)
+            raise UserError("watch.already_paused", name=name)
         self.rows.pause(name, user)
         self._stop(name)
         self._entries[name] = CatalogEntry(entry.config, entry.origin, True, entry.table, entry.created_by)
@@ -330,7 +326,7 @@ class WatcherCatalog:
     def resume(self, name: str) -> CatalogEntry:
         entry = self.get(name)
         if not entry.paused:
-            raise CatalogError("watch.not_paused", name=name)
+            raise UserError("watch.not_paused", name=name)
         self.rows.resume(name)
         self._entries[name] = CatalogEntry(entry.config, entry.origin, False, entry.table, entry.created_by)
         self._start(name)
