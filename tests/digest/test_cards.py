@@ -10,7 +10,7 @@ from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert
 from veilleur.core.mentions import Mention
 from veilleur.core.stances import StanceShare
 from veilleur.digest.cards import digest_message
-from veilleur.digest.compute import (
+from veilleur.digest.model import (
     Change,
     Digest,
     DigestPeriod,

@@ -19,8 +19,10 @@ from veilleur.core.query import parse_query
 from veilleur.core.settings import Settings, parse_settings
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.digest.cards import digest_message
-from veilleur.digest.compute import DigestPeriod, compute_digest, narrate
+from veilleur.digest.compute import compute_digest
 from veilleur.digest.delivery import DigestSchedule, DigestService, DigestTarget, digest_targets, start_digests
+from veilleur.digest.model import DigestPeriod
+from veilleur.digest.narrative import narrate
 from veilleur.runtime import open_services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.storage.store import Store

@@ -36,7 +36,9 @@ from veilleur.core.i18n import t
 from veilleur.core.settings import WEEKDAYS, Settings
 from veilleur.core.watcher_config import AuthorLabel, WatcherConfig
 from veilleur.digest.cards import digest_message
-from veilleur.digest.compute import Digest, DigestPeriod, compute_digest, narrate
+from veilleur.digest.compute import compute_digest
+from veilleur.digest.model import Digest, DigestPeriod
+from veilleur.digest.narrative import narrate
 from veilleur.storage.store import Priority, Store, iso, utcnow
 
 if TYPE_CHECKING:
