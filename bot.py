@@ -6,6 +6,8 @@
     python bot.py status          print the health of every watcher
     python bot.py digest          post a digest since the latest scheduled one to the digest destinations
     python bot.py digest --dry-run  print that digest instead (changes nothing)
+
+Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bot.py", description="Veilleur, the community team's lookout in Slack.")
+    # prog: "bot.py" or "veilleur" (the console script), as it was run.
+    parser = argparse.ArgumentParser(description="Veilleur, the community team's lookout in Slack.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
     once = commands.add_parser("once", help="run one poll cycle and exit")
