@@ -35,6 +35,7 @@ from veilleur.escalation.service import EscalationService, load_routes, schedule
 from veilleur.slack import cards
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
+from veilleur.storage.escalations import Escalation
 from veilleur.storage.store import DatabaseUnavailable, Delivery, Store, unavailable_reason
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
@@ -83,10 +84,11 @@ class Services:
             )
         return self.card(delivery)
 
-    def card(self, delivery: Delivery) -> dict[str, Any]:
-        """A mention card as it should look now (story, escalation or dismissal line)."""
+    def card(self, delivery: Delivery, escalation: Escalation | None = None) -> dict[str, Any]:
+        """A mention card as it should look now (story, escalation or dismissal line); `escalation` as a step of
+        the escalation service just left it."""
         if self.stories is not None:
-            return self.stories.current_card(delivery)
+            return self.stories.current_card(delivery, escalation)
         assert delivery.mention_id is not None
         return cards.mention_card(
             self.store.mention(delivery.mention_id),

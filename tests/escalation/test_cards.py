@@ -200,6 +200,21 @@ def test_card_status_links_to_the_escalation() -> None:
     assert ui.escalation_status(escalation(permalink=None), "en").startswith(":rotating_light: Escalation #12: Sent")
 
 
+def test_the_card_status_is_the_escalation_or_the_dismissal_whichever_came_last() -> None:
+    acknowledged = escalation("acknowledged")  # acknowledged two hours after RAISED
+    line = ui.escalation_status(acknowledged, "en")
+    assert ui.card_status(acknowledged, None, None, tz=PARIS, lang="en") == line
+    for before_or_at in (timedelta(hours=1), timedelta(hours=2)):
+        assert ui.card_status(acknowledged, "U0EVE", RAISED + before_or_at, tz=PARIS, lang="en") == line
+    dismissed = ui.card_status(acknowledged, "U0EVE", RAISED + timedelta(hours=3), tz=PARIS, lang="fr")
+    assert dismissed is not None and dismissed.startswith(":white_check_mark:") and "<@U0EVE>" in dismissed
+    assert "12:00" in dismissed  # 11:00 UTC, shown in Paris time
+    assert ui.card_status(None, "U0EVE", RAISED, tz=PARIS, lang="en") == (
+        ui.card_status(escalation(created_at=RAISED - timedelta(days=1)), "U0EVE", RAISED, tz=PARIS, lang="en")
+    )
+    assert ui.card_status(None, None, None, tz=PARIS, lang="en") is None
+
+
 def test_the_refusal_names_who_may_close() -> None:
     assert ui.refusal(escalation(), "en") == (
         "Only <@U0MAYOR>, <@U0DEPUTY>, <@U0ANN>, <@U0BOB> or an admin (ADMIN_USERS) can close or dismiss "

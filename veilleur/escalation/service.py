@@ -178,10 +178,10 @@ class EscalationService:
         settings: Settings,
         routes: Sequence[RouteConfig] = (),
         *,
-        render_card: Callable[[Delivery], dict[str, Any]] | None = None,
+        render_card: Callable[[Delivery, Escalation], dict[str, Any]] | None = None,
     ) -> None:
-        """`render_card` draws a card as it should look now (the bot's, with its story); without it, the card
-        is drawn here with the escalation's status line."""
+        """`render_card(card, escalation)` draws a card as it should look now, given its escalation's new state
+        (the bot's, with its story); without it, the card is drawn here with the escalation's status line."""
         self.store = store
         self.render_card = render_card
         self.records = EscalationStore(store)
@@ -460,7 +460,10 @@ class EscalationService:
         return escalation.thread_ts or escalation.message_ts
 
     async def _refresh(self, escalation: Escalation) -> None:
-        """Show the escalation's current state on its message and on the card."""
+        """Show the escalation's state, as a step just left it, on its message and on the card.
+
+        Each step changes the state first (the store returns the escalation as it is now), then draws from that
+        returned state with the builders of escalation/cards.py: drawing never reads the escalation back."""
         if escalation.message_ts is not None:
             await self._update(escalation.channel, escalation.message_ts, self._message(escalation))
         await self._update_card(escalation)
@@ -470,7 +473,7 @@ class EscalationService:
         if card is None or card.slack_ts is None:
             return
         if self.render_card is not None:
-            await self._update(card.channel, card.slack_ts, self.render_card(card))
+            await self._update(card.channel, card.slack_ts, self.render_card(card, escalation))
             return
         message = cards.mention_card(
             self.mention_of(escalation),
