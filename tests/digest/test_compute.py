@@ -6,8 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import LLMFactory
-from tests.fakes.openai_api import FakeOpenAI
+from tests.support.openai_api import FakeOpenAI, LLMFactory
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import AuthorLabel
