@@ -23,14 +23,11 @@ from tests.reliability.support import (
 from tests.support.cli import Finished, run_bot
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
+from tests.support.world import channel_of
 
 STEADY = ("steady-a", "steady-b")
 FAULTY = "faulty"
 FAULTY_CHANNEL = "C0FAULTY"
-
-
-def channel_of(name: str) -> str:
-    return "C0" + name.upper().replace("-", "")
 
 
 @dataclass
