@@ -44,7 +44,7 @@ officials = ["U0TRAM"]
 
 
 @pytest.fixture
-async def start_bot(
+def start_bot(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher
 ) -> BotFactory:
     """Starts the bot (again, for a restart) on the same database; its two cards are posted on the first start."""

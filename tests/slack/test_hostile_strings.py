@@ -45,10 +45,11 @@ StartBot = Callable[[str], Awaitable[Runtime]]
 
 
 @pytest.fixture
-async def start_bot(
+def start_bot(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher
 ) -> StartBot:
     """Starts the bot with an RSS watcher on /news and a Mastodon watcher on #tramway, both with `query`."""
+
     async def start(query: str) -> Runtime:
         (tmp_path / "watchers.toml").write_text(
             f'[[watcher]]\nname = "news"\nsource = "rss"\nurl = "{feeds.url("/news")}"\nquery = {json.dumps(query)}\n'
