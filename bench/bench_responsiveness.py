@@ -62,7 +62,7 @@ from responsiveness_world import (
 )
 from stall_sampler import SampledLoopMonitor
 
-from tests.fakes import free_port
+from tests.support import free_port
 from veilleur.core.settings import Settings, parse_settings
 from veilleur.runtime import Runtime
 from veilleur.watching.catalog import poll_job_id

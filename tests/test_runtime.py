@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.settings import parse_settings
 from veilleur.runtime import open_services, schedule_watchers
 from watchers.base import new_http_client

@@ -1,6 +1,6 @@
 """compute_digest, the one entry: an empty period gives an empty digest and the quiet sentence."""
 
-from tests.digest.support import DAY
+from tests.support.digest_figures import DAY
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Change
 from veilleur.digest.narrative import narrate

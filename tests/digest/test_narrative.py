@@ -4,9 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import LLMFactory
-from tests.digest.support import BUDGET, DAY, END, PARK, TRAM, found, mention
-from tests.fakes.openai_api import FakeOpenAI
+from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, mention
+from tests.support.openai_api import FakeOpenAI, LLMFactory
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Digest

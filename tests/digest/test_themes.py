@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from tests.digest.support import BUDGET, DAY, END, PARK, TRAM, found, mention
+from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, mention
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.compute import compute_digest
 from veilleur.storage.store import Store

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from tests.digest.support import DAY, END, found, mention
+from tests.support.digest_figures import DAY, END, found, mention
 from veilleur.digest.compute import compute_digest
 from veilleur.storage.store import Store
 

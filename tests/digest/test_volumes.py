@@ -3,7 +3,7 @@
 from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from tests.digest.support import DAY, END, found, mention
+from tests.support.digest_figures import DAY, END, found, mention
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Change, Digest, DigestPeriod
 from veilleur.storage.store import Store

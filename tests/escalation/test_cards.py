@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.views import View
 
-from tests.slack.test_cards import HOSTILE, all_strings, assert_within_block_kit_limits, block, has_block, text_objects
+from tests.support.block_kit import HOSTILE, all_strings, assert_within_block_kit_limits, block, has_block, text_objects
 from veilleur.core.mentions import Mention
 from veilleur.escalation import cards as ui
 from veilleur.storage.escalations import Escalation, Escalator

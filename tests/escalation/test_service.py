@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.fakes.slack_api import FakeSlack
+from tests.support.slack_api import FakeSlack
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.settings import parse_settings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.test_bot import feed
+from tests.support.feed_server import FeedServer
+from tests.support.world import feed
 from veilleur.core.settings import parse_settings
 from veilleur.core.watcher_config import WatcherFieldError
 from veilleur.runtime import Services, open_services

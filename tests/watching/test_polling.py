@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.fakes.database_lock import locked_database
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
+from tests.support.database_lock import locked_database
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.slack.outbox import Outbox, new_slack_client

@@ -17,11 +17,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import LLMFactory
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.feed_server import FeedServer
+from tests.support.openai_api import FakeOpenAI, LLMFactory
+from tests.support.slack_api import FakeSlack
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query

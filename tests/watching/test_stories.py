@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.settings import SettingsError, parse_settings
