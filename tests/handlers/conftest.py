@@ -39,7 +39,7 @@ class Bot:
     async def post_card(self, mention: Mention) -> tuple[int, Message]:
         """Store `mention` as found by the hn watcher and wait for the outbox to post its card."""
         services = self.runtime.services
-        assert services is not None and services.outbox is not None
+        assert services is not None
         services.store.record_poll("hn", CARDS, [mention], {}, backfill=1)
         mention_id = next(services.store.db.query("select max(id) as id from mentions"))["id"]
         services.outbox.wake()
