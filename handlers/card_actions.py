@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from veilleur.core.i18n import t
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -31,7 +31,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(text=t("card.not_ours", lang), response_type="ephemeral", replace_original=False)
             return
         services.store.dismiss_card(card.id, user)
-        await client.chat_update(channel=channel, ts=ts, **services.card(card))
+        await client.chat_update(channel=channel, ts=ts, **services.stories.current_card(card))
 
     app.action("mention_open")(open_link)
     app.action("mention_dismiss")(dismiss)

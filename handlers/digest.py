@@ -16,7 +16,7 @@ from handlers.assist_replies import AckFirst, EphemeralReply
 from veilleur.assist.summary_cards import problem_message
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, services: Services) -> None:
     lang = services.settings.bot_language
     digests = services.digests
-    assert digests is not None
     pacing = AckFirst()
 
     async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:

@@ -25,7 +25,7 @@ from veilleur.assist.summary_cards import problem_message, working_message
 from veilleur.slack.links import MessageRef
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,6 @@ def register(app: AsyncApp, services: Services) -> None:
     settings = services.settings
     lang = settings.bot_language
     in_thread = settings.draft_visibility == "thread"
-    assert services.llm is not None
     fetcher = ConversationFetcher(services.store, services.slack, services.watchers, services.authors)
     drafter = Drafter(services.llm, PromptBook(settings.prompts_dir), lang)
     pacing = AckFirst()

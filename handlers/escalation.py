@@ -29,7 +29,7 @@ from veilleur.storage.escalations import Escalation, TransitionRefused
 from veilleur.storage.store import utcnow
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
@@ -39,8 +39,6 @@ ANSWERABLE = ("open", "acknowledged")
 
 def register(app: AsyncApp, services: Services) -> None:
     service = services.escalations
-    if service is None:
-        return
     lang = services.settings.bot_language
     emojis = frozenset(services.settings.escalation_emoji)
 

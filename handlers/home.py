@@ -14,15 +14,13 @@ from veilleur.watching.home_view import HomeEscalation, HomeWatcher, home_view
 from veilleur.watching.views import who_may_change
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 LAST_DAY = timedelta(hours=24)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     catalog = services.catalog
-    if catalog is None:
-        return
     settings = services.settings
     escalations = EscalationStore(services.store)
 

@@ -29,14 +29,13 @@ from veilleur.assist.summary_cards import problem_message, summary_message, work
 from veilleur.slack.links import MessageRef
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
     lang = services.settings.bot_language
-    assert services.llm is not None
     fetcher = ConversationFetcher(services.store, services.slack, services.watchers, services.authors)
     summarizer = Summarizer(services.llm, PromptBook(services.settings.prompts_dir), lang)
     pacing = AckFirst()

@@ -28,7 +28,7 @@ from veilleur.watching.catalog import CatalogError
 from watchers import SOURCES
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
@@ -45,8 +45,6 @@ _TRAILING_LINK = re.compile(r"(?:^|\s)<?(https?://[^|>\s]+)(?:\|[^>]*)?>?\s*$", 
 
 def register(app: AsyncApp, services: Services) -> None:
     catalog = services.catalog
-    if catalog is None:
-        return
     settings = services.settings
     lang, tz = settings.bot_language, settings.bot_timezone
     access = AdminAccess(settings, services.slack)

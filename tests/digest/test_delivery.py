@@ -19,6 +19,7 @@ from veilleur.digest.compute import compute_digest
 from veilleur.digest.delivery import DigestSchedule, DigestTarget, digest_targets, start_digests
 from veilleur.digest.model import DigestPeriod
 from veilleur.runtime import open_services
+from veilleur.slack.outbox import new_slack_client
 from veilleur.storage.store import Store
 
 # ---- the schedule ------------------------------------------------------------------------------------------------
@@ -225,11 +226,11 @@ async def test_the_digest_job_is_scheduled_only_with_a_destination(
     settings = parse_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url,
                                "DATABASE_PATH": str(tmp_path / "db"), "WATCHERS_FILE": str(watchers_file),
                                "DIGEST_CHANNEL": digest_channel, "DIGEST_TIME": "07:45"})
-    services = open_services(settings)
+    services = open_services(settings, new_slack_client("xoxb-test", slack.api_url))
     scheduler = AsyncIOScheduler(timezone=PARIS)
     try:
         with caplog.at_level(logging.INFO, logger="veilleur.digest.delivery"):
-            start_digests(scheduler, services)
+            start_digests(scheduler, services.digests)
         job = scheduler.get_job("digest")
         if digest_channel:
             assert job is not None

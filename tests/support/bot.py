@@ -21,7 +21,8 @@ from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import parse_settings
 from veilleur.escalation.service import EscalationService
-from veilleur.runtime import Runtime, Services
+from veilleur.runtime import Runtime
+from veilleur.services import Services
 from veilleur.storage.escalations import Escalation
 
 T = TypeVar("T")
@@ -97,7 +98,6 @@ class Bot:
     async def post_card(self, mention: Mention, watcher: str = "hn", channel: str = CARDS) -> tuple[int, Message]:
         """Store `mention` as found by `watcher` and wait for the outbox to post its card."""
         store, outbox = self.services.store, self.services.outbox
-        assert outbox is not None
         store.record_poll(watcher, channel, [mention], {}, backfill=1)
         mention_id = next(store.db.query("select max(id) as id from mentions"))["id"]
         outbox.wake()
@@ -123,7 +123,6 @@ class Bot:
 
     @property
     def escalations(self) -> EscalationService:
-        assert self.services.escalations is not None
         return self.services.escalations
 
     def latest(self, mention_id: int) -> Escalation | None:

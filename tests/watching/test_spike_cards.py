@@ -12,7 +12,7 @@ from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, asser
 from veilleur.assist.llm import REASONS
 from veilleur.core.mentions import Mention
 from veilleur.watching.spike_cards import spike_alert
-from veilleur.watching.spikes import SpikeFacts, SpikeMention, SpikeSummary, Volume
+from veilleur.watching.spike_facts import SpikeFacts, SpikeMention, SpikeSummary, Volume
 
 PARIS = ZoneInfo("Europe/Paris")
 END = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)

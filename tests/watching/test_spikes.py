@@ -393,7 +393,7 @@ async def test_the_running_bot_wires_spike_alerts_to_its_outbox(
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url, "SPIKE_MIN_MENTIONS": "4",
         "SPIKE_CHANNEL": "C0SPIKES",
     })
-    services = open_services(settings)
+    services = open_services(settings, new_slack_client("xoxb-test", slack.api_url))
     try:
         feeds.add("/w", rss([]))
         await services.poller.poll("w")
@@ -403,7 +403,6 @@ async def test_the_running_bot_wires_spike_alerts_to_its_outbox(
         hooks = [getattr(hook, "__self__", None) for hook in services.poller.after_record]
         [watch] = [hook for hook in hooks if isinstance(hook, SpikeWatch)]
         await watch.wait()
-        assert services.outbox is not None
         services.outbox.pace = 0.0  # the cards go out too: no need to space them a second apart here
         await services.outbox.drain(within=10)
         [alert] = slack.posted_messages("C0SPIKES")

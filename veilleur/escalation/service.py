@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -37,9 +37,6 @@ from veilleur.slack.links import MessageRef, parse_permalink
 from veilleur.slack.markup import escape
 from veilleur.storage.escalations import Escalation, EscalationStore
 from veilleur.storage.store import Delivery, Store, utcnow
-
-if TYPE_CHECKING:
-    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 
@@ -511,16 +508,13 @@ class EscalationService:
         return response["permalink"]
 
 
-def schedule_reminders(scheduler: AsyncIOScheduler, services: Services) -> None:
+def schedule_reminders(scheduler: AsyncIOScheduler, escalations: EscalationService) -> None:
     """Check for unposted escalations and due reminders every few minutes."""
-    if services.escalations is None:
-        return
     scheduler.add_job(
-        services.escalations.check,
+        escalations.check,
         IntervalTrigger(seconds=REMINDER_CHECK_SECONDS),
         id="escalations",
         name="escalation reminders",
         max_instances=1,
         coalesce=True,
     )
-
