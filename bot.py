@@ -6,6 +6,8 @@
     python bot.py status          print the health of every watcher
     python bot.py digest          post a digest since the latest scheduled one to the digest destinations
     python bot.py digest --dry-run  print that digest instead (changes nothing)
+
+Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import sqlite3
 import sys
 from typing import Any
 
-from veilleur.core.settings import Settings, SettingsError, load_settings, require_slack_connection
+from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError
 from veilleur.digest.delivery import DigestTarget, message_json
-from veilleur.runtime import Runtime, Services, open_services, open_store
+from veilleur.runtime import Runtime, open_local_services, open_services, open_store
+from veilleur.services import LocalServices, Services
+from veilleur.slack.outbox import new_slack_client
 from veilleur.storage.store import DatabaseUnavailable, database_problem, utcnow
 from veilleur.watching.health import status_table
+from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import PollReport
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
@@ -43,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
             return print_status(settings)
         if args.command == "digest":
             return asyncio.run(run_digest(settings, dry_run=args.dry_run))
-        require_slack_connection(settings)
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
@@ -59,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bot.py", description="Veilleur, the community team's lookout in Slack.")
+    # prog: "bot.py" or "veilleur" (the console script), as it was run.
+    parser = argparse.ArgumentParser(description="Veilleur, the community team's lookout in Slack.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
     once = commands.add_parser("once", help="run one poll cycle and exit")
@@ -76,9 +81,8 @@ def print_status(settings: Settings) -> int:
 
 
 async def _print_status(settings: Settings) -> int:
-    services = open_services(settings, post_to_slack=False)
+    services = open_local_services(settings)
     try:
-        assert services.catalog is not None
         configs = [entry.config for entry in services.catalog.entries()]  # the file's and those made in Slack
         print(status_table(services.store, configs, settings.bot_timezone))
         failing = [c.name for c in configs if services.store.watcher_status(c.name).consecutive_failures]
@@ -110,27 +114,28 @@ async def run_bot(settings: Settings) -> None:
         await runtime.stop()
 
 
-def open_cli_services(settings: Settings, *, dry_run: bool) -> tuple[Services, bool]:
-    """The services for a one-shot command, and whether it prints instead of posting (a dry run, or no Slack
-    token): then it works on an in-memory copy of the database and changes nothing."""
-    printing = dry_run or settings.slack_bot_token is None
+def open_cli_services(settings: Settings, *, dry_run: bool) -> LocalServices:
+    """The services for a one-shot command: `Services` to post, or only `LocalServices` when it prints instead (a
+    dry run, or no Slack token), and then on an in-memory copy of the database, so it changes nothing."""
+    token = None if dry_run else settings.slack_bot_token
     store = open_store(settings)
-    if printing:
+    if token is None:
         real, store = store, store.copy_to_memory()
         real.close()
-    return open_services(settings, store=store, post_to_slack=not printing), printing
+        return open_local_services(settings, store=store)
+    return open_services(settings, new_slack_client(token, settings.slack_api_url), store=store)
 
 
 async def run_once(settings: Settings, *, dry_run: bool) -> int:
     """One poll of every watcher. Without a Slack token it behaves as a dry run."""
-    services, printing = open_cli_services(settings, dry_run=dry_run)
+    services = open_cli_services(settings, dry_run=dry_run)
     try:
         reports = await services.poller.poll_all()
         for report in reports:
             print(describe(report))
-        if printing:
+        if not isinstance(services, Services):
             print_pending_cards(services)
-        elif services.outbox is not None:
+        else:
             left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
             if left:
                 print(f"{left} card(s) still queued; they will be posted by the next run")
@@ -142,11 +147,10 @@ async def run_once(settings: Settings, *, dry_run: bool) -> int:
 async def run_digest(settings: Settings, *, dry_run: bool) -> int:
     """A digest since the latest slot to each destination (every watcher when printing without one). It does not
     count as the scheduled digest. Without a Slack token it behaves as a dry run."""
-    services, printing = open_cli_services(settings, dry_run=dry_run)
-    assert services.digests is not None
+    services = open_cli_services(settings, dry_run=dry_run)
     try:
         targets = services.digests.targets()
-        if printing:
+        if not isinstance(services, Services):
             for target in targets or [DigestTarget(settings.digest_channel or "-", None)]:
                 period = services.digests.schedule.period_until(utcnow())
                 built = await services.digests.build(period, target.watchers, chart=False)
@@ -159,7 +163,6 @@ async def run_digest(settings: Settings, *, dry_run: bool) -> int:
             return 1
         for target in targets:
             await services.digests.post_now(target)
-        assert services.outbox is not None
         left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
         await services.digests.settle(within=CHART_UPLOAD_LIMIT)
         if left:
@@ -185,9 +188,10 @@ def describe(report: PollReport) -> str:
     return line
 
 
-def print_pending_cards(services: Services) -> None:
+def print_pending_cards(services: LocalServices) -> None:
+    lang = services.settings.bot_language
     for delivery in services.store.due_deliveries():
-        message = services.render(delivery)
+        message = outbox_message(delivery, store=services.store, stories=services.stories, lang=lang)
         where = " (in the burst thread)" if delivery.parent_id else ""
         print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
         print(message_as_text(message))

@@ -33,8 +33,10 @@ from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import parse_settings
 from veilleur.core.watcher_config import AuthorLabel
-from veilleur.digest.compute import FACTS_LIMIT, DigestPeriod, compute_digest, narrative_prompt
+from veilleur.digest.compute import compute_digest
 from veilleur.digest.delivery import DigestService, DigestTarget
+from veilleur.digest.model import DigestPeriod
+from veilleur.digest.narrative import FACTS_LIMIT, narrative_prompt
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.store import Store
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loop_monitor import LoopMonitor
 
-from tests.fakes.slack_api import FakeSlack
+from tests.support.slack_api import FakeSlack
 from veilleur.core.mentions import Mention
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.storage.store import Delivery, Store, iso, utcnow

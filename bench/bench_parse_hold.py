@@ -29,7 +29,7 @@ from loop_monitor import LoopMonitor
 from playback import playback_server
 
 import watchers.base as base
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import SourceError, Watcher, WatcherContext, new_http_client

@@ -30,7 +30,7 @@ import feedparser
 from playback import playback_server
 
 import watchers.rss as rss_module
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.query import parse_query
 from veilleur.core.text import html_to_text
 from veilleur.core.watcher_config import WatcherConfig

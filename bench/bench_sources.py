@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from playback import playback_server  # noqa: E402
 
-from tests.fakes.feed_server import FeedServer  # noqa: E402
+from tests.support.feed_server import FeedServer  # noqa: E402
 from veilleur.core.query import parse_query  # noqa: E402
 from veilleur.core.watcher_config import WatcherConfig  # noqa: E402
 from veilleur.storage.store import Store  # noqa: E402

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from tests.fakes import free_port
-from tests.fakes.slack_requests import SlackRequests, send
+from tests.support import free_port
+from tests.support.slack_requests import SlackRequests, send
 from veilleur.assist.conversations import Conversation, Post
 from veilleur.assist.summarize import extractive_summary
 from veilleur.assist.summary_cards import summary_message
@@ -55,7 +55,7 @@ def thread_text(n: int) -> str:
 
 
 def fake_llm_answer(request: Any) -> str:
-    from tests.fakes.openai_api import json_reply
+    from tests.support.openai_api import json_reply
 
     if "Label every message" not in request.system:
         return json_reply({"main_points": ["combined"], "next_steps": ["answer"]})
@@ -67,8 +67,8 @@ def fake_llm_answer(request: Any) -> str:
 
 def play_slack(messages: int, ports: multiprocessing.Queue, conn: Connection) -> None:
     """The second process: fake Slack Web API and fake LLM, and bursts of signed /summarize sent and timed here."""
-    from tests.fakes.openai_api import FakeOpenAI
-    from tests.fakes.slack_api import FakeSlack
+    from tests.support.openai_api import FakeOpenAI
+    from tests.support.slack_api import FakeSlack
 
     async def burst(
         client: httpx.AsyncClient, response_base: str, url: str, link: str, ids: list[str]

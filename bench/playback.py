@@ -8,7 +8,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 
 Setup = Callable[[FeedServer], None]
 

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackRequests, send
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
+from tests.support.slack_requests import SlackRequests, send
 from veilleur.core.mentions import Mention
 from veilleur.storage.store import Store, utcnow
 from watchers.feed_parser import parse_feed

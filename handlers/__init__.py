@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from handlers import card_actions, digest, draft, escalation, home, summarize, watch
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -16,7 +16,7 @@ from veilleur.core.i18n import t
 from veilleur.watching.mention_cards import MentionCards
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 
 async def handle_open(ack: AsyncAck) -> None:
@@ -37,7 +37,5 @@ async def handle_dismiss(
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.cards is None:
-        return
     app.action("mention_open")(handle_open)
     app.action("mention_dismiss")(partial(handle_dismiss, cards=services.cards, lang=services.settings.bot_language))

@@ -19,7 +19,7 @@ from veilleur.assist.summary_cards import problem_message
 from veilleur.digest.delivery import DigestService
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,5 @@ async def handle_digest(ack: AsyncAck, command: dict[str, Any], respond: AsyncRe
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.digests is None:
-        return
     digests = Digests(services.digests, services.settings.bot_language)
     app.command("/digest")(partial(handle_digest, digests=digests))

@@ -28,7 +28,7 @@ from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, PostTarget, parse_target
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +185,6 @@ async def handle_redraft(
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.conversations is None or services.drafter is None:
-        return
     settings = services.settings
     drafts = Drafts(
         services.conversations, services.drafter, settings.bot_language, settings.draft_visibility == "thread"

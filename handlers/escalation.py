@@ -26,7 +26,7 @@ from veilleur.storage.escalations import Escalation, TransitionRefused
 from veilleur.storage.store import utcnow
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 Payload = dict[str, Any]
 
@@ -263,8 +263,6 @@ async def handle_reason_submit(
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.escalations is None:
-        return
     settings = services.settings
     escalations = Escalations(services.escalations, settings.bot_language, frozenset(settings.escalation_emoji))
 

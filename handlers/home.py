@@ -18,7 +18,7 @@ from veilleur.watching.home_view import HomeEscalation, HomeWatcher, home_view
 from veilleur.watching.views import who_may_change
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 LAST_DAY = timedelta(hours=24)
 
@@ -51,7 +51,5 @@ async def handle_home_opened(event: dict[str, Any], client: AsyncWebClient, *, h
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.catalog is None or services.escalations is None:
-        return
     home = Home(services.catalog, services.escalations, services.settings)
     app.event("app_home_opened")(partial(handle_home_opened, home=home))

@@ -30,7 +30,7 @@ from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,6 @@ async def handle_card_button(
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.conversations is None or services.summarizer is None:
-        return
     summaries = Summaries(services.conversations, services.summarizer, services.settings.bot_language)
     app.command("/summarize")(partial(handle_command, summaries=summaries))
     app.message_shortcut("summarize_thread")(partial(handle_shortcut, summaries=summaries))

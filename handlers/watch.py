@@ -33,7 +33,7 @@ from veilleur.watching.catalog import WatcherCatalog
 from watchers import SOURCES
 
 if TYPE_CHECKING:
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 log = logging.getLogger(__name__)
 Payload = dict[str, Any]
@@ -263,8 +263,6 @@ async def handle_remove_cancelled(ack: AsyncAck, action: Payload, respond: Async
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    if services.catalog is None:
-        return
     watching = Watching(services.catalog, services.settings, AdminAccess(services.settings, services.slack))
     app.command("/watch")(partial(handle_watch, watching=watching))
     app.action(ui.SOURCE_ACTION)(partial(handle_source_changed, watching=watching))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.fakes import free_port as find_free_port
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackRequests
-from veilleur.assist.llm import LLM
-from veilleur.core.settings import parse_settings
-from veilleur.storage.store import Store
+pytest.register_assert_rewrite("tests.support")  # their assertions explain themselves like the tests' own
+
+from tests.support import free_port as find_free_port  # noqa: E402  (after the assert-rewrite registration)
+from tests.support.bot import BotLauncher  # noqa: E402
+from tests.support.feed_server import FeedServer  # noqa: E402
+from tests.support.openai_api import FakeOpenAI, LLMFactory  # noqa: E402
+from tests.support.slack_api import FakeSlack  # noqa: E402
+from tests.support.slack_requests import SlackRequests  # noqa: E402
+from veilleur.assist.llm import LLM  # noqa: E402
+from veilleur.core.settings import parse_settings  # noqa: E402
+from veilleur.storage.store import Store  # noqa: E402
 
 
 @pytest.fixture
@@ -46,6 +49,16 @@ def slack_requests(signing_secret: str, slack: FakeSlack) -> SlackRequests:
 
 
 @pytest.fixture
+async def launch_bot(
+    slack: FakeSlack, feeds: FeedServer, slack_requests: SlackRequests
+) -> AsyncIterator[BotLauncher]:
+    """`await launch_bot(env)`: the whole bot started in-process with these settings, stopped after the test."""
+    launcher = BotLauncher(slack, feeds, slack_requests)
+    yield launcher
+    await launcher.stop()
+
+
+@pytest.fixture
 def free_port() -> int:
     return find_free_port()
 
@@ -57,8 +70,6 @@ def store() -> Iterator[Store]:
     yield store
     store.close()
 
-
-LLMFactory = Callable[..., LLM]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import sys
@@ -13,63 +12,15 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from tests.fakes.database_lock import locked_database
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackRequests, send
-from veilleur.core.settings import parse_settings
-from veilleur.runtime import Runtime
+from tests.support.bot import BotLauncher
+from tests.support.cli import BOT, env_for, run_cli
+from tests.support.database_lock import locked_database
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
+from tests.support.slack_requests import SlackRequests, send
+from tests.support.world import channel_of, feed, write_watchers
 from veilleur.storage.store import Store
 from veilleur.watching.catalog import WatcherStore
-
-BOT = Path(__file__).resolve().parent.parent / "bot.py"
-OLD = "Mon, 23 Nov 2026 08:00:00 +0100"
-NEW = "Tue, 24 Nov 2026 08:00:00 +0100"
-
-
-def feed(items: list[tuple[str, str]]) -> str:
-    body = "".join(
-        f"<item><guid>https://news.example/{guid}</guid><title>{title}</title>"
-        f"<link>https://news.example/{guid}</link><pubDate>{NEW}</pubDate></item>"
-        for guid, title in items
-    )
-    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>News</title>{body}</channel></rss>"
-
-
-def channel_of(watcher: str) -> str:
-    return "C0" + watcher.upper().replace("-", "")
-
-
-def write_watchers(path: Path, feeds: FeedServer, *entries: str) -> Path:
-    tables = [
-        f'[[watcher]]\nname = "{name}"\nsource = "rss"\nurl = "{feeds.url("/" + name)}"\nquery = "tram"\n'
-        f'channel = "{channel_of(name)}"\ninterval = "30s"\n'
-        for name in entries
-    ]
-    path.write_text("\n".join(tables))
-    return path
-
-
-def env_for(tmp_path: Path, slack: FakeSlack | None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
-    env.update(
-        DATABASE_PATH=str(tmp_path / "veilleur.db"),
-        WATCHERS_FILE=str(tmp_path / "watchers.toml"),
-        LOG_LEVEL="WARNING",
-    )
-    if slack is not None:
-        env.update(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.api_url)
-    env.update(extra)
-    return env
-
-
-async def run_cli(tmp_path: Path, env: dict[str, str], *args: str, within: float = 60) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(BOT), *args, cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), within)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize(
@@ -274,14 +225,13 @@ async def test_a_feed_that_jumps_by_hundreds_posts_a_capped_rollup_and_keeps_the
 
 
 @pytest.fixture
-async def http_bot(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int):
+async def http_bot(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher
+):
     write_watchers(tmp_path / "watchers.toml", feeds, "w")
     feeds.add("/w", feed([]))
-    settings = parse_settings(env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port)))
-    runtime = Runtime(settings, host="127.0.0.1")
-    await runtime.start()
-    yield runtime, f"http://127.0.0.1:{free_port}/slack/events"
-    await runtime.stop()
+    bot = await launch_bot(env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port)))
+    return bot.runtime, bot.url
 
 
 async def test_unsigned_or_forged_requests_are_refused(http_bot, slack_requests: SlackRequests) -> None:
@@ -370,27 +320,23 @@ async def test_dismiss_on_a_foreign_message_says_so(http_bot, slack: FakeSlack, 
 
 
 async def test_socket_mode_connects_acks_commands_and_handles_events(
-    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, slack_requests: SlackRequests
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, slack_requests: SlackRequests, launch_bot: BotLauncher
 ) -> None:
     write_watchers(tmp_path / "watchers.toml", feeds, "w")
     feeds.add("/w", feed([]))
-    runtime = Runtime(parse_settings(env_for(tmp_path, slack, SLACK_APP_TOKEN="xapp-1-A0FAKE-1-secret")))
-    await runtime.start()
-    try:
-        await slack.wait_for_socket()
-        assert slack.calls_to("apps.connections.open")[0].token == "xapp-1-A0FAKE-1-secret"
-        command = dict(parse_qsl(slack_requests.slash_command("/watch", "help").body))
-        await slack.socket_send("slash_commands", command, envelope_id="env-command")
-        ack = await slack.wait_for_socket_ack("env-command")
-        assert "/watch list" in json.dumps(ack["payload"])
-        home_opened = {"type": "app_home_opened", "user": "U0ANN", "tab": "home"}
-        event = json.loads(slack_requests.event_callback(home_opened).body)
-        await slack.socket_send("events_api", event, envelope_id="env-event")
-        await slack.wait_for_socket_ack("env-event")
-        [publish] = await slack.wait_for_calls("views.publish")
-        assert publish.args["user_id"] == "U0ANN"
-    finally:
-        await runtime.stop()
+    await launch_bot(env_for(tmp_path, slack, SLACK_APP_TOKEN="xapp-1-A0FAKE-1-secret"))
+    await slack.wait_for_socket()
+    assert slack.calls_to("apps.connections.open")[0].token == "xapp-1-A0FAKE-1-secret"
+    command = dict(parse_qsl(slack_requests.slash_command("/watch", "help").body))
+    await slack.socket_send("slash_commands", command, envelope_id="env-command")
+    ack = await slack.wait_for_socket_ack("env-command")
+    assert "/watch list" in json.dumps(ack["payload"])
+    home_opened = {"type": "app_home_opened", "user": "U0ANN", "tab": "home"}
+    event = json.loads(slack_requests.event_callback(home_opened).body)
+    await slack.socket_send("events_api", event, envelope_id="env-event")
+    await slack.wait_for_socket_ack("env-event")
+    [publish] = await slack.wait_for_calls("views.publish")
+    assert publish.args["user_id"] == "U0ANN"
 
 
 async def test_once_on_a_locked_database_ends_with_one_line_and_a_later_run_loses_nothing(

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.settings import parse_settings
-from veilleur.runtime import open_services, schedule_watchers
+from veilleur.runtime import open_local_services, schedule_watchers
 from watchers.base import new_http_client
 
 FEED = "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
@@ -27,7 +27,7 @@ def settings_for(tmp_path: Path, feeds: FeedServer, names: list[str], interval: 
 
 
 async def test_each_watcher_gets_its_own_job_with_jitter(tmp_path: Path, feeds: FeedServer) -> None:
-    services = open_services(settings_for(tmp_path, feeds, ["a", "b"], "5m"), post_to_slack=False)
+    services = open_local_services(settings_for(tmp_path, feeds, ["a", "b"], "5m"))
     scheduler = AsyncIOScheduler()
     schedule_watchers(scheduler, services)
     jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -42,11 +42,10 @@ async def test_each_watcher_gets_its_own_job_with_jitter(tmp_path: Path, feeds: 
 async def test_a_hanging_source_does_not_delay_the_others(tmp_path: Path, feeds: FeedServer) -> None:
     feeds.hang("/stuck")
     feeds.add("/fine", FEED)
-    services = open_services(settings_for(tmp_path, feeds, ["stuck", "fine"]), post_to_slack=False)
-    await services.http.aclose()
-    services.http = new_http_client(httpx.Timeout(30.0))
+    services = open_local_services(settings_for(tmp_path, feeds, ["stuck", "fine"]))
+    patient_http = new_http_client(httpx.Timeout(30.0))
     for watcher in services.watchers.values():
-        watcher.http = services.http
+        watcher.http = patient_http
     fine_polled = asyncio.Event()
     poll = services.poller.poll
 
@@ -70,13 +69,14 @@ async def test_a_hanging_source_does_not_delay_the_others(tmp_path: Path, feeds:
         assert services.store.watcher_status("stuck").last_success_at is None
     finally:
         scheduler.shutdown(wait=False)
+        await patient_http.aclose()
         await services.aclose()
 
 
 async def test_two_polls_of_one_watcher_never_overlap(tmp_path: Path, feeds: FeedServer) -> None:
     feeds.add("/slow", FEED)
     feeds.set_delay("/slow", 0.5)
-    services = open_services(settings_for(tmp_path, feeds, ["slow"]), post_to_slack=False)
+    services = open_local_services(settings_for(tmp_path, feeds, ["slow"]))
     first, second = await asyncio.gather(services.poller.poll("slow"), services.poller.poll("slow"))
     assert len(feeds.requests("/slow")) == 1
     assert first.skipped != second.skipped

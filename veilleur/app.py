@@ -14,7 +14,7 @@ from veilleur.slack.request_verification import slack_signature_middleware
 
 if TYPE_CHECKING:
     from veilleur.core.settings import Settings
-    from veilleur.runtime import Services
+    from veilleur.services import Services
 
 EVENTS_PATH = "/slack/events"
 

@@ -1,7 +1,9 @@
 """Builds the running bot from settings: store, watchers, poller, outbox, scheduler and the Slack app.
 
-`Services` is the one small object handed to handlers and jobs. `Runtime` starts and stops everything inside
-the running asyncio loop, so `bot.py` and the tests start the bot the same way.
+The one place that wires: `open_services` and `open_local_services` build the typed containers of
+veilleur/services.py, handing each object the collaborators it uses. `Runtime` starts and stops everything inside
+the running asyncio loop, so `bot.py` and the tests start the bot the same way. Nothing imports this module but
+`bot.py` (the import-linter contracts in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import errno
 import logging
 import random
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,10 +27,11 @@ from veilleur.assist.drafting import Drafter
 from veilleur.assist.llm import LLM
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
-from veilleur.core.settings import Settings, SettingsError
+from veilleur.core.settings import Settings, SettingsError, require_slack_connection
 from veilleur.core.watcher_config import (
     AuthorLabel,
     ConfigProblem,
+    RouteConfig,
     WatcherConfig,
     WatcherFieldError,
     load_authors_file,
@@ -35,13 +39,14 @@ from veilleur.core.watcher_config import (
 )
 from veilleur.digest.delivery import DigestService, start_digests
 from veilleur.escalation.service import EscalationService, load_routes, schedule_reminders
-from veilleur.slack import cards
+from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
-from veilleur.storage.store import DatabaseUnavailable, Delivery, Store, unavailable_reason
+from veilleur.storage.store import DatabaseUnavailable, Store, unavailable_reason
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
 from veilleur.watching.mention_cards import MentionCards
+from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import Poller
 from veilleur.watching.spikes import SpikeRule, SpikeWatch
 from veilleur.watching.stories import StoryService
@@ -54,67 +59,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Services:
-    settings: Settings
-    store: Store
-    http: httpx.AsyncClient
-    watchers: dict[str, Watcher]
-    poller: Poller
-    slack: AsyncWebClient | None = None
-    outbox: Outbox | None = None
-    escalations: EscalationService | None = None
-    problems: list[ConfigProblem] = field(default_factory=list)
-    llm: LLM | None = None
-    authors: list[AuthorLabel] = field(default_factory=list)
-    digests: DigestService | None = None
-    stories: StoryService | None = None
-    catalog: WatcherCatalog | None = None
-    scheduler: AsyncIOScheduler | None = None  # set once the bot runs: /watch adds and removes jobs live
-    conversations: ConversationFetcher | None = None
-    summarizer: Summarizer | None = None
-    drafter: Drafter | None = None
-    cards: MentionCards | None = None
-
-    def render(self, delivery: Delivery) -> dict[str, Any]:
-        """The Slack message for an outbox row, built at posting time from the stored mention."""
-        if delivery.kind == "notice" and delivery.message is not None:
-            return delivery.message
-        if delivery.kind == "rollup":
-            return cards.rollup_message(
-                delivery.watcher,
-                delivery.rollup_count or 0,
-                self.settings.bot_language,
-                more=delivery.rollup_more or 0,
-                best=[self.store.mention(mention_id) for mention_id in delivery.rollup_top],
-            )
-        return self.card(delivery)
-
-    def card(self, delivery: Delivery) -> dict[str, Any]:
-        """A mention card as it should look now (story, escalation or dismissal line)."""
-        if self.stories is not None:
-            return self.stories.current_card(delivery)
-        assert delivery.mention_id is not None
-        return cards.mention_card(
-            self.store.mention(delivery.mention_id),
-            mention_id=delivery.mention_id,
-            watcher=delivery.watcher,
-            tz=self.settings.bot_timezone,
-            lang=self.settings.bot_language,
-        )
-
-    async def aclose(self) -> None:
-        if self.catalog is not None:
-            await self.catalog.aclose()
-        if self.stories is not None:
-            await self.stories.aclose()
-        if self.digests is not None:
-            await self.digests.aclose()
-        if self.llm is not None:
-            await self.llm.aclose()
-        await self.http.aclose()
-        self.store.close()
+AnyServices = TypeVar("AnyServices", bound=LocalServices)
 
 
 def load_watcher_configs(settings: Settings) -> tuple[list[WatcherConfig], list[ConfigProblem]]:
@@ -148,11 +93,25 @@ def _unusable_database_path(settings: Settings, reason: str) -> SettingsError:
     )
 
 
-def open_services(settings: Settings, *, store: Store | None = None, post_to_slack: bool = True) -> Services:
+@dataclass(frozen=True)
+class _Loaded:
+    """What both kinds of services start from: the configuration read, the store open, the file's watchers built
+    (with `file_context`, whose client is the bot's HTTP client)."""
+
+    settings: Settings
+    store: Store
+    file_context: WatcherContext
+    configs: list[WatcherConfig]
+    watchers: dict[str, Watcher]
+    routes: list[RouteConfig]
+    authors: list[AuthorLabel]
+    problems: list[ConfigProblem]
+
+
+def _load(settings: Settings, store: Store | None) -> _Loaded:
     configs, problems = load_watcher_configs(settings)
     store = store or open_store(settings)
-    http = new_http_client()
-    context = WatcherContext(http=http, env=settings.env)
+    context = WatcherContext(http=new_http_client(), env=settings.env)
     watchers: dict[str, Watcher] = {}
     for config in configs:
         try:
@@ -167,76 +126,150 @@ def open_services(settings: Settings, *, store: Store | None = None, post_to_sla
     for problem in author_problems:
         log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
     problems.extend(author_problems)
-    llm, prompts = LLM(settings, store), PromptBook(settings.prompts_dir)
-    services = Services(
-        settings=settings,
-        store=store,
-        http=http,
-        watchers=watchers,
-        poller=Poller(
-            store, watchers, burst_threshold=settings.burst_threshold, max_cards=settings.max_cards_per_poll
-        ),
-        problems=problems,
-        llm=llm,
-        authors=authors,
-        summarizer=Summarizer(llm, prompts, settings.bot_language),
-        drafter=Drafter(llm, prompts, settings.bot_language),
-    )
-    services.catalog = WatcherCatalog(services, configs)
-    spikes: SpikeWatch | None = None
-    if post_to_slack and settings.slack_bot_token:
-        services.slack = new_slack_client(settings.slack_bot_token, settings.slack_api_url)
-        services.outbox = Outbox(store, services.slack, services.render)
-        services.poller.on_queued = services.outbox.wake
-        services.poller.health = SourceHealth(
-            store,
-            lang=settings.bot_language,
-            tz=settings.bot_timezone,
-            alert_after=settings.health_alert_after,
-            channel=settings.health_channel,
-            on_queued=services.outbox.wake,
-            slack=services.slack,
-        )
-        services.escalations = EscalationService(store, services.slack, settings, routes, render_card=services.card)
-        spikes = SpikeWatch(
-            store,
-            SpikeRule.from_settings(settings),
-            llm=services.llm,
-            prompts=prompts,
-            lang=settings.bot_language,
-            tz=settings.bot_timezone,
-            on_queued=services.outbox.wake,
-        )
-    services.conversations = ConversationFetcher(store, services.slack, services.watchers, services.authors)
-    services.cards = MentionCards(store, services.card)
-    services.stories = StoryService(
+    return _Loaded(settings, store, context, configs, watchers, routes, authors, problems)
+
+
+def open_local_services(settings: Settings, *, store: Store | None = None) -> LocalServices:
+    """The services without Slack, for `bot.py status` and the dry runs: nothing is posted."""
+    loaded = _load(settings, store)
+    poller = _poller(loaded)
+    llm = LLM(settings, loaded.store)
+    stories = _stories(loaded, slack=None, on_queued=lambda: None)
+    poller.after_record.append(stories.after_record)
+    return _assemble(LocalServices, loaded, poller, llm, stories, _digests(loaded, llm, slack=None, on_queued=None))
+
+
+def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | None = None) -> Services:
+    """The services that post to Slack with `slack`: the running bot's, and the one-shot commands' that post."""
+    loaded = _load(settings, store)
+    store = loaded.store
+    poller = _poller(loaded)
+    llm, prompts, lang = LLM(settings, store), PromptBook(settings.prompts_dir), settings.bot_language
+    # The outbox renders each row when it posts it, with the stories made just below.
+    outbox = Outbox(
         store,
+        slack,
+        lambda delivery: outbox_message(delivery, store=store, stories=stories, lang=settings.bot_language),
+    )
+    stories = _stories(loaded, slack=slack, on_queued=outbox.wake)
+    poller.on_queued = outbox.wake
+    poller.health = SourceHealth(
+        store,
+        lang=settings.bot_language,
+        tz=settings.bot_timezone,
+        alert_after=settings.health_alert_after,
+        channel=settings.health_channel,
+        on_queued=outbox.wake,
+        slack=slack,
+    )
+    spikes = SpikeWatch(
+        store,
+        SpikeRule.from_settings(settings),
+        llm=llm,
+        prompts=prompts,
+        lang=settings.bot_language,
+        tz=settings.bot_timezone,
+        on_queued=outbox.wake,
+    )
+    # Stories first: a large poll's cards are held back from the outbox until they are grouped, and that hold must
+    # be set before any hook lets the loop run something else.
+    poller.after_record.extend([stories.after_record, spikes.after_poll])
+    escalations = EscalationService(store, slack, settings, loaded.routes, render_card=stories.current_card)
+    return _assemble(
+        partial(
+            Services,
+            slack=slack,
+            outbox=outbox,
+            escalations=escalations,
+            conversations=ConversationFetcher(store, slack, loaded.watchers, loaded.authors),
+            summarizer=Summarizer(llm, prompts, lang),
+            drafter=Drafter(llm, prompts, lang),
+            cards=MentionCards(store, stories.current_card),
+        ),
+        loaded,
+        poller,
+        llm,
+        stories,
+        _digests(loaded, llm, slack=slack, on_queued=outbox.wake),
+    )
+
+
+def _poller(loaded: _Loaded) -> Poller:
+    settings = loaded.settings
+    return Poller(
+        loaded.store,
+        loaded.watchers,
+        burst_threshold=settings.burst_threshold,
+        max_cards=settings.max_cards_per_poll,
+    )
+
+
+def _stories(loaded: _Loaded, *, slack: AsyncWebClient | None, on_queued: Callable[[], None]) -> StoryService:
+    settings = loaded.settings
+    return StoryService(
+        loaded.store,
         window=settings.story_window,
         campaign_min_posts=settings.campaign_min_posts,
         campaign_window=settings.campaign_window,
         lang=settings.bot_language,
         tz=settings.bot_timezone,
-        slack=services.slack,
-        on_queued=services.outbox.wake if services.outbox is not None else lambda: None,
+        slack=slack,
+        on_queued=on_queued,
     )
-    # Stories first: a large poll's cards are held back from the outbox until they are grouped, and that hold must
-    # be set before any hook lets the loop run something else.
-    services.poller.after_record.append(services.stories.after_record)
-    if spikes is not None:
-        services.poller.after_record.append(spikes.after_poll)
-    services.digests = DigestService(
-        store,
+
+
+def _digests(
+    loaded: _Loaded, llm: LLM, *, slack: AsyncWebClient | None, on_queued: Callable[[], None] | None
+) -> DigestService:
+    watchers = loaded.watchers
+    return DigestService(
+        loaded.store,
+        loaded.settings,
+        lambda: [watcher.config for watcher in watchers.values()],
+        llm=llm,
+        authors=loaded.authors,
+        slack=slack,
+        on_queued=on_queued,
+    )
+
+
+def _assemble(
+    make: Callable[..., AnyServices],
+    loaded: _Loaded,
+    poller: Poller,
+    llm: LLM,
+    stories: StoryService,
+    digests: DigestService,
+) -> AnyServices:
+    """The services `make` builds (either kind), with the catalogue taking over the running watchers."""
+    settings = loaded.settings
+    scheduler = AsyncIOScheduler(timezone=settings.bot_timezone)
+    catalog = WatcherCatalog(
         settings,
-        lambda: [watcher.config for watcher in services.watchers.values()],
-        llm=services.llm,
-        authors=services.authors,
-        slack=services.slack,
-        on_queued=services.outbox.wake if services.outbox is not None else None,
+        loaded.store,
+        watchers=loaded.watchers,
+        poller=poller,
+        scheduler=scheduler,
+        file_context=loaded.file_context,
+        file_configs=loaded.configs,
     )
-    return services
+    return make(
+        settings=settings,
+        store=loaded.store,
+        http=loaded.file_context.http,
+        watchers=loaded.watchers,
+        poller=poller,
+        scheduler=scheduler,
+        catalog=catalog,
+        stories=stories,
+        digests=digests,
+        llm=llm,
+        authors=loaded.authors,
+        problems=loaded.problems + catalog.problems,
+    )
 
 
-def schedule_watchers(scheduler: AsyncIOScheduler, services: Services) -> None:
+def schedule_watchers(scheduler: AsyncIOScheduler, services: LocalServices) -> None:
     """Each watcher on its own interval, with jitter so they do not all fire together."""
     now = datetime.now(services.settings.bot_timezone)
     for watcher in services.watchers.values():
@@ -263,22 +296,21 @@ class Runtime:
         self._socket_handler: Any = None
 
     async def start(self) -> None:
-        """Start everything, once Slack has accepted the tokens (SettingsError if it refuses one)."""
+        """Start everything, once Slack has accepted the tokens (SettingsError if it refuses one or one is missing)."""
         # The Slack app and its web server only here: `bot.py once`, `status` and `digest` never load them.
         from aiohttp import web
 
         from veilleur.app import EVENTS_PATH, build_app, build_web_app
 
-        self.services = open_services(self.settings)
+        token = require_slack_connection(self.settings)
+        self.services = open_services(self.settings, new_slack_client(token, self.settings.slack_api_url))
         self.app = build_app(self.services)
         await check_slack_tokens(self.app.client, self.settings)
-        self.scheduler = AsyncIOScheduler(timezone=self.settings.bot_timezone)
-        self.services.scheduler = self.scheduler
+        self.scheduler = self.services.scheduler
         schedule_watchers(self.scheduler, self.services)
-        schedule_reminders(self.scheduler, self.services)
-        start_digests(self.scheduler, self.services)
+        schedule_reminders(self.scheduler, self.services.escalations)
+        start_digests(self.scheduler, self.services.digests)
         self.scheduler.start()
-        assert self.services.outbox is not None
         self._outbox_task = asyncio.create_task(self.services.outbox.run(), name="outbox")
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

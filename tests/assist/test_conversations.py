@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 from veilleur.assist.conversations import (
     ConversationFetcher,
     WindowRef,

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import LLMFactory
-from tests.fakes.openai_api import FakeOpenAI
+from tests.support.openai_api import FakeOpenAI, LLMFactory
 from veilleur.assist.conversations import ConversationFetcher, Post, WindowRef
 from veilleur.assist.drafting import (
     Drafter,

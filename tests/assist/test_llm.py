@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.openai_api import FakeOpenAI
-from tests.test_bot import env_for, run_cli
+from tests.support.cli import env_for, run_cli
+from tests.support.openai_api import FakeOpenAI
 from veilleur.assist.llm import LLM, LLMUnavailable, Prompt, parse_json_object
 from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.storage.store import Store

@@ -5,8 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import LLMFactory
-from tests.fakes.openai_api import ChatRequest, FakeOpenAI, json_reply
+from tests.support.openai_api import ChatRequest, FakeOpenAI, LLMFactory, json_reply
 from veilleur.assist.conversations import Conversation, Post
 from veilleur.assist.llm import estimate_tokens
 from veilleur.assist.prompt_book import PromptBook

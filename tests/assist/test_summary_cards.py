@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.assist.conversations import Conversation, Post
 from veilleur.assist.draft_cards import code_block, draft_in_thread_notice, draft_message
 from veilleur.assist.drafting import Draft

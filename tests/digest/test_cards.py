@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.core.mentions import Mention
 from veilleur.core.stances import StanceShare
 from veilleur.digest.cards import digest_message
-from veilleur.digest.compute import (
+from veilleur.digest.model import (
     Change,
     Digest,
     DigestPeriod,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.digest.test_delivery import ALL, Bot, found, paris, posted, watcher
-from tests.fakes.slack_api import FakeSlack
+from tests.support.digest import ALL, DigestRun, found, paris, posted, watcher
+from tests.support.slack_api import FakeSlack
 from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.digest.chart import PNG_SIGNATURE, volume_chart
 
@@ -38,7 +38,7 @@ def test_chart_on_without_matplotlib_is_a_start_up_error(monkeypatch: pytest.Mon
 
 
 async def test_the_chart_is_uploaded_in_the_digest_thread(tmp_path: Path, slack: FakeSlack) -> None:
-    bot = Bot(tmp_path / "veilleur.db", slack, [watcher("tram", "C0TRAM")], DIGEST_CHART="true")
+    bot = DigestRun(tmp_path / "veilleur.db", slack, [watcher("tram", "C0TRAM")], DIGEST_CHART="true")
     try:
         found(bot.store, "tram", "C0TRAM", ["1", "2"], paris(2026, 11, 23, 18, 0))
         (digest_id,) = await bot.digests.post_scheduled(paris(2026, 11, 24, 8, 30))
@@ -67,7 +67,7 @@ async def test_the_chart_is_uploaded_in_the_digest_thread(tmp_path: Path, slack:
 
 
 async def test_without_the_setting_no_chart_is_drawn(tmp_path: Path, slack: FakeSlack) -> None:
-    bot = Bot(tmp_path / "veilleur.db", slack, [watcher("tram", "C0TRAM")])
+    bot = DigestRun(tmp_path / "veilleur.db", slack, [watcher("tram", "C0TRAM")])
     try:
         found(bot.store, "tram", "C0TRAM", ["1"], paris(2026, 11, 23, 18, 0))
         await bot.digests.post_scheduled(paris(2026, 11, 24, 8, 30))

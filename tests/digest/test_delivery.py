@@ -7,51 +7,20 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from tests.fakes.slack_api import FakeSlack
-from tests.test_bot import env_for, run_cli
-from veilleur.core.mentions import Mention
-from veilleur.core.query import parse_query
-from veilleur.core.settings import Settings, parse_settings
-from veilleur.core.watcher_config import WatcherConfig
-from veilleur.digest.cards import digest_message
-from veilleur.digest.compute import DigestPeriod, compute_digest, narrate
-from veilleur.digest.delivery import DigestSchedule, DigestService, DigestTarget, digest_targets, start_digests
+from tests.support.cli import env_for, run_cli
+from tests.support.digest import ALL, PARIS, DigestRun, found, mention, paris, posted, watcher
+from tests.support.slack_api import FakeSlack
+from veilleur.core.settings import parse_settings
+from veilleur.digest.compute import compute_digest
+from veilleur.digest.delivery import DigestSchedule, DigestTarget, digest_targets, start_digests
+from veilleur.digest.model import DigestPeriod
 from veilleur.runtime import open_services
-from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.slack.outbox import new_slack_client
 from veilleur.storage.store import Store
-
-PARIS = ZoneInfo("Europe/Paris")
-ALL = "C0ALL"
-
-
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
-
-
-def watcher(name: str, channel: str, *, digest: bool = False) -> WatcherConfig:
-    return WatcherConfig(name=name, source="rss", query=parse_query("tram"), channel=channel,
-                         url="https://news.example/feed", digest=digest)
-
-
-def mention(key: str) -> Mention:
-    return Mention(source="rss", external_id=key, url=f"https://news.example/{key}", title=f"Tram {key}",
-                   text=f"tram news {key}")
-
-
-def found(store: Store, name: str, channel: str, keys: list[str], at: datetime) -> None:
-    """`name` finds these mentions at `at` (its first, quiet poll having happened long before); their cards are
-    taken as posted then, so that the outbox only has digests to post."""
-    if store.watcher_status(name).first_polled_at is None:
-        store.record_poll(name, channel, [], {}, now=at - timedelta(days=30))
-    outcome = store.record_poll(name, channel, [mention(key) for key in keys], {}, now=at, burst_threshold=1000)
-    for delivery_id, _ in outcome.cards:
-        store.mark_posted(delivery_id, f"{at.timestamp():.6f}", None, at)
-
 
 # ---- the schedule ------------------------------------------------------------------------------------------------
 
@@ -112,42 +81,15 @@ def test_destinations_are_the_digest_channel_and_the_channels_of_watchers_that_a
 # ---- the service, with the fake Slack ----------------------------------------------------------------------------
 
 
-class Bot:
-    """One run of the bot's digest side over a database file: store, outbox, service. `restart()` makes another."""
-
-    def __init__(self, path: Path, slack: FakeSlack, configs: list[WatcherConfig], **env: str) -> None:
-        self.path, self.slack, self.configs = path, slack, configs
-        self.settings: Settings = parse_settings({"DIGEST_CHANNEL": ALL, **env})
-        self.store = Store.open(path)
-        self.client = new_slack_client("xoxb-test", slack.api_url)
-        self.outbox = Outbox(self.store, self.client, lambda delivery: delivery.message or {}, pace=0)
-        self.digests = DigestService(self.store, self.settings, lambda: self.configs, slack=self.client,
-                                     on_queued=self.outbox.wake)
-
-    def restart(self) -> "Bot":
-        self.store.close()
-        return Bot(self.path, self.slack, self.configs, **{"DIGEST_CHANNEL": ALL})
-
-    async def expected(self, period: DigestPeriod, watchers: tuple[str, ...] | None = None) -> dict:
-        """The digest message of these watchers (default: every configured one) for `period`."""
-        watchers = watchers or tuple(sorted(config.name for config in self.configs))
-        digest = compute_digest(self.store, period, watchers=watchers)
-        return digest_message(digest, await narrate(digest, None, "en"), lang="en", tz=PARIS)
-
-
 @pytest.fixture
-async def bot(tmp_path: Path, slack: FakeSlack) -> AsyncIterator[Bot]:
-    made = Bot(tmp_path / "veilleur.db", slack, [watcher("tram", "C0TRAM"), watcher("bus", "C0BUS")])
+async def bot(tmp_path: Path, slack: FakeSlack) -> AsyncIterator[DigestRun]:
+    made = DigestRun(tmp_path / "veilleur.db", slack, [watcher("tram", "C0TRAM"), watcher("bus", "C0BUS")])
     yield made
     await made.digests.aclose()
     made.store.close()
 
 
-def posted(slack: FakeSlack, channel: str) -> list[dict]:
-    return [m for m in slack.posted_messages(channel) if m.get("metadata")]
-
-
-async def test_the_scheduled_digest_is_posted_once_per_period(bot: Bot, slack: FakeSlack) -> None:
+async def test_the_scheduled_digest_is_posted_once_per_period(bot: DigestRun, slack: FakeSlack) -> None:
     found(bot.store, "tram", "C0TRAM", ["1", "2"], paris(2026, 11, 23, 18, 0))
     found(bot.store, "tram", "C0TRAM", ["3"], paris(2026, 11, 24, 9, 0))  # after the slot: next digest
     found(bot.store, "bus", "C0BUS", ["4"], paris(2026, 11, 24, 7, 0))
@@ -165,7 +107,7 @@ async def test_the_scheduled_digest_is_posted_once_per_period(bot: Bot, slack: F
     assert len(posted(slack, ALL)) == 2
 
 
-async def test_no_second_digest_after_a_restart(bot: Bot, slack: FakeSlack) -> None:
+async def test_no_second_digest_after_a_restart(bot: DigestRun, slack: FakeSlack) -> None:
     found(bot.store, "tram", "C0TRAM", ["1"], paris(2026, 11, 23, 18, 0))
     await bot.digests.post_scheduled(paris(2026, 11, 24, 8, 30))
     await bot.outbox.drain(within=10)
@@ -179,7 +121,7 @@ async def test_no_second_digest_after_a_restart(bot: Bot, slack: FakeSlack) -> N
     assert len(posted(slack, ALL)) == 1
 
 
-async def test_a_crash_while_posting_neither_loses_nor_repeats_the_digest(bot: Bot, slack: FakeSlack) -> None:
+async def test_a_crash_while_posting_neither_loses_nor_repeats_the_digest(bot: DigestRun, slack: FakeSlack) -> None:
     found(bot.store, "tram", "C0TRAM", ["1"], paris(2026, 11, 23, 18, 0))
     slack.drop_next("chat.postMessage", processed=True)  # Slack posts it; the answer is lost, then we "crash"
     await bot.digests.post_scheduled(paris(2026, 11, 24, 8, 30))
@@ -193,7 +135,7 @@ async def test_a_crash_while_posting_neither_loses_nor_repeats_the_digest(bot: B
     assert len(posted(slack, ALL)) == 1
 
 
-async def test_catch_up_posts_the_latest_missed_digest_once(bot: Bot, slack: FakeSlack) -> None:
+async def test_catch_up_posts_the_latest_missed_digest_once(bot: DigestRun, slack: FakeSlack) -> None:
     found(bot.store, "tram", "C0TRAM", ["1"], paris(2026, 11, 16, 18, 0))
     found(bot.store, "tram", "C0TRAM", ["2", "3"], paris(2026, 11, 23, 18, 0))
     # down from Monday 16 to Tuesday 24 at 10:00: one digest, the latest slot's (Monday 08:30 to Tuesday 08:30)
@@ -205,7 +147,7 @@ async def test_catch_up_posts_the_latest_missed_digest_once(bot: Bot, slack: Fak
     assert message["blocks"] == expected["blocks"]
 
 
-async def test_a_fresh_install_has_nothing_to_catch_up(bot: Bot, slack: FakeSlack) -> None:
+async def test_a_fresh_install_has_nothing_to_catch_up(bot: DigestRun, slack: FakeSlack) -> None:
     bot.store.record_poll("tram", "C0TRAM", [mention("1")], {}, now=paris(2026, 11, 24, 9, 0))
     assert await bot.digests.catch_up(paris(2026, 11, 24, 10, 0)) == []
     assert len(await bot.digests.post_scheduled(paris(2026, 11, 25, 8, 30))) == 1
@@ -214,7 +156,7 @@ async def test_a_fresh_install_has_nothing_to_catch_up(bot: Bot, slack: FakeSlac
 async def test_channels_that_ask_get_a_digest_of_their_watchers(tmp_path: Path, slack: FakeSlack) -> None:
     configs = [watcher("tram", "C0TRAM", digest=True), watcher("tram2", "C0TRAM", digest=True),
                watcher("bus", "C0BUS")]
-    bot = Bot(tmp_path / "veilleur.db", slack, configs)
+    bot = DigestRun(tmp_path / "veilleur.db", slack, configs)
     try:
         for name, key in (("tram", "1"), ("tram2", "2"), ("bus", "3")):
             found(bot.store, name, configs[0].channel if name != "bus" else "C0BUS", [key], paris(2026, 11, 23, 12))
@@ -233,7 +175,7 @@ async def test_channels_that_ask_get_a_digest_of_their_watchers(tmp_path: Path, 
 
 
 async def test_the_loop_serves_others_while_a_digest_is_computed_and_the_digest_is_the_same(
-    bot: Bot, slack: FakeSlack
+    bot: DigestRun, slack: FakeSlack
 ) -> None:
     found(bot.store, "tram", "C0TRAM", [str(n) for n in range(300)], paris(2026, 11, 24, 8, 45))
     now = paris(2026, 11, 24, 9, 0)
@@ -254,7 +196,7 @@ async def test_the_loop_serves_others_while_a_digest_is_computed_and_the_digest_
     assert (message["text"], message["blocks"]) == (expected["text"], expected["blocks"])
 
 
-async def test_a_manual_digest_does_not_count_as_the_scheduled_one(bot: Bot, slack: FakeSlack) -> None:
+async def test_a_manual_digest_does_not_count_as_the_scheduled_one(bot: DigestRun, slack: FakeSlack) -> None:
     found(bot.store, "tram", "C0TRAM", ["1"], paris(2026, 11, 24, 9, 0))
     await bot.digests.post_now(bot.digests.target_for("C0TRAM"), paris(2026, 11, 24, 15, 0))
     await bot.digests.post_now(bot.digests.target_for("C0TRAM"), paris(2026, 11, 24, 15, 5))
@@ -284,11 +226,11 @@ async def test_the_digest_job_is_scheduled_only_with_a_destination(
     settings = parse_settings({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url,
                                "DATABASE_PATH": str(tmp_path / "db"), "WATCHERS_FILE": str(watchers_file),
                                "DIGEST_CHANNEL": digest_channel, "DIGEST_TIME": "07:45"})
-    services = open_services(settings)
+    services = open_services(settings, new_slack_client("xoxb-test", slack.api_url))
     scheduler = AsyncIOScheduler(timezone=PARIS)
     try:
         with caplog.at_level(logging.INFO, logger="veilleur.digest.delivery"):
-            start_digests(scheduler, services)
+            start_digests(scheduler, services.digests)
         job = scheduler.get_job("digest")
         if digest_channel:
             assert job is not None

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.views import View
 
-from tests.slack.test_cards import HOSTILE, all_strings, assert_within_block_kit_limits, block, has_block, text_objects
+from tests.support.block_kit import HOSTILE, all_strings, assert_within_block_kit_limits, block, has_block, text_objects
 from veilleur.core.mentions import Mention
 from veilleur.escalation import cards as ui
 from veilleur.storage.escalations import Escalation, Escalator
@@ -198,6 +198,21 @@ def test_card_status_links_to_the_escalation() -> None:
         ":eyes: <https://x.slack.com/archives/C0ESCAL/p1000100|Escalation #12>: Acknowledged by <@U0MAYOR>"
     )
     assert ui.escalation_status(escalation(permalink=None), "en").startswith(":rotating_light: Escalation #12: Sent")
+
+
+def test_the_card_status_is_the_escalation_or_the_dismissal_whichever_came_last() -> None:
+    acknowledged = escalation("acknowledged")  # acknowledged two hours after RAISED
+    line = ui.escalation_status(acknowledged, "en")
+    assert ui.card_status(acknowledged, None, None, tz=PARIS, lang="en") == line
+    for before_or_at in (timedelta(hours=1), timedelta(hours=2)):
+        assert ui.card_status(acknowledged, "U0EVE", RAISED + before_or_at, tz=PARIS, lang="en") == line
+    dismissed = ui.card_status(acknowledged, "U0EVE", RAISED + timedelta(hours=3), tz=PARIS, lang="fr")
+    assert dismissed is not None and dismissed.startswith(":white_check_mark:") and "<@U0EVE>" in dismissed
+    assert "12:00" in dismissed  # 11:00 UTC, shown in Paris time
+    assert ui.card_status(None, "U0EVE", RAISED, tz=PARIS, lang="en") == (
+        ui.card_status(escalation(created_at=RAISED - timedelta(days=1)), "U0EVE", RAISED, tz=PARIS, lang="en")
+    )
+    assert ui.card_status(None, None, None, tz=PARIS, lang="en") is None
 
 
 def test_the_refusal_names_who_may_close() -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.fakes.slack_api import FakeSlack
+from tests.support.slack_api import FakeSlack
 from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
@@ -196,6 +196,29 @@ async def test_escalating_posts_once_tells_the_card_thread_and_updates_the_card(
     (update,) = [c for c in world.slack.calls_to("chat.update") if c.args["channel"] == "C0CARDS"]
     assert update.args["ts"] == card.slack_ts
     assert "Sent to <@U0OFFICIAL> by <@U0ANN>" in update.args["blocks"][-1]["elements"][0]["text"]
+
+
+async def test_each_step_draws_the_card_from_the_state_it_returned(tmp_path: Path, slack: FakeSlack) -> None:
+    drawn: list[Escalation] = []
+
+    def render_card(card: Delivery, escalation: Escalation) -> dict[str, Any]:
+        drawn.append(escalation)
+        return {"text": f"card {card.id}: {escalation.state}"}
+
+    store = Store.open(tmp_path / "veilleur.db")
+    settings = parse_settings({"ESCALATION_CHANNEL": ESCALATION_CHANNEL, "OFFICIALS": "U0OFFICIAL"})
+    service = EscalationService(store, new_slack_client("xoxb-test", slack.api_url), settings, render_card=render_card)
+    world = World(store, slack, service)
+    card = world.post_card(a_mention(1))
+    try:
+        raised = await world.raise_for(card)
+        acknowledged = await service.acknowledge(raised.id, "U0OFFICIAL")
+        answered = await service.answer(raised.id, "U0OFFICIAL", "Done.")
+    finally:
+        store.close()
+    assert drawn == [raised, acknowledged, answered]
+    updates = [c.args["text"] for c in slack.calls_to("chat.update") if c.args["channel"] == "C0CARDS"]
+    assert updates == [f"card {card.id}: open", f"card {card.id}: acknowledged", f"card {card.id}: answered"]
 
 
 async def test_concurrent_escalations_of_one_mention_make_one_listing_everyone(world: World) -> None:

@@ -5,7 +5,8 @@ import json
 import random
 import time
 
-from tests.handlers.conftest import CARDS, Bot, BotFactory
+from tests.support.bot import Bot, BotFactory
+from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from handlers.draft import BUTTON_VALUE_LIMIT, decode_state, encode_state
-from tests.fakes.openai_api import ChatRequest
-from tests.handlers.conftest import CARDS, STORY, BotFactory, serve_story, story_mention
+from tests.support.bot import BotFactory
+from tests.support.openai_api import ChatRequest
+from tests.support.world import CARDS, STORY, serve_story, story_mention
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef
 from veilleur.storage.escalations import EscalationStore

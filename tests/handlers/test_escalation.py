@@ -1,29 +1,22 @@
 """Escalation as people use it: the whole bot in HTTP mode, driven by signed requests the way Slack sends them,
 talking to the fake Slack Web API. Cards come from a real poll of a local feed and a real outbox post."""
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import time_machine
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack, Message
-from tests.fakes.slack_requests import SignedRequest, SlackRequests, send
-from tests.test_bot import env_for, feed
-from veilleur.core.settings import parse_settings
-from veilleur.escalation.service import EscalationService
-from veilleur.runtime import Runtime
+from tests.support.bot import Bot, BotFactory, BotLauncher, Card, eventually
+from tests.support.cli import env_for
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack, Message
+from tests.support.slack_requests import SignedRequest
+from tests.support.world import feed
 from veilleur.storage.escalations import Escalation
 
-T = TypeVar("T")
 PARIS = ZoneInfo("Europe/Paris")
 TRAM, CITY, ESCALATIONS = "C0TRAM", "C0CITY", "C0ESCAL"
 WATCHERS = """
@@ -50,101 +43,26 @@ officials = ["U0TRAM"]
 """
 
 
-async def eventually(check: Callable[[], T], within: float = 5.0) -> T:
-    """Wait until `check()` is truthy (the bot works after acknowledging Slack), and return it."""
-    async with asyncio.timeout(within):
-        # Polling on purpose: the state lives in the bot's database and the fake Slack, which offer no event.
-        while not (value := check()):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    return value
-
-
-@dataclass
-class Card:
-    mention_id: int
-    channel: str
-    ts: str
-    message: Message
-
-
-@dataclass
-class Bot:
-    runtime: Runtime
-    url: str
-    slack: FakeSlack
-    requests: SlackRequests
-    cards: dict[str, Card] = field(default_factory=dict)
-
-    @property
-    def service(self) -> EscalationService:
-        assert self.runtime.services is not None and self.runtime.services.escalations is not None
-        return self.runtime.services.escalations
-
-    async def send(self, request: SignedRequest) -> httpx.Response:
-        response = await send(self.url, request)
-        assert response.status_code == 200, response.text
-        return response
-
-    async def react(self, card: Card, user: str = "U0ANN", reaction: str = "rotating_light") -> None:
-        await self.send(self.requests.reaction_added(reaction, card.channel, card.ts, user=user))
-
-    async def click(self, action_id: str, escalation: Escalation, user: str) -> None:
-        message = self.escalation_message(escalation)
-        action = {"action_id": action_id, "block_id": "escalation_actions", "value": str(escalation.id)}
-        await self.send(self.requests.block_actions([action], message=message, channel=escalation.channel, user=user))
-
-    async def submit(self, view_call: int, values: dict[str, Any], user: str) -> httpx.Response:
-        """Submit the modal opened by the `view_call`-th views.open, with `values` typed in."""
-        view = self.slack.calls_to("views.open")[view_call].args["view"]
-        request = self.requests.view_submission(view["callback_id"], values, view["private_metadata"], user=user)
-        return await self.send(request)
-
-    def escalations(self) -> list[Escalation]:
-        return [escalation for escalation, _ in self.service.in_progress()]
-
-    def latest(self, mention_id: int) -> Escalation | None:
-        return self.service.records.latest_for_mention(mention_id)
-
-    def escalation_message(self, escalation: Escalation) -> Message:
-        (message,) = [m for m in self.slack.posted_messages(escalation.channel) if m["ts"] == escalation.message_ts]
-        return message
-
-    def thread(self, channel: str, ts: str) -> list[Message]:
-        return [m for m in self.slack.posted_messages(channel) if m.get("thread_ts") == ts and m["ts"] != ts]
-
-    async def reply(self, count: int = 1) -> str:
-        """The text of the `count`-th private answer that reached a response_url."""
-        responses = await self.slack.wait_for_response(count)
-        body = responses[count - 1].body
-        assert body.get("response_type", "ephemeral") == "ephemeral"
-        return body["text"]
-
-
-BotFactory = Callable[..., Awaitable[Bot]]
-
-
 @pytest.fixture
-async def start_bot(
-    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int
-) -> AsyncIterator[BotFactory]:
+def start_bot(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher
+) -> BotFactory:
     """Starts the bot (again, for a restart) on the same database; its two cards are posted on the first start."""
     (tmp_path / "watchers.toml").write_text(WATCHERS.format(feeds=feeds.base_url))
     feeds.add("/tram", feed([("t1", "tram stuck at the station")]))
     feeds.add("/city", feed([("c1", "piscine closed")]))
-    runtimes: list[Runtime] = []
+    started = 0
 
     async def start(**extra: str) -> Bot:
+        nonlocal started
         env = env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port),
                       ESCALATION_CHANNEL=ESCALATIONS, OFFICIALS="U0OFFICIAL", ADMIN_USERS="U0ADMIN") | extra
-        runtime = Runtime(parse_settings(env), host="127.0.0.1")
-        await runtime.start()
-        runtimes.append(runtime)
-        bot = Bot(runtime, f"http://127.0.0.1:{free_port}/slack/events", slack, SlackRequests(signing_secret, slack))
-        assert runtime.services is not None
-        store = runtime.services.store
-        if len(runtimes) == 1:
-            await runtime.services.poller.poll("caen-tram")
-            await runtime.services.poller.poll("city")
+        bot = await launch_bot(env)
+        started += 1
+        store = bot.services.store
+        if started == 1:
+            await bot.services.poller.poll("caen-tram")
+            await bot.services.poller.poll("city")
         for name, channel in (("tram", TRAM), ("city", CITY)):
             message = await eventually(lambda channel=channel: slack.posted_messages(channel)[:1])
             card = await eventually(lambda m=message[0], c=channel: store.card_for_message(c, m["ts"]))
@@ -152,10 +70,7 @@ async def start_bot(
             bot.cards[name] = Card(card.mention_id, channel, message[0]["ts"], message[0])
         return bot
 
-    yield start
-    for runtime in runtimes:
-        if runtime.scheduler is not None and runtime.scheduler.running:  # a restart test stopped the first one
-            await runtime.stop()
+    return start
 
 
 @pytest.fixture
@@ -203,7 +118,7 @@ async def test_a_reaction_escalates_once_however_often_slack_delivers_it_and_who
     (note,) = await eventually(lambda: bot.thread(TRAM, tram.ts))
     assert "escalated this mention to <@U0TRAM>" in note["text"]
     await eventually(lambda: "Sent to <@U0TRAM> by <@U0ANN>, <@U0BOB>" in card_status(bot, tram))
-    assert len(bot.service.records.events(escalation.id)) == 2
+    assert len(bot.escalations.records.events(escalation.id)) == 2
 
 
 async def test_reactions_that_are_not_on_our_cards_or_not_the_emoji_are_ignored(bot: Bot) -> None:
@@ -234,7 +149,7 @@ async def test_a_reaction_on_a_finished_escalation_says_how_to_raise_it_again(bo
     city = bot.cards["city"]
     await bot.react(city)
     escalation = await eventually(lambda: (e := bot.latest(city.mention_id)) and e.message_ts and e)
-    await bot.service.finish(escalation.id, "U0OFFICIAL", "dismissed", "duplicate")
+    await bot.escalations.finish(escalation.id, "U0OFFICIAL", "dismissed", "duplicate")
     await bot.react(city, user="U0BOB")
     (told,) = await bot.slack.wait_for_calls("chat.postEphemeral")
     assert told.args["user"] == "U0BOB" and told.args["channel"] == CITY
@@ -314,7 +229,7 @@ async def test_flag_list_shows_escalations_in_progress_oldest_first(bot: Bot) ->
     await eventually(lambda: (e := bot.latest(bot.cards["tram"].mention_id)) and e.message_ts)
     await bot.react(bot.cards["city"])
     await eventually(lambda: (e := bot.latest(bot.cards["city"].mention_id)) and e.message_ts)
-    await bot.service.acknowledge(bot.latest(bot.cards["city"].mention_id).id, "U0CLAIRE")
+    await bot.escalations.acknowledge(bot.latest(bot.cards["city"].mention_id).id, "U0CLAIRE")
     await bot.send(bot.requests.slash_command("/flag", "list"))
     body = (await bot.slack.wait_for_response(2))[1].body
     assert body["text"] == "Escalations in progress, oldest first:"
@@ -387,7 +302,7 @@ async def test_acknowledge_answer_and_close_update_the_message_and_the_card(bot:
                      user="U0TRAM")
     answered = await eventually(lambda: (e := bot.latest(tram.mention_id)).state == "answered" and e)
     assert answered.answer == "Back on Monday <!channel>"
-    assert bot.service.answered_for(tram.mention_id).answered_by == "U0TRAM"
+    assert bot.escalations.answered_for(tram.mention_id).answered_by == "U0TRAM"
     said = await eventually(lambda: [m for m in bot.thread(TRAM, tram.ts) if "answered" in m["text"]])
     assert "Back on Monday &lt;!channel&gt;" in str(said[0]["blocks"])
 
@@ -402,7 +317,7 @@ async def test_acknowledge_answer_and_close_update_the_message_and_the_card(bot:
     assert not any(b.get("block_id") == "escalation_actions" for b in final["blocks"])
     assert "Response times: acknowledged in" in str(final["blocks"])
     await eventually(lambda: "Closed by <@U0ANN>" in card_status(bot, tram))
-    actions = [e.action for e in bot.service.records.events(escalation.id)]
+    actions = [e.action for e in bot.escalations.records.events(escalation.id)]
     assert actions == ["escalated", "acknowledged", "answered", "closed"]
 
 
@@ -447,7 +362,7 @@ async def test_a_restart_keeps_every_escalation_and_its_state(start_bot: BotFact
     await bot.runtime.stop()
 
     bot = await start_bot()
-    kept = bot.service.get(escalation.id)
+    kept = bot.escalations.get(escalation.id)
     assert (kept.state, kept.acknowledged_by, kept.message_ts) == ("acknowledged", "U0TRAM", escalation.message_ts)
     assert [e.user for e in kept.escalators] == ["U0ANN"]
     await bot.click("escalation_answer", kept, "U0TRAM")
@@ -455,7 +370,8 @@ async def test_a_restart_keeps_every_escalation_and_its_state(start_bot: BotFact
     await bot.submit(0, {"answer": {"text": {"type": "plain_text_input", "value": "Fixed"}}}, user="U0TRAM")
     await eventually(lambda: "Fixed" in str(bot.escalation_message(kept)["blocks"]))
     assert len(top_level(bot, ESCALATIONS)) == 1
-    assert [e.action for e in bot.service.records.events(escalation.id)] == ["escalated", "acknowledged", "answered"]
+    events = bot.escalations.records.events(escalation.id)
+    assert [e.action for e in events] == ["escalated", "acknowledged", "answered"]
 
 
 async def test_reminders_count_business_hours_and_reach_the_official_directly(bot: Bot) -> None:
@@ -464,8 +380,8 @@ async def test_reminders_count_business_hours_and_reach_the_official_directly(bo
     with time_machine.travel(friday_17h, tick=False):
         escalation = await raise_tram(bot)
     assert escalation.created_at.astimezone(PARIS).strftime("%a %H:%M") == "Fri 17:00"
-    assert await bot.service.check(datetime(2026, 11, 23, 11, 55, tzinfo=PARIS)) == 0
-    assert await bot.service.check(datetime(2026, 11, 23, 12, 0, tzinfo=PARIS)) == 1
+    assert await bot.escalations.check(datetime(2026, 11, 23, 11, 55, tzinfo=PARIS)) == 0
+    assert await bot.escalations.check(datetime(2026, 11, 23, 12, 0, tzinfo=PARIS)) == 1
     (reminder,) = bot.thread(ESCALATIONS, escalation.message_ts)
     assert reminder["text"].startswith(":alarm_clock: Reminder 1/3: <@U0TRAM>, this escalation has waited 2 d 19 h")
     (opened,) = bot.slack.calls_to("conversations.open")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.handlers.conftest import CARDS, Bot, BotFactory
-from tests.handlers.test_escalation import eventually
+from tests.support.bot import Bot, BotFactory, eventually
+from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.store import utcnow

@@ -1,7 +1,7 @@
 """Listeners called alone, as Bolt would call them, with plain async recorders for `ack` and `respond`.
 
-The services are the bot's own (open_services, without Slack); the end-to-end tests beside this file send the same
-requests signed, through the whole app.
+The services are the bot's own (open_services, with a Slack client never called); the end-to-end tests beside
+this file send the same requests signed, through the whole app.
 """
 
 from collections.abc import AsyncIterator
@@ -16,8 +16,8 @@ from handlers.watch import TEST_WINDOW, TESTS_PER_USER, TrialQuota, Watching
 from veilleur.assist.summary_cards import problem_message
 from veilleur.core.i18n import t
 from veilleur.core.settings import parse_settings
-from veilleur.escalation.service import EscalationService
-from veilleur.runtime import Services, open_services
+from veilleur.runtime import open_services
+from veilleur.services import Services
 from veilleur.slack.admin_access import AdminAccess
 from veilleur.watching import views
 
@@ -41,16 +41,16 @@ class Recorder:
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
     (tmp_path / "watchers.toml").write_text("")
     settings = parse_settings(
-        {"DATABASE_PATH": str(tmp_path / "veilleur.db"), "WATCHERS_FILE": str(tmp_path / "watchers.toml")}
+        {"DATABASE_PATH": str(tmp_path / "veilleur.db"), "WATCHERS_FILE": str(tmp_path / "watchers.toml"),
+         "ADMIN_USERS": "U0BOSS"}
     )
-    services = open_services(settings, post_to_slack=False)
+    services = open_services(settings, UNUSED_CLIENT)
     yield services
     await services.aclose()
 
 
 def watching_of(services: Services, quota: TrialQuota | None = None) -> Watching:
-    assert services.catalog is not None
-    access = AdminAccess(services.settings, None)
+    access = AdminAccess(services.settings, UNUSED_CLIENT)
     return Watching(services.catalog, services.settings, access, quota or TrialQuota(TESTS_PER_USER, TEST_WINDOW))
 
 
@@ -88,8 +88,7 @@ async def test_watch_changes_are_refused_to_whoever_is_not_an_admin(services: Se
 async def test_flag_with_a_bad_target_says_which_word_it_could_not_read(
     services: Services, text: str, echoed: str
 ) -> None:
-    service = EscalationService(services.store, UNUSED_CLIENT, services.settings)
-    escalations = escalation.Escalations(service, LANG, frozenset({"eyes"}))
+    escalations = escalation.Escalations(services.escalations, LANG, frozenset({"eyes"}))
     ack, respond = Recorder(), Recorder()
     await escalation.handle_flag(ack, command(text), respond, escalations=escalations)
     assert ack.calls == [{}]
@@ -98,8 +97,7 @@ async def test_flag_with_a_bad_target_says_which_word_it_could_not_read(
 
 
 async def test_flag_of_an_unknown_mention_says_so(services: Services) -> None:
-    service = EscalationService(services.store, UNUSED_CLIENT, services.settings)
-    escalations = escalation.Escalations(service, LANG, frozenset())
+    escalations = escalation.Escalations(services.escalations, LANG, frozenset())
     ack, respond = Recorder(), Recorder()
     await escalation.handle_flag(ack, command("#404"), respond, escalations=escalations)
     assert respond.calls[0]["text"] == t("flag.not_found", LANG, target="404")
@@ -107,7 +105,6 @@ async def test_flag_of_an_unknown_mention_says_so(services: Services) -> None:
 
 @pytest.mark.parametrize("text", ["tram", "3d please", "99d"])
 async def test_summarize_answers_its_usage_to_a_bad_target(services: Services, text: str) -> None:
-    assert services.conversations is not None and services.summarizer is not None
     summaries = summarize.Summaries(services.conversations, services.summarizer, LANG)
     ack, respond = Recorder(), Recorder()
     await summarize.handle_command(ack, command(text), respond, summaries=summaries)
@@ -117,7 +114,6 @@ async def test_summarize_answers_its_usage_to_a_bad_target(services: Services, t
 
 @pytest.mark.parametrize("text", ["", "tram be kind", "3d"])
 async def test_draft_answers_its_usage_to_a_bad_target(services: Services, text: str) -> None:
-    assert services.conversations is not None and services.drafter is not None
     drafts = draft.Drafts(services.conversations, services.drafter, LANG, in_thread=False)
     ack, respond = Recorder(), Recorder()
     await draft.handle_command(ack, command(text), respond, UNUSED_CLIENT, drafts=drafts)
@@ -126,7 +122,6 @@ async def test_draft_answers_its_usage_to_a_bad_target(services: Services, text:
 
 
 async def test_dismiss_on_a_message_that_is_not_a_card_says_so(services: Services) -> None:
-    assert services.cards is not None
     body = {"container": {"channel_id": "C0HERE", "message_ts": "1700000000.000100"}, "user": {"id": USER}}
     ack, respond = Recorder(), Recorder()
     await card_actions.handle_dismiss(ack, body, UNUSED_CLIENT, respond, cards=services.cards, lang=LANG)

@@ -8,9 +8,10 @@ import re
 import time
 from typing import Any
 
-from tests.fakes.openai_api import ChatRequest, json_reply
-from tests.fakes.slack_requests import SignedRequest
-from tests.handlers.conftest import CARDS, STORY, BotFactory, serve_story, story_mention
+from tests.support.bot import BotFactory
+from tests.support.openai_api import ChatRequest, json_reply
+from tests.support.slack_requests import SignedRequest
+from tests.support.world import CARDS, STORY, serve_story, story_mention
 
 TEAM = "C0TEAM"
 LABELS = ("for", "against", "neutral", "question")

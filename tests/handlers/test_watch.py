@@ -13,11 +13,10 @@ import httpx
 import pytest
 
 from handlers.watch import TESTS_PER_USER, TrialQuota
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.handlers.conftest import CARDS, Bot, BotFactory
-from tests.handlers.test_escalation import eventually
-from tests.test_bot import feed
+from tests.support.bot import Bot, BotFactory, eventually
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
+from tests.support.world import CARDS, feed
 from veilleur.watching.catalog import poll_job_id
 
 ADMIN, GROUPIE, PASSER_BY, BOSS = "U0ADMIN", "U0GROUPIE", "U0PASSER", "U0BOSS"

@@ -10,10 +10,10 @@ import pytest
 
 pytest.register_assert_rewrite("tests.reliability.scene", "tests.reliability.support")
 
-from tests.fakes.feed_server import FeedServer  # noqa: E402  (after the assert-rewrite registration)
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.reliability.scene import Scene, assert_contained, assert_recovers  # noqa: E402
 from tests.reliability.support import Background  # noqa: E402
+from tests.support.feed_server import FeedServer  # noqa: E402  (after the assert-rewrite registration)
+from tests.support.slack_api import FakeSlack  # noqa: E402
 
 TRICKLE_EVERY = 0.5  # seconds between two bytes of the slow-loris answer: no read ever waits long
 

@@ -7,13 +7,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
 from tests.reliability.support import (
     HN_ITEM_URL,
     HN_SEARCH,
     RSS_LIMIT_MB,
-    Finished,
     Watcher,
     bot_env,
     health_notices,
@@ -21,17 +18,16 @@ from tests.reliability.support import (
     item_link,
     lost_and_doubled,
     rss_feed,
-    run_bot,
     write_watchers,
 )
+from tests.support.cli import Finished, run_bot
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
+from tests.support.world import channel_of
 
 STEADY = ("steady-a", "steady-b")
 FAULTY = "faulty"
 FAULTY_CHANNEL = "C0FAULTY"
-
-
-def channel_of(name: str) -> str:
-    return "C0" + name.upper().replace("-", "")
 
 
 @dataclass

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
 from tests.reliability.scene import FAULTY_CHANNEL, Scene, assert_contained, assert_recovers
 from tests.reliability.support import (
     RSS_LIMIT_MB,
@@ -30,6 +28,8 @@ from tests.reliability.support import (
     rss_feed,
     xml_bomb,
 )
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 
 TOO_LARGE = "answer larger than 10 MB"
 BOMB_MB = 256  # decompressed; about 256 KB on the wire

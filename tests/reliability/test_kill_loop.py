@@ -16,19 +16,18 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.fakes import free_port
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
 from tests.reliability.support import (
-    BotProcess,
     Watcher,
     bot_env,
     item_link,
     lost_and_doubled,
     rss_feed,
-    run_bot,
     write_watchers,
 )
+from tests.support import free_port
+from tests.support.cli import BotProcess, run_bot
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 
 SEED = 20261204  # change it to explore other schedules; a failure prints the one to replay
 FEEDS = 30

@@ -13,18 +13,18 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import Call, FakeSlack
-from tests.slack.test_cards import assert_within_block_kit_limits
-from tests.test_bot import env_for
-from veilleur.core.settings import parse_settings
+from tests.support.block_kit import assert_within_block_kit_limits
+from tests.support.bot import BotLauncher
+from tests.support.cli import env_for
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import Call, FakeSlack
 from veilleur.runtime import Runtime
 from veilleur.slack import cards
 
@@ -45,11 +45,10 @@ StartBot = Callable[[str], Awaitable[Runtime]]
 
 
 @pytest.fixture
-async def start_bot(
-    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int
-) -> AsyncIterator[StartBot]:
+def start_bot(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher
+) -> StartBot:
     """Starts the bot with an RSS watcher on /news and a Mastodon watcher on #tramway, both with `query`."""
-    runtimes: list[Runtime] = []
 
     async def start(query: str) -> Runtime:
         (tmp_path / "watchers.toml").write_text(
@@ -61,16 +60,12 @@ async def start_bot(
         feeds.add("/news", rss([]))
         feeds.add(TAG_TIMELINE, "[]", content_type="application/json")
         env = env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port), BURST_THRESHOLD="50")
-        runtime = Runtime(parse_settings(env), host="127.0.0.1")
-        await runtime.start()
-        runtimes.append(runtime)
+        runtime = (await launch_bot(env)).runtime
         for watcher in ("news", "fedi"):
             await runtime.services.poller.poll(watcher)  # the first poll only records what is there: nothing
         return runtime
 
-    yield start
-    for runtime in runtimes:
-        await runtime.stop()
+    return start
 
 
 def rss(items: list[dict[str, str]]) -> str:

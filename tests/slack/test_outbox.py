@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.fakes.database_lock import locked_database
-from tests.fakes.slack_api import FakeSlack
+from tests.support.database_lock import locked_database
+from tests.support.slack_api import FakeSlack
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig

@@ -5,32 +5,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import FORM, JSON, SlackRequests, sign
-from tests.test_bot import env_for, feed, write_watchers
-from veilleur.core.settings import parse_settings
-from veilleur.runtime import Runtime
+from tests.support.bot import BotLauncher
+from tests.support.cli import env_for
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
+from tests.support.slack_requests import FORM, JSON, SlackRequests, sign
+from tests.support.world import feed, write_watchers
 from veilleur.slack.request_verification import MAX_CLOCK_SKEW, signature_problem
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 @pytest.fixture
-async def bot_url(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, free_port: int) -> AsyncIterator[str]:
+async def bot_url(tmp_path: Path, slack: FakeSlack, feeds: FeedServer, free_port: int, launch_bot: BotLauncher) -> str:
     write_watchers(tmp_path / "watchers.toml", feeds, "w")
     feeds.add("/w", feed([]))
     env = env_for(tmp_path, slack, SLACK_SIGNING_SECRET=SECRET, PORT=str(free_port))
-    runtime = Runtime(parse_settings(env), host="127.0.0.1")
-    await runtime.start()
-    yield f"http://127.0.0.1:{free_port}/slack/events"
-    await runtime.stop()
+    return (await launch_bot(env)).url
 
 
 def command_body(slack: FakeSlack) -> str:

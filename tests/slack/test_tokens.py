@@ -6,7 +6,7 @@ import logging
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack_api import FakeSlack
+from tests.support.slack_api import FakeSlack
 from veilleur.core.settings import Settings, SettingsError, parse_settings
 from veilleur.slack.outbox import new_slack_client
 from veilleur.slack.tokens import check_slack_tokens

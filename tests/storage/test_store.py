@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from tests.fakes.database_lock import locked_database
+from tests.support.database_lock import locked_database
 from veilleur.core.mentions import Mention
 from veilleur.storage.store import DatabaseUnavailable, Priority, Store
 

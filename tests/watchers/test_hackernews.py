@@ -14,7 +14,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import watchers.rss as rss_module
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import MAX_RESPONSE_BYTES, OFF_LOOP_BYTES, SourceError, Watcher, WatcherContext

@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import USER_AGENT, SourceError, WatcherContext

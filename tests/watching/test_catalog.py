@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.test_bot import feed
+from tests.support.feed_server import FeedServer
+from tests.support.world import feed
 from veilleur.core.errors import UserError
 from veilleur.core.settings import parse_settings
 from veilleur.core.watcher_config import WatcherFieldError
-from veilleur.runtime import Services, open_services
-from veilleur.watching.catalog import SLACK, WatcherCatalog
+from veilleur.runtime import open_local_services
+from veilleur.services import LocalServices
+from veilleur.watching.catalog import SLACK
 
-Opener = Callable[..., Services]
+Opener = Callable[..., LocalServices]
 
 
 @pytest.fixture
@@ -25,12 +26,12 @@ async def open_bot(tmp_path: Path, feeds: FeedServer) -> AsyncIterator[Opener]:
         f'[[watcher]]\nname = "news"\nsource = "rss"\nurl = "{feeds.url("/news")}"\nquery = "tram"\n'
         'channel = "C0NEWS"\n'
     )
-    opened: list[Services] = []
+    opened: list[LocalServices] = []
 
-    def start(**env: str) -> Services:
+    def start(**env: str) -> LocalServices:
         values = {"DATABASE_PATH": str(tmp_path / "veilleur.db"), "WATCHERS_FILE": str(tmp_path / "watchers.toml"),
                   "ALLOW_PRIVATE_URLS": "true", "SLACK_BOT_TOKEN": "xoxb-secret", "MY_TOKEN": "t"}
-        services = open_services(parse_settings(values | env), post_to_slack=False)
+        services = open_local_services(parse_settings(values | env))
         opened.append(services)
         return services
 
@@ -39,18 +40,13 @@ async def open_bot(tmp_path: Path, feeds: FeedServer) -> AsyncIterator[Opener]:
         await services.aclose()
 
 
-def catalog_of(services: Services) -> WatcherCatalog:
-    assert services.catalog is not None
-    return services.catalog
-
-
 def tram_table(feeds: FeedServer, path: str = "/tram", **fields: object) -> dict[str, object]:
     return {"name": "tram", "source": "rss", "url": feeds.url(path), "query": "tram", "channel": "C0TRAM",
             "interval": "5m"} | fields
 
 
-async def add(services: Services, table: dict[str, object]) -> None:
-    catalog = catalog_of(services)
+async def add(services: LocalServices, table: dict[str, object]) -> None:
+    catalog = services.catalog
     config, watcher = await catalog.validate(table)
     catalog.add(table, config, watcher, "U0ADMIN")
 
@@ -58,11 +54,11 @@ async def add(services: Services, table: dict[str, object]) -> None:
 async def test_slack_made_and_paused_watchers_survive_a_restart(open_bot: Opener, feeds: FeedServer) -> None:
     services = open_bot()
     await add(services, tram_table(feeds))
-    catalog_of(services).pause("news", "U0ADMIN")
+    services.catalog.pause("news", "U0ADMIN")
     await services.aclose()
 
     again = open_bot()
-    entries = {entry.name: entry for entry in catalog_of(again).entries()}
+    entries = {entry.name: entry for entry in again.catalog.entries()}
     assert entries["tram"].origin == SLACK and entries["tram"].created_by == "U0ADMIN"
     assert entries["news"].paused
     assert set(again.watchers) == {"tram"}  # the paused one does not poll
@@ -76,7 +72,7 @@ async def test_an_edit_starts_over_only_when_the_watcher_reads_another_feed(
     services = open_bot()
     await add(services, tram_table(feeds))
     await services.poller.poll("tram")
-    catalog = catalog_of(services)
+    catalog = services.catalog
     first_run = services.store.watcher_status("tram").first_polled_at
     assert first_run is not None
 
@@ -94,7 +90,7 @@ async def test_an_edit_starts_over_only_when_the_watcher_reads_another_feed(
 
 
 async def test_slack_made_watchers_do_not_see_the_bot_secrets(open_bot: Opener) -> None:
-    env = catalog_of(open_bot()).slack_context.env
+    env = open_bot().catalog.slack_context.env
     assert "SLACK_BOT_TOKEN" not in env and env["MY_TOKEN"] == "t"
 
 
@@ -103,7 +99,7 @@ async def test_urls_in_options_are_checked_too(open_bot: Opener, feeds: FeedServ
     table = {"name": "toots", "source": "mastodon", "query": "tram", "channel": "C0TRAM",
              "options": {"tags": ["tram"], "instances": ["http://10.0.0.1"]}}
     with pytest.raises(WatcherFieldError) as refused:
-        await catalog_of(services).validate(table)
+        await services.catalog.validate(table)
     assert refused.value.field == "options" and "ALLOW_PRIVATE_URLS" in refused.value.message
 
 
@@ -120,12 +116,12 @@ async def test_a_file_entry_named_like_a_slack_watcher_is_left_out(
     )
     again = open_bot()
     assert [(p.watcher, p.field) for p in again.problems] == [("tram", "name")]
-    assert catalog_of(again).get("tram").origin == SLACK
+    assert again.catalog.get("tram").origin == SLACK
     assert again.watchers["tram"].config.query.text == "tram"
 
 
 async def test_unknown_names_and_double_pauses_are_refused(open_bot: Opener) -> None:
-    catalog = catalog_of(open_bot())
+    catalog = open_bot().catalog
     with pytest.raises(UserError) as unknown:
         catalog.pause("nope", "U0ADMIN")
     assert unknown.value.key == "watch.unknown"

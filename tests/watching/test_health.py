@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.storage.store import Store

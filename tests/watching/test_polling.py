@@ -1,15 +1,16 @@
 """One poll cycle through the real watcher, store and outbox, against local servers."""
 
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from tests.fakes.database_lock import locked_database
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
+from tests.support.database_lock import locked_database
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.slack.outbox import Outbox, new_slack_client
@@ -200,16 +201,19 @@ async def test_retry_after_from_a_source_is_honoured(rig: Rig) -> None:
 
 async def test_hostile_feed_text_is_stored_as_is_and_posted_inert(rig: Rig, tmp_path: Path) -> None:
     from veilleur.core.settings import parse_settings
-    from veilleur.runtime import Services
+    from veilleur.watching.outbox_messages import outbox_message
+    from veilleur.watching.stories import StoryService
 
     hostile = "&lt;!channel&gt; tram &lt;https://evil.example|https://bank.example&gt; &lt;@U123&gt;"
     rig.feeds.add("/f", rss([]))
     rig.add("w", "/f")
     await rig.cycle()
     rig.feeds.add("/f", rss([("1", hostile + " " + "x" * 10_000, TUE)]))
-    services = Services(settings=parse_settings({}), store=rig.store, http=rig.http, watchers=rig.watchers,
-                        poller=rig.poller)
-    rig.outbox.render = services.render
+    settings = parse_settings({})
+    stories = StoryService(rig.store, window=settings.story_window, campaign_min_posts=settings.campaign_min_posts,
+                           campaign_window=settings.campaign_window, lang=settings.bot_language,
+                           tz=settings.bot_timezone)
+    rig.outbox.render = partial(outbox_message, store=rig.store, stories=stories, lang=settings.bot_language)
     await rig.cycle()
     (message,) = rig.slack.posted_messages("C1")
     dumped = str(message["blocks"]) + message["text"]

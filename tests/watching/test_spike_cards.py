@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.assist.llm import REASONS
 from veilleur.core.mentions import Mention
 from veilleur.watching.spike_cards import spike_alert
-from veilleur.watching.spikes import SpikeFacts, SpikeMention, SpikeSummary, Volume
+from veilleur.watching.spike_facts import SpikeFacts, SpikeMention, SpikeSummary, Volume
 
 PARIS = ZoneInfo("Europe/Paris")
 END = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)

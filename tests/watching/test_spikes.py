@@ -17,11 +17,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import LLMFactory
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import FakeSlack
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.feed_server import FeedServer
+from tests.support.openai_api import FakeOpenAI, LLMFactory
+from tests.support.slack_api import FakeSlack
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
@@ -394,7 +393,7 @@ async def test_the_running_bot_wires_spike_alerts_to_its_outbox(
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url, "SPIKE_MIN_MENTIONS": "4",
         "SPIKE_CHANNEL": "C0SPIKES",
     })
-    services = open_services(settings)
+    services = open_services(settings, new_slack_client("xoxb-test", slack.api_url))
     try:
         feeds.add("/w", rss([]))
         await services.poller.poll("w")
@@ -404,7 +403,6 @@ async def test_the_running_bot_wires_spike_alerts_to_its_outbox(
         hooks = [getattr(hook, "__self__", None) for hook in services.poller.after_record]
         [watch] = [hook for hook in hooks if isinstance(hook, SpikeWatch)]
         await watch.wait()
-        assert services.outbox is not None
         services.outbox.pace = 0.0  # the cards go out too: no need to space them a second apart here
         await services.outbox.drain(within=10)
         [alert] = slack.posted_messages("C0SPIKES")

@@ -5,6 +5,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -14,19 +15,20 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation.service import EscalationService, Resolved
-from veilleur.runtime import Services, open_services
+from veilleur.runtime import open_services
 from veilleur.slack import cards
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.storage.store import Store
 from veilleur.watching import stories
+from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import Poller
 from veilleur.watching.stories import StoryService
 from watchers.base import WatcherContext, new_http_client
@@ -170,9 +172,8 @@ class Rig:
             clock=lambda: self.now,
         )
         self.poller.after_record.append(self.stories.after_record)
-        self.services = Services(settings=settings, store=self.store, http=http, watchers=self.watchers,
-                                 poller=self.poller, stories=self.stories)
-        self.outbox = Outbox(self.store, new_slack_client("xoxb-t", slack.api_url), self.services.render, pace=0.0)
+        render = partial(outbox_message, store=self.store, stories=self.stories, lang=settings.bot_language)
+        self.outbox = Outbox(self.store, new_slack_client("xoxb-t", slack.api_url), render, pace=0.0)
 
     def add(self, name: str, channel: str = "C1") -> None:
         config = WatcherConfig(name=name, source="rss", query=parse_query("tram"), channel=channel,
@@ -347,12 +348,12 @@ async def test_dismissing_or_escalating_a_first_card_keeps_its_story(rig: Rig) -
     first = rig.store.card_for_message("C1", card["ts"])
     assert first is not None and first.mention_id is not None
     rig.store.dismiss_card(first.id, "U42", now=rig.now)
-    dismissed = rig.services.card(first)
+    dismissed = rig.stories.current_card(first)
     assert has_block(dismissed, "also_seen") and "Dismissed by <@U42>" in block_text(dismissed, "status")
 
     settings = parse_settings({"ESCALATION_CHANNEL": "C0ESC", "OFFICIALS": "U0OFFICIAL"})
     escalations = EscalationService(rig.store, new_slack_client("xoxb-t", rig.slack.api_url), settings,
-                                    render_card=rig.services.card)
+                                    render_card=rig.stories.current_card)
     await escalations.escalate(Resolved(first.mention_id, first), user="U0ANN", via="reaction")
     [update] = [call.args for call in rig.slack.calls_to("chat.update") if call.args["channel"] == "C1"]
     blocks = json.loads(update["blocks"]) if isinstance(update["blocks"], str) else update["blocks"]
@@ -429,8 +430,7 @@ async def test_the_running_bot_groups_stories(tmp_path: Path, slack: FakeSlack, 
     )
     settings = parse_settings({"WATCHERS_FILE": str(tmp_path / "watchers.toml"), "DATABASE_PATH": ":memory:",
                                "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url})
-    services = open_services(settings)
-    assert services.outbox is not None and services.stories is not None
+    services = open_services(settings, new_slack_client("xoxb-test", slack.api_url))
     try:
         for name in ("news", "alerts"):
             feeds.add(f"/{name}", rss([]))

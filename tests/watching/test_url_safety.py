@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.fakes.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from veilleur.core.settings import parse_settings
 from veilleur.watching import url_safety
 from veilleur.watching.url_safety import UnsafeUrlError, UrlPolicy, check_url, new_guarded_http_client

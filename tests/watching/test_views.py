@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.views import View
 
-from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.core.i18n import LANGUAGES
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query

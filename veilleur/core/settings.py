@@ -153,8 +153,8 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def require_slack_connection(settings: Settings) -> None:
-    """Check what running the Slack app (not a CLI dry run) needs."""
+def require_slack_connection(settings: Settings) -> str:
+    """Check what running the Slack app (not a CLI dry run) needs; returns the bot token."""
     if settings.slack_bot_token is None:
         raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…) from OAuth & Permissions")
     if not settings.socket_mode and settings.slack_signing_secret is None:
@@ -162,6 +162,7 @@ def require_slack_connection(settings: Settings) -> None:
             "SLACK_SIGNING_SECRET is not set: HTTP mode (no SLACK_APP_TOKEN) needs the app's signing secret "
             "from Basic Information, or set SLACK_APP_TOKEN (xapp-…) for Socket Mode"
         )
+    return settings.slack_bot_token
 
 
 def _optional_prefixed(get, name: str, prefix: str) -> str | None:

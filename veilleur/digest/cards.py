@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
-from veilleur.digest.compute import Digest, Narrative, SourceFailure, Theme, TopMention, Volume, change_text
+from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMention, Volume
+from veilleur.digest.narrative import change_text
 from veilleur.escalation.cards import user_refs
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
 from veilleur.slack.markup import escape, link, markup, mrkdwn, plain_text

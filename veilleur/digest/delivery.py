@@ -22,7 +22,7 @@ import time as clock
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,11 +36,10 @@ from veilleur.core.i18n import t
 from veilleur.core.settings import WEEKDAYS, Settings
 from veilleur.core.watcher_config import AuthorLabel, WatcherConfig
 from veilleur.digest.cards import digest_message
-from veilleur.digest.compute import Digest, DigestPeriod, compute_digest, narrate
+from veilleur.digest.compute import compute_digest
+from veilleur.digest.model import Digest, DigestPeriod
+from veilleur.digest.narrative import narrate
 from veilleur.storage.store import Priority, Store, iso, utcnow
-
-if TYPE_CHECKING:
-    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 
@@ -361,11 +360,8 @@ class DigestService:
         )
 
 
-def start_digests(scheduler: AsyncIOScheduler, services: Services) -> None:
+def start_digests(scheduler: AsyncIOScheduler, digests: DigestService) -> None:
     """Schedule the digest at each slot and catch up a missed one; without a destination, say so once."""
-    digests = services.digests
-    if digests is None or services.outbox is None:
-        return
     if not digests.targets():
         log.info("no digest destination (DIGEST_CHANNEL unset and no watcher with digest = true): no digest posted")
         return

@@ -111,6 +111,23 @@ def escalation_status(escalation: Escalation, lang: str) -> str:
     return f"{STATE_EMOJI[escalation.state]} {escalation_link(escalation, lang)}: {state_line(escalation, lang)}"
 
 
+def card_status(
+    escalation: Escalation | None, dismissed_by: str | None, dismissed_at: datetime | None, *, tz: ZoneInfo, lang: str
+) -> str | None:
+    """The line under a mention card's buttons (`cards.mention_card(..., status=...)`): the state of the card's
+    escalation or who dismissed the card, whichever changed last; None when neither happened."""
+    if escalation is not None and (dismissed_at is None or _last_change(escalation) >= dismissed_at):
+        return escalation_status(escalation, lang)
+    if dismissed_by and dismissed_at:
+        return t("card.dismissed", lang, user=f"<@{dismissed_by}>", time=format_datetime(dismissed_at, tz, lang))
+    return None
+
+
+def _last_change(escalation: Escalation) -> datetime:
+    moments = (escalation.created_at, escalation.acknowledged_at, escalation.answered_at, escalation.finished_at)
+    return max(moment for moment in moments if moment is not None)
+
+
 def escalation_message(escalation: Escalation, mention: Mention, *, tz: ZoneInfo, lang: str) -> dict[str, object]:
     """The message that pings the officials, then shows every step until the escalation is finished."""
     title = escalation_title(escalation, lang)

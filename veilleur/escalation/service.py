@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -38,9 +38,6 @@ from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, PostTarget, parse_target
 from veilleur.storage.escalations import Escalation, EscalationStore
 from veilleur.storage.store import Delivery, Store, utcnow
-
-if TYPE_CHECKING:
-    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +143,10 @@ class EscalationService:
         settings: Settings,
         routes: Sequence[RouteConfig] = (),
         *,
-        render_card: Callable[[Delivery], dict[str, Any]] | None = None,
+        render_card: Callable[[Delivery, Escalation], dict[str, Any]] | None = None,
     ) -> None:
-        """`render_card` draws a card as it should look now (the bot's, with its story); without it, the card
-        is drawn here with the escalation's status line."""
+        """`render_card(card, escalation)` draws a card as it should look now, given its escalation's new state
+        (the bot's, with its story); without it, the card is drawn here with the escalation's status line."""
         self.store = store
         self.render_card = render_card
         self.records = EscalationStore(store)
@@ -431,7 +428,10 @@ class EscalationService:
         return escalation.thread_ts or escalation.message_ts
 
     async def _refresh(self, escalation: Escalation) -> None:
-        """Show the escalation's current state on its message and on the card."""
+        """Show the escalation's state, as a step just left it, on its message and on the card.
+
+        Each step changes the state first (the store returns the escalation as it is now), then draws from that
+        returned state with the builders of escalation/cards.py: drawing never reads the escalation back."""
         if escalation.message_ts is not None:
             await self._update(escalation.channel, escalation.message_ts, self._message(escalation))
         await self._update_card(escalation)
@@ -441,7 +441,7 @@ class EscalationService:
         if card is None or card.slack_ts is None:
             return
         if self.render_card is not None:
-            await self._update(card.channel, card.slack_ts, self.render_card(card))
+            await self._update(card.channel, card.slack_ts, self.render_card(card, escalation))
             return
         message = cards.mention_card(
             self.mention_of(escalation),
@@ -479,16 +479,13 @@ class EscalationService:
         return response["permalink"]
 
 
-def schedule_reminders(scheduler: AsyncIOScheduler, services: Services) -> None:
+def schedule_reminders(scheduler: AsyncIOScheduler, escalations: EscalationService) -> None:
     """Check for unposted escalations and due reminders every few minutes."""
-    if services.escalations is None:
-        return
     scheduler.add_job(
-        services.escalations.check,
+        escalations.check,
         IntervalTrigger(seconds=REMINDER_CHECK_SECONDS),
         id="escalations",
         name="escalation reminders",
         max_instances=1,
         coalesce=True,
     )
-

@@ -26,7 +26,7 @@ class AdminAccess:
     def __init__(
         self,
         settings: Settings,
-        slack: AsyncWebClient | None,
+        slack: AsyncWebClient,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,14 +55,12 @@ class AdminAccess:
         cached = self._group_members
         if cached is not None and cached[0] > self.clock():
             return cached[1]
-        members: frozenset[str] = frozenset()
-        if self.slack is not None:
-            try:
-                response = await self.slack.usergroups_users_list(usergroup=self.group)
-                members = frozenset(response.get("users") or [])
-            except SlackApiError as error:
-                log.warning("could not read ADMIN_GROUP %s: %s", self.group, error.response.get("error"))
-                return members  # not cached: the next click asks again
+        try:
+            response = await self.slack.usergroups_users_list(usergroup=self.group)
+        except SlackApiError as error:
+            log.warning("could not read ADMIN_GROUP %s: %s", self.group, error.response.get("error"))
+            return frozenset()  # not cached: the next click asks again
+        members = frozenset(response.get("users") or [])
         self._group_members = (self.clock() + CACHE_SECONDS, members)
         return members
 
@@ -70,8 +68,6 @@ class AdminAccess:
         cached = self._workspace_admins.get(user)
         if cached is not None and cached[0] > self.clock():
             return cached[1]
-        if self.slack is None:
-            return False
         try:
             response = await self.slack.users_info(user=user)
         except SlackApiError as error:

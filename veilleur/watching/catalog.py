@@ -5,8 +5,8 @@ The catalogue keeps the two kinds together under unique names, keeps the schedul
 a source without storing anything (`/watch test`). The watchers file stays the operator's: a watcher from it can
 be paused from Slack (runtime state, kept in the database), never edited or removed.
 
-`services.watchers` holds the watchers that poll: paused ones are left out of it, so the scheduler, `bot.py once`
-and the poller never see them.
+The running set (`watchers`, the poller's) holds the watchers that poll: paused ones are left out of it, so the
+scheduler, `bot.py once` and the poller never see them.
 
 Slack-made watchers reach sources through the guarded HTTP client (url_safety.py): the person typing a URL in
 Slack is not the operator, so loopback, private and metadata addresses are refused unless ALLOW_PRIVATE_URLS.
@@ -22,13 +22,14 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from veilleur.core.errors import UserError
 from veilleur.core.mentions import Mention
+from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import (
     ConfigProblem,
     WatcherConfig,
@@ -41,9 +42,6 @@ from veilleur.watching.polling import Poller
 from veilleur.watching.url_safety import UnsafeUrlError, UrlPolicy, check_url, new_guarded_http_client
 from watchers import SOURCES, build_watcher
 from watchers.base import SourceError, Watcher, WatcherContext
-
-if TYPE_CHECKING:
-    from veilleur.runtime import Services
 
 log = logging.getLogger(__name__)
 
@@ -170,25 +168,39 @@ def schedule_poll(scheduler: AsyncIOScheduler, poller: Poller, config: WatcherCo
 
 
 class WatcherCatalog:
-    def __init__(self, services: Services, file_configs: list[WatcherConfig]) -> None:
-        """Take over `services.watchers` (the file's watchers, built by open_services): add the stored ones,
-        take the paused ones out."""
-        self.services = services
-        self.settings = services.settings
-        self.rows = WatcherStore(services.store)
-        self.policy = UrlPolicy.from_settings(self.settings)
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        watchers: dict[str, Watcher],
+        poller: Poller,
+        scheduler: AsyncIOScheduler,
+        file_context: WatcherContext,
+        file_configs: list[WatcherConfig],
+    ) -> None:
+        """Take over `watchers`, the running set the poller reads (the file's, as built with `file_context`): add
+        the stored ones, take the paused ones out. What cannot run is left in `problems`. Each change keeps
+        `scheduler` in step: a job added before it starts waits for it."""
+        self.settings = settings
+        self.rows = WatcherStore(store)
+        self.watchers = watchers
+        self.poller = poller
+        self.scheduler = scheduler
+        self.file_context = file_context
+        self.problems: list[ConfigProblem] = []
+        self.policy = UrlPolicy.from_settings(settings)
         self._slack_context: WatcherContext | None = None
-        self.file_context = WatcherContext(http=services.http, env=self.settings.env)
         self._entries: dict[str, CatalogEntry] = {}
         self._built: dict[str, Watcher] = {}
         paused = self.rows.paused()
         for config in file_configs:
-            if config.name in services.watchers:
-                self._keep(CatalogEntry(config, FILE, config.name in paused), services.watchers[config.name])
+            if config.name in watchers:
+                self._keep(CatalogEntry(config, FILE, config.name in paused), watchers[config.name])
         for table, created_by in self.rows.slack_made():
             self._load_stored(table, created_by, paused)
         for name in paused:
-            services.watchers.pop(name, None)
+            watchers.pop(name, None)
 
     def _load_stored(self, table: dict[str, Any], created_by: str | None, paused: set[str]) -> None:
         name = table["name"]
@@ -200,18 +212,18 @@ class WatcherCatalog:
         except WatcherFieldError as error:
             problem = ConfigProblem(name, error.field, error.message)
             log.error("watcher made in Slack: %s (this watcher is not running)", problem)
-            self.services.problems.append(problem)
+            self.problems.append(problem)
             return
         self._keep(CatalogEntry(config, SLACK, name in paused, table, created_by), watcher)
-        self.services.watchers[name] = watcher
+        self.watchers[name] = watcher
 
     def _file_clash(self, name: str) -> None:
         """A file entry named like a watcher made in Slack is left out: the stored one was there first."""
         problem = ConfigProblem(name, "name", "is used by a watcher made in Slack (/watch list); rename this one")
         log.error("%s: %s (this watcher is not running)", self.settings.watchers_file, problem)
-        self.services.problems.append(problem)
+        self.problems.append(problem)
         del self._entries[name], self._built[name]
-        self.services.watchers.pop(name, None)
+        self.watchers.pop(name, None)
 
     def _keep(self, entry: CatalogEntry, watcher: Watcher) -> None:
         self._entries[entry.name] = entry
@@ -383,18 +395,15 @@ class WatcherCatalog:
 
     def _start(self, name: str) -> None:
         """Run the watcher now and on its interval (replacing its job if it had one)."""
-        self.services.watchers[name] = self._built[name]
-        self.services.poller.forget_backoff(name)
-        scheduler = self.services.scheduler
-        if scheduler is not None:
-            now = datetime.now(self.settings.bot_timezone)
-            schedule_poll(scheduler, self.services.poller, self._entries[name].config, now)
+        self.watchers[name] = self._built[name]
+        self.poller.forget_backoff(name)
+        now = datetime.now(self.settings.bot_timezone)
+        schedule_poll(self.scheduler, self.poller, self._entries[name].config, now)
 
     def _stop(self, name: str) -> None:
-        self.services.watchers.pop(name, None)
-        scheduler = self.services.scheduler
-        if scheduler is not None and scheduler.get_job(poll_job_id(name)) is not None:
-            scheduler.remove_job(poll_job_id(name))
+        self.watchers.pop(name, None)
+        if self.scheduler.get_job(poll_job_id(name)) is not None:
+            self.scheduler.remove_job(poll_job_id(name))
 
 
 def _urls(config: WatcherConfig) -> Iterator[tuple[str, str]]:

@@ -8,16 +8,13 @@ limits whatever the input.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from veilleur.assist.summary_cards import clean, source_name
 from veilleur.core.i18n import format_datetime, t, t_plural
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
 from veilleur.slack.markup import escape, markup
-
-if TYPE_CHECKING:
-    from veilleur.watching.spikes import SpikeFacts, SpikeSummary
+from veilleur.watching.spike_facts import SpikeFacts, SpikeSummary
 
 NAME_LIMIT = 80
 TERM_LIMIT = 40

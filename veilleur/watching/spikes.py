@@ -37,20 +37,18 @@ from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Fence, PromptBook
 from veilleur.assist.summarize import central_posts
 from veilleur.core.language import language_name, topic_words
-from veilleur.core.mentions import Mention
 from veilleur.core.query import Query
 from veilleur.core.settings import Settings
 from veilleur.core.text import one_line, truncate
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.storage.store import PollOutcome, Store, iso, mention_from_row, utcnow
 from veilleur.watching import spike_cards
+from veilleur.watching.spike_facts import SpikeFacts, SpikeMention, SpikeSummary, Volume
 
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
 BASELINE_DAYS = 14
-# The least "usual" volume a spike is measured against: with no history, SPIKE_FACTOR mentions an hour.
-BASELINE_FLOOR = 1.0
 TOP_TERMS = 8
 TOP_SOURCES = 6
 TOP_MENTIONS = 3
@@ -87,61 +85,6 @@ class SpikeRule:
             cooldown=settings.spike_cooldown,
             channel=settings.spike_channel,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Volume:
-    """A watcher's last hour, (start, end], against its usual volume. `history` holds the count of each baseline
-    day's window, yesterday first; `baseline` is their mean (0.0 when there is none)."""
-
-    watcher: str
-    start: datetime
-    end: datetime
-    recent: int
-    history: tuple[int, ...]
-
-    @property
-    def baseline(self) -> float:
-        return sum(self.history) / len(self.history) if self.history else 0.0
-
-    @property
-    def reference(self) -> float:
-        """What the last hour is compared with: the baseline, or the floor when the baseline is lower."""
-        return max(self.baseline, BASELINE_FLOOR)
-
-
-@dataclass(frozen=True, slots=True)
-class SpikeMention:
-    id: int
-    mention: Mention
-    at: datetime  # when it counts (see _EVENT_TIME)
-
-    @property
-    def interactions(self) -> int:
-        return sum(value for value in self.mention.engagement.values() if isinstance(value, int))
-
-
-@dataclass(frozen=True, slots=True)
-class SpikeFacts:
-    """What an alert says, all computed here: `terms` and `sources` are (name, mentions) pairs, most first."""
-
-    volume: Volume
-    terms: tuple[tuple[str, int], ...]
-    sources: tuple[tuple[str, int], ...]
-    top: tuple[SpikeMention, ...]
-    sample: tuple[SpikeMention, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SpikeSummary:
-    """`fallback` is None when the LLM wrote `text`; else it says why not (a reason of LLMUnavailable, with
-    `detail`) and `text` is the most representative mention's, by `author` on `source`. All outside text."""
-
-    text: str
-    fallback: str | None = None
-    detail: str = ""
-    author: str = ""
-    source: str = ""
 
 
 def hour_windows(now: datetime, tz: ZoneInfo, days: int = BASELINE_DAYS) -> list[tuple[datetime, datetime]]:

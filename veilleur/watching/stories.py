@@ -25,14 +25,13 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from veilleur.core.i18n import format_datetime, t
 from veilleur.core.mentions import Mention
 from veilleur.core.query import fold
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
 from veilleur.slack.cards import AlsoSeen, CampaignFlag
-from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.escalations import Escalation, EscalationStore
 from veilleur.storage.store import Delivery, PollOutcome, Store, _chunks, iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -396,12 +395,15 @@ class StoryService:
         )
         return StoryView(tuple(AlsoSeen(source, url or "", author or "") for source, url, author in rows), campaign)
 
-    def current_card(self, card: Delivery) -> dict[str, object]:
+    def current_card(self, card: Delivery, escalation: Escalation | None = None) -> dict[str, object]:
         """The card as it should look now: the mention, its story (also seen on…, campaign warning) and its
-        status line (escalation or dismissal, the latest). Every re-render of a card goes through here."""
+        status line (escalation or dismissal, the latest). Every re-render of a card goes through here.
+
+        `escalation`: the card's escalation in the state a change just gave it (the escalation service draws the
+        card after each step); without it, the mention's latest escalation is read."""
         assert card.mention_id is not None
         story = self.view(card.id)
-        status = self._status(card)
+        status = self._status(card, escalation)
         return cards.mention_card(
             self.store.mention(card.mention_id),
             mention_id=card.mention_id,
@@ -450,28 +452,18 @@ class StoryService:
             await asyncio.sleep(REFRESH_WAIT_STEP)
         return None
 
-    def _status(self, card: Delivery) -> str | None:
+    def _status(self, card: Delivery, escalation: Escalation | None) -> str | None:
         """The line the card shows under its buttons: its escalation's state or its dismissal, the latest."""
         assert card.mention_id is not None
         dismissed_by, dismissed_at = self.db.execute(
             "select dismissed_by, dismissed_at from deliveries where id = ?", [card.id]
         ).fetchone()
-        escalation = EscalationStore(self.store).latest_for_mention(card.mention_id)
+        if escalation is None:
+            escalation = EscalationStore(self.store).latest_for_mention(card.mention_id)
         if escalation is not None and escalation.card_id != card.id:
             escalation = None
-        if escalation is not None:
-            changed = max(
-                moment
-                for moment in (escalation.created_at, escalation.acknowledged_at, escalation.answered_at,
-                               escalation.finished_at)
-                if moment is not None
-            )
-            if dismissed_at is None or changed >= datetime.fromisoformat(dismissed_at):
-                return escalation_cards.escalation_status(escalation, self.lang)
-        if dismissed_by and dismissed_at:
-            moment = format_datetime(datetime.fromisoformat(dismissed_at), self.tz, self.lang)
-            return t("card.dismissed", self.lang, user=f"<@{dismissed_by}>", time=moment)
-        return None
+        dismissed = datetime.fromisoformat(dismissed_at) if dismissed_at else None
+        return escalation_cards.card_status(escalation, dismissed_by, dismissed, tz=self.tz, lang=self.lang)
 
     async def aclose(self) -> None:
         """Let the card updates under way finish (briefly), then stop them."""

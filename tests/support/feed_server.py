@@ -23,7 +23,7 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
-from tests.fakes import LocalServer
+from tests.support import LocalServer
 
 Handler = Callable[[web.Request], web.StreamResponse | Awaitable[web.StreamResponse]]
 CHUNK = 64 * 1024

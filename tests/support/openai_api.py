@@ -16,10 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes import LocalServer
+from tests.support import LocalServer
+from veilleur.assist.llm import LLM
 
 # "12. Ann (@ann) [reach 1200; journalist]: text", one message per line in a summary request's data.
 NUMBERED_LINE = re.compile(r"^(\d+)\. (.*?)(?: \[[^\]]*\])?: (.*)$")
+
+LLMFactory = Callable[..., LLM]  # the `make_llm` fixture: `make_llm(openai_api_or_None, **env)`
 
 
 @dataclass(frozen=True, slots=True)

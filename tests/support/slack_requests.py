@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.fakes.slack_api import FakeSlack
+from tests.support.slack_api import FakeSlack
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes import LocalServer
+from tests.support import LocalServer
 
 Message = dict[str, Any]
 # Form-encoded callers (and slack_sdk for GET methods) send these as JSON strings; decode them for tests.

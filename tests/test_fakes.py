@@ -16,9 +16,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.feed_server import FeedServer
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_requests import SlackRequests, send
+from tests.support.feed_server import FeedServer
+from tests.support.slack_api import FakeSlack
+from tests.support.slack_requests import SlackRequests, send
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "hello", "verbatim": True}}]
 METADATA = {"event_type": "veilleur_delivery", "event_payload": {"delivery_id": 7}}

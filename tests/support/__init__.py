@@ -1,8 +1,16 @@
-"""Test doubles: real aiohttp servers on 127.0.0.1 that play Slack and the web for integration tests.
+"""What the tests share: real servers on 127.0.0.1 that play Slack, the web and an LLM, the bot harness, and the
+checks every message is held to. Test modules import from here, never from each other.
 
-- `slack_api.FakeSlack`: the Slack Web API plus `response_url` receivers.
+- `slack_api.FakeSlack`: the Slack Web API, `response_url` receivers and a Socket Mode WebSocket.
 - `feed_server.FeedServer`: feeds and API payloads with conditional GET, delays, hangs, redirects.
+- `openai_api.FakeOpenAI`: an OpenAI-compatible chat API.
 - `slack_requests.SlackRequests`: signed requests as Slack sends them to a Bolt app in HTTP mode.
+- `database_lock.locked_database`: another process holding the database's write lock.
+- `bot.Bot`: the whole bot in-process, in HTTP mode or Socket Mode, against the fakes (fixture `launch_bot`).
+- `cli`: `bot.py` as a child process (`run_cli`, `BotProcess`) and its environment (`env_for`).
+- `world`: the feeds, watcher files and Hacker News story end-to-end tests watch.
+- `digest.DigestRun`: the digest side of the bot alone, over a database file.
+- `block_kit`: Block Kit's limits, and hostile outside text kept inert.
 """
 
 from __future__ import annotations

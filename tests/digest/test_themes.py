@@ -1,0 +1,44 @@
+"""Themes: distinct topics told apart, with their shares, stances and authors."""
+
+from datetime import timedelta
+
+from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, mention
+from veilleur.core.watcher_config import AuthorLabel
+from veilleur.digest.compute import compute_digest
+from veilleur.storage.store import Store
+
+
+def test_themes_group_distinct_topics_with_shares_stances_and_authors(store: Store) -> None:
+    mentions = (
+        [mention(f"tram{n}", text, reach=100 * (n + 1), handle=f"@rider{n}") for n, text in enumerate(TRAM)]
+        + [mention(f"park{n}", text, handle=f"@walker{n}") for n, text in enumerate(PARK)]
+        + [mention(f"budget{n}", text, handle="@mayor" if n == 0 else f"@voter{n}", reach=50)
+           for n, text in enumerate(BUDGET)]
+    )
+    found(store, "city", mentions, END - timedelta(hours=1))
+    authors = [AuthorLabel(labels=("elected",), handle="@Mayor")]
+
+    digest = compute_digest(store, DAY, authors=authors)
+
+    by_topic = {}
+    for theme in digest.themes:
+        texts = {example.mention.text for example in theme.examples}
+        topic = next(name for name, group in (("tram", TRAM), ("park", PARK), ("budget", BUDGET))
+                     if texts <= set(group))
+        by_topic[topic] = theme
+    assert set(by_topic) == {"tram", "park", "budget"}
+    assert [by_topic[name].size for name in ("tram", "park", "budget")] == [5, 3, 3]
+    # 5/11, 3/11, 3/11: 45.45, 27.27, 27.27; the missing point goes to the largest remainder.
+    assert [by_topic[name].percent for name in ("tram", "park", "budget")] == [46, 27, 27]
+    assert sum(theme.percent for theme in digest.themes) == 100
+    assert digest.themes[0] is by_topic["tram"]
+    assert "tram" in by_topic["tram"].terms and "park" in by_topic["park"].terms
+    park_stances = {share.label: share.percent for share in by_topic["park"].stances}
+    assert park_stances == {"for": 100, "against": 0, "neutral": 0, "question": 0}
+    # Two "shame" messages against, one question.
+    budget_stances = {share.label: share.percent for share in by_topic["budget"].stances}
+    assert budget_stances == {"for": 0, "against": 67, "neutral": 0, "question": 33}
+    assert [author.handle for author in by_topic["tram"].influential] == ["@rider4", "@rider3", "@rider2"]
+    assert [(author.handle, author.labels) for author in by_topic["budget"].labelled] == [("@mayor", ("elected",))]
+    assert by_topic["park"].influential == ()
+    assert digest.clustered == 11

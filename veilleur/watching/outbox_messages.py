@@ -1,0 +1,24 @@
+"""What the outbox posts for a row, built at posting time from what is stored then (the Outbox's `render`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from veilleur.slack import cards
+from veilleur.storage.store import Delivery, Store
+from veilleur.watching.stories import StoryService
+
+
+def outbox_message(delivery: Delivery, *, store: Store, stories: StoryService, lang: str) -> dict[str, Any]:
+    """A notice as it was queued, a burst's parent message, or a mention card as its story shows it now."""
+    if delivery.kind == "notice" and delivery.message is not None:
+        return delivery.message
+    if delivery.kind == "rollup":
+        return cards.rollup_message(
+            delivery.watcher,
+            delivery.rollup_count or 0,
+            lang,
+            more=delivery.rollup_more or 0,
+            best=[store.mention(mention_id) for mention_id in delivery.rollup_top],
+        )
+    return stories.current_card(delivery)
