@@ -39,7 +39,10 @@ class Recorder:
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    (tmp_path / "watchers.toml").write_text("")
+    (tmp_path / "watchers.toml").write_text(
+        '[[watcher]]\nname = "news"\nsource = "rss"\nurl = "https://news.example/feed"\nquery = "tram"\n'
+        'channel = "C0NEWS"\n'
+    )
     settings = parse_settings(
         {"DATABASE_PATH": str(tmp_path / "veilleur.db"), "WATCHERS_FILE": str(tmp_path / "watchers.toml"),
          "ADMIN_USERS": "U0BOSS"}
@@ -129,3 +132,14 @@ async def test_dismiss_on_a_message_that_is_not_a_card_says_so(services: Service
     assert respond.calls == [
         {"text": t("card.not_ours", LANG), "response_type": "ephemeral", "replace_original": False}
     ]
+
+
+async def test_watch_list_shows_each_watcher_with_its_status(services: Services) -> None:
+    ack, respond = Recorder(), Recorder()
+    watching = watching_of(services)
+    await watch.handle_watch(ack, command("list"), UNUSED_CLIENT, respond, watching=watching)
+    catalog, settings = services.catalog, services.settings
+    statuses = {"news": services.store.watcher_status("news")}
+    expected = views.list_message(catalog.entries(), statuses, tz=settings.bot_timezone, lang=LANG)
+    assert [entry.name for entry in catalog.entries()] == ["news"]
+    assert ack.calls == [{"response_type": "ephemeral", **expected}]

@@ -264,7 +264,7 @@ class WatcherCatalog:
 
     def statuses(self) -> dict[str, WatcherStatus]:
         """Each watcher's polling state (cursor, last success, failures), by name."""
-        return {entry.name: self.services.store.watcher_status(entry.name) for entry in self.entries()}
+        return {entry.name: self.rows.store.watcher_status(entry.name) for entry in self.entries()}
 
     # Checking ------------------------------------------------------------------------------------------------
 
