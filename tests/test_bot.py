@@ -20,7 +20,7 @@ from tests.fakes.slack_requests import SlackRequests, send
 from veilleur.core.settings import parse_settings
 from veilleur.runtime import Runtime
 from veilleur.storage.store import Store
-from veilleur.watching.catalog import WatcherStore
+from veilleur.storage.watchers import WatcherStore
 
 BOT = Path(__file__).resolve().parent.parent / "bot.py"
 OLD = "Mon, 23 Nov 2026 08:00:00 +0100"

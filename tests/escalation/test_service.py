@@ -258,7 +258,7 @@ async def test_without_escalation_channel_it_goes_in_the_card_thread(tmp_path: P
     assert escalation.channel == "C0CARDS" and escalation.thread_ts == card.slack_ts
     # A mention without a card has nowhere to go.
     world.store.record_poll("other", "C0OTHER", [a_mention(2)], {})
-    quiet_id = world.service.records.mention_ids_with_url("https://news.example/2")[0]
+    quiet_id = world.service.store.mention_ids_at_url("https://news.example/2")[0]
     with pytest.raises(EscalationError) as raised:
         await world.service.escalate(world.service.resolve(MentionIdTarget(quiet_id)), user="U0ANN", via="command")
     assert raised.value.key == "flag.no_channel"

@@ -22,22 +22,22 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from itertools import pairwise
-from typing import Any
+from typing import Literal
 
 from veilleur.assist.conversations import author_labels
 from veilleur.assist.llm import LLM, LLMUnavailable, Prompt
 from veilleur.assist.prompt_book import Fence, PromptBook
 from veilleur.core.i18n import format_count, format_duration, t, t_plural
 from veilleur.core.language import language_name, topic_words
-from veilleur.core.mentions import REACH_PER_INTERACTION, Mention, interactions, mention_score
+from veilleur.core.mentions import Mention, interactions, mention_score
 from veilleur.core.query import fold
 from veilleur.core.stances import StanceShare, classify_lexically, tally
 from veilleur.core.text import one_line, truncate
 from veilleur.core.watcher_config import AuthorLabel, normal_handle
 from veilleur.slack.cards import mention_excerpt
+from veilleur.storage.digests import FoundMention, FoundMentions
 from veilleur.storage.escalations import Escalation, EscalationStore
-from veilleur.storage.store import PollFailure, Store, iso
+from veilleur.storage.store import PollFailure, Store
 
 log = logging.getLogger(__name__)
 
@@ -199,17 +199,17 @@ def compute_digest(
 ) -> Digest:
     """The digest of `period`, for `watchers` (None: every watcher). Pure computation: no LLM, no Slack."""
     names = _watchers_in_scope(store, watchers)
-    found = _Found(store, names)
+    found = FoundMentions(store, names)
     overall = _volumes(found, period, None, ("",))[0]
-    best = _best_mentions(found, period, max(top, CLUSTER_TOP))
-    sample = [*best[:CLUSTER_TOP], *_spread_sample(found, period, CLUSTER_SPREAD, {m.mention_id for m in best})]
+    best = _best_mentions(store, found, period, max(top, CLUSTER_TOP))
+    sample = [*best[:CLUSTER_TOP], *_spread_sample(store, found, period, CLUSTER_SPREAD, {m.mention_id for m in best})]
     return Digest(
         period=period,
         watchers=names,
         total=overall.count,
         overall=overall,
-        by_watcher=_volumes(found, period, "d.watcher", names),
-        by_source=_volumes(found, period, "m.source", ()),
+        by_watcher=_volumes(found, period, "watcher", names),
+        by_source=_volumes(found, period, "source", ()),
         daily_volume=_daily_volume(found, period, names),
         top_mentions=tuple(best[:top]),
         themes=themes(sample, authors),
@@ -222,51 +222,22 @@ def compute_digest(
 # Counting -----------------------------------------------------------------------------------------------------
 
 
-class _Found:
-    """SQL over the mentions found by the watchers in scope: cards not recorded quietly, dated by when found."""
-
-    def __init__(self, store: Store, watchers: Sequence[str]) -> None:
-        self.store = store
-        self.watchers = list(watchers)
-        placeholders = ", ".join("?" for _ in self.watchers) or "null"
-        # "+d.watcher": not by the watcher index, whose every row would be read, but by the creation date's.
-        self.where = f"d.kind = 'card' and d.state != 'quiet' and +d.watcher in ({placeholders})"
-
-    def query(self, select: str, start: datetime, end: datetime, tail: str = "",
-              params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """`select` over the found mentions in [start, end); `params` fill placeholders in `select` then `tail`."""
-        sql = (
-            f"select {select} from deliveries d join mentions m on m.id = d.mention_id"
-            f" where {self.where} and d.created_at >= ? and d.created_at < ? {tail}"
-        )
-        select_marks = select.count("?")
-        values = [*params[:select_marks], *self.watchers, iso(start), iso(end), *params[select_marks:]]
-        return list(self.store.db.query(sql, values))
-
-
 def _watchers_in_scope(store: Store, watchers: Collection[str] | None) -> tuple[str, ...]:
     if watchers is not None:
         return tuple(sorted(set(watchers)))
     # Notices (health alerts, digests) are outbox rows too, under pseudo-watcher names: only cards are watchers'.
-    known = {row["watcher"] for row in store.db.query("select distinct watcher from deliveries where kind = 'card'")}
-    return tuple(sorted(known | set(store.watcher_names())))
+    return tuple(sorted(store.watchers_with_cards() | set(store.watcher_names())))
 
 
-def _volumes(found: _Found, period: DigestPeriod, key: str | None, names: Sequence[str]) -> tuple[Volume, ...]:
-    """One Volume per value of the SQL expression `key` (None: one for everything), biggest first; `names` are
-    listed even without mentions. Per watcher, each watcher's finds count; otherwise distinct mentions."""
+def _volumes(
+    found: FoundMentions, period: DigestPeriod, group_by: Literal["watcher", "source"] | None, names: Sequence[str]
+) -> tuple[Volume, ...]:
+    """One Volume per watcher or source (None: one for everything), biggest first; `names` are listed even
+    without mentions. Per watcher, each watcher's finds count; otherwise distinct mentions."""
     previous_start = period.start - period.length
     week_start = period.start - WEEK
-    in_range = "case when d.created_at >= ? and d.created_at < ? then {} end"
-    if key == "d.watcher":
-        column = f"count({in_range.format('d.id')})"
-    else:
-        column = f"count(distinct {in_range.format('d.mention_id')})"
-    select = f"{key or 'null'} as name, {column} as count, {column} as previous, {column} as week"
-    params = [iso(moment) for moment in
-              (period.start, period.end, previous_start, period.start, week_start, period.start)]
-    rows = found.query(select, min(previous_start, week_start), period.end, f"group by {key}" if key else "", params)
-    counts = {row["name"] or "": (row["count"], row["previous"], row["week"]) for row in rows}
+    windows = [(period.start, period.end), (previous_start, period.start), (week_start, period.start)]
+    counts = found.counts(group_by, windows)
     for name in names:
         counts.setdefault(name, (0, 0, 0))
     volumes = [
@@ -305,53 +276,38 @@ def _microseconds(duration: timedelta) -> int:
     return (duration.days * 86400 + duration.seconds) * 1_000_000 + duration.microseconds
 
 
-def _daily_volume(found: _Found, period: DigestPeriod, names: Sequence[str]) -> dict[str, list[tuple[date, int]]]:
+def _daily_volume(
+    found: FoundMentions, period: DigestPeriod, names: Sequence[str]
+) -> dict[str, list[tuple[date, int]]]:
     """Mentions per watcher and local day, for the 7 days ending with the day the period ends in."""
     tz = period.end.tzinfo or UTC
     last = (period.end - timedelta(microseconds=1)).astimezone(tz).date()
     days = [last - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
     bounds = [datetime.combine(day, time(), tzinfo=tz) for day in [*days, last + timedelta(days=1)]]
-    sums = ", ".join(f"sum(d.created_at >= ? and d.created_at < ?) as day{index}" for index in range(CHART_DAYS))
-    params = [iso(moment) for pair in pairwise(bounds) for moment in pair]
-    rows = {row["watcher"]: row for row in found.query(f"d.watcher as watcher, {sums}", bounds[0], bounds[-1],
-                                                        "group by d.watcher", params)}
-    return {
-        name: [(day, (rows[name][f"day{index}"] or 0) if name in rows else 0) for index, day in enumerate(days)]
-        for name in names
-    }
+    counts = found.daily_counts(bounds)
+    return {name: list(zip(days, counts.get(name, [0] * CHART_DAYS), strict=True)) for name in names}
 
 
 # Mentions -----------------------------------------------------------------------------------------------------
 
-_ENGAGEMENT_SQL = "coalesce((select sum(value) from json_each(m.engagement) where type = 'integer'), 0)"
-_SCORE_SQL = f"({_ENGAGEMENT_SQL} + max(coalesce(m.author_reach, 0), 0) / {REACH_PER_INTERACTION})"
-# Multiplicative hashing of ids: a deterministic order that spreads the sample over the whole period.
-_SPREAD_SQL = "(m.id * 2654435761) % 4294967296"
-
-
-def _best_mentions(found: _Found, period: DigestPeriod, limit: int) -> list[TopMention]:
+def _best_mentions(store: Store, found: FoundMentions, period: DigestPeriod, limit: int) -> list[TopMention]:
     """The period's distinct mentions with the highest score (ties: the earliest stored first)."""
-    rows = found.query(
-        f"m.id as id, min(d.watcher) as found_by, {_SCORE_SQL} as score",
-        period.start, period.end, "group by m.id order by score desc, m.id limit ?", [limit],
-    )
-    return _load(found.store, rows)
+    return _load(store, found.best_scored(period.start, period.end, limit))
 
 
-def _spread_sample(found: _Found, period: DigestPeriod, limit: int, excluded: Collection[int]) -> list[TopMention]:
+def _spread_sample(
+    store: Store, found: FoundMentions, period: DigestPeriod, limit: int, excluded: Collection[int]
+) -> list[TopMention]:
     """Up to `limit` of the period's mentions not in `excluded`, spread over the period whatever its volume."""
-    rows = found.query(
-        f"m.id as id, min(d.watcher) as found_by, {_SPREAD_SQL} as spread",
-        period.start, period.end, "group by m.id order by spread, m.id limit ?", [limit + len(excluded)],
-    )
-    return _load(found.store, [row for row in rows if row["id"] not in excluded][:limit])
+    sample = found.spread_over(period.start, period.end, limit + len(excluded))
+    return _load(store, [row for row in sample if row.mention_id not in excluded][:limit])
 
 
-def _load(store: Store, rows: Iterable[dict[str, Any]]) -> list[TopMention]:
+def _load(store: Store, found: Iterable[FoundMention]) -> list[TopMention]:
     loaded = []
-    for row in rows:
-        mention = store.mention(row["id"])
-        loaded.append(TopMention(row["id"], row["found_by"], mention, interactions(mention), mention_score(mention)))
+    for row in found:
+        mention = store.mention(row.mention_id)
+        loaded.append(TopMention(row.mention_id, row.found_by, mention, interactions(mention), mention_score(mention)))
     return loaded
 
 
