@@ -29,10 +29,11 @@ from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.runtime import open_services
 from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.storage.spikes import SpikeRecords
 from veilleur.storage.store import Delivery, Store, utcnow
 from veilleur.watching import spikes
 from veilleur.watching.polling import Poller
-from veilleur.watching.spikes import SpikeRule, SpikeWatch, gather_facts, hour_windows, measure, sync_times, top_terms
+from veilleur.watching.spikes import SpikeRule, SpikeWatch, gather_facts, hour_windows, measure, top_terms
 from watchers.base import WatcherContext, new_http_client
 from watchers.rss import RssWatcher
 
@@ -289,7 +290,7 @@ async def test_posts_first_seen_long_ago_by_another_watcher_are_not_a_spike(stor
 def test_the_first_poll_backlog_and_backfill_are_not_counted(store: Store) -> None:
     store.record_poll("caen-tram", "C0TRAM", mentions(40, NOW - timedelta(minutes=5)), {}, backfill=12, now=NOW)
     poll_now(store, 3, prefix="next", at=NOW + timedelta(minutes=5))
-    sync_times(store)
+    SpikeRecords(store).copy_card_times()
     rows = list(store.db.query("select count(*) as n from spike_times where watcher = 'caen-tram'"))
     assert rows[0]["n"] == 3
 
@@ -447,7 +448,7 @@ def test_top_terms_count_each_mention_once_and_skip_query_prefixes(store: Store)
     ]
     start_watcher(store)
     store.record_poll("caen-tram", "C0TRAM", [*spike_mentions, *mentions(1, NOW, text="metro")], {}, now=NOW)
-    sync_times(store)
+    SpikeRecords(store).copy_card_times()
     volume = measure(store, "caen-tram", NOW, PARIS)
     assert volume is not None
     facts = gather_facts(store, volume, parse_query("tram* -bus"))

@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -550,6 +551,13 @@ class Store:
         checkpointer = WalCheckpointer(path, every=checkpoint_every)
         checkpointer.start()
         return cls(db, checkpointer, path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes, of this store and of its repositories, as one transaction: all or none of them (inside
+        another transaction, a savepoint)."""
+        with self._db.atomic():
+            yield
 
     async def write_patiently(self, write: Callable[[], T], *, patience: float = DATABASE_BUSY_TIMEOUT) -> T:
         """`write_patiently` for this database: its errors name the file."""
