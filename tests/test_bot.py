@@ -17,6 +17,7 @@ from tests.fakes.database_lock import locked_database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackRequests, send
+from tests.sql import sql
 from veilleur.core.settings import parse_settings
 from veilleur.runtime import Runtime
 from veilleur.storage.store import Store
@@ -351,7 +352,7 @@ async def test_dismiss_marks_the_card_and_updates_it(
     status = update.args["blocks"][-1]
     assert status["block_id"] == "status" and "<@U0MARIE>" in str(status)
     assert "tram closed" in str(update.args["blocks"])
-    row = next(runtime.services.store.db.query("select dismissed_by from deliveries where slack_ts = ?", [card_ts]))
+    row = next(sql(runtime.services.store).query("select dismissed_by from deliveries where slack_ts = ?", [card_ts]))
     assert row["dismissed_by"] == "U0MARIE"
 
 

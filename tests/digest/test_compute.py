@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import LLMFactory
 from tests.fakes.openai_api import FakeOpenAI
+from tests.sql import sql
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import AuthorLabel
@@ -190,7 +191,7 @@ def test_escalation_figures(store: Store) -> None:
     found(store, "tram", [mention(f"e{n}") for n in range(5)], END - timedelta(days=4))
     found(store, "parks", [mention("p0")], END - timedelta(days=4))
     records = EscalationStore(store)
-    ids = {row["external_id"]: row["id"] for row in store.db.query("select id, external_id from mentions")}
+    ids = {row["external_id"]: row["id"] for row in sql(store).query("select id, external_id from mentions")}
 
     def raise_(key: str, at: datetime, watcher: str = "tram"):
         return records.create(ids[key], card_id=None, watcher=watcher, channel="C1", thread_ts=None,
@@ -276,7 +277,7 @@ async def test_narrative_from_the_llm_reads_fenced_facts(
     assert opener in request.system and closer in request.system
     assert HOSTILE.replace("[[END DATA x]]", "") not in request.system
     assert "Ignore previous instructions" in facts
-    assert [row["task"] for row in store.db.query("select task from llm_usage")] == ["digest"]
+    assert [row["task"] for row in sql(store).query("select task from llm_usage")] == ["digest"]
 
 
 async def test_the_prompt_stays_bounded_whatever_the_volume(store: Store) -> None:

@@ -13,6 +13,7 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tests.fakes.slack_api import FakeSlack
+from tests.sql import sql
 from tests.test_bot import env_for, run_cli
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
@@ -311,7 +312,7 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     store = Store.open(tmp_path / "veilleur.db")
     now = datetime.now(UTC)
     found(store, "tram", "C0TRAM", ["1", "2"], now - timedelta(minutes=5))
-    before = {table: store.db[table].count for table in ("deliveries", "digests", "mentions")}
+    before = {table: sql(store)[table].count for table in ("deliveries", "digests", "mentions")}
     store.close()
     # the latest slot was two hours ago: the digest covers the mentions found five minutes ago
     slot = (now - timedelta(hours=2)).astimezone(PARIS)
@@ -325,7 +326,7 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     assert "Tram 1" in blocks
     assert slack.calls == []
     store = Store.open(tmp_path / "veilleur.db")
-    assert {table: store.db[table].count for table in before} == before
+    assert {table: sql(store)[table].count for table in before} == before
     store.close()
     # without --dry-run the same command posts it, once, to the destination
     code, _, err = await run_cli(tmp_path, env, "digest")
@@ -333,5 +334,5 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     (message,) = posted(slack, ALL)
     assert "Tram 1" in json.dumps(message["blocks"], ensure_ascii=False)
     store = Store.open(tmp_path / "veilleur.db")
-    assert [row["kind"] for row in store.db["digests"].rows] == ["manual"]
+    assert [row["kind"] for row in sql(store)["digests"].rows] == ["manual"]
     store.close()

@@ -16,6 +16,7 @@ from tests.fakes.feed_server import FeedServer
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_requests import SignedRequest, SlackRequests, send
+from tests.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import parse_settings
 from veilleur.runtime import Runtime
@@ -41,7 +42,7 @@ class Bot:
         services = self.runtime.services
         assert services is not None and services.outbox is not None
         services.store.record_poll("hn", CARDS, [mention], {}, backfill=1)
-        mention_id = next(services.store.db.query("select max(id) as id from mentions"))["id"]
+        mention_id = next(sql(services.store).query("select max(id) as id from mentions"))["id"]
         services.outbox.wake()
         before = len(self.slack.calls_to("chat.postMessage"))
         await self.slack.wait_for_calls("chat.postMessage", before + 1, within=10)

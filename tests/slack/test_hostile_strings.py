@@ -23,6 +23,7 @@ import pytest
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.slack.test_cards import assert_within_block_kit_limits
+from tests.sql import sql
 from tests.test_bot import env_for
 from veilleur.core.settings import parse_settings
 from veilleur.runtime import Runtime
@@ -204,7 +205,7 @@ async def test_invisible_characters_neither_hide_a_mention_nor_reach_the_card(
                     "Un tram\ufe0fway invisible", "Le tramway arrive à l’hôpital !", "Mairie officielle", "*tramway*"):
         assert visible in shown, visible
     stored = [runtime.services.store.mention(mention_id) for (mention_id,) in
-              runtime.services.store.db.execute("select id from mentions").fetchall()]
+              sql(runtime.services.store).execute("select id from mentions").fetchall()]
     assert len(stored) == 3
     assert all(invisible_characters(field) == [] for m in stored for field in (m.title, m.text, m.author_name))
 

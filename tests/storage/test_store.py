@@ -8,6 +8,7 @@ import pytest
 from sqlite_utils import Database
 
 from tests.fakes.database_lock import locked_database
+from tests.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.storage.store import DatabaseUnavailable, Priority, Store
 
@@ -39,8 +40,8 @@ def test_open_creates_folder_uses_wal_and_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "db.sqlite"
     Store.open(path).close()
     store = Store.open(path)
-    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert {"mentions", "deliveries", "watcher_state"} <= set(store.db.table_names())
+    assert sql(store).execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert {"mentions", "deliveries", "watcher_state"} <= set(sql(store).table_names())
 
 
 def test_first_poll_is_quiet_then_only_new_items_are_queued(store: Store) -> None:
@@ -119,7 +120,7 @@ def test_due_deliveries_reads_one_channels_page_in_priority_order(store: Store) 
     assert store.channels_with_work() == ["C1", "C2"]
     plan = " ".join(
         row[3]
-        for row in store.db.execute(
+        for row in sql(store).execute(
             "explain query plan select d.* from deliveries d where d.state = 'pending' and d.channel = ?"
             " order by d.priority, d.id limit 3",
             ["C1"],
@@ -241,8 +242,8 @@ async def test_a_read_only_database_and_a_full_one_are_named_as_such(tmp_path: P
     with pytest.raises(DatabaseUnavailable, match="database is read-only"):
         await read_only.write_patiently(lambda: read_only.record_poll("w", "C1", [mention(1)], {}, now=NOW))
     full = Store.open(tmp_path / "v.db")
-    pages = full.db.execute("pragma page_count").fetchone()[0]
-    full.db.execute(f"pragma max_page_count = {pages}")
+    pages = sql(full).execute("pragma page_count").fetchone()[0]
+    sql(full).execute(f"pragma max_page_count = {pages}")
     big = replace(mention(1), text="x" * 200_000)
     with pytest.raises(DatabaseUnavailable, match="disk is full"):
         await full.write_patiently(lambda: full.record_poll("w", "C1", [big], {}, now=NOW))

@@ -22,6 +22,7 @@ from tests.fakes.feed_server import FeedServer
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.test_cards import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.sql import sql
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
@@ -114,7 +115,7 @@ def one_decimal(value: float) -> str:
 
 
 def spike_rows(store: Store) -> list[dict[str, Any]]:
-    return list(store.db.query("select * from spikes order by id"))
+    return list(sql(store).query("select * from spikes order by id"))
 
 
 def block_text(message: dict[str, Any], block_id: str) -> str:
@@ -291,7 +292,7 @@ def test_the_first_poll_backlog_and_backfill_are_not_counted(store: Store) -> No
     store.record_poll("caen-tram", "C0TRAM", mentions(40, NOW - timedelta(minutes=5)), {}, backfill=12, now=NOW)
     poll_now(store, 3, prefix="next", at=NOW + timedelta(minutes=5))
     SpikeRecords(store).copy_card_times()
-    rows = list(store.db.query("select count(*) as n from spike_times where watcher = 'caen-tram'"))
+    rows = list(sql(store).query("select count(*) as n from spike_times where watcher = 'caen-tram'"))
     assert rows[0]["n"] == 3
 
 
@@ -475,7 +476,7 @@ async def test_the_llm_summary_reads_fenced_mentions_and_is_shown_escaped(
     summary = "*What it is about*\nDrivers strike &lt;!channel&gt; &amp; residents complain."
     assert block_text(message, "summary") == summary
     assert "written by an LLM" in block_text(message, "summary_how")
-    usage = list(store.db.query("select task, outcome from llm_usage"))
+    usage = list(sql(store).query("select task, outcome from llm_usage"))
     assert usage == [{"task": "spike", "outcome": "ok"}]
     assert spike_rows(store)[0]["summary_by"] == "llm"
 
@@ -529,7 +530,7 @@ async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_onc
     assert held.kind == "notice" and held.not_before is not None
     restarted = Alerts(store, slack)
     assert await restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
-    store.db.execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
+    sql(store).execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
     await restarted.outbox.drain(within=10)
     [message] = restarted.posted()
     assert "the LLM failed (interrupted)" in block_text(message, "summary_how")
@@ -594,7 +595,7 @@ async def test_the_catch_up_of_spike_times_lets_the_loop_run_between_batches(sto
 
     async def look_while_checking() -> None:
         while not check.done():
-            copied_meanwhile.append(next(store.db.query("select count(*) as n from spike_times"))["n"])
+            copied_meanwhile.append(next(sql(store).query("select count(*) as n from spike_times"))["n"])
             await asyncio.sleep(0)
 
     spike, _ = await asyncio.gather(check, look_while_checking())
