@@ -271,6 +271,8 @@ async def test_targets_resolve_to_the_card_or_say_why_not(world: World) -> None:
     assert service.resolve(MessageRef("C0CARDS", card.slack_ts)).card == card
     assert service.resolve(MessageRef("C0CARDS", reply["ts"], card.slack_ts)).card == card
     assert service.resolve(MentionUrlTarget("https://news.example/1")) == Resolved(card.mention_id, card)
+    # A link pasted with a trailing slash finds it too, as /summarize and /draft do (one lookup in storage).
+    assert service.resolve(MentionUrlTarget("https://news.example/1/")) == Resolved(card.mention_id, card)
     assert service.resolve(MentionIdTarget(card.mention_id)) == Resolved(card.mention_id, card)
     for target, key in [
         (MessageRef("C0CARDS", reply["ts"]), "flag.not_a_card"),

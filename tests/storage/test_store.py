@@ -149,6 +149,24 @@ def test_same_mention_seen_by_two_watchers_is_one_mention_and_two_cards(store: S
     assert sorted((d.watcher, d.channel) for d in due) == [("a", "C1"), ("b", "C2")]
 
 
+def test_a_mention_found_by_two_watchers_belongs_to_the_first(store: Store) -> None:
+    store.record_poll("first", "C1", [mention(1)], {}, now=NOW)
+    store.record_poll("second", "C2", [], {}, now=NOW)
+    store.record_poll("second", "C2", [mention(1)], {}, now=NOW)
+    (mention_id,) = store.mention_ids_at_url("https://example.org/1")
+    assert store.watcher_of(mention_id) == "first"
+    assert store.watcher_of(mention_id + 1) is None
+
+
+def test_a_mention_is_found_by_its_link_with_or_without_a_trailing_slash(store: Store) -> None:
+    page = "https://example.org/page"
+    store.record_poll("w", "C1", [mention(1, url=page), mention(2, url=page + "/"), mention(3)], {}, now=NOW)
+    first, second = store.mention_ids_at_url(page)
+    assert first < second
+    assert store.mention_ids_at_url(page + "/") == [first, second]
+    assert store.mention_ids_at_url("https://example.org/elsewhere") == []
+
+
 def test_burst_is_queued_as_a_rollup_with_replies(store: Store) -> None:
     store.record_poll("w", "C1", [], {}, now=NOW)
     outcome = store.record_poll("w", "C1", [mention(n) for n in range(1, 8)], {}, burst_threshold=5, now=NOW)
