@@ -74,6 +74,7 @@ class SpikeRecords:
         return top > last
 
     def forget_times(self, watcher: str, before: datetime) -> None:
+        """Drop the times no baseline will read again."""
         with self._db.atomic():
             self._db.execute("delete from spike_times where watcher = ? and t <= ?", [watcher, iso(before)])
 

@@ -489,6 +489,12 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Dismissal:
+    by: str  # a Slack user id
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WatcherStatus:
     name: str
     cursor: dict[str, Any]
@@ -1029,14 +1035,14 @@ class Store:
         )
         return [mention_id for (mention_id,) in rows]
 
-    def dismissal(self, delivery_id: int) -> tuple[str, datetime] | None:
+    def dismissal(self, delivery_id: int) -> Dismissal | None:
         """Who dismissed the card and when, if someone did."""
         row = self._db.execute(
             "select dismissed_by, dismissed_at from deliveries where id = ?", [delivery_id]
         ).fetchone()
         if row is None or not row[0] or not row[1]:
             return None
-        return row[0], datetime.fromisoformat(row[1])
+        return Dismissal(by=row[0], at=datetime.fromisoformat(row[1]))
 
     def card_for_message(self, channel: str, ts: str) -> Delivery | None:
         rows = list(

@@ -69,7 +69,6 @@ HOLD_MARGIN = 30.0  # seconds an alert waits for its LLM summary beyond the LLM'
 SYNC_BATCH = 5000
 
 
-
 @dataclass(frozen=True, slots=True)
 class SpikeRule:
     factor: float = 3.0

@@ -391,12 +391,11 @@ class StoryService:
                                escalation.finished_at)
                 if moment is not None
             )
-            if dismissal is None or changed >= dismissal[1]:
+            if dismissal is None or changed >= dismissal.at:
                 return escalation_cards.escalation_status(escalation, self.lang)
         if dismissal is not None:
-            dismissed_by, dismissed_at = dismissal
-            moment = format_datetime(dismissed_at, self.tz, self.lang)
-            return t("card.dismissed", self.lang, user=f"<@{dismissed_by}>", time=moment)
+            moment = format_datetime(dismissal.at, self.tz, self.lang)
+            return t("card.dismissed", self.lang, user=f"<@{dismissal.by}>", time=moment)
         return None
 
     async def aclose(self) -> None:
