@@ -7,7 +7,7 @@ more.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -143,9 +143,12 @@ class StoryRecords:
         (count,) = self._db.execute("select count(*) from story_members where story_id = ?", [story_id]).fetchone()
         return count
 
-    def stories_with_keys(self, channel: str, keys: Sequence[str], since: datetime, limit: int) -> list[KeyMatch]:
+    def stories_with_keys(
+        self, channel: str, keys: Sequence[str], since: datetime, limit: int
+    ) -> Iterator[KeyMatch]:
         """Stories of `channel` begun since `since` that hold one of `keys` (added since then), oldest story first.
-        A story whose first card Slack refused for good is left out."""
+        A story whose first card Slack refused for good is left out. Each match is made as it is read: the caller
+        mostly stops at the first, of up to `limit` rows (a campaign's copies all share their keys)."""
         cutoff = iso(since)
         rows = self._db.execute(
             f"""
@@ -159,7 +162,7 @@ class StoryRecords:
             """,
             [channel, *keys, cutoff, cutoff],
         ).fetchall()
-        return [KeyMatch(story_id, key, fingerprint) for story_id, key, fingerprint in rows]
+        return (KeyMatch(story_id, key, fingerprint) for story_id, key, fingerprint in rows)
 
     # Campaigns ---------------------------------------------------------------------------------------------
 
