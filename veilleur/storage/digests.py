@@ -1,5 +1,5 @@
 """Digests in SQLite: which digests went to the outbox and their charts (see digest/delivery.py), and the counts
-and samples a digest is computed from (see digest/compute.py)."""
+and samples a digest is computed from (see digest/found.py, volumes.py and top_mentions.py)."""
 
 from __future__ import annotations
 
