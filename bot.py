@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 from typing import Any
 
@@ -26,7 +25,7 @@ from veilleur.digest.delivery import DigestTarget, message_json
 from veilleur.runtime import Runtime, open_local_services, open_services, open_store
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import new_slack_client
-from veilleur.storage.store import DatabaseUnavailable, database_problem, utcnow
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_problem, utcnow
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import PollReport
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnavailable as error:
         print(f"veilleur: {error}", file=sys.stderr)
         return 1
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         # Anything the database refused outside a poll (posting, a digest): one line, and the next run resumes.
         print(f"veilleur: {database_problem(error, settings.database_path)}", file=sys.stderr)
         return 1

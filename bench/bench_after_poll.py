@@ -131,7 +131,7 @@ def store_backlog(store: Store, cards: int) -> None:
         mentions = [Mention(source="rss", external_id=f"b{batch}-{n}", url=f"https://b.example/{batch}/{n}",
                             text="tram late again") for n in range(BIG_POLL)]
         store.record_poll("backlog", "C0OTHER", mentions, {}, burst_threshold=BIG_POLL)
-    store.db.execute("delete from spike_progress")
+    store._db.execute("delete from spike_progress")
 
 
 async def held_loop(mentions: list[Mention], hooks: str, backlog: int = 0) -> LoopMonitor:

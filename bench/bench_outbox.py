@@ -55,30 +55,30 @@ def fill(store: Store, pending: int, *, bursts: bool) -> None:
     """
     stamp, later = iso(utcnow()), iso(utcnow() + timedelta(hours=1))
     busy = pending * 9 // 10
-    with store.db.atomic():
-        store.db.conn.executemany(
+    with store._db.atomic():
+        store._db.conn.executemany(
             "insert into deliveries (kind, watcher, channel, state, attempts, created_at) values (?, ?, ?, ?, ?, ?)",
             (("card", "w", f"C{n % OTHER_CHANNELS:03d}", "posted", 0, stamp) for n in range(pending)),
         )
-        store.db.conn.executemany(
+        store._db.conn.executemany(
             "insert into deliveries (kind, watcher, channel, state, attempts, created_at) values (?, ?, ?, ?, ?, ?)",
             (("card", "w", f"C{n % OTHER_CHANNELS:03d}", "pending", 0, stamp) for n in range(pending - busy)),
         )
         rollup = None
         for n in range(busy):
             if bursts and n % (BURST + 1) == 0:
-                rollup = store.db.conn.execute(
+                rollup = store._db.conn.execute(
                     "insert into deliveries (kind, watcher, channel, state, attempts, not_before, created_at)"
                     " values ('rollup', 'w', 'CBUSY', 'pending', 0, ?, ?)",
                     [later if n == 0 else None, stamp],
                 ).lastrowid
                 continue
-            store.db.conn.execute(
+            store._db.conn.execute(
                 "insert into deliveries (kind, watcher, channel, parent_id, state, attempts, created_at)"
                 " values ('card', 'w', 'CBUSY', ?, 'pending', 0, ?)",
                 [rollup, stamp],
             )
-    store.db.execute("analyze")
+    store._db.execute("analyze")
 
 
 def median_ms(work: Callable[[], object]) -> float:
@@ -96,7 +96,7 @@ def reads(pending: int, *, bursts: bool) -> None:
         try:
             fill(store, pending, bursts=bursts)
             now = utcnow()
-            before = median_ms(lambda: store.db.execute(UNBOUNDED_READ, [iso(now)]).fetchall())
+            before = median_ms(lambda: store._db.execute(UNBOUNDED_READ, [iso(now)]).fetchall())
             channels = median_ms(store.channels_with_work)
             page = median_ms(lambda: store.due_deliveries(now, channel="CBUSY", limit=1))
             quiet_page = median_ms(lambda: store.due_deliveries(now, channel="C007", limit=1))

@@ -64,7 +64,7 @@ def run_pipeline(documents: list[bytes], query: Query, *, in_commit_checkpoints:
         store = Store.open(Path(folder) / "bench.db")
         if in_commit_checkpoints and store.checkpointer is not None:
             store.checkpointer.stop()
-            store.db.execute("PRAGMA wal_autocheckpoint=1000")
+            store._db.execute("PRAGMA wal_autocheckpoint=1000")
         for n, document in enumerate(documents):
             url = f"https://actu.example.fr/feed/{n}"
             t0 = time.perf_counter()
@@ -109,7 +109,7 @@ def floors(documents: list[bytes], query: Query) -> dict[str, float]:
     t3 = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(Path(folder) / "floor.db")
-        connection = store.db.conn
+        connection = store._db.conn
         t4 = time.perf_counter()
         for n, batch in enumerate(rows):
             connection.execute("begin")

@@ -291,7 +291,9 @@ async def quiet_card(bench: Bench, database: Path, backlog: int, within: float) 
             return
         card_id = report.outcome.cards[0][0]
         settled = await wait_until(lambda: store.delivery(card_id).state not in ("pending", "sending"), within)
-        row = store.db.execute("select state, created_at, posted_at from deliveries where id = ?", [card_id]).fetchone()
+        row = store._db.execute(
+            "select state, created_at, posted_at from deliveries where id = ?", [card_id]
+        ).fetchone()
         counts = store.delivery_counts("busy")
         busy = f"busy channel: {counts.get('posted', 0) - posted_before:,} posted, {counts.get('pending', 0):,} pending"
         if not settled:

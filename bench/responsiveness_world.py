@@ -377,8 +377,8 @@ def build_history(path: Path, workload: Workload, seed: int = 11) -> None:
             store.record_poll(feed.name, feed.channel, batch, {}, burst_threshold=BATCH, now=batch[-1].created_at)
         for batch in chunks(current[feed.name], BATCH):
             store.record_poll(feed.name, feed.channel, batch, {}, burst_threshold=BATCH, now=now - timedelta(hours=3))
-    with store.db.atomic():
-        store.db.execute(
+    with store._db.atomic():
+        store._db.execute(
             "update deliveries set state = 'posted', sent_at = created_at, posted_at = created_at,"
             " slack_ts = printf('1700000000.%06d', id) where state = 'pending'"
         )

@@ -18,9 +18,10 @@ from tests.support.database_lock import locked_database
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
 from tests.support.slack_requests import SlackRequests, send
+from tests.support.sql import sql
 from tests.support.world import channel_of, feed, write_watchers
 from veilleur.storage.store import Store
-from veilleur.watching.catalog import WatcherStore
+from veilleur.storage.watchers import WatcherStore
 
 
 @pytest.mark.parametrize(
@@ -301,7 +302,7 @@ async def test_dismiss_marks_the_card_and_updates_it(
     status = update.args["blocks"][-1]
     assert status["block_id"] == "status" and "<@U0MARIE>" in str(status)
     assert "tram closed" in str(update.args["blocks"])
-    row = next(runtime.services.store.db.query("select dismissed_by from deliveries where slack_ts = ?", [card_ts]))
+    row = next(sql(runtime.services.store).query("select dismissed_by from deliveries where slack_ts = ?", [card_ts]))
     assert row["dismissed_by"] == "U0MARIE"
 
 

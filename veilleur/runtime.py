@@ -12,7 +12,6 @@ import asyncio
 import errno
 import logging
 import random
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +41,7 @@ from veilleur.escalation.service import EscalationService, load_routes, schedule
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
-from veilleur.storage.store import DatabaseUnavailable, Store, unavailable_reason
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, unavailable_reason
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
 from veilleur.watching.mention_cards import MentionCards
@@ -76,7 +75,7 @@ def open_store(settings: Settings) -> Store:
     (`DatabaseUnavailable`)."""
     try:
         return Store.open(settings.database_path)
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         if reason := unavailable_reason(error, settings.database_path):
             raise DatabaseUnavailable(reason) from None
         raise _unusable_database_path(settings, str(error)) from None

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from veilleur.assist.conversations import (
     ConversationFetcher,
     WindowRef,
@@ -180,7 +181,7 @@ async def test_a_mention_conversation_is_fetched_by_its_watcher(store: Store, fe
     feeds.add_file("/api/v1/items/17", FIXTURES / "item_17_with_children.json", content_type="application/json")
     tree = json.loads((FIXTURES / "item_17_with_children.json").read_text())
     store.record_poll("hn", CHANNEL, [hn_mention("17", "17")], {}, backfill=1)
-    mention_id = next(store.db.query("select id from mentions"))["id"]
+    mention_id = next(sql(store).query("select id from mentions"))["id"]
     http = new_http_client()
     try:
         fetcher = fetcher_for(store, None, {"hn": hn_watcher(feeds, http)})

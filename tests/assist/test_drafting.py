@@ -152,7 +152,7 @@ def stored_mention(store: Store, url: str = "https://m.example/@ann/1") -> int:
         author_reach=120,
     )
     store.record_poll("w", "C0CARDS", [mention], {}, backfill=1)
-    return next(store.db.query("select id from mentions where url = ?", [url]))["id"]
+    return store.mention_ids_at_url(url)[0]
 
 
 async def test_a_mention_is_answered_with_its_official_answer(store: Store) -> None:

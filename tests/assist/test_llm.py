@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.cli import env_for, run_cli
 from tests.support.openai_api import FakeOpenAI
+from tests.support.sql import sql
 from veilleur.assist.llm import LLM, LLMUnavailable, Prompt, parse_json_object
 from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.storage.store import Store
@@ -29,7 +30,7 @@ def llm_for(openai_api: FakeOpenAI, store: Store, **env: str) -> LLM:
 
 
 def usage_rows(store: Store) -> list[dict]:
-    return list(store.db.query("select * from llm_usage order by id"))
+    return list(sql(store).query("select * from llm_usage order by id"))
 
 
 async def test_complete_sends_the_prompt_and_records_the_tokens_spent(openai_api: FakeOpenAI, store: Store) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.digest import ALL, DigestRun, found, paris, posted, watcher
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.digest.chart import PNG_SIGNATURE, volume_chart
 
@@ -52,7 +53,7 @@ async def test_the_chart_is_uploaded_in_the_digest_thread(tmp_path: Path, slack:
         assert [call.method for call in slack.calls if call.method.startswith("files.")] == [
             "files.getUploadURLExternal", "files.completeUploadExternal"
         ]
-        row = bot.store.db["digests"].get(digest_id)
+        row = sql(bot.store)["digests"].get(digest_id)
         assert (row["chart_state"], row["chart_file_id"]) == ("uploaded", uploaded.id)
         # a restart does not upload it again
         again = bot.restart()

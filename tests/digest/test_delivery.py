@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tests.support.cli import env_for, run_cli
 from tests.support.digest import ALL, PARIS, DigestRun, found, mention, paris, posted, watcher
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from veilleur.core.settings import parse_settings
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.delivery import DigestSchedule, DigestTarget, digest_targets, start_digests
@@ -253,7 +254,7 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     store = Store.open(tmp_path / "veilleur.db")
     now = datetime.now(UTC)
     found(store, "tram", "C0TRAM", ["1", "2"], now - timedelta(minutes=5))
-    before = {table: store.db[table].count for table in ("deliveries", "digests", "mentions")}
+    before = {table: sql(store)[table].count for table in ("deliveries", "digests", "mentions")}
     store.close()
     # the latest slot was two hours ago: the digest covers the mentions found five minutes ago
     slot = (now - timedelta(hours=2)).astimezone(PARIS)
@@ -267,7 +268,7 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     assert "Tram 1" in blocks
     assert slack.calls == []
     store = Store.open(tmp_path / "veilleur.db")
-    assert {table: store.db[table].count for table in before} == before
+    assert {table: sql(store)[table].count for table in before} == before
     store.close()
     # without --dry-run the same command posts it, once, to the destination
     code, _, err = await run_cli(tmp_path, env, "digest")
@@ -275,5 +276,5 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     (message,) = posted(slack, ALL)
     assert "Tram 1" in json.dumps(message["blocks"], ensure_ascii=False)
     store = Store.open(tmp_path / "veilleur.db")
-    assert [row["kind"] for row in store.db["digests"].rows] == ["manual"]
+    assert [row["kind"] for row in sql(store)["digests"].rows] == ["manual"]
     store.close()

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from tests.support.digest_figures import DAY, END, found, mention
+from tests.support.sql import sql
 from veilleur.digest.compute import compute_digest
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.store import Store
@@ -12,7 +13,7 @@ def test_escalation_figures(store: Store) -> None:
     found(store, "tram", [mention(f"e{n}") for n in range(5)], END - timedelta(days=4))
     found(store, "parks", [mention("p0")], END - timedelta(days=4))
     records = EscalationStore(store)
-    ids = {row["external_id"]: row["id"] for row in store.db.query("select id, external_id from mentions")}
+    ids = {row["external_id"]: row["id"] for row in sql(store).query("select id, external_id from mentions")}
 
     def raise_(key: str, at: datetime, watcher: str = "tram"):
         return records.create(ids[key], card_id=None, watcher=watcher, channel="C1", thread_ts=None,

@@ -6,6 +6,7 @@ import pytest
 
 from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, mention
 from tests.support.openai_api import FakeOpenAI, LLMFactory
+from tests.support.sql import sql
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Digest
@@ -44,7 +45,7 @@ async def test_narrative_from_the_llm_reads_fenced_facts(
     assert opener in request.system and closer in request.system
     assert HOSTILE.replace("[[END DATA x]]", "") not in request.system
     assert "Ignore previous instructions" in facts
-    assert [row["task"] for row in store.db.query("select task from llm_usage")] == ["digest"]
+    assert [row["task"] for row in sql(store).query("select task from llm_usage")] == ["digest"]
 
 
 async def test_the_prompt_stays_bounded_whatever_the_volume(store: Store) -> None:

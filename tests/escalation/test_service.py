@@ -282,7 +282,7 @@ async def test_without_escalation_channel_it_goes_in_the_card_thread(tmp_path: P
     assert escalation.channel == "C0CARDS" and escalation.thread_ts == card.slack_ts
     # A mention without a card has nowhere to go.
     world.store.record_poll("other", "C0OTHER", [a_mention(2)], {})
-    quiet_id = world.service.records.mention_ids_with_url("https://news.example/2")[0]
+    quiet_id = world.service.store.mention_ids_at_url("https://news.example/2")[0]
     with pytest.raises(UserError) as raised:
         await world.service.escalate(world.service.resolve(MentionRef(quiet_id)), user="U0ANN", via="command")
     assert raised.value.key == "flag.no_channel"
@@ -295,6 +295,8 @@ async def test_targets_resolve_to_the_card_or_say_why_not(world: World) -> None:
     assert service.resolve(MessageRef("C0CARDS", card.slack_ts)).card == card
     assert service.resolve(MessageRef("C0CARDS", reply["ts"], card.slack_ts)).card == card
     assert service.resolve(UrlRef("https://news.example/1")) == Resolved(card.mention_id, card)
+    # A link pasted with a trailing slash finds it too, as /summarize and /draft do (one lookup in storage).
+    assert service.resolve(UrlRef("https://news.example/1/")) == Resolved(card.mention_id, card)
     assert service.resolve(MentionRef(card.mention_id)) == Resolved(card.mention_id, card)
     for target, key in [
         (MessageRef("C0CARDS", reply["ts"]), "flag.not_a_card"),

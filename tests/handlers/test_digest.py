@@ -6,6 +6,7 @@ import random
 import time
 
 from tests.support.bot import Bot, BotFactory
+from tests.support.sql import sql
 from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
 
@@ -35,7 +36,7 @@ async def test_digest_posts_in_the_channel(make_bot: BotFactory) -> None:
     assert "Tram line 1 closing" in json.dumps(call.args["blocks"]) and "Tram line 2 closing" in json.dumps(
         call.args["blocks"]
     )
-    (row,) = bot.runtime.services.store.db["digests"].rows
+    (row,) = sql(bot.runtime.services.store)["digests"].rows
     assert (row["kind"], row["channel"]) == ("manual", CARDS)
     assert call.args["metadata"]["event_payload"]["delivery_id"] == row["delivery_id"]
 
@@ -50,7 +51,7 @@ async def test_digest_preview_is_shown_only_to_the_requester(make_bot: BotFactor
     assert answer["response_type"] == "ephemeral"
     assert "Tram line 1 closing" in json.dumps(answer["blocks"])
     assert len(bot.slack.calls_to("chat.postMessage")) == 2  # the two cards, no digest
-    assert bot.runtime.services.store.db["digests"].count == 0
+    assert sql(bot.runtime.services.store)["digests"].count == 0
     assert bot.runtime.services.store.pending_count() == 0
 
 
@@ -58,7 +59,7 @@ async def test_digest_with_other_words_explains_itself(make_bot: BotFactory) -> 
     bot = await make_bot(llm=False)
     response, _ = await bot.slash("/digest", "yesterday", channel_id=CARDS)
     assert response.status_code == 200 and "/digest preview" in response.text
-    assert bot.runtime.services.store.db["digests"].count == 0
+    assert sql(bot.runtime.services.store)["digests"].count == 0
 
 
 async def test_a_slash_command_is_acked_while_a_large_poll_is_being_grouped(make_bot: BotFactory) -> None:
@@ -78,7 +79,7 @@ async def test_a_slash_command_is_acked_while_a_large_poll_is_being_grouped(make
     polling = asyncio.create_task(services.poller.poll("hn"))
 
     def placed() -> int:
-        return services.store.db.execute("select count(*) from story_members").fetchone()[0]
+        return sql(services.store).execute("select count(*) from story_members").fetchone()[0]
 
     while not 0 < placed() < len(hits):  # until the poll's cards are being grouped into stories
         assert not polling.done()

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 from tests.support.bot import Bot, BotFactory, eventually
+from tests.support.sql import sql
 from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
 from veilleur.storage.escalations import EscalationStore
@@ -24,7 +25,7 @@ def record(bot: Bot, *titles: str) -> list[int]:
                         text="")
                 for n, title in enumerate(titles)]
     services.store.record_poll("hn", CARDS, mentions, {}, backfill=len(mentions))
-    return [row["id"] for row in services.store.db.query("select id from mentions order by id")]
+    return [row["id"] for row in sql(services.store).query("select id from mentions order by id")]
 
 
 async def test_home_shows_watchers_counts_escalations_and_llm(make_bot: BotFactory) -> None:
@@ -55,8 +56,8 @@ async def test_home_counts_only_the_last_day_and_not_the_quiet_backlog(make_bot:
     services = bot.runtime.services
     assert services is not None
     quiet, old, _ = record(bot, "backlog", "yesterday", "today")
-    services.store.db.execute("update deliveries set state = 'quiet' where mention_id = ?", [quiet])
-    services.store.db.execute("update deliveries set created_at = ? where mention_id = ?",
+    sql(services.store).execute("update deliveries set state = 'quiet' where mention_id = ?", [quiet])
+    sql(services.store).execute("update deliveries set created_at = ? where mention_id = ?",
                               [(utcnow() - timedelta(hours=25)).isoformat(), old])
     await bot.send(home_opened(bot, "U0ANN"))
     (call,) = await bot.slack.wait_for_calls("views.publish")

@@ -16,6 +16,7 @@ from handlers.watch import TESTS_PER_USER, TrialQuota
 from tests.support.bot import Bot, BotFactory, eventually
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from tests.support.world import CARDS, feed
 from veilleur.watching.catalog import poll_job_id
 
@@ -81,7 +82,7 @@ def errors(response: httpx.Response) -> dict[str, str]:
 def stored(bot: Bot) -> dict[str, dict[str, Any]]:
     services = bot.runtime.services
     assert services is not None
-    return {row["name"]: row for row in services.store.db.query("select * from watchers")}
+    return {row["name"]: row for row in sql(services.store).query("select * from watchers")}
 
 
 def job(bot: Bot, name: str) -> Any:
@@ -99,7 +100,7 @@ def counts(bot: Bot) -> dict[str, int]:
     services = bot.runtime.services
     assert services is not None
     tables = ("mentions", "deliveries", "watcher_state", "watchers", "watcher_pauses")
-    return {table: services.store.db[table].count for table in tables}
+    return {table: sql(services.store)[table].count for table in tables}
 
 
 async def add_tram(bot: Bot, feeds: FeedServer) -> None:

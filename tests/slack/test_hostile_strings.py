@@ -25,6 +25,7 @@ from tests.support.bot import BotLauncher
 from tests.support.cli import env_for
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import Call, FakeSlack
+from tests.support.sql import sql
 from veilleur.runtime import Runtime
 from veilleur.slack import cards
 
@@ -199,7 +200,7 @@ async def test_invisible_characters_neither_hide_a_mention_nor_reach_the_card(
                     "Un tram\ufe0fway invisible", "Le tramway arrive à l’hôpital !", "Mairie officielle", "*tramway*"):
         assert visible in shown, visible
     stored = [runtime.services.store.mention(mention_id) for (mention_id,) in
-              runtime.services.store.db.execute("select id from mentions").fetchall()]
+              sql(runtime.services.store).execute("select id from mentions").fetchall()]
     assert len(stored) == 3
     assert all(invisible_characters(field) == [] for m in stored for field in (m.title, m.text, m.author_name))
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.database_lock import locked_database
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
@@ -149,7 +150,7 @@ async def test_permanent_refusal_marks_failed_and_keeps_the_mention(slack: FakeS
     await make_outbox(slack, store).drain(within=5)
     assert store.delivery_counts("w") == {"failed": 1}
     assert store.count_mentions() == 1
-    row = next(store.db.query("select last_error from deliveries where kind = 'card'"))
+    row = next(sql(store).query("select last_error from deliveries where kind = 'card'"))
     assert "channel_not_found" in row["last_error"] and "channel ID" in row["last_error"]
 
 
@@ -236,8 +237,8 @@ def health_alert(store: Store, channel: str, text: str) -> None:
     failing = store.record_poll_failure("flaky", text)
     health = SourceHealth(store, lang="en", tz=ZoneInfo("Europe/Paris"), alert_after=failing.consecutive_failures)
     health.failed(config, failing)
-    notice_id = next(store.db.query("select max(id) as id from deliveries where kind = 'notice'"))["id"]
-    store.db["deliveries"].update(notice_id, {"message": json.dumps({"text": text})})
+    notice_id = next(sql(store).query("select max(id) as id from deliveries where kind = 'notice'"))["id"]
+    sql(store)["deliveries"].update(notice_id, {"message": json.dumps({"text": text})})
 
 
 async def test_notices_go_by_priority_then_in_the_order_queued(slack: FakeSlack, store: Store) -> None:

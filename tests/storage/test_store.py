@@ -8,6 +8,7 @@ import pytest
 from sqlite_utils import Database
 
 from tests.support.database_lock import locked_database
+from tests.support.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.storage.store import DatabaseUnavailable, Priority, Store
 
@@ -39,8 +40,8 @@ def test_open_creates_folder_uses_wal_and_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "db.sqlite"
     Store.open(path).close()
     store = Store.open(path)
-    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
-    assert {"mentions", "deliveries", "watcher_state"} <= set(store.db.table_names())
+    assert sql(store).execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert {"mentions", "deliveries", "watcher_state"} <= set(sql(store).table_names())
 
 
 def test_first_poll_is_quiet_then_only_new_items_are_queued(store: Store) -> None:
@@ -119,7 +120,7 @@ def test_due_deliveries_reads_one_channels_page_in_priority_order(store: Store) 
     assert store.channels_with_work() == ["C1", "C2"]
     plan = " ".join(
         row[3]
-        for row in store.db.execute(
+        for row in sql(store).execute(
             "explain query plan select d.* from deliveries d where d.state = 'pending' and d.channel = ?"
             " order by d.priority, d.id limit 3",
             ["C1"],
@@ -146,6 +147,24 @@ def test_same_mention_seen_by_two_watchers_is_one_mention_and_two_cards(store: S
     assert store.count_mentions() == 1
     due = store.due_deliveries(NOW)
     assert sorted((d.watcher, d.channel) for d in due) == [("a", "C1"), ("b", "C2")]
+
+
+def test_a_mention_found_by_two_watchers_belongs_to_the_first(store: Store) -> None:
+    store.record_poll("first", "C1", [mention(1)], {}, now=NOW)
+    store.record_poll("second", "C2", [], {}, now=NOW)
+    store.record_poll("second", "C2", [mention(1)], {}, now=NOW)
+    (mention_id,) = store.mention_ids_at_url("https://example.org/1")
+    assert store.watcher_of(mention_id) == "first"
+    assert store.watcher_of(mention_id + 1) is None
+
+
+def test_a_mention_is_found_by_its_link_with_or_without_a_trailing_slash(store: Store) -> None:
+    page = "https://example.org/page"
+    store.record_poll("w", "C1", [mention(1, url=page), mention(2, url=page + "/"), mention(3)], {}, now=NOW)
+    first, second = store.mention_ids_at_url(page)
+    assert first < second
+    assert store.mention_ids_at_url(page + "/") == [first, second]
+    assert store.mention_ids_at_url("https://example.org/elsewhere") == []
 
 
 def test_burst_is_queued_as_a_rollup_with_replies(store: Store) -> None:
@@ -241,8 +260,8 @@ async def test_a_read_only_database_and_a_full_one_are_named_as_such(tmp_path: P
     with pytest.raises(DatabaseUnavailable, match="database is read-only"):
         await read_only.write_patiently(lambda: read_only.record_poll("w", "C1", [mention(1)], {}, now=NOW))
     full = Store.open(tmp_path / "v.db")
-    pages = full.db.execute("pragma page_count").fetchone()[0]
-    full.db.execute(f"pragma max_page_count = {pages}")
+    pages = sql(full).execute("pragma page_count").fetchone()[0]
+    sql(full).execute(f"pragma max_page_count = {pages}")
     big = replace(mention(1), text="x" * 200_000)
     with pytest.raises(DatabaseUnavailable, match="disk is full"):
         await full.write_patiently(lambda: full.record_poll("w", "C1", [big], {}, now=NOW))

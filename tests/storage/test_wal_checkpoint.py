@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.storage.store import Store
 from veilleur.storage.wal_checkpoint import WalCheckpointer
@@ -53,7 +54,7 @@ def test_the_thread_copies_the_log_into_the_database_while_the_store_is_open(tmp
     try:
         store.record_poll("w", "C1", big_mentions(600, 10_000), {})
         assert wait_for(lambda: path.stat().st_size > 5 * MB)
-        assert store.db.execute("select count(*) from mentions").fetchone()[0] == 600
+        assert sql(store).execute("select count(*) from mentions").fetchone()[0] == 600
     finally:
         store.close()
     assert store.checkpointer is not None and not store.checkpointer.running

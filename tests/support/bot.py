@@ -17,6 +17,7 @@ from tests.support.feed_server import FeedServer
 from tests.support.openai_api import FakeOpenAI
 from tests.support.slack_api import FakeSlack, Message
 from tests.support.slack_requests import SignedRequest, SlackRequests, send
+from tests.support.sql import sql
 from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import parse_settings
@@ -99,7 +100,7 @@ class Bot:
         """Store `mention` as found by `watcher` and wait for the outbox to post its card."""
         store, outbox = self.services.store, self.services.outbox
         store.record_poll(watcher, channel, [mention], {}, backfill=1)
-        mention_id = next(store.db.query("select max(id) as id from mentions"))["id"]
+        mention_id = next(sql(store).query("select max(id) as id from mentions"))["id"]
         outbox.wake()
         before = len(self.slack.calls_to("chat.postMessage"))
         await self.slack.wait_for_calls("chat.postMessage", before + 1, within=10)

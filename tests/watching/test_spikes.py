@@ -21,6 +21,7 @@ from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, asser
 from tests.support.feed_server import FeedServer
 from tests.support.openai_api import FakeOpenAI, LLMFactory
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
@@ -28,10 +29,11 @@ from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.runtime import open_services
 from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.storage.spikes import SpikeRecords
 from veilleur.storage.store import Delivery, Store, utcnow
 from veilleur.watching import spikes
 from veilleur.watching.polling import Poller
-from veilleur.watching.spikes import SpikeRule, SpikeWatch, gather_facts, hour_windows, measure, sync_times, top_terms
+from veilleur.watching.spikes import SpikeRule, SpikeWatch, gather_facts, hour_windows, measure, top_terms
 from watchers.base import WatcherContext, new_http_client
 from watchers.rss import RssWatcher
 
@@ -112,7 +114,7 @@ def one_decimal(value: float) -> str:
 
 
 def spike_rows(store: Store) -> list[dict[str, Any]]:
-    return list(store.db.query("select * from spikes order by id"))
+    return list(sql(store).query("select * from spikes order by id"))
 
 
 def block_text(message: dict[str, Any], block_id: str) -> str:
@@ -288,8 +290,8 @@ async def test_posts_first_seen_long_ago_by_another_watcher_are_not_a_spike(stor
 def test_the_first_poll_backlog_and_backfill_are_not_counted(store: Store) -> None:
     store.record_poll("caen-tram", "C0TRAM", mentions(40, NOW - timedelta(minutes=5)), {}, backfill=12, now=NOW)
     poll_now(store, 3, prefix="next", at=NOW + timedelta(minutes=5))
-    sync_times(store)
-    rows = list(store.db.query("select count(*) as n from spike_times where watcher = 'caen-tram'"))
+    SpikeRecords(store).copy_card_times()
+    rows = list(sql(store).query("select count(*) as n from spike_times where watcher = 'caen-tram'"))
     assert rows[0]["n"] == 3
 
 
@@ -445,7 +447,7 @@ def test_top_terms_count_each_mention_once_and_skip_query_prefixes(store: Store)
     ]
     start_watcher(store)
     store.record_poll("caen-tram", "C0TRAM", [*spike_mentions, *mentions(1, NOW, text="metro")], {}, now=NOW)
-    sync_times(store)
+    SpikeRecords(store).copy_card_times()
     volume = measure(store, "caen-tram", NOW, PARIS)
     assert volume is not None
     facts = gather_facts(store, volume, parse_query("tram* -bus"))
@@ -472,7 +474,7 @@ async def test_the_llm_summary_reads_fenced_mentions_and_is_shown_escaped(
     summary = "*What it is about*\nDrivers strike &lt;!channel&gt; &amp; residents complain."
     assert block_text(message, "summary") == summary
     assert "written by an LLM" in block_text(message, "summary_how")
-    usage = list(store.db.query("select task, outcome from llm_usage"))
+    usage = list(sql(store).query("select task, outcome from llm_usage"))
     assert usage == [{"task": "spike", "outcome": "ok"}]
     assert spike_rows(store)[0]["summary_by"] == "llm"
 
@@ -526,7 +528,7 @@ async def test_an_alert_whose_summary_the_bot_never_finished_is_still_posted_onc
     assert held.kind == "notice" and held.not_before is not None
     restarted = Alerts(store, slack)
     assert await restarted.watch.check(CONFIG, NOW + timedelta(minutes=5)) is None  # the cooldown holds
-    store.db.execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
+    sql(store).execute("update deliveries set not_before = null where id = ?", [held.id])  # its hold has passed
     await restarted.outbox.drain(within=10)
     [message] = restarted.posted()
     assert "the LLM failed (interrupted)" in block_text(message, "summary_how")
@@ -591,7 +593,7 @@ async def test_the_catch_up_of_spike_times_lets_the_loop_run_between_batches(sto
 
     async def look_while_checking() -> None:
         while not check.done():
-            copied_meanwhile.append(next(store.db.query("select count(*) as n from spike_times"))["n"])
+            copied_meanwhile.append(next(sql(store).query("select count(*) as n from spike_times"))["n"])
             await asyncio.sleep(0)
 
     spike, _ = await asyncio.gather(check, look_while_checking())

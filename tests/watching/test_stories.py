@@ -18,6 +18,7 @@ import pytest
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
+from tests.support.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.settings import SettingsError, parse_settings
@@ -507,7 +508,7 @@ async def test_a_story_keeps_lookup_keys_for_its_first_members_only(store: Store
     copies = [Mention(source="mastodon", external_id=str(n), url=f"https://m.example/{n}", author_handle=f"@a{n}",
                       text=f"{STORY} https://m.example/{n}") for n in range(stories.KEYED_MEMBERS + 10)]
     await service.after_record(config, store.record_poll("w", "C1", copies, {}, burst_threshold=1000))
-    members, keyed = store.db.execute(
+    members, keyed = sql(store).execute(
         "select count(distinct m.card_id), count(distinct k.card_id) from story_members m"
         " left join story_keys k on k.card_id = m.card_id"
     ).fetchone()
@@ -537,7 +538,7 @@ async def test_a_large_poll_is_grouped_in_chunks_that_let_the_loop_run_and_none_
 
     async def look_while_grouping() -> None:
         while not grouping.done():
-            (placed,) = rig.store.db.execute("select count(*) from story_members").fetchone()
+            (placed,) = sql(rig.store).execute("select count(*) from story_members").fetchone()
             seen.append((placed, [delivery.id for delivery in rig.store.due_deliveries()]))
             await asyncio.sleep(0)
 

@@ -24,7 +24,7 @@ from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import PostTarget, UrlRef, bare_word, parse_target
-from veilleur.storage.store import Store, iso, utcnow
+from veilleur.storage.store import Store, utcnow
 from watchers.base import Watcher
 
 log = logging.getLogger(__name__)
@@ -154,20 +154,16 @@ class ConversationFetcher:
     # Mentions -------------------------------------------------------------------------------------------
 
     def mention(self, mention_id: int) -> Mention:
-        if not list(self.store.db.query("select 1 from mentions where id = ?", [mention_id])):
+        if not self.store.has_mention(mention_id):
             raise UserError("assist.no_mention", id=str(mention_id))
         return self.store.mention(mention_id)
 
     def mention_id_for_url(self, url: str) -> int:
-        """The stored mention at `url` (a trailing slash does not matter); UserError when there is none."""
-        variants = list(dict.fromkeys([url, url.rstrip("/"), url.rstrip("/") + "/"]))
-        placeholders = ", ".join("?" for _ in variants)
-        rows = list(
-            self.store.db.query(f"select id from mentions where url in ({placeholders}) order by id desc", variants)
-        )
-        if not rows:
+        """The newest stored mention at `url` (a trailing slash does not matter); UserError when there is none."""
+        found = self.store.mention_ids_at_url(url)
+        if not found:
             raise UserError("assist.unknown_url", url=url)
-        return int(rows[0]["id"])
+        return found[-1]
 
     def mention_id_for_card(self, channel: str, ts: str) -> int | None:
         """The mention whose card is the message at (channel, ts), if it is one of our cards."""
@@ -177,21 +173,10 @@ class ConversationFetcher:
     def card_thread(self, mention_id: int) -> tuple[str, str] | None:
         """(channel, thread ts) of the mention's latest card in Slack: the card's own thread, or the thread of the
         roll-up it was posted in. None when no card was posted."""
-        rows = list(
-            self.store.db.query(
-                "select channel, coalesce(thread_ts, slack_ts) as root from deliveries where mention_id = ?"
-                " and kind = 'card' and slack_ts is not null order by posted_at desc, id desc limit 1",
-                [mention_id],
-            )
-        )
-        return (rows[0]["channel"], rows[0]["root"]) if rows else None
-
-    def watcher_of(self, mention_id: int) -> str | None:
-        """The watcher that found the mention (the first one, when several did)."""
-        rows = list(
-            self.store.db.query("select watcher from deliveries where mention_id = ? order by id limit 1", [mention_id])
-        )
-        return rows[0]["watcher"] if rows else None
+        card = self.store.latest_posted_card(mention_id)
+        if card is None or card.slack_ts is None:
+            return None
+        return card.channel, card.thread_ts or card.slack_ts
 
     def mention_post(self, mention: Mention, *, with_title: bool = True) -> Post:
         name, handle = mention.author_name.strip(), mention.author_handle.strip()
@@ -213,7 +198,7 @@ class ConversationFetcher:
         """The conversation on the source around the mention, from its watcher; the mention alone if unreachable."""
         mention = self.mention(mention_id)
         thread, problem, detail = [mention], None, ""
-        watcher_name = self.watcher_of(mention_id)
+        watcher_name = self.store.watcher_of(mention_id)
         watcher = self.watchers.get(watcher_name) if watcher_name else None
         if watcher is None:
             problem, detail = "conversation.no_watcher", watcher_name or "?"
@@ -375,12 +360,8 @@ class ConversationFetcher:
         return str(name) if name else None
 
     def _mentions_posted(self, channel: str, since: datetime) -> list[Mention]:
-        rows = self.store.db.query(
-            "select mention_id from deliveries where channel = ? and kind = 'card' and slack_ts is not null"
-            " and posted_at >= ? order by posted_at limit ?",
-            [channel, iso(since), MAX_MESSAGES],
-        )
-        return [self.store.mention(row["mention_id"]) for row in rows]
+        posted = self.store.mentions_posted_since(channel, since, MAX_MESSAGES)
+        return [self.store.mention(mention_id) for mention_id in posted]
 
 
 def _slack_time(ts: str) -> datetime | None:

@@ -13,12 +13,11 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from veilleur.core.settings import Settings
-from veilleur.storage.store import Store, iso, utcnow
+from veilleur.storage.llm_usage import UsageLedger
+from veilleur.storage.store import Store
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -53,46 +52,6 @@ class Prompt:
 def estimate_tokens(text: str) -> int:
     """A cautious token count (about 3 characters per token) for any model's tokenizer."""
     return len(text) // 3 + 1
-
-
-class UsageLedger:
-    """Tokens per request in the `llm_usage` table, counted per day in the bot's time zone."""
-
-    def __init__(self, store: Store, tz: ZoneInfo) -> None:
-        self.db = store.db
-        self.tz = tz
-
-    def record(
-        self,
-        *,
-        task: str,
-        model: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        outcome: str,
-        seconds: float,
-        now: datetime | None = None,
-    ) -> None:
-        moment = now or utcnow()
-        with self.db.atomic():
-            self.db["llm_usage"].insert(
-                {
-                    "at": iso(moment),
-                    "day": moment.astimezone(self.tz).date().isoformat(),
-                    "task": task,
-                    "model": model,
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                    "outcome": outcome,
-                    "seconds": round(seconds, 3),
-                }
-            )
-
-    def spent_today(self, now: datetime | None = None) -> int:
-        day = (now or utcnow()).astimezone(self.tz).date().isoformat()
-        row = next(self.db.query("select coalesce(sum(total_tokens), 0) as n from llm_usage where day = ?", [day]))
-        return int(row["n"])
 
 
 class LLM:

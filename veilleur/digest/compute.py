@@ -20,12 +20,13 @@ from collections.abc import Collection, Sequence
 
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.escalation_figures import escalation_figures
-from veilleur.digest.found import FoundMentions, watchers_in_scope
+from veilleur.digest.found import watchers_in_scope
 from veilleur.digest.model import Digest, DigestPeriod
 from veilleur.digest.source_health import source_failures
 from veilleur.digest.themes import themes
 from veilleur.digest.top_mentions import best_mentions, spread_sample
 from veilleur.digest.volumes import daily_volume, volumes
+from veilleur.storage.digests import FoundMentions
 from veilleur.storage.store import Store
 
 # Clustering input: the best-scoring mentions, plus an evenly spread sample of the others.
@@ -49,15 +50,15 @@ def compute_digest(
     names = watchers_in_scope(store, watchers)
     found = FoundMentions(store, names)
     overall = volumes(found, period, None, ("",))[0]
-    best = best_mentions(found, period, max(top, CLUSTER_TOP))
-    sample = [*best[:CLUSTER_TOP], *spread_sample(found, period, CLUSTER_SPREAD, {m.mention_id for m in best})]
+    best = best_mentions(store, found, period, max(top, CLUSTER_TOP))
+    sample = [*best[:CLUSTER_TOP], *spread_sample(store, found, period, CLUSTER_SPREAD, {m.mention_id for m in best})]
     return Digest(
         period=period,
         watchers=names,
         total=overall.count,
         overall=overall,
-        by_watcher=volumes(found, period, "d.watcher", names),
-        by_source=volumes(found, period, "m.source", ()),
+        by_watcher=volumes(found, period, "watcher", names),
+        by_source=volumes(found, period, "source", ()),
         daily_volume=daily_volume(found, period, names),
         top_mentions=tuple(best[:top]),
         themes=themes(sample, authors),

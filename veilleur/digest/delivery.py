@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -39,12 +38,11 @@ from veilleur.digest.cards import digest_message
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Digest, DigestPeriod
 from veilleur.digest.narrative import narrate
-from veilleur.storage.store import Priority, Store, iso, utcnow
+from veilleur.storage.digests import DigestLog
+from veilleur.storage.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
-# The outbox row's `watcher` label: not a valid watcher name, so never counted as one.
-DIGEST_WATCHER = "(digest)"
 CHART_WAIT_SECONDS = 900.0  # how long a chart waits for its digest to be posted before giving up
 CHART_CHECK_SECONDS = 0.2
 MISFIRE_GRACE_SECONDS = 3600
@@ -110,88 +108,6 @@ class BuiltDigest:
     chart: bytes | None
 
 
-@dataclass(frozen=True)
-class PendingChart:
-    digest_id: int
-    delivery_id: int
-    channel: str
-    png: bytes
-    period_end: datetime
-
-
-class DigestLog:
-    """The `digests` table: which digests went to the outbox, and their charts."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.db = store.db
-
-    def has_scheduled(self, channel: str, period: DigestPeriod) -> bool:
-        rows = self.db.query(
-            "select 1 from digests where kind = 'scheduled' and channel = ? and period_end = ?",
-            [channel, iso(period.end)],
-        )
-        return next(iter(rows), None) is not None
-
-    def queue(
-        self, kind: str, channel: str, period: DigestPeriod, built: BuiltDigest, now: datetime
-    ) -> int | None:
-        """Record the digest and put its message in the outbox, in one transaction; None when a scheduled digest
-        of this channel and period is already recorded."""
-        try:
-            with self.db.atomic():
-                table = self.db["digests"]
-                table.insert(
-                    {
-                        "kind": kind,
-                        "channel": channel,
-                        "period_start": iso(period.start),
-                        "period_end": iso(period.end),
-                        "created_at": iso(now),
-                        "chart": built.chart,
-                        "chart_state": "pending" if built.chart else "none",
-                    }
-                )
-                digest_id = table.last_pk
-                delivery_id = self.store.queue_notice(
-                    DIGEST_WATCHER, channel, built.message, now, priority=Priority.DIGEST
-                )
-                table.update(digest_id, {"delivery_id": delivery_id})
-        except sqlite3.IntegrityError:
-            return None
-        return digest_id
-
-    def pending_charts(self) -> list[PendingChart]:
-        rows = self.db.query(
-            "select id, delivery_id, channel, chart, period_end from digests where chart_state = 'pending' order by id"
-        )
-        return [
-            PendingChart(row["id"], row["delivery_id"], row["channel"], row["chart"],
-                         datetime.fromisoformat(row["period_end"]))
-            for row in rows
-        ]
-
-    def pending_chart(self, digest_id: int) -> PendingChart | None:
-        return next((chart for chart in self.pending_charts() if chart.digest_id == digest_id), None)
-
-    def claim_chart(self, digest_id: int) -> bool:
-        """Move a pending chart to `uploading`; False when another task already took it."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "update digests set chart_state = 'uploading' where id = ? and chart_state = 'pending'", [digest_id]
-            )
-        return cursor.rowcount == 1
-
-    def mark_chart(self, digest_id: int, state: str, file_id: str | None = None) -> None:
-        with self.db.atomic():
-            self.db["digests"].update(digest_id, {"chart_state": state, "chart_file_id": file_id})
-
-    def ran_before(self, moment: datetime) -> bool:
-        """Whether any watcher had polled before `moment`: a fresh install has nothing to catch up."""
-        row = next(self.db.query("select min(first_polled_at) as first from watcher_state"))
-        return row["first"] is not None and row["first"] < iso(moment)
-
-
 class DigestService:
     """Builds digests (digest.py), records and queues them, and uploads their charts in the digest's thread."""
 
@@ -247,14 +163,16 @@ class DigestService:
         period = self.schedule.scheduled_period(moment)
         queued: list[int] = []
         for target in self.targets():
-            if self.log.has_scheduled(target.channel, period):
+            if self.log.has_scheduled(target.channel, period.end):
                 continue
             try:
                 built = await self.build(period, target.watchers, chart=True)
             except Exception:
                 log.exception("building the digest for %s failed", target.channel)
                 continue
-            digest_id = self.log.queue("scheduled", target.channel, period, built, moment)
+            digest_id = self.log.queue(
+                "scheduled", target.channel, period.start, period.end, built.message, built.chart, moment
+            )
             if digest_id is not None:
                 queued.append(digest_id)
                 self._after_queue(digest_id, built)
@@ -272,7 +190,9 @@ class DigestService:
         moment = now or utcnow()
         period = self.schedule.period_until(moment)
         built = await self.build(period, target.watchers, chart=True)
-        digest_id = self.log.queue("manual", target.channel, period, built, moment)
+        digest_id = self.log.queue(
+            "manual", target.channel, period.start, period.end, built.message, built.chart, moment
+        )
         assert digest_id is not None  # only scheduled digests are unique
         self._after_queue(digest_id, built)
         return digest_id

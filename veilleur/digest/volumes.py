@@ -1,7 +1,8 @@
 """Volumes and trends: how many mentions were found in the period, against the previous period and the week.
 
 Per watcher, a mention two watchers found counts for both; the total and the per-source counts count distinct
-mentions. Counts come from SQL aggregation, so a period of 100,000 mentions costs a few queries.
+mentions. Counts come from SQL aggregation (storage/digests.py), so a period of 100,000 mentions costs a few
+queries.
 """
 
 from __future__ import annotations
@@ -10,31 +11,24 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from itertools import pairwise
+from typing import Literal
 
-from veilleur.digest.found import FoundMentions
 from veilleur.digest.model import Change, DigestPeriod, Volume
-from veilleur.storage.store import iso
+from veilleur.storage.digests import FoundMentions
 
 WEEK = timedelta(days=7)
 CHART_DAYS = 7
 
 
-def volumes(found: FoundMentions, period: DigestPeriod, key: str | None, names: Sequence[str]) -> tuple[Volume, ...]:
-    """One Volume per value of the SQL expression `key` (None: one for everything), biggest first; `names` are
-    listed even without mentions. Per watcher, each watcher's finds count; otherwise distinct mentions."""
+def volumes(
+    found: FoundMentions, period: DigestPeriod, group_by: Literal["watcher", "source"] | None, names: Sequence[str]
+) -> tuple[Volume, ...]:
+    """One Volume per watcher or source (None: one for everything), biggest first; `names` are listed even
+    without mentions. Per watcher, each watcher's finds count; otherwise distinct mentions."""
     previous_start = period.start - period.length
     week_start = period.start - WEEK
-    in_range = "case when d.created_at >= ? and d.created_at < ? then {} end"
-    if key == "d.watcher":
-        column = f"count({in_range.format('d.id')})"
-    else:
-        column = f"count(distinct {in_range.format('d.mention_id')})"
-    select = f"{key or 'null'} as name, {column} as count, {column} as previous, {column} as week"
-    params = [iso(moment) for moment in
-              (period.start, period.end, previous_start, period.start, week_start, period.start)]
-    rows = found.query(select, min(previous_start, week_start), period.end, f"group by {key}" if key else "", params)
-    counts = {row["name"] or "": (row["count"], row["previous"], row["week"]) for row in rows}
+    windows = [(period.start, period.end), (previous_start, period.start), (week_start, period.start)]
+    counts = found.counts(group_by, windows)
     for name in names:
         counts.setdefault(name, (0, 0, 0))
     volumes = [
@@ -73,17 +67,13 @@ def _microseconds(duration: timedelta) -> int:
     return (duration.days * 86400 + duration.seconds) * 1_000_000 + duration.microseconds
 
 
-def daily_volume(found: FoundMentions, period: DigestPeriod, names: Sequence[str]) -> dict[str, list[tuple[date, int]]]:
+def daily_volume(
+    found: FoundMentions, period: DigestPeriod, names: Sequence[str]
+) -> dict[str, list[tuple[date, int]]]:
     """Mentions per watcher and local day, for the 7 days ending with the day the period ends in."""
     tz = period.end.tzinfo or UTC
     last = (period.end - timedelta(microseconds=1)).astimezone(tz).date()
     days = [last - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
     bounds = [datetime.combine(day, time(), tzinfo=tz) for day in [*days, last + timedelta(days=1)]]
-    sums = ", ".join(f"sum(d.created_at >= ? and d.created_at < ?) as day{index}" for index in range(CHART_DAYS))
-    params = [iso(moment) for pair in pairwise(bounds) for moment in pair]
-    rows = {row["watcher"]: row for row in found.query(f"d.watcher as watcher, {sums}", bounds[0], bounds[-1],
-                                                        "group by d.watcher", params)}
-    return {
-        name: [(day, (rows[name][f"day{index}"] or 0) if name in rows else 0) for index, day in enumerate(days)]
-        for name in names
-    }
+    counts = found.daily_counts(bounds)
+    return {name: list(zip(days, counts.get(name, [0] * CHART_DAYS), strict=True)) for name in names}

@@ -174,10 +174,10 @@ class EscalationService:
                 raise UserError("flag.not_a_card")
             return Resolved(card.mention_id, card)
         if isinstance(target, MentionRef):
-            if not self.records.has_mention(target.mention_id):
+            if not self.store.has_mention(target.mention_id):
                 raise UserError("flag.not_found", target=str(target.mention_id))
-            return Resolved(target.mention_id, self.records.posted_card(target.mention_id))
-        found = [Resolved(mid, self.records.posted_card(mid)) for mid in self.records.mention_ids_with_url(target.url)]
+            return Resolved(target.mention_id, self.store.latest_posted_card(target.mention_id))
+        found = [Resolved(mid, self.store.latest_posted_card(mid)) for mid in self.store.mention_ids_at_url(target.url)]
         if not found:
             raise UserError("flag.not_found", target=truncate(target.url, TARGET_ECHO_LIMIT))
         # Several sources may link the same page: prefer the newest mention that has a card.
@@ -218,7 +218,7 @@ class EscalationService:
         if channel is None:
             raise UserError("flag.no_channel")
         thread_ts = None if self.settings.escalation_channel or card is None else (card.thread_ts or card.slack_ts)
-        watcher = card.watcher if card else self.records.watcher_of(resolved.mention_id)
+        watcher = card.watcher if card else self.store.watcher_of(resolved.mention_id)
         mention = self.store.mention(resolved.mention_id)
         escalation = self.records.create(
             resolved.mention_id,

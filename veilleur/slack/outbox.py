@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from veilleur.storage.store import Delivery, Store, database_problem, utcnow
+from veilleur.storage.store import DatabaseError, Delivery, Store, database_problem, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +125,7 @@ class Outbox:
         try:
             self._start_drains()
             delay = self._idle_delay()
-        except sqlite3.Error as error:
+        except DatabaseError as error:
             log.error("outbox: %s; retrying shortly", database_problem(error, self.store.path))
             delay = RECHECK_SECONDS
         except Exception:
@@ -182,7 +181,7 @@ class Outbox:
                     posted += 1
                 elif outcome == "unknown":
                     return posted  # the next drain of this channel settles it first
-        except sqlite3.Error as error:
+        except DatabaseError as error:
             # A row left `sending` is settled from the channel's history once the database works again.
             log.error("outbox: cannot post to %s: %s; retrying shortly", channel,
                       database_problem(error, self.store.path))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from veilleur.storage.store import Delivery, Store, iso
+from veilleur.storage.store import Store, iso
 
 IN_PROGRESS = ("open", "acknowledged", "answered")
 
@@ -97,41 +97,17 @@ class TransitionRefused(Exception):
 
 class EscalationStore:
     def __init__(self, store: Store) -> None:
-        self.store = store
-        self.db = store.db
-
-    # Mentions and cards --------------------------------------------------------------------------------
-
-    def has_mention(self, mention_id: int) -> bool:
-        return bool(list(self.db.query("select 1 from mentions where id = ?", [mention_id])))
-
-    def mention_ids_with_url(self, url: str) -> list[int]:
-        return [row["id"] for row in self.db.query("select id from mentions where url = ? order by id", [url])]
-
-    def posted_card(self, mention_id: int) -> Delivery | None:
-        """The mention's most recent card in Slack, if any watcher posted one."""
-        rows = list(
-            self.db.query(
-                "select id from deliveries where mention_id = ? and kind = 'card' and slack_ts is not null"
-                " order by posted_at desc, id desc limit 1",
-                [mention_id],
-            )
-        )
-        return self.store.delivery(rows[0]["id"]) if rows else None
-
-    def watcher_of(self, mention_id: int) -> str | None:
-        rows = list(self.db.query("select watcher from deliveries where mention_id = ? order by id desc", [mention_id]))
-        return rows[0]["watcher"] if rows else None
+        self._db = store._db
 
     # Reading ----------------------------------------------------------------------------------------------
 
     def get(self, escalation_id: int) -> Escalation | None:
-        rows = list(self.db.query("select * from escalations where id = ?", [escalation_id]))
+        rows = list(self._db.query("select * from escalations where id = ?", [escalation_id]))
         return self._escalation(rows[0]) if rows else None
 
     def latest_for_mention(self, mention_id: int) -> Escalation | None:
         rows = list(
-            self.db.query(
+            self._db.query(
                 "select * from escalations where mention_id = ? order by created_at desc, id desc limit 1", [mention_id]
             )
         )
@@ -140,7 +116,7 @@ class EscalationStore:
     def answered_for_mention(self, mention_id: int) -> Escalation | None:
         """The latest escalation of the mention that got an official's answer (for drafting a reply)."""
         rows = list(
-            self.db.query(
+            self._db.query(
                 "select * from escalations where mention_id = ? and answer is not null"
                 " order by answered_at desc, id desc limit 1",
                 [mention_id],
@@ -191,7 +167,7 @@ class EscalationStore:
     def events(self, escalation_id: int) -> list[EscalationEvent]:
         return [
             EscalationEvent(row["action"], row["user_id"], datetime.fromisoformat(row["at"]), row["detail"])
-            for row in self.db.query(
+            for row in self._db.query(
                 "select * from escalation_events where escalation_id = ? order by id", [escalation_id]
             )
         ]
@@ -213,8 +189,8 @@ class EscalationStore:
         now: datetime,
         next_reminder_at: datetime | None,
     ) -> Escalation:
-        with self.db.atomic():
-            table = self.db["escalations"]
+        with self._db.atomic():
+            table = self._db["escalations"]
             table.insert(
                 {
                     "mention_id": mention_id,
@@ -246,13 +222,13 @@ class EscalationStore:
         known = next((e for e in escalation.escalators if e.user == user), None)
         if known is not None and not added and (note is None or note == known.note):
             return False
-        with self.db.atomic():
+        with self._db.atomic():
             if known is None:
                 self._insert_escalator(escalation_id, user, via, note, now)
                 self._event(escalation_id, "joined", user, now, note)
             else:
                 if note is not None:
-                    self.db["escalators"].update((escalation_id, user), {"note": note})
+                    self._db["escalators"].update((escalation_id, user), {"note": note})
                 self._event(escalation_id, "noted", user, now, note)
             if added:
                 self._update(escalation_id, officials=json.dumps([*escalation.officials, *added]))
@@ -273,18 +249,18 @@ class EscalationStore:
         escalation = self._require(escalation_id)
         if escalation.state not in allowed_from:
             raise TransitionRefused(escalation)
-        with self.db.atomic():
+        with self._db.atomic():
             self._update(escalation_id, **values)
             self._event(escalation_id, action, user, now, detail)
         return self._require(escalation_id)
 
     def record_message(self, escalation_id: int, *, message_ts: str, permalink: str | None) -> None:
-        with self.db.atomic():
+        with self._db.atomic():
             self._update(escalation_id, message_ts=message_ts, permalink=permalink)
 
     def record_reminder(self, escalation_id: int, *, now: datetime, next_reminder_at: datetime | None) -> Escalation:
         escalation = self._require(escalation_id)
-        with self.db.atomic():
+        with self._db.atomic():
             self._update(
                 escalation_id,
                 reminders_sent=escalation.reminders_sent + 1,
@@ -302,26 +278,26 @@ class EscalationStore:
         return escalation
 
     def _insert_escalator(self, escalation_id: int, user: str, via: str, note: str | None, now: datetime) -> None:
-        self.db["escalators"].insert(
+        self._db["escalators"].insert(
             {"escalation_id": escalation_id, "user_id": user, "via": via, "note": note, "at": iso(now)}
         )
 
     def _event(self, escalation_id: int, action: str, user: str | None, now: datetime, detail: str | None) -> None:
-        self.db["escalation_events"].insert(
+        self._db["escalation_events"].insert(
             {"escalation_id": escalation_id, "action": action, "user_id": user, "at": iso(now), "detail": detail}
         )
 
     def _update(self, escalation_id: int, **values: Any) -> None:
         stored = {key: iso(value) if isinstance(value, datetime) else value for key, value in values.items()}
-        self.db["escalations"].update(escalation_id, stored)
+        self._db["escalations"].update(escalation_id, stored)
 
     def _many(self, sql: str, params: Iterable[Any]) -> list[Escalation]:
-        return [self._escalation(row) for row in self.db.query(sql, list(params))]
+        return [self._escalation(row) for row in self._db.query(sql, list(params))]
 
     def _escalation(self, row: dict[str, Any]) -> Escalation:
         escalators = tuple(
             Escalator(r["user_id"], r["via"], r["note"], datetime.fromisoformat(r["at"]))
-            for r in self.db.query(
+            for r in self._db.query(
                 "select * from escalators where escalation_id = ? order by at, rowid", [row["id"]]
             )
         )

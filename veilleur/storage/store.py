@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -52,12 +53,17 @@ T = TypeVar("T")
 Params = ParamSpec("Params")
 
 
+# Any failure of the database (sqlite3's base error), under storage's name: callers outside storage catch this and
+# never import sqlite3 themselves.
+DatabaseError = sqlite3.Error
+
+
 class DatabaseUnavailable(Exception):
     """The database cannot take a write now (busy, read-only, full disk, failing disk); the message says which and
     what to do. Nothing was written: the caller's transaction was rolled back and can be tried again later."""
 
 
-def database_problem(error: sqlite3.Error, path: Path | str | None = None) -> str:
+def database_problem(error: DatabaseError, path: Path | str | None = None) -> str:
     """What an operator should read for an SQLite error, naming the cause rather than SQLite's code."""
     return unavailable_reason(error, path) or f"database error{_where(path)}: {error}"
 
@@ -483,6 +489,12 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Dismissal:
+    by: str  # a Slack user id
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WatcherStatus:
     name: str
     cursor: dict[str, Any]
@@ -517,7 +529,7 @@ class Store:
     def __init__(
         self, db: Database, checkpointer: WalCheckpointer | None = None, path: Path | str | None = None
     ) -> None:
-        self.db = db
+        self._db = db
         self.checkpointer = checkpointer
         self.path = path
 
@@ -545,6 +557,13 @@ class Store:
         checkpointer = WalCheckpointer(path, every=checkpoint_every)
         checkpointer.start()
         return cls(db, checkpointer, path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes, of this store and of its repositories, as one transaction: all or none of them (inside
+        another transaction, a savepoint)."""
+        with self._db.atomic():
+            yield
 
     async def write_patiently(self, write: Callable[[], T], *, patience: float = DATABASE_BUSY_TIMEOUT) -> T:
         """`write_patiently` for this database: its errors name the file."""
@@ -580,18 +599,24 @@ class Store:
     def copy_to_memory(self) -> Store:
         """A private in-memory copy, for dry runs that must not change the real database."""
         memory = sqlite3.connect(":memory:", isolation_level=None)
-        self.db.conn.backup(memory)
+        self._db.conn.backup(memory)
         return Store(Database(memory))
 
     def close(self) -> None:
         if self.checkpointer is not None:
             self.checkpointer.stop()
-        self.db.close()
+        self._db.close()
 
     # Watchers -----------------------------------------------------------------------------------------
 
     def watcher_names(self) -> list[str]:
-        return [row["name"] for row in self.db.query("select name from watcher_state order by name")]
+        return [row["name"] for row in self._db.query("select name from watcher_state order by name")]
+
+    def watchers_with_cards(self) -> set[str]:
+        """The watchers that ever made a card (notices, such as health alerts and digests, are outbox rows too,
+        under pseudo-watcher names: only cards are watchers')."""
+        rows = self._db.execute("select distinct watcher from deliveries where kind = 'card'")
+        return {watcher for (watcher,) in rows}
 
     def watcher_status(self, name: str) -> WatcherStatus:
         row = self._watcher_row(name)
@@ -613,8 +638,8 @@ class Store:
         moment = iso(now or utcnow())
         row = self._watcher_row(name)
         failures = (row["consecutive_failures"] if row else 0) + 1 + unrecorded
-        with self.db.atomic():
-            self.db["watcher_state"].upsert(
+        with self._db.atomic():
+            self._db["watcher_state"].upsert(
                 {
                     "name": name,
                     "last_polled_at": moment,
@@ -625,14 +650,14 @@ class Store:
                 },
                 pk="name",
             )
-            self.db["poll_failures"].insert({"watcher": name, "at": moment, "error": error})
+            self._db["poll_failures"].insert({"watcher": name, "at": moment, "error": error})
         return self.watcher_status(name)
 
     def poll_failures(self, start: datetime, end: datetime) -> list[PollFailure]:
         """The polls that failed in [start, end), oldest first."""
         return [
             PollFailure(row["watcher"], datetime.fromisoformat(row["at"]), row["error"] or "")
-            for row in self.db.query(
+            for row in self._db.query(
                 "select watcher, at, error from poll_failures where at >= ? and at < ? order by at, id",
                 [iso(start), iso(end)],
             )
@@ -660,8 +685,8 @@ class Store:
         """
         moment = now or utcnow()
         stamp = iso(moment)
-        with self.db.atomic():
-            previous = self.db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
+        with self._db.atomic():
+            previous = self._db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
             first_run = (previous.fetchone() or (None,))[0] is None
             mention_ids, inserted = self._upsert_mentions(mentions, stamp)
             # A mention inserted just now has been seen by no watcher yet.
@@ -686,7 +711,7 @@ class Store:
                 + [(watcher, channel, mid, None, "quiet", stamp) for mid, _ in quiet]
             )
             cards = tuple((card_ids[mid], mid) for mid, _ in to_post)
-            self.db.execute(
+            self._db.execute(
                 """
                 insert into watcher_state (name, cursor, first_polled_at, last_polled_at, last_success_at,
                                            failing_since, consecutive_failures)
@@ -727,8 +752,8 @@ class Store:
         waits until then, unless `fill_notice` gives it its final text sooner. It goes before the channel's rows
         of a later `priority` (see `Priority`).
         """
-        with self.db.atomic():
-            table = self.db["deliveries"]
+        with self._db.atomic():
+            table = self._db["deliveries"]
             table.insert(
                 {
                     "kind": "notice",
@@ -747,15 +772,15 @@ class Store:
 
     def fill_notice(self, delivery_id: int, message: dict[str, Any]) -> bool:
         """Replace a queued notice's message and let it go now; False when it has already left."""
-        with self.db.atomic():
-            cursor = self.db.execute(
+        with self._db.atomic():
+            cursor = self._db.execute(
                 "update deliveries set message = ?, not_before = null where id = ? and state = 'pending'",
                 [json.dumps(message), delivery_id],
             )
             return cursor.rowcount > 0
 
     def _watcher_row(self, name: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("select * from watcher_state where name = ?", [name]))
+        rows = list(self._db.query("select * from watcher_state where name = ?", [name]))
         return rows[0] if rows else None
 
     def _upsert_mentions(self, mentions: Sequence[Mention], stamp: str) -> tuple[list[int], set[int]]:
@@ -775,7 +800,7 @@ class Store:
         for source, external_ids in by_source.items():
             for chunk in _chunks(external_ids, 500):
                 placeholders = ",".join("?" * len(chunk))
-                cursor = self.db.conn.execute(
+                cursor = self._db.conn.execute(
                     f"select id, external_id from mentions where source = ? and external_id in ({placeholders})",
                     [source, *chunk],
                 )
@@ -789,7 +814,7 @@ class Store:
         row = f"({','.join('?' * len(columns))})"
         # Multi-row inserts: one statement per 500 mentions, well under SQLite's 32,766 parameters.
         for chunk in _chunks(list(new.values()), 500):
-            cursor = self.db.conn.execute(
+            cursor = self._db.conn.execute(
                 f"insert into mentions ({', '.join(columns)}) values {', '.join([row] * len(chunk))}"
                 " returning id, source, external_id",
                 list(chain.from_iterable(_mention_values(mention, stamp) for mention in chunk)),
@@ -805,7 +830,7 @@ class Store:
         ids: dict[int, int] = {}
         row = "('card', ?, ?, ?, ?, ?, 0, ?)"
         for chunk in _chunks(rows, 500):
-            cursor = self.db.conn.execute(
+            cursor = self._db.conn.execute(
                 "insert into deliveries (kind, watcher, channel, mention_id, parent_id, state, attempts, created_at)"
                 f" values {', '.join([row] * len(chunk))} returning mention_id, id",
                 list(chain.from_iterable(chunk)),
@@ -819,7 +844,7 @@ class Store:
             placeholders = ",".join("?" * len(chunk))
             seen.update(
                 mention_id
-                for (mention_id,) in self.db.conn.execute(
+                for (mention_id,) in self._db.conn.execute(
                     f"select mention_id from deliveries where watcher = ? and mention_id in ({placeholders})",
                     [watcher, *chunk],
                 )
@@ -840,7 +865,7 @@ class Store:
         rollup_more: int | None = None,
         rollup_top: str | None = None,
     ) -> int:
-        table = self.db["deliveries"]
+        table = self._db["deliveries"]
         table.insert(
             {
                 "kind": kind,
@@ -861,17 +886,36 @@ class Store:
     # Mentions -----------------------------------------------------------------------------------------
 
     def mention(self, mention_id: int) -> Mention:
-        row = next(self.db.query("select * from mentions where id = ?", [mention_id]))
+        row = next(self._db.query("select * from mentions where id = ?", [mention_id]))
         return mention_from_row(row)
 
+    def has_mention(self, mention_id: int) -> bool:
+        return self._db.execute("select 1 from mentions where id = ?", [mention_id]).fetchone() is not None
+
+    def mention_ids_at_url(self, url: str) -> list[int]:
+        """The stored mentions at `url`, oldest first. A trailing slash does not matter: people paste links with
+        or without one, and a source may store either."""
+        variants = list(dict.fromkeys([url, url.rstrip("/"), url.rstrip("/") + "/"]))
+        placeholders = ", ".join("?" for _ in variants)
+        rows = self._db.execute(f"select id from mentions where url in ({placeholders}) order by id", variants)
+        return [mention_id for (mention_id,) in rows]
+
+    def watcher_of(self, mention_id: int) -> str | None:
+        """The watcher that found the mention: the first one when several did (a later watcher seeing it again
+        does not change where it came from), None when no watcher recorded it."""
+        row = self._db.execute(
+            "select watcher from deliveries where mention_id = ? order by id limit 1", [mention_id]
+        ).fetchone()
+        return row[0] if row else None
+
     def count_mentions(self) -> int:
-        return self.db["mentions"].count
+        return self._db["mentions"].count
 
     def delivery_counts(self, watcher: str) -> dict[str, int]:
         """How many of a watcher's cards are in each state (quiet, pending, posted...)."""
         return {
             row["state"]: row["n"]
-            for row in self.db.query(
+            for row in self._db.query(
                 "select state, count(*) as n from deliveries where watcher = ? and kind = 'card' group by state",
                 [watcher],
             )
@@ -886,7 +930,7 @@ class Store:
         `ts`. The outbox reads one channel's next `limit` rows (an index range: the backlog does not matter);
         without `channel`, every channel's."""
         in_channel = "and d.channel = :channel" if channel is not None else ""
-        rows = self.db.query(
+        rows = self._db.query(
             f"""
             select d.*, p.slack_ts as parent_ts from deliveries d
             left join deliveries p on p.id = d.parent_id
@@ -905,7 +949,7 @@ class Store:
         for state in ("pending", "sending"):
             found.update(
                 channel
-                for (channel,) in self.db.execute(
+                for (channel,) in self._db.execute(
                     """
                     with recursive channels(channel) as (
                         select min(channel) from deliveries where state = ?
@@ -922,7 +966,7 @@ class Store:
 
     def next_due_time(self, now: datetime | None = None) -> datetime | None:
         """When the next pending row held until later (a retry, a rate limit, a notice being written) is due."""
-        row = self.db.execute(
+        row = self._db.execute(
             "select min(not_before) from deliveries where state = 'pending' and not_before is not null"
             " and not_before > ?",
             [iso(now or utcnow())],
@@ -930,11 +974,11 @@ class Store:
         return datetime.fromisoformat(row[0]) if row[0] is not None else None
 
     def pending_count(self) -> int:
-        return next(self.db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]
+        return next(self._db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]
 
     def delivery(self, delivery_id: int) -> Delivery:
         row = next(
-            self.db.query(
+            self._db.query(
                 "select d.*, p.slack_ts as parent_ts from deliveries d "
                 "left join deliveries p on p.id = d.parent_id where d.id = ?",
                 [delivery_id],
@@ -944,7 +988,7 @@ class Store:
 
     def in_flight(self, channel: str | None = None) -> list[Delivery]:
         """Rows handed to Slack whose answer was not recorded (all channels', or one's)."""
-        rows = self.db.query(
+        rows = self._db.query(
             "select d.*, p.slack_ts as parent_ts from deliveries d "
             "left join deliveries p on p.id = d.parent_id where d.state = 'sending'"
             + (" and d.channel = ?" if channel is not None else "")
@@ -973,9 +1017,36 @@ class Store:
     def dismiss_card(self, delivery_id: int, user_id: str, now: datetime | None = None) -> None:
         self._update(delivery_id, dismissed_by=user_id, dismissed_at=iso(now or utcnow()))
 
+    def latest_posted_card(self, mention_id: int) -> Delivery | None:
+        """The mention's most recent card in Slack, if any watcher posted one."""
+        row = self._db.execute(
+            "select id from deliveries where mention_id = ? and kind = 'card' and slack_ts is not null"
+            " order by posted_at desc, id desc limit 1",
+            [mention_id],
+        ).fetchone()
+        return self.delivery(row[0]) if row else None
+
+    def mentions_posted_since(self, channel: str, since: datetime, limit: int) -> list[int]:
+        """The mentions whose cards were posted in `channel` since `since`, first posted first, at most `limit`."""
+        rows = self._db.execute(
+            "select mention_id from deliveries where channel = ? and kind = 'card' and slack_ts is not null"
+            " and posted_at >= ? order by posted_at limit ?",
+            [channel, iso(since), limit],
+        )
+        return [mention_id for (mention_id,) in rows]
+
+    def dismissal(self, delivery_id: int) -> Dismissal | None:
+        """Who dismissed the card and when, if someone did."""
+        row = self._db.execute(
+            "select dismissed_by, dismissed_at from deliveries where id = ?", [delivery_id]
+        ).fetchone()
+        if row is None or not row[0] or not row[1]:
+            return None
+        return Dismissal(by=row[0], at=datetime.fromisoformat(row[1]))
+
     def card_for_message(self, channel: str, ts: str) -> Delivery | None:
         rows = list(
-            self.db.query(
+            self._db.query(
                 "select d.*, null as parent_ts from deliveries d where channel = ? and slack_ts = ? and kind = 'card'",
                 [channel, ts],
             )
@@ -983,8 +1054,8 @@ class Store:
         return _delivery(rows[0]) if rows else None
 
     def _update(self, delivery_id: int, **values: Any) -> None:
-        with self.db.atomic():
-            self.db["deliveries"].update(delivery_id, values)
+        with self._db.atomic():
+            self._db["deliveries"].update(delivery_id, values)
 
 
 def _mention_values(mention: Mention, stamp: str) -> list[Any]:

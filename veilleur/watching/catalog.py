@@ -17,7 +17,6 @@ otherwise send the Slack or OpenAI key to a server of the person's choosing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ from veilleur.core.watcher_config import (
     load_watchers_file,
     parse_watcher,
 )
-from veilleur.storage.store import Store, WatcherStatus, iso, utcnow
+from veilleur.storage.store import Store, WatcherStatus
+from veilleur.storage.watchers import WatcherStore
 from veilleur.watching.polling import Poller
 from veilleur.watching.url_safety import UnsafeUrlError, UrlPolicy, check_url, new_guarded_http_client
 from watchers import SOURCES, build_watcher
@@ -85,67 +85,6 @@ class ReloadReport:
     problems: list[ConfigProblem] = field(default_factory=list)
 
 
-class WatcherStore:
-    """The `watchers` (made in Slack) and `watcher_pauses` (either kind) tables of migration m008."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.db = store.db
-
-    def slack_made(self) -> list[tuple[dict[str, Any], str | None]]:
-        """Each stored watcher as its table (name, source and fields) with who created it."""
-        rows = self.db.query("select name, source, fields, created_by from watchers order by name")
-        return [({"name": r["name"], "source": r["source"], **json.loads(r["fields"])}, r["created_by"]) for r in rows]
-
-    def insert(self, table: dict[str, Any], user: str) -> None:
-        now = iso(utcnow())
-        self.db["watchers"].insert(
-            {**_row(table), "created_by": user, "created_at": now, "updated_at": now, "updated_by": user}
-        )
-
-    def replace(self, table: dict[str, Any], user: str) -> None:
-        self.db["watchers"].update(table["name"], {**_row(table), "updated_at": iso(utcnow()), "updated_by": user})
-
-    def delete(self, name: str) -> None:
-        """Forget the watcher, its pause and its progress; its mentions and deliveries stay."""
-        with self.db.atomic():
-            self.db.execute("delete from watchers where name = ?", [name])
-            self.db.execute("delete from watcher_pauses where name = ?", [name])
-            # A new watcher of the same name must start with a first run, not this one's cursor.
-            self.db.execute("delete from watcher_state where name = ?", [name])
-
-    def paused(self) -> set[str]:
-        return {row["name"] for row in self.db.query("select name from watcher_pauses")}
-
-    def pause(self, name: str, user: str) -> None:
-        self.db["watcher_pauses"].upsert({"name": name, "paused_by": user, "paused_at": iso(utcnow())}, pk="name")
-
-    def resume(self, name: str) -> None:
-        self.db.execute("delete from watcher_pauses where name = ?", [name])
-
-    def restart_progress(self, name: str) -> None:
-        """The next poll is a first run again: its backlog is recorded quietly, as for a new watcher."""
-        self.db.execute(
-            "update watcher_state set cursor = null, first_polled_at = null, failing_since = null,"
-            " consecutive_failures = 0 where name = ?",
-            [name],
-        )
-
-    def cards_since(self, moment: datetime) -> dict[str, int]:
-        """Mentions each watcher found since `moment`: its cards, not the quiet backlog of a first run."""
-        rows = self.db.query(
-            "select watcher, count(*) as n from deliveries where kind = 'card' and state != 'quiet'"
-            " and created_at >= ? group by watcher",
-            [iso(moment)],
-        )
-        return {row["watcher"]: row["n"] for row in rows}
-
-
-def _row(table: dict[str, Any]) -> dict[str, Any]:
-    fields = {key: value for key, value in table.items() if key not in ("name", "source")}
-    return {"name": table["name"], "source": table["source"], "fields": json.dumps(fields)}
-
-
 def poll_job_id(name: str) -> str:
     return f"poll:{name}"
 
@@ -183,6 +122,7 @@ class WatcherCatalog:
         the stored ones, take the paused ones out. What cannot run is left in `problems`. Each change keeps
         `scheduler` in step: a job added before it starts waits for it."""
         self.settings = settings
+        self.store = store
         self.rows = WatcherStore(store)
         self.watchers = watchers
         self.poller = poller
@@ -264,7 +204,7 @@ class WatcherCatalog:
 
     def statuses(self) -> dict[str, WatcherStatus]:
         """Each watcher's polling state (cursor, last success, failures), by name."""
-        return {entry.name: self.rows.store.watcher_status(entry.name) for entry in self.entries()}
+        return {entry.name: self.store.watcher_status(entry.name) for entry in self.entries()}
 
     # Checking ------------------------------------------------------------------------------------------------
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from veilleur.core.watcher_config import WatcherConfig
-from veilleur.storage.store import DatabaseUnavailable, PollOutcome, Store, WatcherStatus, database_problem, utcnow
+from veilleur.storage.store import (
+    DatabaseError,
+    DatabaseUnavailable,
+    PollOutcome,
+    Store,
+    WatcherStatus,
+    database_problem,
+    utcnow,
+)
 from veilleur.watching.health import SourceHealth
 from watchers.base import PollResult, SourceError, Watcher
 
@@ -88,7 +95,7 @@ class Poller:
         config: WatcherConfig = watcher.config
         try:
             status = self.store.watcher_status(config.name)
-        except sqlite3.Error as error:
+        except DatabaseError as error:
             return self._failed(config, database_problem(error, self.store.path), None)
         try:
             result = await asyncio.wait_for(watcher.poll(status.cursor), self.poll_timeout)
@@ -173,7 +180,7 @@ class Poller:
             return
         try:
             tell(self.health)
-        except sqlite3.Error as error:
+        except DatabaseError as error:
             log.error("watcher %s: cannot queue its health notice: %s", config.name,
                       database_problem(error, self.store.path))
 
@@ -184,12 +191,12 @@ class Poller:
             status = self.store.record_poll_failure(
                 config.name, message, unrecorded=self._unrecorded_failures.get(config.name, 0)
             )
-        except sqlite3.Error:
+        except DatabaseError:
             unrecorded = self._unrecorded_failures.get(config.name, 0) + 1
             self._unrecorded_failures[config.name] = unrecorded
             try:
                 before = self.store.watcher_status(config.name)
-            except sqlite3.Error:
+            except DatabaseError:
                 before = WatcherStatus(config.name, {}, None, None, None, None, None, 0)
             moment = utcnow().isoformat()
             return replace(

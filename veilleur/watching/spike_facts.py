@@ -37,7 +37,7 @@ class Volume:
 class SpikeMention:
     id: int
     mention: Mention
-    at: datetime  # when it counts (see _EVENT_TIME in spikes.py)
+    at: datetime  # when it counts (see spikes.py's module docstring)
 
     @property
     def interactions(self) -> int:

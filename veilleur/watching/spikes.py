@@ -41,7 +41,8 @@ from veilleur.core.query import Query
 from veilleur.core.settings import Settings
 from veilleur.core.text import one_line, truncate
 from veilleur.core.watcher_config import WatcherConfig
-from veilleur.storage.store import PollOutcome, Store, iso, mention_from_row, utcnow
+from veilleur.storage.spikes import SpikeRecords
+from veilleur.storage.store import PollOutcome, Store, iso, utcnow
 from veilleur.watching import spike_cards
 from veilleur.watching.spike_facts import SpikeFacts, SpikeMention, SpikeSummary, Volume
 
@@ -64,10 +65,6 @@ SUMMARY_CHARS = 600
 HOLD_MARGIN = 30.0  # seconds an alert waits for its LLM summary beyond the LLM's own deadline
 # Deliveries whose times are copied per transaction: about 1 ms per 1,000 (bench_after_poll.py's catch-up).
 SYNC_BATCH = 5000
-
-# Mentions are counted at the time they were published, never later than first seen (see the module docstring).
-_EVENT_TIME = "min(coalesce(m.created_at, m.first_seen_at), m.first_seen_at)"
-_IN_WINDOW = "from spike_times s where s.watcher = ? and s.t > ? and s.t <= ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,73 +94,19 @@ def hour_windows(now: datetime, tz: ZoneInfo, days: int = BASELINE_DAYS) -> list
     return [(end - HOUR, end) for end in ends]
 
 
-def sync_times(store: Store, limit: int | None = None) -> int:
-    """Copy the time of every card made since the last call (of the next `limit` deliveries at most) into
-    `spike_times`; returns how many were added.
-
-    Left out: quiet cards and the rest of a watcher's first poll (its backfill), the backlog it found on arrival.
-    """
-    last, top = _sync_progress(store)
-    if top <= last:
-        return 0
-    if limit is not None:
-        top = min(top, last + limit)
-    with store.db.atomic():
-        cursor = store.db.execute(
-            f"""
-            insert or ignore into spike_times (delivery_id, watcher, t)
-            select d.id, d.watcher, {_EVENT_TIME}
-            from deliveries d
-            join mentions m on m.id = d.mention_id
-            join watcher_state w on w.name = d.watcher
-            where d.id > ? and d.id <= ? and d.kind = 'card' and d.state != 'quiet'
-              and d.created_at > w.first_polled_at
-            """,
-            [last, top],
-        )
-        store.db.execute(
-            "insert into spike_progress (id, last_delivery_id) values (1, ?)"
-            " on conflict (id) do update set last_delivery_id = excluded.last_delivery_id",
-            [top],
-        )
-    return cursor.rowcount
-
-
-async def catch_up_times(store: Store) -> None:
-    """`sync_times` in transactions of SYNC_BATCH deliveries, the loop served between them: after downtime, or
+async def catch_up_times(records: SpikeRecords) -> None:
+    """`copy_card_times` in transactions of SYNC_BATCH deliveries, the loop served between them: after downtime, or
     when another process stored cards, there may be 100,000 to copy."""
-    sync_times(store, SYNC_BATCH)
-    while _times_behind(store):
+    records.copy_card_times(SYNC_BATCH)
+    while records.times_behind():
         await asyncio.sleep(0)
-        sync_times(store, SYNC_BATCH)
-
-
-def _sync_progress(store: Store) -> tuple[int, int]:
-    """The last delivery id copied into spike_times, and the last delivery id."""
-    row = next(store.db.query("select coalesce(max(last_delivery_id), 0) as last from spike_progress"))
-    top = next(store.db.query("select coalesce(max(id), 0) as top from deliveries"))["top"]
-    return row["last"], top
-
-
-def _times_behind(store: Store) -> bool:
-    last, top = _sync_progress(store)
-    return top > last
-
-
-def forget_times(store: Store, watcher: str, before: datetime) -> None:
-    """Drop the times no baseline will read again."""
-    with store.db.atomic():
-        store.db.execute("delete from spike_times where watcher = ? and t <= ?", [watcher, iso(before)])
-
-
-def count_between(store: Store, watcher: str, start: datetime, end: datetime) -> int:
-    return next(store.db.query(f"select count(*) as n {_IN_WINDOW}", [watcher, iso(start), iso(end)]))["n"]
+        records.copy_card_times(SYNC_BATCH)
 
 
 def measure(store: Store, watcher: str, now: datetime, tz: ZoneInfo) -> Volume | None:
     """The watcher's volume in the last hour and in the same hour of the last 14 days; None if never polled.
 
-    Reads `spike_times`: call `sync_times` first.
+    Reads `spike_times`: call `SpikeRecords.copy_card_times` first.
     """
     first_poll = store.watcher_status(watcher).first_polled_at
     if first_poll is None:
@@ -171,10 +114,7 @@ def measure(store: Store, watcher: str, now: datetime, tz: ZoneInfo) -> Volume |
     windows = hour_windows(now, tz)
     watched = [window for window in windows[1:] if iso(window[0]) >= first_poll]
     counted = [windows[0], *watched]
-    columns = ", ".join(f"(select count(*) {_IN_WINDOW}) as w{index}" for index in range(len(counted)))
-    parameters = [value for start, end in counted for value in (watcher, iso(start), iso(end))]
-    row = next(store.db.query(f"select {columns}", parameters))
-    counts = [row[f"w{index}"] for index in range(len(counted))]
+    counts = SpikeRecords(store).counts_in(watcher, counted)
     return Volume(
         watcher=watcher, start=windows[0][0], end=windows[0][1], recent=counts[0], history=tuple(counts[1:])
     )
@@ -184,50 +124,17 @@ def is_spike(volume: Volume, rule: SpikeRule) -> bool:
     return volume.recent >= rule.min_mentions and volume.recent >= rule.factor * volume.reference
 
 
-def last_alert_at(store: Store, watcher: str) -> datetime | None:
-    row = next(store.db.query("select max(at) as at from spikes where watcher = ?", [watcher]))
-    return datetime.fromisoformat(row["at"]) if row["at"] else None
-
-
-def record_alert(store: Store, volume: Volume, channel: str) -> int:
-    """The alert, recorded at once: it starts the watcher's cooldown, even across a restart."""
-    with store.db.atomic():
-        table = store.db["spikes"]
-        table.insert(
-            {
-                "watcher": volume.watcher,
-                "channel": channel,
-                "at": iso(volume.end),
-                "recent": volume.recent,
-                "baseline": volume.baseline,
-                "baseline_days": len(volume.history),
-            }
-        )
-        return table.last_pk
-
-
 def gather_facts(store: Store, volume: Volume, query: Query | None = None) -> SpikeFacts:
     """The sources, top terms and most-reached mentions of the last hour's mentions.
 
     The watcher's own query words are left out of the terms: every one of its mentions has them.
     """
-    window = [volume.watcher, iso(volume.start), iso(volume.end)]
-    recent = (
-        "from spike_times s join deliveries d on d.id = s.delivery_id join mentions m on m.id = d.mention_id"
-        " where s.watcher = ? and s.t > ? and s.t <= ?"
-    )
-    sources = tuple(
-        (row["source"], row["n"])
-        for row in store.db.query(
-            f"select m.source as source, count(*) as n {recent} group by m.source order by n desc, m.source", window
-        )
-    )
-    rows = store.db.query(
-        f"select m.*, s.t as t {recent} order by m.author_reach is null, m.author_reach desc, s.t desc"
-        f" limit {FACT_MENTIONS}",
-        window,
-    )
-    sample = [_spike_mention(row) for row in rows]
+    records = SpikeRecords(store)
+    sources = tuple(records.sources_between(volume.watcher, volume.start, volume.end))
+    sample = [
+        SpikeMention(found.id, found.mention, found.at)
+        for found in records.most_reached(volume.watcher, volume.start, volume.end, FACT_MENTIONS)
+    ]
     top = sorted(
         sample, key=lambda s: (-(s.mention.author_reach or 0), -s.interactions, -s.at.timestamp())
     )[:TOP_MENTIONS]
@@ -356,6 +263,7 @@ class SpikeWatch:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
+        self.records = SpikeRecords(store)
         self.rule = rule
         self.llm = llm
         self.prompts = prompts
@@ -373,12 +281,12 @@ class SpikeWatch:
     async def check(self, config: WatcherConfig, now: datetime) -> int | None:
         """Detect a spike for `config` at `now`; if there is one, record it and start writing its alert.
         Returns the recorded spike's id, or None. The Poller never runs two checks of one watcher at once."""
-        await catch_up_times(self.store)
-        forget_times(self.store, config.name, now - timedelta(days=BASELINE_DAYS + 1))
+        await catch_up_times(self.records)
+        self.records.forget_times(config.name, now - timedelta(days=BASELINE_DAYS + 1))
         # The cheap tests first: most polls stop at the last hour's count.
-        if count_between(self.store, config.name, now - HOUR, now) < self.rule.min_mentions:
+        if self.records.count_between(config.name, now - HOUR, now) < self.rule.min_mentions:
             return None
-        last = last_alert_at(self.store, config.name)
+        last = self.records.last_alert_at(config.name)
         if last is not None and now - last < self.rule.cooldown:
             return None
         volume = measure(self.store, config.name, now, self.tz)
@@ -394,14 +302,17 @@ class SpikeWatch:
         else:
             facts, placeholder = await self.store.read(alert_content, volume, config.query, "not_configured")
             hold = None
-        with self.store.db.atomic():
-            spike_id = record_alert(self.store, volume, channel)
-            notice_id = self.store.queue_notice(
-                config.name, channel, self._message(facts, placeholder, volume), not_before=hold
-            )
-            self.store.db["spikes"].update(
-                spike_id, {"notice_id": notice_id, "summary_by": placeholder.fallback or "llm"}
-            )
+        spike_id, notice_id = self.records.record_alert(
+            watcher=config.name,
+            channel=channel,
+            at=volume.end,
+            recent=volume.recent,
+            baseline=volume.baseline,
+            baseline_days=len(volume.history),
+            message=self._message(facts, placeholder, volume),
+            not_before=hold,
+            summary_by=placeholder.fallback or "llm",
+        )
         log.info(
             "spike on %s: %d mentions in the last hour, usual %.1f over %d days",
             config.name,
@@ -434,12 +345,7 @@ class SpikeWatch:
         try:
             summary = await summarize_spike(facts, self.llm, self.prompts, self.lang)
             if self.store.fill_notice(notice_id, self._message(facts, summary, volume)):
-                with self.store.db.atomic():
-                    self.store.db["spikes"].update(spike_id, {"summary_by": summary.fallback or "llm"})
+                self.records.record_summary_by(spike_id, summary.fallback or "llm")
             self.on_queued()
         except Exception:
             log.exception("the summary of spike alert %d could not be written", spike_id)
-
-
-def _spike_mention(row: dict[str, Any]) -> SpikeMention:
-    return SpikeMention(id=row["id"], mention=mention_from_row(row), at=datetime.fromisoformat(row["t"]))

@@ -33,6 +33,7 @@ from veilleur.slack import cards
 from veilleur.slack.cards import AlsoSeen, CampaignFlag
 from veilleur.storage.escalations import Escalation, EscalationStore
 from veilleur.storage.store import Delivery, PollOutcome, Store, _chunks, iso, utcnow
+from veilleur.storage.stories import Campaign, StoryMember, StoryRecords
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ TEXT_LINKS_LIMIT = 5
 KEYED_MEMBERS = 20
 # The campaign check reads at most this many of a story's latest members.
 CAMPAIGN_SCAN = 1000
+# A new card's lookup reads at most this many keys of live stories.
+FIND_LIMIT = 500
 # Cards placed per transaction before the loop serves others: 0.5 to 0.7 ms a card (bench_after_poll.py), so a chunk
 # holds the loop 5 to 7 ms, and stays under 50 ms on a machine several times slower or busier.
 PLACE_CHUNK = 10
@@ -194,7 +197,7 @@ class StoryService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
-        self.db = store.db
+        self.records = StoryRecords(store)
         self.window = window
         self.campaign_min_posts = campaign_min_posts
         self.campaign_window = campaign_window
@@ -221,51 +224,24 @@ class StoryService:
         for number, chunk in enumerate(chunks, start=1):
             if held is not None:
                 await asyncio.sleep(0)  # Slack's acks and the other polls go first
-            with self.db.atomic():
+            with self.store.transaction():
                 for card_id, mention_id in chunk:
                     story_id = self._place(config, card_id, mention_id, now)
                     if story_id is not None:
                         touched.add(story_id)
                 if number == len(chunks):
                     if outcome.rollup_id is not None and touched:
-                        self._recount_rollup(outcome.rollup_id)
+                        self.records.recount_rollup(outcome.rollup_id)
                     if held is not None:
-                        self._release(outcome, held)
+                        self.records.release(_outbox_rows(outcome), held)
         for story_id in sorted(touched):
             self._refresh_first_card(story_id)
 
     def _hold(self, outcome: PollOutcome) -> str:
-        """Keep the poll's messages from the outbox (its own clock: real time) until `_release`; the hold's mark."""
+        """Keep the poll's messages from the outbox (its own clock: real time) until released; the hold's mark."""
         until = iso(utcnow() + GROUPING_HOLD)
-        with self.db.atomic():
-            for ids in _chunks(_outbox_rows(outcome), 500):
-                self.db.execute(
-                    f"update deliveries set not_before = ? where id in ({', '.join('?' * len(ids))})"
-                    " and state = 'pending' and not_before is null",
-                    [until, *ids],
-                )
+        self.records.hold(_outbox_rows(outcome), until)
         return until
-
-    def _release(self, outcome: PollOutcome, until: str) -> None:
-        for ids in _chunks(_outbox_rows(outcome), 500):
-            self.db.execute(
-                f"update deliveries set not_before = null where id in ({', '.join('?' * len(ids))})"
-                " and not_before = ?",
-                [*ids, until],
-            )
-
-    def _recount_rollup(self, rollup_id: int) -> None:
-        """A burst's roll-up announces the cards left in its thread once some joined stories elsewhere; with none
-        left, it is not posted at all, unless it also tells of mentions past the poll's card limit."""
-        (left,) = self.db.execute(
-            "select count(*) from deliveries where parent_id = ? and state != 'grouped'", [rollup_id]
-        ).fetchone()
-        self.db.execute(
-            "update deliveries set rollup_count = ?,"
-            " state = case when ? = 0 and rollup_more is null then 'grouped' else state end"
-            " where id = ? and state = 'pending'",
-            [left, left, rollup_id],
-        )
 
     def _place(self, config: WatcherConfig, card_id: int, mention_id: int, now: datetime) -> int | None:
         """Add one card to its story; the story's id when the card joined an existing one, else None."""
@@ -275,43 +251,30 @@ class StoryService:
         keys = [f"l:{key}" for key in links] + (list(bands(fingerprint)) if fingerprint is not None else [])
         match = self._find_story(config.channel, keys, fingerprint, now)
         if match is None:
-            # Plain SQL rather than sqlite-utils' insert: this runs for every new card, and its checks cost more.
-            story_id = self.db.conn.execute(
-                "insert into stories (channel, watcher, first_card_id, created_at) values (?, ?, ?, ?)",
-                [config.channel, config.name, card_id, iso(now)],
-            ).lastrowid
+            story_id = self.records.start_story(config.channel, config.name, card_id, now)
         else:
             story_id = match.story_id
-            self.db.execute("update deliveries set state = 'grouped' where id = ? and state = 'pending'", [card_id])
-        self.db.conn.execute(
-            "insert into story_members (card_id, story_id, mention_id, channel, author, fingerprint, link_key,"
-            " joined_by, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                card_id,
-                story_id,
-                mention_id,
-                config.channel,
-                _author_key(mention),
-                _signed(fingerprint) if fingerprint is not None else None,
-                links[0] if links else None,
-                match.joined_by if match else "first",
-                iso(now),
-            ],
-        )
-        if match is None or self._members(story_id) <= KEYED_MEMBERS:
-            self.db.conn.executemany(
-                "insert into story_keys (channel, key, at, story_id, card_id) values (?, ?, ?, ?, ?)",
-                [(config.channel, key, iso(now), story_id, card_id) for key in keys],
+            self.records.mark_grouped(card_id)
+        self.records.add_member(
+            StoryMember(
+                card_id=card_id,
+                story_id=story_id,
+                mention_id=mention_id,
+                channel=config.channel,
+                author=_author_key(mention),
+                fingerprint=_signed(fingerprint) if fingerprint is not None else None,
+                link_key=links[0] if links else None,
+                joined_by=match.joined_by if match else "first",
+                at=now,
             )
+        )
+        if match is None or self.records.member_count(story_id) <= KEYED_MEMBERS:
+            self.records.add_keys(config.channel, keys, now, story_id, card_id)
         if match is None:
             return None
         if fingerprint is not None:
             self._check_campaign(story_id, fingerprint, now)
         return story_id
-
-    def _members(self, story_id: int) -> int:
-        (count,) = self.db.execute("select count(*) from story_members where story_id = ?", [story_id]).fetchone()
-        return count
 
     def _find_story(self, channel: str, keys: list[str], fingerprint: int | None, now: datetime) -> _Match | None:
         """The oldest live story in `channel` sharing a link, or holding a text within MAX_DISTANCE bits.
@@ -320,47 +283,24 @@ class StoryService:
         """
         if not keys:
             return None
-        cutoff = iso(now - self.window)
-        rows = self.db.execute(
-            f"""
-            select k.story_id, k.key, m.fingerprint from story_keys k
-            join stories s on s.id = k.story_id
-            join deliveries first on first.id = s.first_card_id and first.state != 'failed'
-            join story_members m on m.card_id = k.card_id
-            where k.channel = ? and k.key in ({", ".join("?" for _ in keys)}) and k.at >= ? and s.created_at >= ?
-            order by s.created_at, s.id
-            limit 500
-            """,
-            [channel, *keys, cutoff, cutoff],
-        ).fetchall()
-        for story_id, key, other in rows:
-            if key.startswith("l:"):
-                return _Match(story_id, "link")
-            if fingerprint is not None and other is not None and _near(fingerprint, other):
-                return _Match(story_id, "text")
+        for found in self.records.stories_with_keys(channel, keys, now - self.window, FIND_LIMIT):
+            if found.key.startswith("l:"):
+                return _Match(found.story_id, "link")
+            if fingerprint is not None and found.fingerprint is not None and _near(fingerprint, found.fingerprint):
+                return _Match(found.story_id, "text")
         return None
 
     def _check_campaign(self, story_id: int, fingerprint: int, now: datetime) -> None:
         """Flag the story once when enough near-identical posts from as many accounts arrived within the window."""
-        flagged, first_card_id = self.db.execute(
-            "select campaign_at, first_card_id from stories where id = ?", [story_id]
-        ).fetchone()
-        if flagged is not None:
+        if self.records.is_flagged(story_id):
             return
-        rows = self.db.execute(
-            "select author, fingerprint from story_members"
-            " where story_id = ? and at >= ? and fingerprint is not null and author is not null"
-            " order by at desc limit ?",
-            [story_id, iso(now - self.campaign_window), CAMPAIGN_SCAN],
-        ).fetchall()
+        rows = self.records.recent_prints(story_id, now - self.campaign_window, CAMPAIGN_SCAN)
         near = [author for author, other in rows if _near(fingerprint, other)]
         authors = len(set(near))
         if authors < self.campaign_min_posts:
             return
-        self.db["stories"].update(
-            story_id, {"campaign_at": iso(now), "campaign_posts": len(near), "campaign_authors": authors}
-        )
-        first = self.store.delivery(first_card_id)
+        self.records.flag_campaign(story_id, now, Campaign(posts=len(near), authors=authors))
+        first = self.store.delivery(self.records.first_card_id(story_id))
         assert first.mention_id is not None
         flag = CampaignFlag(posts=len(near), authors=authors, window=self.campaign_window)
         notice = cards.campaign_notice(self.store.mention(first.mention_id), flag, lang=self.lang)
@@ -374,26 +314,16 @@ class StoryService:
 
     def view(self, card_id: int) -> StoryView:
         """What the card's story adds to it: the other mentions and the campaign flag, if it is the first card."""
-        story = self.db.execute(
-            "select id, campaign_posts, campaign_authors, campaign_at from stories where first_card_id = ?", [card_id]
-        ).fetchone()
+        story = self.records.first_card_story(card_id)
         if story is None:
             return StoryView()
-        story_id, posts, authors, campaign_at = story
-        rows = self.db.execute(
-            """
-            select mentions.source, mentions.url, coalesce(nullif(mentions.author_handle, ''), mentions.author_name)
-            from story_members m join mentions on mentions.id = m.mention_id
-            where m.story_id = ? and m.mention_id != (select mention_id from story_members where card_id = ?)
-            group by m.mention_id
-            order by min(m.at), min(m.card_id)
-            """,
-            [story_id, card_id],
-        ).fetchall()
         campaign = (
-            CampaignFlag(posts=posts, authors=authors, window=self.campaign_window) if campaign_at is not None else None
+            CampaignFlag(posts=story.campaign.posts, authors=story.campaign.authors, window=self.campaign_window)
+            if story.campaign is not None
+            else None
         )
-        return StoryView(tuple(AlsoSeen(source, url or "", author or "") for source, url, author in rows), campaign)
+        also_seen = tuple(AlsoSeen(other.source, other.url or "", other.author or "") for other in story.others)
+        return StoryView(also_seen, campaign)
 
     def current_card(self, card: Delivery, escalation: Escalation | None = None) -> dict[str, object]:
         """The card as it should look now: the mention, its story (also seen on…, campaign warning) and its
@@ -419,10 +349,7 @@ class StoryService:
 
     def _refresh_first_card(self, story_id: int) -> None:
         """A posted (or being posted) first card is updated in Slack; a pending one shows the story when posted."""
-        first_card_id, state = self.db.execute(
-            "select s.first_card_id, d.state from stories s join deliveries d on d.id = s.first_card_id where s.id = ?",
-            [story_id],
-        ).fetchone()
+        first_card_id, state = self.records.first_card_state(story_id)
         if self.slack is None or state not in ("posted", "sending") or first_card_id in self._refresh_waiting:
             return  # a refresh not yet started will show this change too: one chat.update, not one per poll
         self._refresh_waiting.add(first_card_id)
@@ -455,15 +382,13 @@ class StoryService:
     def _status(self, card: Delivery, escalation: Escalation | None) -> str | None:
         """The line the card shows under its buttons: its escalation's state or its dismissal, the latest."""
         assert card.mention_id is not None
-        dismissed_by, dismissed_at = self.db.execute(
-            "select dismissed_by, dismissed_at from deliveries where id = ?", [card.id]
-        ).fetchone()
+        dismissal = self.store.dismissal(card.id)
         if escalation is None:
             escalation = EscalationStore(self.store).latest_for_mention(card.mention_id)
         if escalation is not None and escalation.card_id != card.id:
             escalation = None
-        dismissed = datetime.fromisoformat(dismissed_at) if dismissed_at else None
-        return escalation_cards.card_status(escalation, dismissed_by, dismissed, tz=self.tz, lang=self.lang)
+        dismissed_by, dismissed_at = (dismissal.by, dismissal.at) if dismissal else (None, None)
+        return escalation_cards.card_status(escalation, dismissed_by, dismissed_at, tz=self.tz, lang=self.lang)
 
     async def aclose(self) -> None:
         """Let the card updates under way finish (briefly), then stop them."""
