@@ -112,13 +112,19 @@ async def test_while_slack_cannot_be_reached_the_bot_waits_and_still_stops_on_si
             await process.wait()
 
 
-async def test_dry_run_prints_the_cards_and_changes_nothing(
-    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
-) -> None:
+async def caen_tram_after_its_quiet_first_run(tmp_path: Path, slack: FakeSlack, feeds: FeedServer) -> dict[str, str]:
+    """One watcher, `caen-tram`, whose first run has recorded its one item quietly; the environment to run it."""
     write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram")
     feeds.add("/caen-tram", feed([("1", "tram late")]))
     env = env_for(tmp_path, slack)
-    assert (await run_cli(tmp_path, env, "once"))[0] == 0  # first run: recorded quietly
+    assert (await run_cli(tmp_path, env, "once"))[0] == 0
+    return env
+
+
+async def test_dry_run_prints_the_cards_and_changes_nothing(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
     feeds.add("/caen-tram", feed([("2", "tram strike &lt;!channel&gt;"), ("1", "tram late")]))
     code, out, _ = await run_cli(tmp_path, env, "once", "--dry-run")
     assert code == 0
@@ -343,10 +349,7 @@ async def test_socket_mode_connects_acks_commands_and_handles_events(
 async def test_once_on_a_locked_database_ends_with_one_line_and_a_later_run_loses_nothing(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer
 ) -> None:
-    write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram")
-    feeds.add("/caen-tram", feed([("1", "tram late")]))
-    env = env_for(tmp_path, slack)
-    assert (await run_cli(tmp_path, env, "once"))[0] == 0  # first run: recorded quietly
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
     feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
     with locked_database(tmp_path / "veilleur.db"):
         code, out, err = await run_cli(tmp_path, env, "once")
