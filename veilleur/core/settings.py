@@ -26,6 +26,11 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+SLACK_CARD_RETENTION = ("redact", "delete", "keep")
+PRIVACY_PROFILES = ("standard", "public-body")
+HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[?[0-9a-f:.]+\]?$")
+# A keyed hash is only as strong as its key: 32 characters of a random secret at least (`openssl rand -hex 32`).
+PRIVACY_KEY_MIN_LENGTH = 32
 
 
 class SettingsError(ValueError):
@@ -77,6 +82,13 @@ class Settings:
     allow_private_urls: bool = False
     private_url_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     log_level: str = "INFO"
+    retention_days: int = 90
+    escalation_retention_days: int = 365
+    audit_retention_days: int = 365
+    slack_card_retention: str = "redact"
+    privacy_profile: str = "standard"
+    llm_allowed_hosts: tuple[str, ...] = ()
+    privacy_key: str | None = field(default=None, repr=False)
     # Everything read (environment over .env): source credentials such as REDDIT_CLIENT_ID are looked up here.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -149,6 +161,13 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         allow_private_urls=(get("ALLOW_PRIVATE_URLS") or "false").lower() == "true",
         private_url_networks=_private_url_networks(get("ALLOW_PRIVATE_URLS") or "false"),
         log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+        retention_days=_int(get, "RETENTION_DAYS", 90, 1, 3650),
+        escalation_retention_days=_int(get, "ESCALATION_RETENTION_DAYS", 365, 1, 3650),
+        audit_retention_days=_int(get, "AUDIT_RETENTION_DAYS", 365, 1, 3650),
+        slack_card_retention=_choice(get, "SLACK_CARD_RETENTION", SLACK_CARD_RETENTION, "redact"),
+        privacy_profile=_choice(get, "PRIVACY_PROFILE", PRIVACY_PROFILES, "standard"),
+        llm_allowed_hosts=_hosts(get, "LLM_ALLOWED_HOSTS"),
+        privacy_key=_privacy_key(get, "PRIVACY_KEY"),
         env=dict(env),
     )
 
@@ -370,3 +389,28 @@ def _private_url_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
                 f"10.1.2.0/24, 192.168.1.20 (got {part!r}: {error})"
             ) from None
     return tuple(networks)
+
+
+def _hosts(get, name: str) -> tuple[str, ...]:
+    """Comma-separated host names or addresses (no scheme, no port), compared without case."""
+    raw = get(name)
+    if raw is None:
+        return ()
+    hosts = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    for host in hosts:
+        if not HOST.match(host):
+            raise SettingsError(
+                f"{name} must be comma-separated host names such as api.mistral.ai, llm.mairie.local or 10.0.0.5 "
+                f"(no scheme, no port) (got {host!r})"
+            )
+    return hosts
+
+
+def _privacy_key(get, name: str) -> str | None:
+    raw = get(name)
+    if raw is not None and len(raw) < PRIVACY_KEY_MIN_LENGTH:
+        raise SettingsError(
+            f"{name} must be a random secret of at least {PRIVACY_KEY_MIN_LENGTH} characters, such as the output of "
+            f"`openssl rand -hex 32` (got {len(raw)} characters)"
+        )
+    return raw

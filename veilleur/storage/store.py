@@ -132,14 +132,16 @@ class Priority(IntEnum):
     """The order of a channel's outbox rows, lowest first; rows of one priority go in the order queued.
 
     A failing or recovered source first (silence must not pass for calm), then alerts (spikes, a possible
-    campaign), then digests, then cards and their rollups. Escalation messages do not queue at all: they are
-    posted at once (escalation.py).
+    campaign), then digests, then cards and their rollups, and last the removals of the bot's own messages that
+    retention and erasure ask for (a redaction can wait; a new card should not wait behind ten thousand of them).
+    Escalation messages do not queue at all: they are posted at once (escalation.py).
     """
 
     HEALTH = 0
     ALERT = 1
     DIGEST = 2
     CARD = 3
+    REMOVAL = 4
 
 
 @migrations()
@@ -458,6 +460,58 @@ def m010_outbox_priority(db: Database) -> None:
     )
 
 
+@migrations()
+def m011_privacy(db: Database) -> None:
+    """Retention, erasure by author, suppression and the audit log (see veilleur/privacy/).
+
+    - `mention_counts`: what survives a purged mention, with no personal data: how many mentions per day (of
+      collection, UTC), watcher, source and stance.
+    - `suppressions`: authors who objected, as keyed hashes (HMAC-SHA-256) of "source:handle" (or "*:handle" for
+      every source); a poll drops their posts before storing anything.
+    - `erased_items`: keyed hashes of "source:external_id" of purged or erased mentions, so that the same post
+      coming back in a feed is not taken for a new one.
+    - `erasures`: one row per purge or `forget` run, so that one interrupted (kill -9) resumes on the next run;
+      the author's handle is held only while the run is in progress.
+    - `audit_log`: who did what and when (Slack user id, action, a subject that holds no content).
+    - `deliveries.target_ts`: a `removal` row of the outbox edits (redacts) or deletes the bot's message at this
+      ts in its channel.
+    """
+    db["mention_counts"].create(
+        {"day": str, "watcher": str, "source": str, "stance": str, "mentions": int},
+        pk=("day", "watcher", "source", "stance"),
+        not_null={"mentions"},
+    )
+    db["suppressions"].create(
+        {"key_hash": str, "created_at": str, "reason": str}, pk="key_hash", not_null={"created_at", "reason"}
+    )
+    db["erased_items"].create({"key_hash": str, "at": str}, pk="key_hash", not_null={"at"})
+    db["erasures"].create(
+        {
+            "id": int,
+            "kind": str,
+            "reason": str,
+            "author": str,
+            "author_hash": str,
+            "source": str,
+            "cutoff": str,
+            "requested_by": str,
+            "requested_at": str,
+            "finished_at": str,
+            "removed": str,
+        },
+        pk="id",
+        not_null={"kind", "reason", "requested_at"},
+    )
+    db["erasures"].create_index(["finished_at"])
+    db["audit_log"].create(
+        {"id": int, "at": str, "user_id": str, "action": str, "subject": str},
+        pk="id",
+        not_null={"at", "action"},
+    )
+    db["audit_log"].create_index(["at"])
+    db.execute("alter table deliveries add column target_ts text")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -486,6 +540,8 @@ class Delivery:
     # A rollup's mentions past the poll's card limit: how many, and the ids of the best few (best first).
     rollup_more: int | None = None
     rollup_top: tuple[int, ...] = ()
+    # A `removal` row: the ts of the bot's message it redacts or deletes (see Store.queue_card_removal).
+    target_ts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +604,9 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten with zeros, not left in free pages (retention, erasure): a per-connection
+        # setting, so every connection sets it.
+        db.execute("PRAGMA secure_delete=ON")
         migrations.apply(db)
         db.execute(f"PRAGMA busy_timeout={LOOP_BUSY_MS}")
         if in_memory:
@@ -765,6 +824,32 @@ class Store:
                     "not_before": iso(not_before) if not_before is not None else None,
                     "priority": priority.value,
                     "message": json.dumps(message),
+                    "created_at": iso(now or utcnow()),
+                }
+            )
+            return table.last_pk
+
+    def queue_card_removal(
+        self, watcher: str, channel: str, target_ts: str, action: str, reason: str, now: datetime | None = None
+    ) -> int:
+        """Put in the outbox the removal of the bot's own message at `target_ts` in `channel`: `action` is
+        "redact" (edit it to a short notice saying `reason`: "retention" or "author_request") or "delete".
+
+        It goes after every other row of the channel (Priority.REMOVAL), paced and retried like a card, and
+        survives a restart. The row holds no content of the message it removes.
+        """
+        with self._db.atomic():
+            table = self._db["deliveries"]
+            table.insert(
+                {
+                    "kind": "removal",
+                    "watcher": watcher,
+                    "channel": channel,
+                    "state": "pending",
+                    "attempts": 0,
+                    "priority": Priority.REMOVAL.value,
+                    "target_ts": target_ts,
+                    "message": json.dumps({"action": action, "reason": reason}),
                     "created_at": iso(now or utcnow()),
                 }
             )
@@ -1108,6 +1193,7 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         priority=row["priority"],
         rollup_more=row["rollup_more"],
         rollup_top=tuple(json.loads(row["rollup_top"])) if row["rollup_top"] else (),
+        target_ts=row.get("target_ts"),
     )
 
 
