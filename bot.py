@@ -115,14 +115,12 @@ async def run_bot(settings: Settings) -> None:
 
 def open_cli_services(settings: Settings, *, dry_run: bool) -> LocalServices:
     """The services for a one-shot command: `Services` to post, or only `LocalServices` when it prints instead (a
-    dry run, or no Slack token), and then on an in-memory copy of the database, so it changes nothing."""
+    dry run, or no Slack token), and then on an in-memory copy of the database, so it changes nothing on disk (the
+    database file is not even created)."""
     token = None if dry_run else settings.slack_bot_token
-    store = open_store(settings)
     if token is None:
-        real, store = store, store.copy_to_memory()
-        real.close()
-        return open_local_services(settings, store=store)
-    return open_services(settings, new_slack_client(token, settings.slack_api_url), store=store)
+        return open_local_services(settings, store=open_store(settings, copy=True))
+    return open_services(settings, new_slack_client(token, settings.slack_api_url), store=open_store(settings))
 
 
 async def run_once(settings: Settings, *, dry_run: bool) -> int:

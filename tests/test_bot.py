@@ -146,7 +146,21 @@ async def test_without_a_token_once_prints_instead_of_posting(tmp_path: Path, fe
     code, out, _ = await run_cli(tmp_path, env_for(tmp_path, None), "once")
     assert code == 0
     assert "tram news" in out
-    assert Store.open(tmp_path / "veilleur.db").count_mentions() == 0
+    assert not (tmp_path / "veilleur.db").exists()
+
+
+async def test_a_dry_run_leaves_the_database_file_as_it_was(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
+    feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
+    files = sorted(tmp_path.glob("veilleur.db*"))
+    before = {path: path.read_bytes() for path in files}
+    for command in (["once", "--dry-run"], ["digest", "--dry-run"]):
+        code, out, _ = await run_cli(tmp_path, env, *command)
+        assert code == 0, out
+    assert sorted(tmp_path.glob("veilleur.db*")) == files
+    assert {path: path.read_bytes() for path in files} == before
 
 
 async def test_bad_watcher_entries_are_named_and_the_others_run(

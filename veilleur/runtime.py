@@ -68,13 +68,14 @@ def load_watcher_configs(settings: Settings) -> tuple[list[WatcherConfig], list[
     return configs, problems
 
 
-def open_store(settings: Settings) -> Store:
-    """The database at DATABASE_PATH; a path that cannot hold it is a configuration error naming the setting.
+def open_store(settings: Settings, *, copy: bool = False) -> Store:
+    """The database at DATABASE_PATH (with `copy`, a private in-memory copy of it: see `Store.open_copy`); a path
+    that cannot hold it is a configuration error naming the setting.
 
     A database that is there but busy, read-only or on a full disk is not a configuration error: it says so
     (`DatabaseUnavailable`)."""
     try:
-        return Store.open(settings.database_path)
+        return Store.open_copy(settings.database_path) if copy else Store.open(settings.database_path)
     except DatabaseError as error:
         if reason := unavailable_reason(error, settings.database_path):
             raise DatabaseUnavailable(reason) from None

@@ -147,3 +147,16 @@ def test_a_quiet_day() -> None:
     assert_within_block_kit_limits(message)
     assert "Every watcher worked." in all_text(message)
     assert not any(block.get("block_id") == "top" for block in message["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée : parks.")]
+)
+def test_a_watcher_not_polled_yet_is_named_and_nothing_claims_every_watcher_worked(lang: str, expected: str) -> None:
+    message = digest_message(
+        digest(failures=(), unpolled=("parks",)), Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS
+    )
+
+    text = all_text(message)
+    assert expected in text
+    assert "Every watcher worked." not in text and "Toutes les veilles ont fonctionné." not in text

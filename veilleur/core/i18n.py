@@ -833,6 +833,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "digest.health.title": {"en": "Source health", "fr": "État des sources"},
     "digest.health.ok": {"en": "Every watcher worked.", "fr": "Toutes les veilles ont fonctionné."},
+    "digest.health.unpolled.one": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevée : {names}."},
+    "digest.health.unpolled.other": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevées : {names}."},
     "digest.health.failed.one": {
         "en": "{watcher}: {count} failed poll, last {at}: {error}",
         "fr": "{watcher} : {count} échec, le dernier {at} : {error}",

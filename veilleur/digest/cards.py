@@ -58,7 +58,7 @@ def digest_message(digest: Digest, narrative: Narrative, *, lang: str, tz: ZoneI
         blocks.append(_section("top", _top_text(digest.top_mentions, lang)))
     blocks += _theme_blocks(digest, lang)
     blocks.append(_section("escalations", _escalations_text(digest, lang)))
-    blocks.append(_section("health", _health_text(digest.failures, tz, lang)))
+    blocks.append(_section("health", _health_text(digest.failures, digest.unpolled, tz, lang)))
     return {"text": _fallback(digest, title, lang), "blocks": blocks}
 
 
@@ -198,10 +198,17 @@ def _escalations_text(digest: Digest, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _health_text(failures: Sequence[SourceFailure], tz: ZoneInfo, lang: str) -> str:
+def _health_text(
+    failures: Sequence[SourceFailure], unpolled: Sequence[str], tz: ZoneInfo, lang: str
+) -> str:
     lines = [f"*{escape(t('digest.health.title', lang))}*"]
-    if not failures:
+    if not failures and not unpolled:
         lines.append(escape(t("digest.health.ok", lang)))
+    if unpolled:
+        names = ", ".join(_clean(name, NAME_LIMIT) for name in unpolled[:MAX_FAILURES])
+        if (rest := len(unpolled) - MAX_FAILURES) > 0:
+            names += " " + t_plural("digest.more", rest, lang, count=rest)
+        lines.append(escape(t_plural("digest.health.unpolled", len(unpolled), lang, names=names)))
     for failure in failures[:MAX_FAILURES]:
         at = format_datetime(failure.last_at, tz, lang) if failure.last_at else "-"
         watcher = escape(_clean(failure.watcher, NAME_LIMIT))

@@ -655,11 +655,24 @@ class Store:
         connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=DATABASE_BUSY_TIMEOUT)
         return Store(Database(connection), path=self.path)
 
-    def copy_to_memory(self) -> Store:
-        """A private in-memory copy, for dry runs that must not change the real database."""
-        memory = sqlite3.connect(":memory:", isolation_level=None)
-        self._db.conn.backup(memory)
-        return Store(Database(memory))
+    @classmethod
+    def open_copy(cls, path: Path | str) -> Store:
+        """A private in-memory copy of the database at `path`, brought up to date there, for dry runs: the file is
+        only read (never created, migrated or written); without a file, an empty database."""
+        memory = Database(sqlite3.connect(":memory:", isolation_level=None))
+        if Path(path).is_file():
+            # Read-only still makes the -wal and -shm files of a WAL database when they are not there (no program
+            # has it open): then nothing can be writing it either, and `immutable` reads the file alone.
+            idle = not Path(f"{path}-wal").exists()
+            uri = f"{Path(path).resolve().as_uri()}?mode=ro" + ("&immutable=1" if idle else "")
+            source = sqlite3.connect(uri, uri=True, timeout=DATABASE_BUSY_TIMEOUT)
+            try:
+                source.backup(memory.conn)
+            finally:
+                source.close()
+        memory.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(memory)
+        return cls(memory)
 
     def close(self) -> None:
         if self.checkpointer is not None:
