@@ -154,13 +154,16 @@ async def test_a_dry_run_leaves_the_database_file_as_it_was(
 ) -> None:
     env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
     feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
-    files = sorted(tmp_path.glob("veilleur.db*"))
-    before = {path: path.read_bytes() for path in files}
+    before = database_files(tmp_path)
     for command in (["once", "--dry-run"], ["digest", "--dry-run"]):
         code, out, _ = await run_cli(tmp_path, env, *command)
         assert code == 0, out
-    assert sorted(tmp_path.glob("veilleur.db*")) == files
-    assert {path: path.read_bytes() for path in files} == before
+    assert database_files(tmp_path) == before
+
+
+def database_files(folder: Path) -> dict[str, bytes]:
+    """The database file and its -wal and -shm companions, if there, by name."""
+    return {path.name: path.read_bytes() for path in folder.glob("veilleur.db*")}
 
 
 async def test_bad_watcher_entries_are_named_and_the_others_run(
