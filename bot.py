@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from typing import Any
 
+from veilleur.core.logs import configure_logging
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError
 from veilleur.digest.delivery import DigestTarget, message_json
@@ -38,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-        )
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "once":
             return asyncio.run(run_once(settings, dry_run=args.dry_run))
         if args.command == "status":

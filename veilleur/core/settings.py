@@ -82,6 +82,7 @@ class Settings:
     allow_private_urls: bool = False
     private_url_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     log_level: str = "INFO"
+    log_format: str = "text"
     retention_days: int = 90
     escalation_retention_days: int = 365
     audit_retention_days: int = 365
@@ -164,6 +165,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         allow_private_urls=(get("ALLOW_PRIVATE_URLS") or "false").lower() == "true",
         private_url_networks=_private_url_networks(get("ALLOW_PRIVATE_URLS") or "false"),
         log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+        log_format=_choice(get, "LOG_FORMAT", ("text", "json"), "text"),
         retention_days=_int(get, "RETENTION_DAYS", 90, 1, 3650),
         escalation_retention_days=_int(get, "ESCALATION_RETENTION_DAYS", 365, 1, 3650),
         audit_retention_days=_int(get, "AUDIT_RETENTION_DAYS", 365, 1, 3650),
