@@ -43,6 +43,7 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     port: int = 3000
+    health_port: int | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_path: Path = Path("data/veilleur.db")
     watchers_file: Path = Path("watchers.toml")
@@ -123,6 +124,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         slack_app_token=app_token,
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         port=_int(get, "PORT", 3000, 1, 65535),
+        health_port=_optional_int(get, "HEALTH_PORT", 1, 65535),
         slack_api_url=_api_url(get("SLACK_API_URL") or "https://slack.com/api/"),
         database_path=Path(get("DATABASE_PATH") or "data/veilleur.db"),
         watchers_file=Path(get("WATCHERS_FILE") or "watchers.toml"),

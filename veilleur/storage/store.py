@@ -1071,6 +1071,25 @@ class Store:
         ).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] is not None else None
 
+    def outbox_backlog(self, at_most: int) -> int:
+        """Rows waiting to be posted or in flight, counted up to `at_most` (a probe asks often: never a long scan)."""
+        row = self._db.execute(
+            "select count(*) from (select 1 from deliveries where state in ('pending', 'sending') limit ?)",
+            [at_most],
+        ).fetchone()
+        return int(row[0])
+
+    def poll_overview(self) -> tuple[str | None, list[str]]:
+        """When the latest poll of any watcher ended, and the watchers failing now (their last poll failed)."""
+        last = self._db.execute("select max(last_polled_at) from watcher_state").fetchone()[0]
+        failing = [
+            name
+            for (name,) in self._db.execute(
+                "select name from watcher_state where consecutive_failures > 0 order by name"
+            )
+        ]
+        return last, failing
+
     def pending_count(self) -> int:
         return next(self._db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]
 
