@@ -796,6 +796,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{previous} vs the previous period · {week} vs the 7-day average",
         "fr": "{previous} par rapport à la période précédente · {week} par rapport à la moyenne sur 7 jours",
     },
+    "digest.volume.days": {
+        "en": "Last 7 days: {sparkline} ({counts})",
+        "fr": "7 derniers jours : {sparkline} ({counts})",
+    },
     "digest.volume.line": {
         "en": "{name}: *{count}* ({previous} · {week})",
         "fr": "{name} : *{count}* ({previous} · {week})",
