@@ -82,7 +82,7 @@ def test_the_numbers_shown_are_the_summary_numbers() -> None:
                StanceLine("neutral", 6, 15, 6, None, ()), StanceLine("question", 2, 5, 2, None, ()))
     summary = llm_summary(conversation, stances=stances, labelled=(), influential=(), questions=())
     texts = section_texts(summary_message(summary, "en"))
-    assert "For: *12* (30%) · 5 authors · reach 12.3k" in texts["stances"]
+    assert "For: *12* (30%) · 5 authors · reach 12.3K" in texts["stances"]
     assert "Against: *20* (50%) · 3 authors · including opposition 4" in texts["stances"]
     assert "40 messages covered" in texts["title"] and "Reddit" in texts["title"]
     assert "from 3 parts" in texts["how"]

@@ -9,7 +9,7 @@ import pytest
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.core.mentions import Mention
 from veilleur.core.stances import StanceShare
-from veilleur.digest.cards import digest_message
+from veilleur.digest.cards import digest_message, sparkline
 from veilleur.digest.model import (
     Change,
     Digest,
@@ -147,3 +147,34 @@ def test_a_quiet_day() -> None:
     assert_within_block_kit_limits(message)
     assert "Every watcher worked." in all_text(message)
     assert not any(block.get("block_id") == "top" for block in message["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée : parks.")]
+)
+def test_a_watcher_not_polled_yet_is_named_and_nothing_claims_every_watcher_worked(lang: str, expected: str) -> None:
+    message = digest_message(
+        digest(failures=(), unpolled=("parks",)), Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS
+    )
+
+    text = all_text(message)
+    assert expected in text
+    assert "Every watcher worked." not in text and "Toutes les veilles ont fonctionné." not in text
+
+
+def test_sparklines_scale_to_the_busiest_day() -> None:
+    assert sparkline([0, 1, 2, 4, 8]) == "▁▂▃▅█"
+    assert sparkline([0, 0, 0]) == "▁▁▁"
+    assert sparkline([]) == ""
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Last 7 days: "), ("fr", "7 derniers jours : ")])
+def test_the_volume_has_a_7_day_trend_line_overall_and_per_watcher(lang: str, label: str) -> None:
+    days = [date(2026, 3, 4) + timedelta(days=n) for n in range(7)]
+    trend = digest(daily_volume={"tram": list(zip(days, [0, 1, 2, 3, 4, 5, 6], strict=True)),
+                                 "parks": list(zip(days, [6, 5, 4, 3, 2, 1, 0], strict=True))})
+
+    text = all_text(digest_message(trend, Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS))
+
+    assert f"{label}███████ (6 6 6 6 6 6 6)" in text
+    assert "`▁▂▃▅▆▇█`" in text and "`█▇▆▅▃▂▁`" in text

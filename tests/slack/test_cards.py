@@ -55,7 +55,7 @@ def mention() -> Mention:
 def test_card_in_english(mention: Mention) -> None:
     message = card(mention)
     assert block(message, "source")["text"]["text"] == (
-        ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12.3k followers · 24 Nov 2026 09:15"
+        ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12.3K followers · 24 Nov 2026 09:15"
     )
     assert block(message, "body")["text"]["text"] == "*Tram line closed*\nThe tram is late again.\nSecond paragraph."
     assert detail_texts(message) == [
@@ -141,7 +141,7 @@ def test_author_with_only_a_name_or_only_a_handle(mention: Mention) -> None:
 
 def test_engagement_shows_the_counts_present_in_a_fixed_order(mention: Mention) -> None:
     forum = replace(mention, engagement={"comments": 1500, "score": 87})
-    assert detail_texts(card(forum))[0] == "▲ 87 · 💬 1.5k"
+    assert detail_texts(card(forum))[0] == "▲ 87 · 💬 1.5K"
     quiet = replace(mention, engagement={})
     assert detail_texts(card(quiet)) == [
         ":link: <https://mastodon.social/@bob/1|mastodon.social/@bob/1>",
