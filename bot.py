@@ -204,7 +204,7 @@ async def run_once(settings: Settings, *, dry_run: bool) -> int:
         else:
             left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
             if left:
-                print(f"{left} card(s) still queued; they will be posted by the next run")
+                print(still_queued(services, left))
     finally:
         await services.aclose()
     return 0 if all(report.ok for report in reports) and not services.problems else 1
@@ -232,7 +232,7 @@ async def run_digest(settings: Settings, *, dry_run: bool, as_json: bool = False
         left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
         await services.digests.settle(within=CHART_UPLOAD_LIMIT)
         if left:
-            print(f"{left} message(s) still queued; they will be posted by the next run")
+            print(still_queued(services, left))
     finally:
         await services.aclose()
     return 0
@@ -254,13 +254,28 @@ def describe(report: PollReport) -> str:
     return line
 
 
+def still_queued(services: Services, left: int) -> str:
+    """What is left in the outbox after `once` or `digest`: messages to post, and removals of the bot's messages
+    (retention, erasure), told apart."""
+    removals = services.store.pending_removals()
+    parts = [f"{left - removals} message(s)"] if left > removals else []
+    if removals:
+        parts.append(f"{removals} removal(s) of the bot's messages")
+    return f"{' and '.join(parts)} still queued; the next run goes on with them"
+
+
 def print_pending_cards(services: LocalServices) -> None:
     lang = services.settings.bot_language
-    for delivery in services.store.due_deliveries():
+    due = services.store.due_deliveries()
+    for delivery in due:
+        if delivery.kind == "removal":
+            continue
         message = outbox_message(delivery, store=services.store, stories=services.stories, lang=lang)
         where = " (in the burst thread)" if delivery.parent_id else ""
         print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
         print(as_text(message))
+    if removals := sum(delivery.kind == "removal" for delivery in due):
+        print(f"\n{removals} removal(s) of the bot's messages (retention, erasure) would be sent too")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@
 2. Latency, through the real Outbox and the fake Slack Web API over a socket, paced 1.02 s per channel as in
    production: 2,000 cards pending in one channel, then one card queued for another; how long until it is posted,
    and the longest event-loop hold meanwhile (bench/loop_monitor.py).
+3. Removals (retention, erasure), through the real Outbox and the fake Slack, on a file-backed database holding
+   10,000 of them: how many redactions a minute the outbox sends unpaced (what it costs itself) and paced as in
+   production (REMOVAL_PACE, shared by all channels), with one channel and with three; how soon a card queued
+   meanwhile is posted; so how long redacting 10,000 cards takes. `--removal-seconds` sets each paced run.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from loop_monitor import LoopMonitor
 
 from tests.support.slack_api import FakeSlack
 from veilleur.core.mentions import Mention
-from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.slack.cards import removal_notice
+from veilleur.slack.outbox import REMOVAL_PACE, Outbox, new_slack_client
 from veilleur.storage.store import Delivery, Store, iso, utcnow
 
 OTHER_CHANNELS = 50
@@ -146,14 +151,78 @@ def mentions(watcher: str, count: int) -> list[Mention]:
             for n in range(count)]
 
 
+REMOVALS = 10_000
+UNPACED_REMOVALS = 2_000
+
+
+def notice(delivery: Delivery) -> dict[str, object]:
+    return removal_notice("retention", "fr", days=90) if delivery.kind == "removal" else text(delivery)
+
+
+def queue_removals(store: Store, slack: FakeSlack, channels: list[str], count: int) -> None:
+    """`count` of the bot's messages spread over `channels`, and a redaction queued for each."""
+    for n in range(count):
+        channel = channels[n % len(channels)]
+        ts = slack.seed_message(channel, f"card {n}", user="UBOT", bot_id="BBOT")["ts"]
+        store.queue_card_removal("w", channel, ts, "redact", "retention", days=90)
+
+
+async def redactions(store: Store, slack: FakeSlack, channels: list[str], seconds: float) -> None:
+    """Paced as in production for `seconds`: redactions a minute, and a card queued halfway."""
+    queue_removals(store, slack, channels, REMOVALS)
+    before = len(slack.calls_to("chat.update"))
+    outbox = Outbox(store, new_slack_client("xoxb-bench", slack.api_url), notice)
+    with LoopMonitor() as monitor:
+        task = asyncio.create_task(outbox.run())
+        started = time.monotonic()
+        await asyncio.sleep(seconds / 2)
+        store.record_poll("w", channels[0], mentions(channels[0], 1), {})
+        queued_at = time.monotonic()
+        outbox.wake()
+        posts = len(slack.calls_to("chat.postMessage"))
+        await slack.wait_for_calls("chat.postMessage", posts + 1, within=seconds)
+        card_delay = time.monotonic() - queued_at
+        await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
+        elapsed = time.monotonic() - started
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    done = len(slack.calls_to("chat.update")) - before
+    per_minute = done / elapsed * 60
+    print(f"  paced, {len(channels)} channel(s): {per_minute:.1f} redactions/min over {elapsed:.0f} s"
+          f" ({per_minute / len(channels):.1f} per channel); 10,000 take {REMOVALS / per_minute / 60:.1f} h;"
+          f" a card queued meanwhile posted {card_delay * 1000:.0f} ms later; longest loop hold"
+          f" {monitor.longest * 1000:.1f} ms")
+
+
+async def removals(seconds: float) -> None:
+    print(f"removals (REMOVAL_PACE {REMOVAL_PACE:.2f} s, all channels together):")
+    with tempfile.TemporaryDirectory() as folder:
+        async with FakeSlack() as slack:
+            store = Store.open(Path(folder) / "removals.db")
+            store.record_poll("w", "CBENCH", [], {})
+            queue_removals(store, slack, ["CBENCH"], UNPACED_REMOVALS)
+            outbox = Outbox(store, new_slack_client("xoxb-bench", slack.api_url), notice, pace=0, removal_pace=0)
+            started = time.monotonic()
+            await outbox.drain(within=300)
+            rate = UNPACED_REMOVALS / (time.monotonic() - started)
+            print(f"  unpaced, 1 channel: {rate:.0f} redactions/s ({rate * 60:,.0f}/min): the outbox's own cost")
+            for channels in (["C1"], ["C2", "C3", "C4"]):
+                for channel in channels:
+                    store.record_poll("w", channel, [], {})
+                await redactions(store, slack, channels, seconds)
+            store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="pending rows, comma-separated")
+    parser.add_argument("--removal-seconds", type=float, default=60.0, help="length of each paced removal run")
     args = parser.parse_args()
     for size in (int(value) for value in args.sizes.split(",")):
         for bursts in (False, True):
             reads(size, bursts=bursts)
     asyncio.run(latency())
+    asyncio.run(removals(args.removal_seconds))
 
 
 if __name__ == "__main__":

@@ -137,6 +137,29 @@ async def test_dry_run_prints_the_cards_and_changes_nothing(
     assert first.count("tram strike") == 1
 
 
+async def test_once_sends_the_queued_removals_after_the_cards_and_its_dry_run_counts_them(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
+    channel = channel_of("caen-tram")
+    old_card = slack.seed_message(channel, "tram works", user="UBOT", bot_id="BBOT")["ts"]
+    store = Store.open(tmp_path / "veilleur.db")
+    try:
+        store.queue_card_removal("caen-tram", channel, old_card, "redact", "retention", days=90)
+    finally:
+        store.close()
+    feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
+    code, out, _ = await run_cli(tmp_path, env, "once", "--dry-run")
+    assert code == 0
+    assert "tram strike" in out and "1 removal(s) of the bot's messages" in out and "Content removed" not in out
+    assert slack.calls_to("chat.update") == []
+    code, out, _ = await run_cli(tmp_path, env, "once")
+    assert code == 0 and "still queued" not in out
+    assert [call.method for call in slack.calls if call.method.startswith("chat.")] == [
+        "chat.postMessage", "chat.update"]
+    assert slack.calls_to("chat.update")[0].args["text"] == "Content removed: end of the retention period (90 days)"
+
+
 async def test_without_a_token_once_prints_instead_of_posting(tmp_path: Path, feeds: FeedServer) -> None:
     (tmp_path / "watchers.toml").write_text(
         f'[[watcher]]\nname = "w"\nsource = "rss"\nurl = "{feeds.url("/w")}"\nquery = "tram"\n'

@@ -364,3 +364,25 @@ def test_health_recovery_message(lang: str) -> None:
     message = cards.health_recovered("caen-tram", "mastodon", None, tz=PARIS, lang=lang)
     assert_within_block_kit_limits(message)
     assert "caen-tram" in message["text"] and "Mastodon" in message["text"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "lang", "days", "expected"),
+    [
+        ("retention", "en", 90, "Content removed: end of the retention period (90 days)"),
+        ("retention", "en", 1, "Content removed: end of the retention period (1 day)"),
+        ("retention", "en", None, "Content removed: end of the retention period"),
+        ("author_request", "en", None, "Content removed at the author’s request"),
+        ("retention", "fr", 30, "Contenu retiré\u202f: fin de la durée de conservation (30 jours)"),
+        ("retention", "fr", 1, "Contenu retiré\u202f: fin de la durée de conservation (1 jour)"),
+        ("author_request", "fr", None, "Contenu retiré à la demande de l’auteur"),
+    ],
+)
+def test_a_removal_notice_says_why_and_nothing_else(reason: str, lang: str, days: int | None, expected: str) -> None:
+    message = cards.removal_notice(reason, lang, days=days)
+    assert_within_block_kit_limits(message)
+    assert message["text"] == expected
+    assert message["blocks"] == [
+        {"type": "context", "block_id": "removed",
+         "elements": [{"type": "plain_text", "text": f":wastebasket: {expected}", "emoji": True}]}
+    ]

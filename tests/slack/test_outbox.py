@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,18 +14,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.bot import Bot, BotLauncher
+from tests.support.cli import env_for
 from tests.support.database_lock import locked_database
+from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
 from tests.support.sql import sql
+from tests.support.world import CARDS, story_mention, write_hn_watcher
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig
-from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.slack import cards
+from veilleur.slack.outbox import MISSING_SCOPE_WAIT, Outbox, new_slack_client
 from veilleur.storage.store import Delivery, Priority, Store, utcnow
 from veilleur.watching.health import SourceHealth
 
 
 def render(delivery: Delivery) -> dict:
+    if delivery.kind == "removal":
+        return cards.removal_notice(delivery.message["reason"], "en", days=delivery.message.get("days"))
     if delivery.message is not None:
         return delivery.message
     label = f"rollup {delivery.rollup_count}" if delivery.kind == "rollup" else f"mention {delivery.mention_id}"
@@ -40,8 +49,8 @@ def queue(store: Store, channel: str, count: int, watcher: str = "w", start: int
     store.record_poll(watcher, channel, mentions, {}, burst_threshold=100)
 
 
-def make_outbox(slack: FakeSlack, store: Store, pace: float = 0.0) -> Outbox:
-    return Outbox(store, new_slack_client("xoxb-test", slack.api_url), render, pace=pace)
+def make_outbox(slack: FakeSlack, store: Store, pace: float = 0.0, removal_pace: float = 0.0) -> Outbox:
+    return Outbox(store, new_slack_client("xoxb-test", slack.api_url), render, pace=pace, removal_pace=removal_pace)
 
 
 def posted_texts(slack: FakeSlack, channel: str | None = None) -> list[str]:
@@ -299,3 +308,235 @@ async def test_a_busy_database_pauses_posting_with_one_line_and_loses_nothing(
     failures = [record for record in caplog.records if "database is busy" in record.getMessage()]
     assert failures and all(record.exc_info is None for record in failures)  # one line each, no traceback
     store.close()
+
+
+# Removals of the bot's own messages (retention, erasure) ------------------------------------------------------
+
+
+def bot_message(slack: FakeSlack, channel: str = "C1", text: str = "tram card") -> str:
+    """A card of ours in the channel, with what a redaction must not leave behind: its blocks and an attachment."""
+    blocks = [{"type": "section", "block_id": "body", "text": {"type": "mrkdwn", "text": text}}]
+    attachments = [{"fallback": text, "title": "unfurl", "title_link": "https://e.org/tram"}]
+    return slack.seed_message(channel, text, user="UBOT", bot_id="BBOT", blocks=blocks, attachments=attachments)["ts"]
+
+
+def removal_rows(store: Store) -> list[dict]:
+    return list(sql(store).query(
+        "select state, attempts, not_before, last_error, target_ts from deliveries where kind = 'removal' order by id"
+    ))
+
+
+async def test_a_redaction_replaces_every_block_and_attachment_of_the_message(slack: FakeSlack, store: Store) -> None:
+    ts = bot_message(slack)
+    store.queue_card_removal("w", "C1", ts, "redact", "retention", days=90)
+    assert await make_outbox(slack, store).drain(within=5) == 0
+    (call,) = slack.calls_to("chat.update")
+    assert (call.args["channel"], call.args["ts"], call.args["attachments"]) == ("C1", ts, [])
+    assert call.args["text"] == "Content removed: end of the retention period (90 days)"
+    (message,) = slack.messages["C1"]
+    assert message["blocks"] == call.args["blocks"] and message["attachments"] == []
+    assert "tram" not in json.dumps(message)
+    assert [row["state"] for row in removal_rows(store)] == ["removed"]
+    assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_deletion_deletes_the_message(slack: FakeSlack, store: Store) -> None:
+    kept, deleted = bot_message(slack, text="kept"), bot_message(slack, text="deleted")
+    store.queue_card_removal("w", "C1", deleted, "delete", "author_request")
+    await make_outbox(slack, store).drain(within=5)
+    (call,) = slack.calls_to("chat.delete")
+    assert (call.args["channel"], call.args["ts"]) == ("C1", deleted)
+    assert [m["ts"] for m in slack.messages["C1"]] == [kept]
+    assert slack.calls_to("chat.update") == []
+    assert [row["state"] for row in removal_rows(store)] == ["removed"]
+
+
+async def test_removals_are_not_counted_as_cards_and_go_after_them(slack: FakeSlack, store: Store) -> None:
+    for n in range(3):
+        store.queue_card_removal("w", "C1", bot_message(slack, text=f"old {n}"), "redact", "retention")
+    queue(store, "C1", 1)  # a new card, queued after the three removals
+    assert store.delivery_counts("w") == {"pending": 1}
+    assert store.pending_removals() == 3
+    await make_outbox(slack, store).drain(within=5)
+    order = [call.method for call in slack.calls]
+    assert order == ["chat.postMessage", "chat.update", "chat.update", "chat.update"]
+    assert store.delivery_counts("w") == {"posted": 1}
+    assert store.pending_removals() == 0
+
+
+async def test_a_card_queued_while_removals_drain_does_not_wait_for_the_next_removal_turn(
+    slack: FakeSlack, store: Store
+) -> None:
+    for n in range(10):
+        store.queue_card_removal("w", "C1", bot_message(slack, text=f"old {n}"), "redact", "retention")
+    outbox = make_outbox(slack, store, removal_pace=1.0)
+    async with running(outbox):
+        await slack.wait_for_calls("chat.update", 1)
+        queue(store, "C1", 1)
+        queued_at = time.monotonic()
+        outbox.wake()
+        (card,) = await slack.wait_for_calls("chat.postMessage", 1)
+    assert card.at - queued_at < 0.5
+    assert len(slack.calls_to("chat.update")) == 1  # the removals kept their pace meanwhile
+
+
+async def test_a_429_on_a_removal_waits_its_retry_after_then_succeeds(slack: FakeSlack, store: Store) -> None:
+    ts = bot_message(slack)
+    store.queue_card_removal("w", "C1", ts, "redact", "author_request")
+    slack.fail_next("chat.update", status=429, retry_after=1)
+    await make_outbox(slack, store).drain(within=10)
+    refused, done = slack.calls_to("chat.update")
+    assert (refused.status, done.status) == (429, 200)
+    assert done.at - refused.at >= 0.95
+    assert done.args["text"] == "Content removed at the author’s request"
+    assert [(row["state"], row["attempts"]) for row in removal_rows(store)] == [("removed", 0)]
+
+
+async def test_a_429_on_removals_holds_them_in_every_channel_but_not_the_cards(slack: FakeSlack, store: Store) -> None:
+    store.queue_card_removal("w", "C1", bot_message(slack, "C1"), "delete", "retention")
+    store.queue_card_removal("w", "C2", bot_message(slack, "C2"), "delete", "retention")
+    slack.fail_next("chat.delete", status=429, retry_after=2)
+    outbox = make_outbox(slack, store, removal_pace=0.2)
+    async with running(outbox):
+        (refused,) = await slack.wait_for_calls("chat.delete", 1)
+        queue(store, "C1", 1)
+        outbox.wake()
+        (card,) = await slack.wait_for_calls("chat.postMessage", 1)
+        await slack.wait_for_calls("chat.delete", 3, within=10)
+    assert card.at - refused.at < 1.0  # the card did not wait for the removals' Retry-After
+    later = slack.calls_to("chat.delete")[1:]
+    assert {call.args["channel"] for call in later} == {"C1", "C2"}
+    assert all(call.status == 200 and call.at - refused.at >= 1.95 for call in later)  # the other channel waited too
+
+
+async def test_removals_take_turns_across_channels_at_the_removal_pace(slack: FakeSlack, store: Store) -> None:
+    for channel in ("C1", "C2"):
+        for _ in range(2):
+            store.queue_card_removal("w", channel, bot_message(slack, channel), "redact", "retention")
+    await make_outbox(slack, store, removal_pace=0.3).drain(within=10)
+    times = [call.at for call in slack.calls_to("chat.update")]
+    assert len(times) == 4
+    assert all(later - earlier >= 0.28 for earlier, later in pairwise(times))
+
+
+async def test_a_message_already_gone_ends_its_removal_without_retry(slack: FakeSlack, store: Store) -> None:
+    store.queue_card_removal("w", "C1", "1700000000.000001", "redact", "retention")
+    await make_outbox(slack, store).drain(within=5)
+    (call,) = slack.calls_to("chat.update")
+    assert call.error == "message_not_found"
+    assert [(row["state"], row["last_error"]) for row in removal_rows(store)] == [("gone", "message_not_found")]
+
+
+@pytest.mark.parametrize(
+    ("method", "action", "code", "hint"),
+    [
+        ("chat.update", "redact", "cant_update_message", "not posted by this bot"),
+        ("chat.update", "redact", "edit_window_closed", "SLACK_CARD_RETENTION=delete"),
+        ("chat.update", "redact", "is_archived", "unarchive"),
+        ("chat.delete", "delete", "channel_not_found", "delete it by hand"),
+        ("chat.delete", "delete", "compliance_exports_prevent_deletion", "SLACK_CARD_RETENTION=redact"),
+    ],
+)
+async def test_a_removal_slack_will_never_do_ends_failed_and_is_said_once(
+    slack: FakeSlack, store: Store, caplog: pytest.LogCaptureFixture, method: str, action: str, code: str, hint: str
+) -> None:
+    for _ in range(3):
+        store.queue_card_removal("w", "C1", bot_message(slack), action, "retention")
+    slack.fail_next(method, error=code, count=3)
+    with caplog.at_level(logging.DEBUG, logger="veilleur.slack.outbox"):
+        await make_outbox(slack, store).drain(within=5)
+    assert len(slack.calls_to(method)) == 3  # one call each, no retry
+    rows = removal_rows(store)
+    assert {row["state"] for row in rows} == {"failed"}
+    assert all(code in row["last_error"] and hint in row["last_error"] for row in rows)
+    said = [r for r in caplog.records if r.levelno >= logging.WARNING and code in r.getMessage()]
+    assert len(said) == 1 and hint in said[0].getMessage()
+
+
+async def test_a_missing_scope_is_said_once_and_the_removals_wait(
+    slack: FakeSlack, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    for channel in ("C1", "C2"):
+        store.queue_card_removal("w", channel, bot_message(slack, channel), "delete", "retention")
+    slack.fail_next("chat.delete", error="missing_scope", count=2)
+    await make_outbox(slack, store).drain(within=1)
+    assert len(slack.calls_to("chat.delete")) == 2  # both channels' turns came before the first answer
+    assert [row["state"] for row in removal_rows(store)] == ["pending", "pending"]  # nothing lost
+    assert store.next_due_time() >= utcnow() + timedelta(seconds=MISSING_SCOPE_WAIT - 10)
+    said = [r.getMessage() for r in caplog.records if "scope" in r.getMessage() and r.levelno >= logging.WARNING]
+    assert len(said) == 1 and "chat:write" in said[0] and "reinstall" in said[0]
+
+
+async def test_server_errors_and_lost_answers_retry_a_removal(slack: FakeSlack, store: Store) -> None:
+    ts = bot_message(slack)
+    store.queue_card_removal("w", "C1", ts, "redact", "retention")
+    slack.fail_next("chat.update", status=500)
+    slack.drop_next("chat.update", processed=True)  # Slack edited it, the answer was lost: editing again is harmless
+    await make_outbox(slack, store).drain(within=20)
+    assert [call.status for call in slack.calls_to("chat.update")] == [500, 0, 200]
+    assert [(row["state"], row["attempts"]) for row in removal_rows(store)] == [("removed", 2)]
+    assert slack.calls_to("conversations.history") == []  # nothing to look for: no post can be doubled
+
+
+async def test_a_removal_left_sending_by_a_crash_is_sent_again_on_restart(slack: FakeSlack, store: Store) -> None:
+    ts = bot_message(slack)
+    removal = store.queue_card_removal("w", "C1", ts, "delete", "author_request")
+    store.mark_sending(removal)  # killed while the call was out: Slack may or may not have deleted it
+    await make_outbox(slack, store).drain(within=5)
+    (call,) = slack.calls_to("chat.delete")
+    assert call.args["ts"] == ts and call.ok
+    assert slack.messages["C1"] == []
+    assert [row["state"] for row in removal_rows(store)] == ["removed"]
+    assert slack.calls_to("conversations.history") == []
+
+
+# The same, in the running bot: its outbox, its render, its language --------------------------------------------
+
+
+@pytest.fixture
+def start_bot(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher
+):
+    async def start(**env: str) -> Bot:
+        write_hn_watcher(tmp_path / "watchers.toml", feeds)
+        return await launch_bot(env_for(tmp_path, slack, SLACK_SIGNING_SECRET=signing_secret, PORT=str(free_port),
+                                        **env))
+
+    return start
+
+
+@pytest.mark.parametrize(
+    ("lang", "reason", "days", "notice"),
+    [
+        ("en", "retention", 90, "Content removed: end of the retention period (90 days)"),
+        ("en", "author_request", None, "Content removed at the author’s request"),
+        ("fr", "retention", 1, "Contenu retiré\u202f: fin de la durée de conservation (1 jour)"),
+        ("fr", "retention", None, "Contenu retiré\u202f: fin de la durée de conservation"),
+        ("fr", "author_request", None, "Contenu retiré à la demande de l’auteur"),
+    ],
+)
+async def test_the_bot_redacts_its_card_to_a_notice_in_its_language(
+    start_bot, slack: FakeSlack, lang: str, reason: str, days: int | None, notice: str
+) -> None:
+    bot = await start_bot(BOT_LANGUAGE=lang)
+    _, card = await bot.post_card(story_mention())
+    assert "tram line" in json.dumps(card)
+    bot.services.store.queue_card_removal("hn", CARDS, card["ts"], "redact", reason, days=days)
+    bot.services.outbox.wake()
+    (update,) = await slack.wait_for_calls("chat.update", 1, within=10)
+    assert (update.args["ts"], update.args["text"]) == (card["ts"], notice)
+    (shown,) = [message for message in slack.posted_messages(CARDS) if message["ts"] == card["ts"]]
+    assert shown["text"] == notice and [block["block_id"] for block in shown["blocks"]] == ["removed"]
+    assert notice in shown["blocks"][0]["elements"][0]["text"]
+    assert "tram" not in json.dumps(shown).lower() and "cityhall" not in json.dumps(shown)
+
+
+async def test_the_bot_deletes_its_card_when_the_removal_says_so(start_bot, slack: FakeSlack) -> None:
+    bot = await start_bot(BOT_LANGUAGE="fr")
+    _, card = await bot.post_card(story_mention())
+    bot.services.store.queue_card_removal("hn", CARDS, card["ts"], "delete", "author_request")
+    bot.services.outbox.wake()
+    (deletion,) = await slack.wait_for_calls("chat.delete", 1, within=10)
+    assert (deletion.args["channel"], deletion.args["ts"], deletion.ok) == (CARDS, card["ts"], True)
+    assert slack.posted_messages(CARDS) == []
+    assert slack.calls_to("chat.update") == []

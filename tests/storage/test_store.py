@@ -10,7 +10,10 @@ from sqlite_utils import Database
 from tests.support.database_lock import locked_database
 from tests.support.sql import sql
 from veilleur.core.mentions import Mention
+from veilleur.storage.digests import FoundMentions
+from veilleur.storage.spikes import SpikeRecords
 from veilleur.storage.store import DatabaseUnavailable, Priority, Store, migrations
+from veilleur.storage.watchers import WatcherStore
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -127,6 +130,52 @@ def test_due_deliveries_reads_one_channels_page_in_priority_order(store: Store) 
         )
     )
     assert "deliveries_due" in plan and "TEMP B-TREE" not in plan
+
+
+def card_counts(store: Store) -> tuple[object, ...]:
+    """Every count of cards the bot shows: a watcher's cards by state, the watchers with cards, the App Home's
+    finds, the digest's, and the cards the spike check counts."""
+    day = (NOW - timedelta(days=1), NOW + timedelta(days=1))
+    return (
+        store.delivery_counts("w"),
+        store.delivery_counts("cleaner"),
+        store.watchers_with_cards(),
+        WatcherStore(store).cards_since(day[0]),
+        FoundMentions(store, ["w", "cleaner"]).counts("watcher", [day]),
+        SpikeRecords(store).copy_card_times(),
+    )
+
+
+def test_removals_are_outbox_work_but_never_counted_as_cards(store: Store) -> None:
+    store.record_poll("w", "C1", [], {}, now=NOW - timedelta(hours=1))
+    store.record_poll("w", "C1", [mention(1), mention(2)], {}, now=NOW)
+    counted = card_counts(store)
+    assert counted[0] == {"pending": 2} and counted[-1] == 2
+    removals = [
+        store.queue_card_removal(watcher, channel, f"1700000000.00000{n}", "redact", "retention", now=NOW)
+        for n, (watcher, channel) in enumerate([("w", "C1"), ("cleaner", "C1"), ("cleaner", "C2")])
+    ]
+    after = card_counts(store)
+    assert after[:-1] == counted[:-1] and after[-1] == 0  # no new card for the spike check either
+    assert store.channels_with_work() == ["C1", "C2"]
+    assert [d.kind for d in store.due_deliveries(NOW, channel="C1")] == ["card", "card", "removal", "removal"]
+    assert store.pending_count() == 5 and store.pending_removals() == 3
+    store.mark_removed(removals[0], NOW)
+    store.mark_removed(removals[1], NOW, nothing_left="message_not_found")
+    store.mark_failed(removals[2], "is_archived")
+    assert [store.delivery(i).state for i in removals] == ["removed", "gone", "failed"]
+    assert store.pending_removals() == 0 and store.channels_with_work() == ["C1"]
+    assert card_counts(store)[:-1] == counted[:-1]
+
+
+def test_a_removal_is_a_redaction_or_a_deletion_for_a_known_reason(store: Store) -> None:
+    removal = store.queue_card_removal("w", "C1", "1.000001", "delete", "author_request")
+    assert store.delivery(removal).message == {"action": "delete", "reason": "author_request"}
+    assert store.delivery(store.queue_card_removal("w", "C1", "1.000002", "redact", "retention", days=30)).message == {
+        "action": "redact", "reason": "retention", "days": 30}
+    for action, reason in (("hide", "retention"), ("redact", "because")):
+        with pytest.raises(ValueError, match="redact or delete"):
+            store.queue_card_removal("w", "C1", "1.000003", action, reason)
 
 
 def test_redated_or_reordered_items_are_not_new(store: Store) -> None:

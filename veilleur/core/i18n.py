@@ -596,6 +596,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "This message is not a Veilleur mention card.",
         "fr": "Ce message n’est pas une fiche de mention de Veilleur.",
     },
+    # What a card of ours says once its mention is purged or erased (SLACK_CARD_RETENTION=redact).
+    "removal.retention": {
+        "en": "Content removed: end of the retention period",
+        "fr": "Contenu retiré\u202f: fin de la durée de conservation",
+    },
+    "removal.retention_days.one": {
+        "en": "Content removed: end of the retention period ({days} day)",
+        "fr": "Contenu retiré\u202f: fin de la durée de conservation ({days} jour)",
+    },
+    "removal.retention_days.other": {
+        "en": "Content removed: end of the retention period ({days} days)",
+        "fr": "Contenu retiré\u202f: fin de la durée de conservation ({days} jours)",
+    },
+    "removal.author_request": {
+        "en": "Content removed at the author’s request",
+        "fr": "Contenu retiré à la demande de l’auteur",
+    },
     "button.acknowledge": {"en": "Acknowledge", "fr": "Prendre en charge"},
     "button.answer": {"en": "Answer", "fr": "Répondre"},
     "button.close": {"en": "Close", "fr": "Clore"},

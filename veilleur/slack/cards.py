@@ -198,6 +198,18 @@ def _health_notice(icon: str, sentence: str, hint: str | None = None) -> dict[st
     return {"text": escape(sentence), "blocks": blocks}
 
 
+def removal_notice(reason: str, lang: str, *, days: int | None = None) -> dict[str, object]:
+    """What a message of ours becomes once its mention is purged (`reason` "retention", after `days` when known) or
+    erased at its author's request ("author_request"): our words only, nothing of the mention. Sent with
+    chat.update, whose `blocks` replace every block the message had."""
+    if reason == "retention" and days is not None:
+        sentence = t_plural("removal.retention_days", days, lang, days=days)
+    else:
+        sentence = t(f"removal.{reason}", lang)
+    notice = plain_text(f":wastebasket: {sentence}", TEXT_LIMIT)
+    return {"text": sentence, "blocks": [{"type": "context", "block_id": "removed", "elements": [notice]}]}
+
+
 def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
     return format_datetime(moment, tz, lang) if moment is not None else t("health.unknown_time", lang)
 

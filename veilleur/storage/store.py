@@ -10,6 +10,9 @@ A *delivery* is a mention seen by one watcher. Its state tells where it stands:
 Slack, answer not yet recorded), `posted` (Slack `ts` known) or `failed` (Slack refused it for good).
 A *rollup* is an outbox row without a mention: the parent message of a burst, whose thread holds the cards.
 A *notice* is an outbox row carrying a ready-made message (a source health alert, for instance).
+A *removal* is an outbox row that redacts or deletes a message the bot posted (retention, erasure): it ends
+`removed`, `gone` (Slack had nothing left to remove) or `failed` (Slack refused; `last_error` says why). It is
+never counted as a card or a notice.
 An `overflow` card is a mention past a poll's card limit: stored and counted like a posted card (digest, spikes),
 never posted itself; its poll's rollup names how many there were and shows the best few.
 Within a channel the outbox posts by `priority` (see `Priority`), then in the order rows were queued.
@@ -126,6 +129,9 @@ async def write_patiently(
         pause = min(pause * 2, 0.5)
 # How many of a poll's mentions past its card limit the rollup shows (the best-scoring).
 ROLLUP_SHOWN = 5
+# What a removal row does to the bot's message, and why (the notice a redacted message shows).
+REMOVAL_ACTIONS = ("redact", "delete")
+REMOVAL_REASONS = ("retention", "author_request")
 
 
 class Priority(IntEnum):
@@ -843,14 +849,28 @@ class Store:
             return table.last_pk
 
     def queue_card_removal(
-        self, watcher: str, channel: str, target_ts: str, action: str, reason: str, now: datetime | None = None
+        self,
+        watcher: str,
+        channel: str,
+        target_ts: str,
+        action: str,
+        reason: str,
+        now: datetime | None = None,
+        *,
+        days: int | None = None,
     ) -> int:
         """Put in the outbox the removal of the bot's own message at `target_ts` in `channel`: `action` is
         "redact" (edit it to a short notice saying `reason`: "retention" or "author_request") or "delete".
+        `days`: the retention period that ended, for the notice to name it.
 
         It goes after every other row of the channel (Priority.REMOVAL), paced and retried like a card, and
         survives a restart. The row holds no content of the message it removes.
         """
+        if action not in REMOVAL_ACTIONS or reason not in REMOVAL_REASONS:
+            raise ValueError(f"a removal is {' or '.join(REMOVAL_ACTIONS)}, for {' or '.join(REMOVAL_REASONS)}")
+        request: dict[str, Any] = {"action": action, "reason": reason}
+        if days is not None:
+            request["days"] = days
         with self._db.atomic():
             table = self._db["deliveries"]
             table.insert(
@@ -862,7 +882,7 @@ class Store:
                     "attempts": 0,
                     "priority": Priority.REMOVAL.value,
                     "target_ts": target_ts,
-                    "message": json.dumps({"action": action, "reason": reason}),
+                    "message": json.dumps(request),
                     "created_at": iso(now or utcnow()),
                 }
             )
@@ -1093,6 +1113,13 @@ class Store:
     def pending_count(self) -> int:
         return next(self._db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]
 
+    def pending_removals(self) -> int:
+        """How many of the outbox's rows still to send are removals (the rest are cards and notices)."""
+        (count,) = self._db.execute(
+            "select count(*) from deliveries where state in ('pending', 'sending') and kind = 'removal'"
+        ).fetchone()
+        return count
+
     def delivery(self, delivery_id: int) -> Delivery:
         row = next(
             self._db.query(
@@ -1120,6 +1147,11 @@ class Store:
     def mark_posted(self, delivery_id: int, slack_ts: str, thread_ts: str | None, now: datetime | None = None) -> None:
         self._update(delivery_id, state="posted", slack_ts=slack_ts, thread_ts=thread_ts,
                      posted_at=iso(now or utcnow()), last_error=None)
+
+    def mark_removed(self, delivery_id: int, now: datetime | None = None, *, nothing_left: str | None = None) -> None:
+        """A removal done: `removed`, or `gone` when Slack had nothing left to remove (`nothing_left`: its answer)."""
+        self._update(delivery_id, state="gone" if nothing_left else "removed", posted_at=iso(now or utcnow()),
+                     last_error=nothing_left)
 
     def requeue(self, delivery_id: int, not_before: datetime, error: str, *, count_attempt: bool) -> None:
         attempts = self.delivery(delivery_id).attempts + (1 if count_attempt else 0)

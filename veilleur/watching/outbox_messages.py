@@ -10,9 +10,12 @@ from veilleur.watching.stories import StoryService
 
 
 def outbox_message(delivery: Delivery, *, store: Store, stories: StoryService, lang: str) -> dict[str, Any]:
-    """A notice as it was queued, a burst's parent message, or a mention card as its story shows it now."""
+    """A notice as it was queued, a burst's parent message, a mention card as its story shows it now, or the notice
+    that replaces a message the outbox redacts."""
     if delivery.kind == "notice" and delivery.message is not None:
         return delivery.message
+    if delivery.kind == "removal" and delivery.message is not None:
+        return cards.removal_notice(delivery.message["reason"], lang, days=delivery.message.get("days"))
     if delivery.kind == "rollup":
         return cards.rollup_message(
             delivery.watcher,
