@@ -26,7 +26,8 @@ def test_authors_are_read_from_the_watchers_file_next_to_the_watchers(tmp_path: 
     ]
     (problem,) = problems
     assert str(problem) == (
-        "author '@x', field 'labels': expected a list of journalist, elected, opposition, troll, got ['celebrity']"
+        "author '@x', field 'labels': expected a list of journalist, elected, media, institution, opposition, troll,"
+        " got ['celebrity']"
     )
     configs, watcher_problems = load_watchers_file(path, SOURCES)
     assert [config.name for config in configs] == ["w"] and watcher_problems == []
@@ -71,3 +72,33 @@ def test_names_match_on_any_source_without_case() -> None:
     label = AuthorLabel(labels=("elected",), name="Jean Dupont")
     assert label.matches("rss", "", "jean dupont") and label.matches("slack", "U1", "Jean Dupont")
     assert not label.matches("rss", "jdupont", "")
+
+
+def test_media_and_institution_are_labels_too() -> None:
+    authors, problems = parse_authors(
+        [{"handle": "@ouest", "labels": ["media"]}, {"name": "Préfecture", "labels": ["institution"]}], SOURCES
+    )
+    assert problems == [] and [author.labels for author in authors] == [("media",), ("institution",)]
+
+
+@pytest.mark.parametrize("labels", [["troll"], ["opposition"], ["elected", "opposition"]])
+def test_the_public_body_profile_refuses_a_label_that_is_not_a_public_role(labels: list[str]) -> None:
+    table = {"handle": "@jean", "labels": labels}
+    assert parse_authors([table], SOURCES)[1] == []  # the standard profile takes it
+    authors, (problem,) = parse_authors([table], SOURCES, public_roles_only=True)
+    assert authors == [] and problem.field == "labels"
+    line = str(problem)
+    assert line.startswith("author '@jean', field 'labels':") and "PRIVACY_PROFILE=public-body" in line
+    assert "elected, journalist, media, institution" in line and "\n" not in line
+
+
+def test_the_public_body_profile_keeps_public_roles(tmp_path: Path) -> None:
+    path = tmp_path / "watchers.toml"
+    path.write_text(
+        '[[author]]\nname = "Jean Dupont"\nlabels = ["elected"]\n\n'
+        '[[author]]\nhandle = "@rita@mastodon.social"\nlabels = ["journalist", "media"]\n\n'
+        '[[author]]\nhandle = "@x"\nlabels = ["troll"]\n'
+    )
+    authors, (problem,) = load_authors_file(path, SOURCES, public_roles_only=True)
+    assert [author.name or author.handle for author in authors] == ["Jean Dupont", "@rita@mastodon.social"]
+    assert problem.watcher == "@x" and "'troll' is not a public role" in str(problem)

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from veilleur.core.i18n import CATALOGUE, LANGUAGES, format_count, format_datetime, t, t_plural
+from veilleur.core.i18n import CATALOGUE, LANGUAGES, format_count, format_datetime, format_reach, t, t_plural
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -113,3 +113,23 @@ def test_format_datetime_writes_the_first_of_the_month_as_french_does() -> None:
     moment = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     assert format_datetime(moment, PARIS, "fr") == "1er déc. 2026 à 09:00"
     assert format_datetime(moment, PARIS, "en") == "1 Dec 2026 09:00"
+
+
+@pytest.mark.parametrize(
+    ("reach", "english", "french"),
+    [
+        (0, "under 1k followers", "moins de 1\u00a0k abonnés"),
+        (999, "under 1k followers", "moins de 1\u00a0k abonnés"),
+        (1000, "1k–10k followers", "1\u00a0k à 10\u00a0k abonnés"),
+        (9_999, "1k–10k followers", "1\u00a0k à 10\u00a0k abonnés"),
+        (10_000, "over 10k followers", "plus de 10\u00a0k abonnés"),
+    ],
+)
+def test_a_reach_reads_as_a_tier_when_only_tiers_are_kept(reach: int, english: str, french: str) -> None:
+    assert format_reach(reach, "en", tiers=True) == english
+    assert format_reach(reach, "fr", tiers=True) == french
+
+
+def test_a_reach_reads_as_a_count_otherwise() -> None:
+    assert format_reach(12_345, "en") == "12.3k followers"
+    assert format_reach(1, "fr") == "1 abonné"
