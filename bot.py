@@ -190,7 +190,10 @@ def describe(report: PollReport) -> str:
 def print_pending_cards(services: LocalServices) -> None:
     lang = services.settings.bot_language
     for delivery in services.store.due_deliveries():
-        message = outbox_message(delivery, store=services.store, stories=services.stories, lang=lang)
+        message = outbox_message(
+            delivery, store=services.store, stories=services.stories, lang=lang,
+            reach_tiers=services.settings.public_body,
+        )
         where = " (in the burst thread)" if delivery.parent_id else ""
         print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
         print(message_as_text(message))

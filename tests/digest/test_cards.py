@@ -147,3 +147,15 @@ def test_a_quiet_day() -> None:
     assert_within_block_kit_limits(message)
     assert "Every watcher worked." in all_text(message)
     assert not any(block.get("block_id") == "top" for block in message["blocks"])
+
+
+@pytest.mark.parametrize(("lang", "tier"), [("en", "over 10k followers"), ("fr", "plus de 10\u00a0k abonnés")])
+def test_with_reach_tiers_the_digest_shows_tiers_and_no_follower_count(lang: str, tier: str) -> None:
+    counts = all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS))
+    assert "12.3k" in counts or "12,3\u00a0k" in counts
+    text = all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS,
+                                   reach_tiers=True))
+    top_line = next(line for line in text.splitlines() if "The tram is late again>" in line)
+    assert tier in top_line
+    assert f"Ann ({tier})" in text  # the theme's influential author
+    assert "12.3k" not in text and "12,3\u00a0k" not in text
