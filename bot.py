@@ -5,7 +5,7 @@
     python bot.py once --dry-run  run one poll cycle and print the cards instead of posting (changes nothing)
     python bot.py status          print the health of every watcher
     python bot.py digest          post a digest since the latest scheduled one to the digest destinations
-    python bot.py digest --dry-run  print that digest instead (changes nothing)
+    python bot.py digest --dry-run  print that digest instead (changes nothing); --json prints its Block Kit
 
 Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
-from typing import Any
 
+from veilleur.core.logs import configure_logging
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError
 from veilleur.digest.delivery import DigestTarget, message_json
 from veilleur.runtime import Runtime, open_local_services, open_services, open_store
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import new_slack_client
+from veilleur.slack.terminal import as_text
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_problem, utcnow
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
@@ -38,15 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-        )
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "once":
             return asyncio.run(run_once(settings, dry_run=args.dry_run))
         if args.command == "status":
             return print_status(settings)
         if args.command == "digest":
-            return asyncio.run(run_digest(settings, dry_run=args.dry_run))
+            return asyncio.run(run_digest(settings, dry_run=args.dry_run, as_json=args.json))
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
@@ -71,6 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands.add_parser("status", help="print the health of every watcher")
     digest = commands.add_parser("digest", help="post a digest since the latest scheduled one, now")
     digest.add_argument("--dry-run", action="store_true", help="print the digest instead of posting; change nothing")
+    digest.add_argument("--json", action="store_true", help="with --dry-run: print the Block Kit JSON, not text")
     return parser.parse_args(argv)
 
 
@@ -115,14 +114,12 @@ async def run_bot(settings: Settings) -> None:
 
 def open_cli_services(settings: Settings, *, dry_run: bool) -> LocalServices:
     """The services for a one-shot command: `Services` to post, or only `LocalServices` when it prints instead (a
-    dry run, or no Slack token), and then on an in-memory copy of the database, so it changes nothing."""
+    dry run, or no Slack token), and then on an in-memory copy of the database, so it changes nothing on disk (the
+    database file is not even created)."""
     token = None if dry_run else settings.slack_bot_token
-    store = open_store(settings)
     if token is None:
-        real, store = store, store.copy_to_memory()
-        real.close()
-        return open_local_services(settings, store=store)
-    return open_services(settings, new_slack_client(token, settings.slack_api_url), store=store)
+        return open_local_services(settings, store=open_store(settings, copy=True))
+    return open_services(settings, new_slack_client(token, settings.slack_api_url), store=open_store(settings))
 
 
 async def run_once(settings: Settings, *, dry_run: bool) -> int:
@@ -143,7 +140,7 @@ async def run_once(settings: Settings, *, dry_run: bool) -> int:
     return 0 if all(report.ok for report in reports) and not services.problems else 1
 
 
-async def run_digest(settings: Settings, *, dry_run: bool) -> int:
+async def run_digest(settings: Settings, *, dry_run: bool, as_json: bool = False) -> int:
     """A digest since the latest slot to each destination (every watcher when printing without one). It does not
     count as the scheduled digest. Without a Slack token it behaves as a dry run."""
     services = open_cli_services(settings, dry_run=dry_run)
@@ -154,7 +151,7 @@ async def run_digest(settings: Settings, *, dry_run: bool) -> int:
                 period = services.digests.schedule.period_until(utcnow())
                 built = await services.digests.build(period, target.watchers, chart=False)
                 print(f"--- #{target.channel}")
-                print(message_json(built.message))
+                print(message_json(built.message) if as_json else as_text(built.message))
             return 0
         if not targets:
             print("no digest destination: set DIGEST_CHANNEL or digest = true on a watcher (or use --dry-run)",
@@ -196,22 +193,7 @@ def print_pending_cards(services: LocalServices) -> None:
         )
         where = " (in the burst thread)" if delivery.parent_id else ""
         print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
-        print(message_as_text(message))
-
-
-def message_as_text(message: dict[str, Any]) -> str:
-    """A terminal rendering of a Block Kit message: the text of each block, buttons in brackets."""
-    lines: list[str] = []
-    for block in message.get("blocks", []):
-        if "text" in block and isinstance(block["text"], dict):
-            lines.append(block["text"]["text"])
-        for element in block.get("elements", []):
-            if element.get("type") == "button":
-                lines.append(f"[{element['text']['text']}]" + (f" {element['url']}" if element.get("url") else ""))
-            elif "text" in element:
-                lines.append(element["text"] if isinstance(element["text"], str) else element["text"]["text"])
-        lines.extend(field["text"] for field in block.get("fields", []))
-    return "\n".join(lines) if lines else message.get("text", "")
+        print(as_text(message))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,26 @@
 """Entries per second of parse_feed, fastfeedparser and feedparser on the workloads of
 /work/shared/reference/performance.md: one 50-entry RSS feed (~80 KB) and 500 feeds of 10 items (~16.8 KB each).
 
-Run from the repository root: `.venv/bin/python -m bench.bench_feed_parser`. Prints medians; compare ratios
-within one run, not absolute times across machines.
+    .venv/bin/python bench/bench_feed_parser.py
+
+Prints medians; compare ratios within one run, not absolute times across machines.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import fastfeedparser
 import feedparser
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from veilleur.core.text import html_to_text
 from watchers.feed_parser import parse_feed
@@ -95,6 +101,7 @@ def report(label: str, entries: int, seconds: float) -> None:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     feed_50 = rss_feed(50)
     feeds_10 = [rss_feed(10, seed) for seed in range(500)]
     print(f"50-entry feed: {len(feed_50) / 1024:.1f} KiB; 500 x 10-item feeds: {len(feeds_10[0]) / 1024:.1f} KiB each")

@@ -5,6 +5,7 @@ Run from the repository root: `.venv/bin/python bench/bench_query.py`.
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
@@ -108,6 +109,7 @@ def best_time(run: Callable[[], object], repeats: int = 3, setup: Callable[[], o
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     rng = random.Random(20_240_601)
     mentions = [synthetic_mention(rng, index) for index in range(MENTIONS)]
     mean_length = sum(len(mention.title) + len(mention.text) for mention in mentions) / len(mentions)

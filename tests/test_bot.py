@@ -146,7 +146,24 @@ async def test_without_a_token_once_prints_instead_of_posting(tmp_path: Path, fe
     code, out, _ = await run_cli(tmp_path, env_for(tmp_path, None), "once")
     assert code == 0
     assert "tram news" in out
-    assert Store.open(tmp_path / "veilleur.db").count_mentions() == 0
+    assert not (tmp_path / "veilleur.db").exists()
+
+
+async def test_a_dry_run_leaves_the_database_file_as_it_was(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
+    feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
+    before = database_files(tmp_path)
+    for command in (["once", "--dry-run"], ["digest", "--dry-run"]):
+        code, out, _ = await run_cli(tmp_path, env, *command)
+        assert code == 0, out
+    assert database_files(tmp_path) == before
+
+
+def database_files(folder: Path) -> dict[str, bytes]:
+    """The database file and its -wal and -shm companions, if there, by name."""
+    return {path.name: path.read_bytes() for path in folder.glob("veilleur.db*")}
 
 
 async def test_bad_watcher_entries_are_named_and_the_others_run(
@@ -363,6 +380,20 @@ async def test_once_on_a_locked_database_ends_with_one_line_and_a_later_run_lose
     assert [text.count("tram strike") for text in texts[1:]] == [1]
 
 
+async def test_logs_at_info_are_the_bots_own_lines_as_json_without_posts_or_tokens(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
+    feeds.add("/caen-tram", feed([("2", "tram strike on line B"), ("1", "tram late")]))
+    env.update(LOG_LEVEL="INFO", LOG_FORMAT="json")
+    code, _, err = await run_cli(tmp_path, env, "once")
+    assert code == 0
+    records = [json.loads(line) for line in err.splitlines()]
+    assert records and all({"time", "level", "logger", "message"} <= set(record) for record in records)
+    assert not [r for r in records if r["level"] == "INFO" and not r["logger"].startswith(("veilleur", "watchers"))]
+    assert "tram strike" not in err and "xoxb-test" not in err
+
+
 # ---- data protection: minimal by default, the public-body profile, where LLM prompts go --------------------------
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -416,14 +447,14 @@ async def test_in_the_public_body_profile_followers_are_stored_and_shown_only_as
     env = env_for(tmp_path, slack, PRIVACY_PROFILE="public-body")
     assert (await run_cli(tmp_path, env, "once"))[0] == 0
     cards = json.dumps(slack.posted_messages(), ensure_ascii=False)
-    assert "1k–10k followers" in cards and "over 10k followers" in cards and "under 1k followers" in cards
-    assert not any(count in cards for count in ("5.4k", "48k", "656", "718"))
+    assert "1K–10K followers" in cards and "over 10K followers" in cards and "under 1K followers" in cards
+    assert not any(count in cards for count in ("5.4K", "48K", "656", "718"))
     store = Store.open(tmp_path / "veilleur.db")
     assert {row["author_reach"] for row in sql(store).query("select author_reach from mentions")} == {0, 1000, 10_000}
     store.close()
     code, digest, _ = await run_cli(tmp_path, env_for(tmp_path, None, PRIVACY_PROFILE="public-body"),
                                     "digest", "--dry-run")
-    assert code == 0 and "over 10k followers" in digest and "48k" not in digest
+    assert code == 0 and "over 10K followers" in digest and "48K" not in digest
 
 
 async def test_switching_a_database_to_the_public_body_profile_keeps_only_the_tiers_of_earlier_counts(

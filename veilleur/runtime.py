@@ -12,6 +12,7 @@ import asyncio
 import errno
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,13 +69,14 @@ def load_watcher_configs(settings: Settings) -> tuple[list[WatcherConfig], list[
     return configs, problems
 
 
-def open_store(settings: Settings) -> Store:
-    """The database at DATABASE_PATH; a path that cannot hold it is a configuration error naming the setting.
+def open_store(settings: Settings, *, copy: bool = False) -> Store:
+    """The database at DATABASE_PATH (with `copy`, a private in-memory copy of it: see `Store.open_copy`); a path
+    that cannot hold it is a configuration error naming the setting.
 
     A database that is there but busy, read-only or on a full disk is not a configuration error: it says so
     (`DatabaseUnavailable`)."""
     try:
-        return Store.open(settings.database_path)
+        return Store.open_copy(settings.database_path) if copy else Store.open(settings.database_path)
     except DatabaseError as error:
         if reason := unavailable_reason(error, settings.database_path):
             raise DatabaseUnavailable(reason) from None
@@ -316,7 +318,9 @@ class Runtime:
         self.scheduler: AsyncIOScheduler | None = None
         self._outbox_task: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
+        self._health_runner: web.AppRunner | None = None
         self._socket_handler: Any = None
+        self._started = time.monotonic()
 
     async def start(self) -> None:
         """Start everything, once Slack has accepted the tokens (SettingsError if it refuses one or one is missing)."""
@@ -324,6 +328,7 @@ class Runtime:
         from aiohttp import web
 
         from veilleur.app import EVENTS_PATH, build_app, build_web_app
+        from veilleur.probe import HEALTH_PATH, health_handler
 
         token = require_slack_connection(self.settings)
         self.services = open_services(self.settings, new_slack_client(token, self.settings.slack_api_url))
@@ -342,17 +347,49 @@ class Runtime:
             await self._socket_handler.connect_async()
             log.info("connected to Slack in Socket Mode")
         else:
-            self._web_runner = web.AppRunner(build_web_app(self.app, self.settings))
-            await self._web_runner.setup()
-            try:
-                await web.TCPSite(self._web_runner, self.host, self.settings.port).start()
-            except OSError as error:
-                raise SettingsError(
-                    f"PORT {self.settings.port}: cannot listen on {self.host}:{self.settings.port}"
-                    f" ({error.strerror or error}): stop what uses it or choose another PORT"
-                ) from None
+            web_app = build_web_app(self.app, self.settings)
+            web_app.router.add_get(HEALTH_PATH, health_handler(self.health))
+            self._web_runner = await self._listen(web_app, self.settings.port, "PORT")
             log.info("listening for Slack on http://%s:%d%s", self.host, self.settings.port, EVENTS_PATH)
+        if self.settings.health_port is not None:
+            health_app = web.Application()
+            health_app.router.add_get(HEALTH_PATH, health_handler(self.health))
+            self._health_runner = await self._listen(health_app, self.settings.health_port, "HEALTH_PORT")
+            log.info("health at http://%s:%d%s", self.host, self.settings.health_port, HEALTH_PATH)
         log.info("%d watcher(s) scheduled", len(self.services.watchers))
+
+    async def _listen(self, web_app: web.Application, port: int, setting: str) -> web.AppRunner:
+        from aiohttp import web
+
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, port).start()
+        except OSError as error:
+            await runner.cleanup()
+            raise SettingsError(
+                f"{setting} {port}: cannot listen on {self.host}:{port}"
+                f" ({error.strerror or error}): stop what uses it or choose another {setting}"
+            ) from None
+        return runner
+
+    async def health(self) -> tuple[int, dict[str, Any]]:
+        """What GET /healthz answers (see probe.py)."""
+        from veilleur.probe import Vitals, health_report
+
+        assert self.services is not None and self.scheduler is not None, "the probe listens only once started"
+        if self._socket_handler is not None:
+            connected = await self._socket_handler.client.is_connected()
+        else:
+            connected = self._web_runner is not None
+        vitals = Vitals(
+            started=self._started,
+            mode="socket" if self.settings.socket_mode else "http",
+            slack_connected=connected,
+            scheduler_running=self.scheduler.running,
+            outbox_running=self._outbox_task is not None and not self._outbox_task.done(),
+        )
+        return health_report(self.services.store, vitals)
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -362,7 +399,8 @@ class Runtime:
             await asyncio.gather(self._outbox_task, return_exceptions=True)
         if self._socket_handler is not None:
             await self._socket_handler.close_async()
-        if self._web_runner is not None:
-            await self._web_runner.cleanup()
+        for runner in (self._web_runner, self._health_runner):
+            if runner is not None:
+                await runner.cleanup()
         if self.services is not None:
             await self.services.aclose()

@@ -82,7 +82,7 @@ def test_the_numbers_shown_are_the_summary_numbers() -> None:
                StanceLine("neutral", 6, 15, 6, None, ()), StanceLine("question", 2, 5, 2, None, ()))
     summary = llm_summary(conversation, stances=stances, labelled=(), influential=(), questions=())
     texts = section_texts(summary_message(summary, "en"))
-    assert "For: *12* (30%) · 5 authors · reach 12.3k" in texts["stances"]
+    assert "For: *12* (30%) · 5 authors · reach 12.3K" in texts["stances"]
     assert "Against: *20* (50%) · 3 authors · including opposition 4" in texts["stances"]
     assert "40 messages covered" in texts["title"] and "Reddit" in texts["title"]
     assert "from 3 parts" in texts["how"]
@@ -179,8 +179,8 @@ def test_with_reach_tiers_a_summary_shows_tiers_and_what_a_stance_reaches_at_lea
     stat = AuthorStat(author="Ann", handle="@ann", reach=1000, posts=3, labels=("journalist",), stances=())
     summary = llm_summary(conversation, stances=stances, influential=(stat,), labelled=(stat,), questions=())
     texts = section_texts(summary_message(summary, "en"))
-    assert "For: *12* (30%) · 5 authors · reach at least 12k" in texts["stances"]
-    assert "*Ann* · 1k–10k followers · 3 messages · journalist" in texts["influential"]
-    assert "1,000" not in texts["influential"] and "1k followers" not in texts["influential"]
+    assert "For: *12* (30%) · 5 authors · reach at least 12K" in texts["stances"]
+    assert "*Ann* · 1K–10K followers · 3 messages · journalist" in texts["influential"]
+    assert "1,000" not in texts["influential"] and "1K followers" not in texts["influential"]
     french = section_texts(summary_message(summary, "fr"))
     assert "audience d’au moins 12\u00a0k" in french["stances"] and "1\u00a0k à 10\u00a0k abonnés" in french["labelled"]

@@ -1,9 +1,10 @@
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from veilleur.core.business_hours import OFFICE_HOURS, BusinessHours, add_business_time
+from veilleur.core.business_hours import OFFICE_HOURS, BusinessHours, PublicHolidays, add_business_time
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTREAL = ZoneInfo("America/Montreal")
@@ -68,3 +69,16 @@ def test_business_hours_contain_opening_time_but_not_closing_time() -> None:
 def test_impossible_business_hours_are_refused(days: frozenset[int], start: int, end: int) -> None:
     with pytest.raises(ValueError, match="business"):
         BusinessHours(days=days, start=start, end=end)
+
+
+def test_public_holidays_have_no_business_time() -> None:
+    french = replace(OFFICE_HOURS, holidays=PublicHolidays(("FR",)))
+    # Monday 13 July 2026, 17:00 + 4 h: Tuesday is 14 July, so Wednesday 12:00.
+    assert add_business_time(paris(13, 17, month=7), timedelta(hours=4), french, PARIS) == paris(15, 12, month=7)
+    assert add_business_time(paris(13, 17, month=7), timedelta(hours=4), OFFICE_HOURS, PARIS) == paris(14, 12, month=7)
+    assert not french.contains(paris(14, 10, month=7), PARIS)
+
+
+def test_a_bridge_day_given_as_a_date_has_no_business_time() -> None:
+    bridge = replace(OFFICE_HOURS, holidays=PublicHolidays(dates=frozenset({date(2026, 11, 20)})))
+    assert add_business_time(paris(19, 17), timedelta(hours=4), bridge, PARIS) == paris(23, 12)

@@ -4,7 +4,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from veilleur.core.i18n import CATALOGUE, LANGUAGES, format_count, format_datetime, format_reach, t, t_plural
+from veilleur.core.i18n import (
+    CATALOGUE,
+    LANGUAGES,
+    LARGEST_COUNT,
+    format_count,
+    format_datetime,
+    format_number,
+    format_reach,
+    t,
+    t_plural,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -72,24 +82,34 @@ def test_t_plural_follows_each_language_rule(lang: str, n: int, expected: str) -
     [
         (0, "0", "0"),
         (999, "999", "999"),
-        (1000, "1k", "1\u00a0k"),
-        (1049, "1k", "1\u00a0k"),
-        (1050, "1.1k", "1,1\u00a0k"),
-        (12_345, "12.3k", "12,3\u00a0k"),
-        (99_940, "99.9k", "99,9\u00a0k"),
-        (99_960, "100k", "100\u00a0k"),
-        (123_500, "124k", "124\u00a0k"),
-        (999_499, "999k", "999\u00a0k"),
-        (999_600, "1M", "1\u00a0M"),
+        (1000, "1K", "1\u00a0k"),
+        (1049, "1K", "1\u00a0k"),
+        (1060, "1.1K", "1,1\u00a0k"),
+        (12_345, "12.3K", "12,3\u00a0k"),
+        (999_600, "999.6K", "999,6\u00a0k"),
+        (999_960, "1M", "1\u00a0M"),
         (1_234_567, "1.2M", "1,2\u00a0M"),
         (5_000_000_000, "5B", "5\u00a0Md"),
-        (-1500, "-1.5k", "-1,5\u00a0k"),
-        (10**400, "1" + "0" * 391 + "B", "1" + "0" * 391 + "\u00a0Md"),
+        (-1500, "-1.5K", "-1,5\u00a0k"),
     ],
 )
-def test_format_count_is_short_and_localised(n: int, english: str, french: str) -> None:
+def test_format_count_is_cldr_short_form(n: int, english: str, french: str) -> None:
     assert format_count(n, "en") == english
     assert format_count(n, "fr") == french
+
+
+def test_a_count_too_large_to_be_true_is_shown_at_the_largest() -> None:
+    assert format_count(10**400, "en") == format_count(LARGEST_COUNT, "en") == "1000T"
+    assert format_count(-(10**400), "fr").startswith("-1000")
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "form"),
+    [("en", 0, "other"), ("en", 1, "one"), ("en", 2, "other"), ("fr", 0, "one"), ("fr", 1, "one"), ("fr", 2, "other"),
+     ("fr", 1_000_000, "other")],
+)
+def test_plural_forms_are_cldr_with_other_when_the_catalogue_has_no_such_form(lang: str, n: int, form: str) -> None:
+    assert t_plural("card.reach", n, lang, count=n) == t(f"card.reach.{form}", lang, count=n)
 
 
 def test_format_datetime_converts_to_the_zone_winter_utc_late_evening_is_next_day_in_paris() -> None:
@@ -116,13 +136,21 @@ def test_format_datetime_writes_the_first_of_the_month_as_french_does() -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "english", "french"),
+    [(2.0, "2", "2"), (2.46, "2.5", "2,5"), (1234.5, "1,234.5", "1\u202f234,5"), (0.04, "0", "0")],
+)
+def test_format_number_has_one_decimal_at_most_in_each_language(value: float, english: str, french: str) -> None:
+    assert (format_number(value, "en"), format_number(value, "fr")) == (english, french)
+
+
+@pytest.mark.parametrize(
     ("reach", "english", "french"),
     [
-        (0, "under 1k followers", "moins de 1\u00a0k abonnés"),
-        (999, "under 1k followers", "moins de 1\u00a0k abonnés"),
-        (1000, "1k–10k followers", "1\u00a0k à 10\u00a0k abonnés"),
-        (9_999, "1k–10k followers", "1\u00a0k à 10\u00a0k abonnés"),
-        (10_000, "over 10k followers", "plus de 10\u00a0k abonnés"),
+        (0, "under 1K followers", "moins de 1\u00a0k abonnés"),
+        (999, "under 1K followers", "moins de 1\u00a0k abonnés"),
+        (1000, "1K–10K followers", "1\u00a0k à 10\u00a0k abonnés"),
+        (9_999, "1K–10K followers", "1\u00a0k à 10\u00a0k abonnés"),
+        (10_000, "over 10K followers", "plus de 10\u00a0k abonnés"),
     ],
 )
 def test_a_reach_reads_as_a_tier_when_only_tiers_are_kept(reach: int, english: str, french: str) -> None:
@@ -131,5 +159,5 @@ def test_a_reach_reads_as_a_tier_when_only_tiers_are_kept(reach: int, english: s
 
 
 def test_a_reach_reads_as_a_count_otherwise() -> None:
-    assert format_reach(12_345, "en") == "12.3k followers"
+    assert format_reach(12_345, "en") == "12.3K followers"
     assert format_reach(1, "fr") == "1 abonné"

@@ -1,4 +1,4 @@
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -147,12 +147,25 @@ def test_escalation_reminders_and_business_hours_are_parsed() -> None:
         ({"BUSINESS_HOURS": "weekdays 09:00-18:00"}, "BUSINESS_HOURS"),
         ({"BUSINESS_HOURS": "mon-fri 18:00-09:00"}, "BUSINESS_HOURS"),
         ({"BUSINESS_HOURS": "mon-fri 09:00-24:30"}, "BUSINESS_HOURS"),
+        ({"BUSINESS_HOLIDAYS": "XX"}, "BUSINESS_HOLIDAYS"),
+        ({"BUSINESS_HOLIDAYS": "FR-99"}, "BUSINESS_HOLIDAYS"),
+        ({"BUSINESS_HOLIDAYS": "FR, 2026-13-01"}, "BUSINESS_HOLIDAYS"),
+        ({"BUSINESS_HOLIDAYS": "14 juillet"}, "BUSINESS_HOLIDAYS"),
     ],
 )
 def test_a_wrong_escalation_setting_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings(env)
     assert str(raised.value).startswith(variable) and "\n" not in str(raised.value)
+
+
+def test_public_holidays_are_french_by_default_with_subdivisions_extra_dates_or_none() -> None:
+    bastille, boxing_day, bridge = date(2026, 7, 14), date(2026, 12, 26), date(2026, 5, 15)
+    default = parse_settings({}).business_hours.holidays
+    assert bastille in default and boxing_day not in default
+    moselle = parse_settings({"BUSINESS_HOLIDAYS": "fr-57, 2026-05-15"}).business_hours.holidays
+    assert all(day in moselle for day in (bastille, boxing_day, bridge))
+    assert bastille not in parse_settings({"BUSINESS_HOLIDAYS": "none"}).business_hours.holidays
 
 
 def test_private_urls_are_refused_by_default_and_allowed_by_true_or_by_network() -> None:

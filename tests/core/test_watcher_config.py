@@ -84,6 +84,11 @@ def test_example_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "watchers.example.toml"
     watchers, problems = load_watchers_file(example, SOURCES)
     assert problems == [] and len(watchers) >= 2
+    # It runs as shipped: real public sources that need no credentials, no placeholder addresses.
+    for watcher in watchers:
+        address = watcher.url or watcher.base_url or ""
+        assert address.startswith("https://") and "example" not in address, watcher.name
+        assert watcher.source in ("rss", "mastodon", "hackernews"), watcher.name
 
 
 def route_mention(text: str) -> Mention:

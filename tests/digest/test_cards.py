@@ -9,7 +9,7 @@ import pytest
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.core.mentions import Mention
 from veilleur.core.stances import StanceShare
-from veilleur.digest.cards import digest_message
+from veilleur.digest.cards import digest_message, sparkline
 from veilleur.digest.model import (
     Change,
     Digest,
@@ -149,13 +149,44 @@ def test_a_quiet_day() -> None:
     assert not any(block.get("block_id") == "top" for block in message["blocks"])
 
 
-@pytest.mark.parametrize(("lang", "tier"), [("en", "over 10k followers"), ("fr", "plus de 10\u00a0k abonnés")])
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée : parks.")]
+)
+def test_a_watcher_not_polled_yet_is_named_and_nothing_claims_every_watcher_worked(lang: str, expected: str) -> None:
+    message = digest_message(
+        digest(failures=(), unpolled=("parks",)), Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS
+    )
+
+    text = all_text(message)
+    assert expected in text
+    assert "Every watcher worked." not in text and "Toutes les veilles ont fonctionné." not in text
+
+
+def test_sparklines_scale_to_the_busiest_day() -> None:
+    assert sparkline([0, 1, 2, 4, 8]) == "▁▂▃▅█"
+    assert sparkline([0, 0, 0]) == "▁▁▁"
+    assert sparkline([]) == ""
+
+
+@pytest.mark.parametrize(("lang", "label"), [("en", "Last 7 days: "), ("fr", "7 derniers jours : ")])
+def test_the_volume_has_a_7_day_trend_line_overall_and_per_watcher(lang: str, label: str) -> None:
+    days = [date(2026, 3, 4) + timedelta(days=n) for n in range(7)]
+    trend = digest(daily_volume={"tram": list(zip(days, [0, 1, 2, 3, 4, 5, 6], strict=True)),
+                                 "parks": list(zip(days, [6, 5, 4, 3, 2, 1, 0], strict=True))})
+
+    text = all_text(digest_message(trend, Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS))
+
+    assert f"{label}███████ (6 6 6 6 6 6 6)" in text
+    assert "`▁▂▃▅▆▇█`" in text and "`█▇▆▅▃▂▁`" in text
+
+
+@pytest.mark.parametrize(("lang", "tier"), [("en", "over 10K followers"), ("fr", "plus de 10\u00a0k abonnés")])
 def test_with_reach_tiers_the_digest_shows_tiers_and_no_follower_count(lang: str, tier: str) -> None:
     counts = all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS))
-    assert "12.3k" in counts or "12,3\u00a0k" in counts
+    assert "12.3K" in counts or "12,3\u00a0k" in counts
     text = all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS,
                                    reach_tiers=True))
     top_line = next(line for line in text.splitlines() if "The tram is late again>" in line)
     assert tier in top_line
     assert f"Ann ({tier})" in text  # the theme's influential author
-    assert "12.3k" not in text and "12,3\u00a0k" not in text
+    assert "12.3K" not in text and "12,3\u00a0k" not in text

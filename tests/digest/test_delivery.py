@@ -261,9 +261,12 @@ async def test_cli_dry_run_prints_the_digest_and_changes_nothing(tmp_path: Path,
     env = env_for(tmp_path, slack, DIGEST_CHANNEL=ALL, DIGEST_DAYS="mon-sun", DIGEST_TIME=f"{slot:%H:%M}")
     code, out, err = await run_cli(tmp_path, env, "digest", "--dry-run")
     assert code == 0, err
-    header, _, body = out.partition("\n")
-    text, _, blocks = body.partition("\n[")
+    header, _, readable = out.partition("\n")
     assert header == f"--- #{ALL}"
+    assert "Tram 1" in readable and "&amp;" not in readable and '"blocks"' not in readable and "[{" not in readable
+    code, out, err = await run_cli(tmp_path, env, "digest", "--dry-run", "--json")
+    assert code == 0, err
+    text, _, blocks = out.partition("\n")[2].partition("\n[")
     assert text and isinstance(json.loads("[" + blocks), list)
     assert "Tram 1" in blocks
     assert slack.calls == []

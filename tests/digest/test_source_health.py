@@ -27,3 +27,13 @@ def test_source_health_lists_the_watchers_that_failed(store: Store) -> None:
     ]
     assert failures[0].failing_since == END - timedelta(hours=30)
     assert failures[1].last_at == END - timedelta(hours=5)
+
+
+def test_watchers_never_polled_are_named_not_counted_as_working(store: Store) -> None:
+    found(store, "polled", [mention("p")], END - timedelta(days=2))
+    store.record_poll_failure("failed-first", "HTTP 404", now=END - timedelta(hours=2))
+
+    digest = compute_digest(store, DAY, watchers=["polled", "failed-first", "new"])
+
+    assert digest.unpolled == ("new",)
+    assert [failure.watcher for failure in digest.failures] == ["failed-first"]

@@ -55,7 +55,7 @@ def mention() -> Mention:
 def test_card_in_english(mention: Mention) -> None:
     message = card(mention)
     assert block(message, "source")["text"]["text"] == (
-        ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12.3k followers · 24 Nov 2026 09:15"
+        ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12.3K followers · 24 Nov 2026 09:15"
     )
     assert block(message, "body")["text"]["text"] == "*Tram line closed*\nThe tram is late again.\nSecond paragraph."
     assert detail_texts(message) == [
@@ -141,7 +141,7 @@ def test_author_with_only_a_name_or_only_a_handle(mention: Mention) -> None:
 
 def test_engagement_shows_the_counts_present_in_a_fixed_order(mention: Mention) -> None:
     forum = replace(mention, engagement={"comments": 1500, "score": 87})
-    assert detail_texts(card(forum))[0] == "▲ 87 · 💬 1.5k"
+    assert detail_texts(card(forum))[0] == "▲ 87 · 💬 1.5K"
     quiet = replace(mention, engagement={})
     assert detail_texts(card(quiet)) == [
         ":link: <https://mastodon.social/@bob/1|mastodon.social/@bob/1>",
@@ -368,7 +368,7 @@ def test_health_recovery_message(lang: str) -> None:
 
 @pytest.mark.parametrize(
     ("lang", "reach", "shown"),
-    [("en", 12_345, "over 10k followers"), ("en", 1000, "1k–10k followers"), ("en", 0, "under 1k followers"),
+    [("en", 12_345, "over 10K followers"), ("en", 1000, "1K–10K followers"), ("en", 0, "under 1K followers"),
      ("fr", 1000, "1\u00a0k à 10\u00a0k abonnés"), ("fr", 10_000, "plus de 10\u00a0k abonnés")],
 )
 def test_with_reach_tiers_a_card_shows_the_tier_and_never_the_count(
@@ -378,7 +378,7 @@ def test_with_reach_tiers_a_card_shows_the_tier_and_never_the_count(
     message = cards.mention_card(tiered, mention_id=42, watcher="caen-tram", tz=PARIS, lang=lang, reach_tiers=True)
     assert_within_block_kit_limits(message)
     source = block(message, "source")["text"]["text"]
-    assert shown in source and "12.3k" not in source and "12,3" not in source and "1,000" not in source
+    assert shown in source and "12.3K" not in source and "12,3" not in source and "1,000" not in source
     quoted = cards.quoted_mention_blocks(tiered, watcher="w", tz=PARIS, lang=lang, reach_tiers=True)
     assert shown in quoted[0]["text"]["text"]
     rollup = cards.rollup_message("w", 0, lang, more=1, best=[tiered], reach_tiers=True)

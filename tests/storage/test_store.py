@@ -206,10 +206,34 @@ def test_requeue_respects_not_before(store: Store) -> None:
 
 
 def test_dry_run_copy_leaves_the_file_untouched(store: Store) -> None:
-    copy = store.copy_to_memory()
+    store.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    assert store.path is not None
+    before = Path(store.path).read_bytes()
+    copy = Store.open_copy(store.path)
+    copy.record_poll("w", "C1", [mention(2)], {}, now=NOW)
+    assert copy.count_mentions() == 2
+    assert store.count_mentions() == 1
+    assert Path(store.path).read_bytes() == before
+
+
+def test_a_dry_run_copy_of_no_database_creates_no_file(tmp_path: Path) -> None:
+    copy = Store.open_copy(tmp_path / "data" / "veilleur.db")
     copy.record_poll("w", "C1", [mention(1)], {}, now=NOW)
     assert copy.count_mentions() == 1
-    assert store.count_mentions() == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dry_run_copy_of_an_older_database_migrates_the_copy_only(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="m010_outbox_priority")
+    old.conn.close()
+    before = path.read_bytes()
+    copy = Store.open_copy(path)
+    copy.record_poll("w", "C1", [mention(1)], {}, now=NOW)
+    assert copy.due_deliveries(NOW) == [] and copy.count_mentions() == 1
+    assert "target_ts" in sql(copy)["deliveries"].columns_dict
+    assert path.read_bytes() == before
 
 
 def test_card_lookup_by_channel_and_ts(store: Store) -> None:

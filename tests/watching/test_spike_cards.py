@@ -68,7 +68,7 @@ def test_the_alert_in_english() -> None:
     assert text_of(message, "sources") == "*Sources*: :elephant: Mastodon 20 · :newspaper: RSS 4"
     assert text_of(message, "top").splitlines() == [
         "*Most reached*",
-        "• <https://m.example/1|Tram drivers strike> · Ann · :elephant: Mastodon · 120k followers",
+        "• <https://m.example/1|Tram drivers strike> · Ann · :elephant: Mastodon · 120K followers",
         "• <https://m.example/2|tram strike> · @a2 · :elephant: Mastodon",
     ]
     assert text_of(message, "cooldown") == "No other spike alert for this watcher before 24 Nov 2026 21:30."

@@ -8,7 +8,12 @@ The catalogue is plain data: one key, one template per language, `str.format` pl
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import get_month_names
+from babel.numbers import format_compact_decimal, format_decimal
 
 from veilleur.core.mentions import reach_tier
 
@@ -31,9 +36,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "card.reach.one": {"en": "{count} follower", "fr": "{count} abonné"},
     "card.reach.other": {"en": "{count} followers", "fr": "{count} abonnés"},
     # A reach kept as a tier (PRIVACY_PROFILE=public-body), see mentions.REACH_TIERS.
-    "reach.under_1k": {"en": "under 1k followers", "fr": "moins de 1\u00a0k abonnés"},
-    "reach.1k_10k": {"en": "1k–10k followers", "fr": "1\u00a0k à 10\u00a0k abonnés"},
-    "reach.over_10k": {"en": "over 10k followers", "fr": "plus de 10\u00a0k abonnés"},
+    "reach.under_1k": {"en": "under 1K followers", "fr": "moins de 1\u00a0k abonnés"},
+    "reach.1k_10k": {"en": "1K–10K followers", "fr": "1\u00a0k à 10\u00a0k abonnés"},
+    "reach.over_10k": {"en": "over 10K followers", "fr": "plus de 10\u00a0k abonnés"},
     "card.watcher": {"en": "watcher: {name}", "fr": "veille : {name}"},
     "rollup.one": {
         "en": "{count} new mention for {watcher}, in the thread",
@@ -533,23 +538,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "duration.days": {"en": "{n} d", "fr": "{n} j"},
     "date.datetime": {"en": "{day} {month} {year} {time}", "fr": "{day} {month} {year} à {time}"},
     "date.first_day": {"en": "1", "fr": "1er"},
-    "month.1": {"en": "Jan", "fr": "janv."},
-    "month.2": {"en": "Feb", "fr": "févr."},
-    "month.3": {"en": "Mar", "fr": "mars"},
-    "month.4": {"en": "Apr", "fr": "avr."},
-    "month.5": {"en": "May", "fr": "mai"},
-    "month.6": {"en": "Jun", "fr": "juin"},
-    "month.7": {"en": "Jul", "fr": "juil."},
-    "month.8": {"en": "Aug", "fr": "août"},
-    "month.9": {"en": "Sep", "fr": "sept."},
-    "month.10": {"en": "Oct", "fr": "oct."},
-    "month.11": {"en": "Nov", "fr": "nov."},
-    "month.12": {"en": "Dec", "fr": "déc."},
-    "number.decimal_separator": {"en": ".", "fr": ","},
     # A no-break space keeps "12,3 k" on one line.
-    "number.thousands": {"en": "{number}k", "fr": "{number}\u00a0k"},
-    "number.millions": {"en": "{number}M", "fr": "{number}\u00a0M"},
-    "number.billions": {"en": "{number}B", "fr": "{number}\u00a0Md"},
     # /summarize and /draft (summarize.py, drafting.py, summary_cards.py, draft_cards.py)
     "assist.working.summary": {
         "en": ":hourglass_flowing_sand: Summarising… this takes a few seconds.",
@@ -807,6 +796,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{previous} vs the previous period · {week} vs the 7-day average",
         "fr": "{previous} par rapport à la période précédente · {week} par rapport à la moyenne sur 7 jours",
     },
+    "digest.volume.days": {
+        "en": "Last 7 days: {sparkline} ({counts})",
+        "fr": "7 derniers jours : {sparkline} ({counts})",
+    },
     "digest.volume.line": {
         "en": "{name}: *{count}* ({previous} · {week})",
         "fr": "{name} : *{count}* ({previous} · {week})",
@@ -844,6 +837,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "digest.health.title": {"en": "Source health", "fr": "État des sources"},
     "digest.health.ok": {"en": "Every watcher worked.", "fr": "Toutes les veilles ont fonctionné."},
+    "digest.health.unpolled.one": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevée : {names}."},
+    "digest.health.unpolled.other": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevées : {names}."},
     "digest.health.failed.one": {
         "en": "{watcher}: {count} failed poll, last {at}: {error}",
         "fr": "{watcher} : {count} échec, le dernier {at} : {error}",
@@ -913,8 +908,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
 }
 
 # Counts that take the singular (CLDR cardinal rule "one" for integers): French says "0 abonné".
-_SINGULAR_COUNTS = {"en": frozenset({1}), "fr": frozenset({0, 1})}
-_COUNT_UNITS = ((1_000, "number.thousands"), (1_000_000, "number.millions"), (1_000_000_000, "number.billions"))
+# Babel's compact numbers stop at trillions and fail past about 10**28: a count this large comes only from a
+# source lying about its figures, and is shown as this.
+LARGEST_COUNT = 10**15 - 1
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
 
 
 def t(key: str, lang: str, **params: object) -> str:
@@ -923,35 +924,31 @@ def t(key: str, lang: str, **params: object) -> str:
 
 
 def t_plural(key: str, n: int, lang: str, **params: object) -> str:
-    """The singular (`key.one`) or plural (`key.other`) sentence for a count of `n` in `lang`.
+    """The sentence for a count of `n` in `lang`, by the language's CLDR plural rule (Babel): `key.one`, `key.few`,
+    `key.many`… when the catalogue has that form, else `key.other`. French takes the singular for 0 and 1.
 
     `n` only chooses the form; pass the count to show as a parameter like any other.
     """
-    form = "one" if n in _SINGULAR_COUNTS[lang] else "other"
-    return t(f"{key}.{form}", lang, **params)
+    form = _locale(lang).plural_form(abs(n))
+    chosen = f"{key}.{form}" if f"{key}.{form}" in CATALOGUE else f"{key}.other"
+    return t(chosen, lang, **params)
 
 
 def format_count(n: int, lang: str) -> str:
-    """`n` in a short form: 950, 12.3k, 1.2M in English; 950, 12,3 k, 1,2 M in French.
+    """`n` in CLDR's short form for `lang` (Babel): 950, 12.3K, 1.2M in English; 950, 12,3 k, 1,2 M in French."""
+    shown = max(-LARGEST_COUNT, min(n, LARGEST_COUNT))
+    return format_compact_decimal(shown, format_type="short", locale=_locale(lang), fraction_digits=1)
 
-    Integer arithmetic throughout, so any int works (no float overflow) and rounding is half up.
-    """
-    sign, n = ("-" if n < 0 else ""), abs(n)
-    if n < _COUNT_UNITS[0][0]:
-        return f"{sign}{n}"
-    # The smallest unit that keeps the rounded number under 1000 (999.6k is 1M, not 1000k).
-    size, key = next(((size, key) for size, key in _COUNT_UNITS if (n + size // 2) // size < 1000), _COUNT_UNITS[-1])
-    whole, tenth = divmod((n * 10 + size // 2) // size, 10)
-    if whole >= 100:  # 123k, not 123.4k
-        number = str((n + size // 2) // size)
-    else:
-        number = f"{whole}{t('number.decimal_separator', lang)}{tenth}" if tenth else str(whole)
-    return sign + t(key, lang, number=number)
+
+def format_number(value: float, lang: str) -> str:
+    """`value` with one decimal at most, as `lang` writes numbers (Babel): 2, 2.5, 1,234.5; in French 2, 2,5,
+    1 234,5."""
+    return format_decimal(round(value, 1), format="#,##0.#", locale=_locale(lang))
 
 
 def format_reach(reach: int, lang: str, *, tiers: bool = False) -> str:
-    """An author's followers: "12.3k followers", or with `tiers` (PRIVACY_PROFILE=public-body, where a stored reach is
-    its tier's lowest count) the tier, "1k–10k followers"."""
+    """An author's followers: "12.3K followers", or with `tiers` (PRIVACY_PROFILE=public-body, where a stored reach is
+    its tier's lowest count) the tier, "1K–10K followers"."""
     if tiers:
         return t(f"reach.{reach_tier(reach)}", lang)
     return t_plural("card.reach", reach, lang, count=format_count(reach, lang))
@@ -960,13 +957,14 @@ def format_reach(reach: int, lang: str, *, tiers: bool = False) -> str:
 def format_datetime(moment: datetime, tz: ZoneInfo, lang: str) -> str:
     """`moment` as a reader in `tz` would write it: "24 Nov 2026 09:15", "24 nov. 2026 à 09:15".
 
-    A naive `moment` is taken to be UTC, as sources give them.
+    A naive `moment` is taken to be UTC, as sources give them. Month names are CLDR's (Babel); the first of the
+    month is "1er" in French, which CLDR does not write.
     """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(tz)
     day = t("date.first_day", lang) if local.day == 1 else str(local.day)
-    month = t(f"month.{local.month}", lang)
+    month = get_month_names("abbreviated", locale=_locale(lang))[local.month]
     return t("date.datetime", lang, day=day, month=month, year=local.year, time=f"{local:%H:%M}")
 
 

@@ -10,8 +10,8 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, time, timedelta
 from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from veilleur.core.business_hours import OFFICE_HOURS, BusinessHours
+from veilleur.core.business_hours import OFFICE_HOURS, BusinessHours, PublicHolidays
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -45,6 +45,7 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     port: int = 3000
+    health_port: int | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_path: Path = Path("data/veilleur.db")
     watchers_file: Path = Path("watchers.toml")
@@ -84,6 +85,7 @@ class Settings:
     allow_private_urls: bool = False
     private_url_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     log_level: str = "INFO"
+    log_format: str = "text"
     retention_days: int = 90
     escalation_retention_days: int = 365
     audit_retention_days: int = 365
@@ -136,6 +138,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         slack_app_token=app_token,
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         port=_int(get, "PORT", 3000, 1, 65535),
+        health_port=_optional_int(get, "HEALTH_PORT", 1, 65535),
         slack_api_url=_api_url(get("SLACK_API_URL") or "https://slack.com/api/"),
         database_path=Path(get("DATABASE_PATH") or "data/veilleur.db"),
         watchers_file=Path(get("WATCHERS_FILE") or "watchers.toml"),
@@ -156,7 +159,10 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         admin_group=_usergroup(get, "ADMIN_GROUP"),
         escalation_remind_after=_duration(get, "ESCALATION_REMIND_AFTER", timedelta(hours=4)),
         escalation_max_reminders=_int(get, "ESCALATION_MAX_REMINDERS", 3, 0, 20),
-        business_hours=_business_hours(get("BUSINESS_HOURS") or "mon-fri 09:00-18:00"),
+        business_hours=replace(
+            _business_hours(get("BUSINESS_HOURS") or "mon-fri 09:00-18:00"),
+            holidays=_holidays(get("BUSINESS_HOLIDAYS") or "FR"),
+        ),
         digest_channel=_channel(get, "DIGEST_CHANNEL"),
         digest_time=_clock(get("DIGEST_TIME") or "08:30"),
         digest_days=_days(get("DIGEST_DAYS") or "mon-fri"),
@@ -175,6 +181,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         allow_private_urls=(get("ALLOW_PRIVATE_URLS") or "false").lower() == "true",
         private_url_networks=_private_url_networks(get("ALLOW_PRIVATE_URLS") or "false"),
         log_level=_choice(get, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True),
+        log_format=_choice(get, "LOG_FORMAT", ("text", "json"), "text"),
         retention_days=_int(get, "RETENTION_DAYS", 90, 1, 3650),
         escalation_retention_days=_int(get, "ESCALATION_RETENTION_DAYS", 365, 1, 3650),
         audit_retention_days=_int(get, "AUDIT_RETENTION_DAYS", 365, 1, 3650),
@@ -479,3 +486,35 @@ def _privacy_key(get, name: str) -> str | None:
             f"`openssl rand -hex 32` (got {len(raw)} characters)"
         )
     return raw
+
+
+
+def _holidays(raw: str) -> PublicHolidays:
+    """BUSINESS_HOLIDAYS: `none`, or comma-separated public holiday calendars (a country code, with a subdivision
+    after a dash: FR, FR-57 for Moselle, FR-6AE for Alsace) and single dates (2026-05-15, a bridge day)."""
+    if raw.strip().lower() == "none":
+        return PublicHolidays()
+    calendars: list[str] = []
+    dates: set[date] = set()
+    for part in (part.strip() for part in raw.split(",") if part.strip()):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", part):
+            try:
+                dates.add(date.fromisoformat(part))
+            except ValueError:
+                raise SettingsError(f"BUSINESS_HOLIDAYS: {part!r} is not a date (YYYY-MM-DD)") from None
+        elif re.fullmatch(r"[A-Za-z]{2,3}(-[\w -]+)?", part):
+            country, dash, subdivision = part.partition("-")
+            calendars.append(country.upper() + dash + subdivision)
+        else:
+            raise SettingsError(
+                "BUSINESS_HOLIDAYS must be none, or country codes (FR, or FR-57 for Moselle) and dates (2026-05-15), "
+                f"comma-separated (got {part!r})"
+            )
+    holidays = PublicHolidays(tuple(calendars), frozenset(dates))
+    if calendars != ["FR"]:
+        # The default is known good; anything else is checked now, not at the first reminder.
+        try:
+            holidays.load()
+        except ValueError as error:
+            raise SettingsError(f"BUSINESS_HOLIDAYS: {error} (FR, BE, CH, CA…; or none)") from None
+    return holidays

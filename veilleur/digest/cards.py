@@ -8,7 +8,8 @@ watchers, sources, themes or escalations there are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,7 +62,7 @@ def digest_message(
         blocks.append(_section("top", _top_text(digest.top_mentions, lang, reach_tiers)))
     blocks += _theme_blocks(digest, lang, reach_tiers)
     blocks.append(_section("escalations", _escalations_text(digest, lang)))
-    blocks.append(_section("health", _health_text(digest.failures, tz, lang)))
+    blocks.append(_section("health", _health_text(digest.failures, digest.unpolled, tz, lang)))
     return {"text": _fallback(digest, title, lang), "blocks": blocks}
 
 
@@ -92,15 +93,26 @@ def _volume_text(digest: Digest, lang: str) -> str:
         escape(t("digest.volume.trends", lang, previous=change_text(overall.vs_previous, lang),
                  week=change_text(overall.vs_week, lang))),
     ]
+    days = _days_summed(digest.daily_volume.values())
+    if any(days):
+        lines.append(escape(t("digest.volume.days", lang, sparkline=sparkline(days),
+                              counts=" ".join(format_count(n, lang) for n in days))))
     if len(digest.by_watcher) > 1:
-        lines += _volume_lines(t("digest.volume.by_watcher", lang), digest.by_watcher, MAX_WATCHERS, lang)
+        trends = {name: sparkline([n for _, n in days]) for name, days in digest.daily_volume.items()}
+        lines += _volume_lines(t("digest.volume.by_watcher", lang), digest.by_watcher, MAX_WATCHERS, lang,
+                               trends=trends)
     lines += _volume_lines(t("digest.volume.by_source", lang), digest.by_source, MAX_SOURCES, lang,
                            naming=_source_name)
     return "\n".join(lines)
 
 
 def _volume_lines(
-    title: str, volumes: Sequence[Volume], limit: int, lang: str, naming: Callable[[str], str] | None = None
+    title: str,
+    volumes: Sequence[Volume],
+    limit: int,
+    lang: str,
+    naming: Callable[[str], str] | None = None,
+    trends: Mapping[str, str] | None = None,
 ) -> list[str]:
     shown = [volume for volume in volumes if volume.count or volume.previous or volume.week]
     if not shown:
@@ -108,12 +120,34 @@ def _volume_lines(
     lines = [f"*{escape(title)}*"]
     for volume in shown[:limit]:
         name = naming(volume.name) if naming else escape(_clean(volume.name, NAME_LIMIT))
-        lines.append("• " + t("digest.volume.line", lang, name=name, count=format_count(volume.count, lang),
-                              previous=escape(change_text(volume.vs_previous, lang)),
-                              week=escape(change_text(volume.vs_week, lang))))
+        line = t("digest.volume.line", lang, name=name, count=format_count(volume.count, lang),
+                 previous=escape(change_text(volume.vs_previous, lang)), week=escape(change_text(volume.vs_week, lang)))
+        trend = (trends or {}).get(volume.name)
+        lines.append("• " + line + (f" `{trend}`" if trend else ""))
     if len(shown) > limit:
         lines.append(escape(t_plural("digest.more", len(shown) - limit, lang, count=len(shown) - limit)))
     return lines
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """One bar per count, scaled to the largest (all low when all are zero): a trend any client shows, where the
+    PNG chart needs matplotlib and a file upload."""
+    top = max(counts, default=0)
+    if top <= 0:
+        return SPARKS[0] * len(counts)
+    return "".join(SPARKS[round(max(count, 0) / top * (len(SPARKS) - 1))] for count in counts)
+
+
+def _days_summed(per_watcher: Iterable[Sequence[tuple[date, int]]]) -> list[int]:
+    """Mentions per day of every watcher together (the same days for all, oldest first)."""
+    totals: dict[date, int] = {}
+    for days in per_watcher:
+        for day, count in days:
+            totals[day] = totals.get(day, 0) + count
+    return [totals[day] for day in sorted(totals)]
 
 
 def _source_name(source: str) -> str:
@@ -205,10 +239,17 @@ def _escalations_text(digest: Digest, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _health_text(failures: Sequence[SourceFailure], tz: ZoneInfo, lang: str) -> str:
+def _health_text(
+    failures: Sequence[SourceFailure], unpolled: Sequence[str], tz: ZoneInfo, lang: str
+) -> str:
     lines = [f"*{escape(t('digest.health.title', lang))}*"]
-    if not failures:
+    if not failures and not unpolled:
         lines.append(escape(t("digest.health.ok", lang)))
+    if unpolled:
+        names = ", ".join(_clean(name, NAME_LIMIT) for name in unpolled[:MAX_FAILURES])
+        if (rest := len(unpolled) - MAX_FAILURES) > 0:
+            names += " " + t_plural("digest.more", rest, lang, count=rest)
+        lines.append(escape(t_plural("digest.health.unpolled", len(unpolled), lang, names=names)))
     for failure in failures[:MAX_FAILURES]:
         at = format_datetime(failure.last_at, tz, lang) if failure.last_at else "-"
         watcher = escape(_clean(failure.watcher, NAME_LIMIT))

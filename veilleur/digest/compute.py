@@ -22,7 +22,7 @@ from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.escalation_figures import escalation_figures
 from veilleur.digest.found import watchers_in_scope
 from veilleur.digest.model import Digest, DigestPeriod
-from veilleur.digest.source_health import source_failures
+from veilleur.digest.source_health import source_failures, unpolled
 from veilleur.digest.themes import themes
 from veilleur.digest.top_mentions import best_mentions, spread_sample
 from veilleur.digest.volumes import daily_volume, volumes
@@ -65,4 +65,5 @@ def compute_digest(
         clustered=len(sample),
         escalations=escalation_figures(store, period, None if watchers is None else set(names), top),
         failures=source_failures(store, period, names),
+        unpolled=unpolled(store, names),
     )

@@ -122,6 +122,7 @@ class Digest:
     clustered: int  # how many of the period's mentions the themes were drawn from
     escalations: EscalationFigures
     failures: tuple[SourceFailure, ...]
+    unpolled: tuple[str, ...] = ()  # watchers not polled yet: neither worked nor failed
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,9 @@ def facts_text(digest: Digest, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
     lines.append(_escalation_fact(digest.escalations, pseudonyms))
     if digest.failures:
         lines.append("Source problems: " + _listing([_failure_fact(f) for f in digest.failures], NARRATIVE_FAILURES))
+    if digest.unpolled:
+        unpolled = _listing([_name(name) for name in digest.unpolled], NARRATIVE_FAILURES)
+        lines.append(f"Not polled yet (no figures from them): {unpolled}")
     return truncate("\n".join(lines), FACTS_LIMIT)
 
 

@@ -36,5 +36,15 @@ def source_failures(store: Store, period: DigestPeriod, watchers: Collection[str
     return tuple(sorted(lines, key=lambda line: (not line.still_failing, -line.failures, line.watcher)))
 
 
+def unpolled(store: Store, watchers: Collection[str]) -> tuple[str, ...]:
+    """Watchers that have not been polled yet (just added, or the bot never ran): the digest must not say they
+    worked."""
+    return tuple(
+        name
+        for name in watchers
+        if (status := store.watcher_status(name)).first_polled_at is None and status.last_error is None
+    )
+
+
 def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None

@@ -692,11 +692,24 @@ class Store:
         connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=DATABASE_BUSY_TIMEOUT)
         return Store(Database(connection), path=self.path)
 
-    def copy_to_memory(self) -> Store:
-        """A private in-memory copy, for dry runs that must not change the real database."""
-        memory = sqlite3.connect(":memory:", isolation_level=None)
-        self._db.conn.backup(memory)
-        return Store(Database(memory))
+    @classmethod
+    def open_copy(cls, path: Path | str) -> Store:
+        """A private in-memory copy of the database at `path`, brought up to date there, for dry runs: the file is
+        only read (never created, migrated or written); without a file, an empty database."""
+        memory = Database(sqlite3.connect(":memory:", isolation_level=None))
+        if Path(path).is_file():
+            # Read-only still makes the -wal and -shm files of a WAL database when they are not there (no program
+            # has it open): then nothing can be writing it either, and `immutable` reads the file alone.
+            idle = not Path(f"{path}-wal").exists()
+            uri = f"{Path(path).resolve().as_uri()}?mode=ro" + ("&immutable=1" if idle else "")
+            source = sqlite3.connect(uri, uri=True, timeout=DATABASE_BUSY_TIMEOUT)
+            try:
+                source.backup(memory.conn)
+            finally:
+                source.close()
+        memory.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(memory)
+        return cls(memory)
 
     def close(self) -> None:
         if self.checkpointer is not None:
@@ -1106,6 +1119,25 @@ class Store:
             [iso(now or utcnow())],
         ).fetchone()
         return datetime.fromisoformat(row[0]) if row[0] is not None else None
+
+    def outbox_backlog(self, at_most: int) -> int:
+        """Rows waiting to be posted or in flight, counted up to `at_most` (a probe asks often: never a long scan)."""
+        row = self._db.execute(
+            "select count(*) from (select 1 from deliveries where state in ('pending', 'sending') limit ?)",
+            [at_most],
+        ).fetchone()
+        return int(row[0])
+
+    def poll_overview(self) -> tuple[str | None, list[str]]:
+        """When the latest poll of any watcher ended, and the watchers failing now (their last poll failed)."""
+        last = self._db.execute("select max(last_polled_at) from watcher_state").fetchone()[0]
+        failing = [
+            name
+            for (name,) in self._db.execute(
+                "select name from watcher_state where consecutive_failures > 0 order by name"
+            )
+        ]
+        return last, failing
 
     def pending_count(self) -> int:
         return next(self._db.query("select count(*) as n from deliveries where state in ('pending', 'sending')"))["n"]

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from veilleur.assist.summary_cards import clean, source_name
-from veilleur.core.i18n import format_datetime, t, t_plural
+from veilleur.core.i18n import format_datetime, format_number, t, t_plural
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
 from veilleur.slack.markup import escape, markup
 from veilleur.watching.spike_facts import SpikeFacts, SpikeSummary
@@ -33,7 +33,7 @@ def spike_alert(
     usual = _usual(volume.baseline, len(volume.history), lang)
     headline = [t_plural("spike.volume", volume.recent, lang, count=volume.recent, usual=usual)]
     if volume.history and volume.baseline >= 1:
-        headline.append(t("spike.ratio", lang, ratio=_decimal(volume.recent / volume.baseline, lang)))
+        headline.append(t("spike.ratio", lang, ratio=format_number(volume.recent / volume.baseline, lang)))
     title = t("spike.title", lang, watcher=escape(watcher))
     blocks: list[dict[str, object]] = [
         {
@@ -65,23 +65,15 @@ def spike_alert(
     return {"text": escape(fallback), "blocks": blocks}
 
 
-def _decimal(value: float, lang: str) -> str:
-    """One decimal at most: 2, 2.5 (2,5 in French)."""
-    rounded = round(value, 1)
-    if rounded == int(rounded):
-        return str(int(rounded))
-    return f"{rounded:.1f}".replace(".", t("number.decimal_separator", lang))
-
-
 def _usual(baseline: float, days: int, lang: str) -> str:
-    return _decimal(baseline, lang) if days else t("spike.none", lang)
+    return format_number(baseline, lang) if days else t("spike.none", lang)
 
 
 def _baseline_note(facts: SpikeFacts, lang: str) -> str:
     days = len(facts.volume.history)
     if not days:
         # Without history the reference is the floor.
-        return t("spike.baseline.none", lang, floor=_decimal(facts.volume.reference, lang))
+        return t("spike.baseline.none", lang, floor=format_number(facts.volume.reference, lang))
     return t_plural("spike.baseline", days, lang, count=days)
 
 
