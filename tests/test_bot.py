@@ -502,10 +502,11 @@ async def test_start_up_says_where_prompts_go_and_refuses_labels_that_are_not_pu
                        '\n[[author]]\nhandle = "@rival"\nlabels = ["opposition"]\n')
     env |= {"OPENAI_BASE_URL": "http://127.0.0.1:1/v1", "OPENAI_API_KEY": "sk-secret-key-123",
             "LLM_MODEL": "mistral-small", "PRIVACY_PROFILE": "public-body"}
-    code, _, err = await run_cli(tmp_path, env, "once")
+    code, out, err = await run_cli(tmp_path, env, "once")
+    assert code == 2 and out == ""
     assert "LLM: prompts go to 127.0.0.1 (model mistral-small), authors as pseudonyms" in err
     assert "secret-key" not in err
-    (refused,) = [line for line in err.splitlines() if "ERROR" in line]
+    (refused,) = [line for line in err.splitlines() if "LLM: prompts go to" not in line]
+    assert refused.startswith("veilleur: configuration error: WATCHERS_FILE")
     assert "author '@rival', field 'labels': 'opposition' is not a public role" in refused
     assert "PRIVACY_PROFILE=public-body" in refused and "@jdupont" not in err
-    assert code == 1  # a configuration entry left out, as for a bad watcher

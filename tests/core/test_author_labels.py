@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from veilleur.core.watcher_config import AuthorLabel, load_authors_file, load_watchers_file, parse_authors
+from veilleur.core.watcher_config import (
+    AuthorLabel,
+    WatchersFileError,
+    load_authors_file,
+    load_watchers_file,
+    parse_authors,
+)
 
 SOURCES = ("rss", "mastodon", "bluesky")
 
@@ -83,22 +89,27 @@ def test_media_and_institution_are_labels_too() -> None:
 
 @pytest.mark.parametrize("labels", [["troll"], ["opposition"], ["elected", "opposition"]])
 def test_the_public_body_profile_refuses_a_label_that_is_not_a_public_role(labels: list[str]) -> None:
-    table = {"handle": "@jean", "labels": labels}
-    assert parse_authors([table], SOURCES)[1] == []  # the standard profile takes it
-    authors, (problem,) = parse_authors([table], SOURCES, public_roles_only=True)
-    assert authors == [] and problem.field == "labels"
-    line = str(problem)
+    tables = [{"handle": "@ann", "labels": ["journalist"]}, {"handle": "@jean", "labels": labels}]
+    assert parse_authors(tables, SOURCES)[1] == []  # the standard profile takes it
+    with pytest.raises(WatchersFileError) as raised:
+        parse_authors(tables, SOURCES, public_roles_only=True)
+    line = str(raised.value)
     assert line.startswith("author '@jean', field 'labels':") and "PRIVACY_PROFILE=public-body" in line
     assert "elected, journalist, media, institution" in line and "\n" not in line
 
 
-def test_the_public_body_profile_keeps_public_roles(tmp_path: Path) -> None:
+def test_the_public_body_profile_keeps_public_roles_and_stops_at_any_other_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "watchers.toml"
     path.write_text(
         '[[author]]\nname = "Jean Dupont"\nlabels = ["elected"]\n\n'
         '[[author]]\nhandle = "@rita@mastodon.social"\nlabels = ["journalist", "media"]\n\n'
-        '[[author]]\nhandle = "@x"\nlabels = ["troll"]\n'
+        '[[author]]\nhandle = "@bad"\nlabels = ["journalist"]\nreach = 3\n'
     )
     authors, (problem,) = load_authors_file(path, SOURCES, public_roles_only=True)
     assert [author.name or author.handle for author in authors] == ["Jean Dupont", "@rita@mastodon.social"]
-    assert problem.watcher == "@x" and "'troll' is not a public role" in str(problem)
+    assert problem.field == "reach"  # any other mistake leaves the table out, as in the standard profile
+    with path.open("a") as file:
+        file.write('\n[[author]]\nhandle = "@x"\nlabels = ["troll"]\n')
+    with pytest.raises(WatchersFileError) as raised:
+        load_authors_file(path, SOURCES, public_roles_only=True)
+    assert str(raised.value).startswith(f"WATCHERS_FILE {str(path)!r}: author '@x', field 'labels': 'troll' is not")

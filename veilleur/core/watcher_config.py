@@ -286,7 +286,7 @@ def load_authors_file(
     path: Path, sources: Collection[str], *, public_roles_only: bool = False
 ) -> tuple[list[AuthorLabel], list[ConfigProblem]]:
     """The `[[author]]` tables of the watchers file; a file that cannot be read has none. With `public_roles_only`
-    (the public-body profile), a table with a label outside PUBLIC_ROLES is refused."""
+    (the public-body profile), a label outside PUBLIC_ROLES stops start-up (WatchersFileError)."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
@@ -294,7 +294,10 @@ def load_authors_file(
     tables = document.get("author", [])
     if not isinstance(tables, list):
         return [], [ConfigProblem("author", "author", "use [[author]] tables (double brackets)", kind="author")]
-    return parse_authors(tables, sources, public_roles_only=public_roles_only)
+    try:
+        return parse_authors(tables, sources, public_roles_only=public_roles_only)
+    except WatchersFileError as error:
+        raise WatchersFileError(f"WATCHERS_FILE {str(path)!r}: {error}") from None
 
 
 def parse_authors(
@@ -306,9 +309,16 @@ def parse_authors(
         label = str(table.get("handle") or table.get("name") or f"#{index}") if isinstance(table, dict) else f"#{index}"
         try:
             authors.append(parse_author(table, sources, public_roles_only=public_roles_only))
+        except NotPublicRole as error:
+            # Not an entry to leave out while the rest runs: a public body must not run with it written down.
+            raise WatchersFileError(str(ConfigProblem(label, error.field, error.message, kind="author"))) from None
         except WatcherFieldError as error:
             problems.append(ConfigProblem(label, error.field, error.message, kind="author"))
     return authors, problems
+
+
+class NotPublicRole(WatcherFieldError):
+    """A label outside PUBLIC_ROLES on an `[[author]]` table, in the public-body profile."""
 
 
 def parse_author(table: dict[str, Any], sources: Collection[str], *, public_roles_only: bool = False) -> AuthorLabel:
@@ -329,7 +339,7 @@ def parse_author(table: dict[str, Any], sources: Collection[str], *, public_role
         raise WatcherFieldError("labels", f"expected a list of {', '.join(AUTHOR_LABELS)}, got {labels!r}")
     private = [label for label in labels if label not in PUBLIC_ROLES]
     if public_roles_only and private:
-        raise WatcherFieldError(
+        raise NotPublicRole(
             "labels",
             f"{private[0]!r} is not a public role: PRIVACY_PROFILE=public-body allows only {', '.join(PUBLIC_ROLES)} "
             "in [[author]] tables (classify posts, not people); remove that label, or this table",
