@@ -6,6 +6,8 @@
     python bot.py status          print the health of every watcher
     python bot.py digest          post a digest since the latest scheduled one to the digest destinations
     python bot.py digest --dry-run  print that digest instead (changes nothing); --json prints its Block Kit
+    python bot.py export --author H [--source S] [--format json|csv]  print everything held about an author
+    python bot.py audit [--since DAYS]  print who summarised, drafted, exported, erased or changed a watcher
 
 Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
@@ -16,22 +18,30 @@ import argparse
 import asyncio
 import signal
 import sys
+from datetime import timedelta
 
+from veilleur.core.keyed_hash import author_hash, load_key
 from veilleur.core.logs import configure_logging
 from veilleur.core.settings import Settings, SettingsError, load_settings
-from veilleur.core.watcher_config import WatchersFileError
+from veilleur.core.watcher_config import WatchersFileError, load_authors_file
 from veilleur.digest.delivery import DigestTarget, message_json
+from veilleur.privacy.audit import CLI_USER, audit_text
+from veilleur.privacy.export import FORMATS, as_csv, as_json, collect, nothing_held
 from veilleur.runtime import Runtime, open_local_services, open_services, open_store
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import new_slack_client
 from veilleur.slack.terminal import as_text
+from veilleur.storage.audit import AuditLog
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_problem, utcnow
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import PollReport
+from watchers import SOURCES
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
 CHART_UPLOAD_LIMIT = 60.0  # seconds `digest` waits for its charts' uploads once the digests are posted
+AUDIT_DAYS = 30  # what `audit` shows by default
+MAX_DAYS = 3650
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             return print_status(settings)
         if args.command == "digest":
             return asyncio.run(run_digest(settings, dry_run=args.dry_run, as_json=args.json))
+        if args.command == "export":
+            return asyncio.run(run_export(settings, args.author, args.source, args.format))
+        if args.command == "audit":
+            return print_audit(settings, args.since)
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
@@ -70,7 +84,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     digest = commands.add_parser("digest", help="post a digest since the latest scheduled one, now")
     digest.add_argument("--dry-run", action="store_true", help="print the digest instead of posting; change nothing")
     digest.add_argument("--json", action="store_true", help="with --dry-run: print the Block Kit JSON, not text")
+    export = commands.add_parser(
+        "export", help="write everything held about an author to standard output (a GDPR access request)"
+    )
+    export.add_argument("--author", required=True, type=author_arg,
+                        help="the author's handle (ann@mastodon.social) or, for feeds, name")
+    export.add_argument("--source", choices=sorted(SOURCES), help="only the author's posts on this source")
+    export.add_argument("--format", choices=FORMATS, default="json", help="json (default, with the notice) or csv")
+    audit = commands.add_parser("audit", help="print who summarised, drafted, exported, erased or changed a watcher")
+    audit.add_argument("--since", type=days_arg, default=AUDIT_DAYS, metavar="DAYS",
+                       help=f"the last DAYS days (default {AUDIT_DAYS})")
     return parser.parse_args(argv)
+
+
+def author_arg(value: str) -> str:
+    if not value.strip().lstrip("@"):
+        raise argparse.ArgumentTypeError("give the author's handle (ann@mastodon.social) or name")
+    return value.strip()
+
+
+def days_arg(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"give a whole number of days from 1 to {MAX_DAYS} (got {value!r})")
+    return days
 
 
 def print_status(settings: Settings) -> int:
@@ -89,6 +129,36 @@ async def _print_status(settings: Settings) -> int:
     for problem in services.problems:
         print(f"not running: {problem}")
     return 1 if failing or services.problems else 0
+
+
+async def run_export(settings: Settings, author: str, source: str | None, fmt: str) -> int:
+    """Everything held about `author` to standard output (data only: nothing of it is logged), recorded in the
+    audit log under the author's keyed hash. Nothing held is an answer too, with the retention period."""
+    store = open_store(settings)
+    try:
+        labels, _ = load_authors_file(settings.watchers_file, SOURCES.keys())
+        export = await store.read(collect, author, source, labels=labels, now=utcnow())
+        subject = author_hash(load_key(settings), author, source)
+        await store.write_patiently(lambda: AuditLog(store).record(CLI_USER, "export", subject))
+    finally:
+        store.close()
+    if export.empty:
+        print(nothing_held(author, source, settings))
+        return 0
+    text = as_json(export, settings) if fmt == "json" else as_csv(export)
+    sys.stdout.write(text)
+    return 0
+
+
+def print_audit(settings: Settings, days: int) -> int:
+    store = open_store(settings)
+    try:
+        since = utcnow() - timedelta(days=days)
+        entries = AuditLog(store).entries(since)
+    finally:
+        store.close()
+    print(audit_text(entries, since=since, days=days, tz=settings.bot_timezone, lang=settings.bot_language))
+    return 0
 
 
 async def run_bot(settings: Settings) -> None:

@@ -16,6 +16,10 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from veilleur.assist.conversations import Target, WindowRef
+from veilleur.slack.links import MessageRef
+from veilleur.slack.targets import MentionRef
+
 log = logging.getLogger(__name__)
 Message = Mapping[str, Any]
 # Background work waits until no request was acknowledged for this long, but never more than PATIENCE in all.
@@ -76,6 +80,19 @@ class ThreadReply:
             channel=self.channel, thread_ts=self.thread_ts, unfurl_links=False, unfurl_media=False, **message
         )
         return str(response["ts"])
+
+
+def audit_subject(target: Target, channel: str | None = None) -> str:
+    """What the audit log names as summarised or drafted: where it is, never what it says (`channel`: where a
+    window of messages was read). A post's URL is left out: it can name its author, and the audit log is kept
+    longer than mentions."""
+    if isinstance(target, MentionRef):
+        return f"mention:{target.mention_id}"
+    if isinstance(target, MessageRef):
+        return f"message:{target.channel}:{target.ts}"
+    if isinstance(target, WindowRef):
+        return f"channel:{channel}:{int(target.window.total_seconds() // 3600)}h"
+    return "post-url"
 
 
 def is_retry(headers: Mapping[str, Sequence[str]]) -> bool:

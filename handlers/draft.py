@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply
+from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, audit_subject
 from veilleur.assist.conversations import ConversationFetcher
 from veilleur.assist.draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
 from veilleur.assist.drafting import Drafter, DraftRequest, resolve_subject
@@ -26,6 +26,7 @@ from veilleur.assist.summary_cards import problem_message, working_message
 from veilleur.core.errors import UserError
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, PostTarget, parse_target
+from veilleur.storage.audit import AuditLog
 
 if TYPE_CHECKING:
     from veilleur.services import Services
@@ -73,17 +74,19 @@ class Drafts:
 
     conversations: ConversationFetcher
     drafter: Drafter
+    audit: AuditLog
     lang: str
     in_thread: bool
     pacing: AckFirst = field(default_factory=AckFirst)
 
     async def draft_for(
-        self, target: PostTarget, instructions: str, variant: str, previous: str | None
+        self, target: PostTarget, instructions: str, variant: str, previous: str | None, *, user: str
     ) -> tuple[Render, tuple[str, str] | None]:
-        """How to show a draft for `target` (given who it is for, when it goes in a thread) and the thread it
-        belongs to; or how to say why there is none, and None."""
+        """How to show a draft for `target`, asked by `user` (given who it is for, when it goes in a thread) and
+        the thread it belongs to; or how to say why there is none, and None."""
         lang = self.lang
         try:
+            self.audit.record(user, "draft", audit_subject(target))
             await self.pacing.give_way()
             subject = await resolve_subject(self.conversations, target)
             await self.pacing.give_way()
@@ -115,7 +118,7 @@ class Drafts:
         self, reply: EphemeralReply, target: PostTarget, instructions: str, client: AsyncWebClient, user: str
     ) -> None:
         """A command's or shortcut's draft: shown to the requester, or posted in its thread and linked for them."""
-        render, thread = await self.draft_for(target, instructions, "initial", None)
+        render, thread = await self.draft_for(target, instructions, "initial", None, user=user)
         if not self.in_thread or thread is None:
             await reply.show(render(None))
             return
@@ -161,8 +164,9 @@ async def handle_card_button(
         thread_ts = card.get("thread_ts") or body["container"]["message_ts"]
         reply = ThreadReply(client, body["container"]["channel_id"], thread_ts)
     await reply.working(working_message("draft", drafts.lang))
-    render, _ = await drafts.draft_for(MentionRef(int(action["value"])), "", "initial", None)
-    await reply.show(render(body["user"]["id"] if drafts.in_thread else None))
+    user = body["user"]["id"]
+    render, _ = await drafts.draft_for(MentionRef(int(action["value"])), "", "initial", None, user=user)
+    await reply.show(render(user if drafts.in_thread else None))
 
 
 async def handle_redraft(
@@ -180,14 +184,15 @@ async def handle_redraft(
     requester = None if (body.get("container") or {}).get("is_ephemeral") else body["user"]["id"]
     await reply.working(working_message("redraft", drafts.lang))
     variant = VARIANT_OF_BUTTON[action["action_id"]]
-    render, _ = await drafts.draft_for(target, instructions, variant, previous)
+    render, _ = await drafts.draft_for(target, instructions, variant, previous, user=body["user"]["id"])
     await reply.show(render(requester))
 
 
 def register(app: AsyncApp, services: Services) -> None:
     settings = services.settings
     drafts = Drafts(
-        services.conversations, services.drafter, settings.bot_language, settings.draft_visibility == "thread"
+        services.conversations, services.drafter, services.audit, settings.bot_language,
+        settings.draft_visibility == "thread",
     )
     app.command("/draft")(partial(handle_command, drafts=drafts))
     app.message_shortcut("draft_reply")(partial(handle_shortcut, drafts=drafts))

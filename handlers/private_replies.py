@@ -1,13 +1,19 @@
-"""Telling one person something in a channel, where only they see it (an ephemeral message)."""
+"""Telling one person something where only they see it: an ephemeral message, or an ephemeral ack."""
 
 from __future__ import annotations
 
 import logging
 
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
+
+
+async def ephemeral(ack: AsyncAck, text: str) -> None:
+    """Acknowledge a slash command with a message only its author sees."""
+    await ack(response_type="ephemeral", text=text)
 
 
 async def tell_privately(

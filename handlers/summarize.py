@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, is_retry
+from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, audit_subject, is_retry
 from veilleur.assist.conversations import (
     DEFAULT_WINDOW,
     ConversationFetcher,
@@ -28,6 +28,7 @@ from veilleur.assist.summary_cards import problem_message, summary_message, work
 from veilleur.core.errors import UserError
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef
+from veilleur.storage.audit import AuditLog
 
 if TYPE_CHECKING:
     from veilleur.services import Services
@@ -41,12 +42,14 @@ class Summaries:
 
     conversations: ConversationFetcher
     summarizer: Summarizer
+    audit: AuditLog
     lang: str
     pacing: AckFirst = field(default_factory=AckFirst)
 
-    async def summarize_into(self, reply: Reply, target: Target, channel: str) -> None:
+    async def summarize_into(self, reply: Reply, target: Target, channel: str, user: str) -> None:
         """Read the conversation, summarise it, and show the summary (or why not) in place of "working"."""
         try:
+            self.audit.record(user, "summarize", audit_subject(target, channel))
             await self.pacing.give_way()
             conversation = await self.conversations.for_target(target, channel)
             await self.pacing.give_way()
@@ -74,7 +77,7 @@ async def handle_command(
         return
     await ack(response_type="ephemeral", **working_message("summary", summaries.lang))
     summaries.pacing.acked()
-    await summaries.summarize_into(EphemeralReply(respond), target, command["channel_id"])
+    await summaries.summarize_into(EphemeralReply(respond), target, command["channel_id"], command["user_id"])
 
 
 async def handle_shortcut(
@@ -85,7 +88,8 @@ async def handle_shortcut(
     message, channel = shortcut["message"], shortcut["channel"]["id"]
     reply = EphemeralReply(respond)
     await reply.working(working_message("summary", summaries.lang))
-    await summaries.summarize_into(reply, MessageRef(channel, message.get("thread_ts") or message["ts"]), channel)
+    target = MessageRef(channel, message.get("thread_ts") or message["ts"])
+    await summaries.summarize_into(reply, target, channel, shortcut["user"]["id"])
 
 
 async def handle_app_mention(
@@ -101,7 +105,7 @@ async def handle_app_mention(
         return
     reply = ThreadReply(client, channel, thread_ts)
     await reply.working(working_message("summary", summaries.lang))
-    await summaries.summarize_into(reply, MessageRef(channel, thread_ts), channel)
+    await summaries.summarize_into(reply, MessageRef(channel, thread_ts), channel, event["user"])
 
 
 async def handle_card_button(
@@ -113,11 +117,11 @@ async def handle_card_button(
     card = body.get("message") or {}
     reply = ThreadReply(client, channel, card.get("thread_ts") or body["container"]["message_ts"])
     await reply.working(working_message("summary", summaries.lang))
-    await summaries.summarize_into(reply, MentionRef(int(action["value"])), channel)
+    await summaries.summarize_into(reply, MentionRef(int(action["value"])), channel, body["user"]["id"])
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    summaries = Summaries(services.conversations, services.summarizer, services.settings.bot_language)
+    summaries = Summaries(services.conversations, services.summarizer, services.audit, services.settings.bot_language)
     app.command("/summarize")(partial(handle_command, summaries=summaries))
     app.message_shortcut("summarize_thread")(partial(handle_shortcut, summaries=summaries))
     app.event("app_mention")(partial(handle_app_mention, summaries=summaries))

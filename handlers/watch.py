@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.private_replies import tell_privately
+from handlers.private_replies import ephemeral, tell_privately
 from veilleur.core.errors import UserError
 from veilleur.core.i18n import t
 from veilleur.core.query import QueryError, parse_query
@@ -28,6 +28,7 @@ from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import WatcherFieldError, WatchersFileError
 from veilleur.slack.admin_access import AdminAccess
 from veilleur.slack.markup import escape, user_error_text
+from veilleur.storage.audit import AuditLog
 from veilleur.watching import views as ui
 from veilleur.watching.catalog import WatcherCatalog
 from watchers import SOURCES
@@ -50,11 +51,13 @@ _TRAILING_LINK = re.compile(r"(?:^|\s)<?(https?://[^|>\s]+)(?:\|[^>]*)?>?\s*$", 
 
 @dataclass(frozen=True)
 class Watching:
-    """What the /watch listeners use: the catalogue, who may change it, and how many tests each person has left."""
+    """What the /watch listeners use: the catalogue, who may change it, the audit log of changes, and how many
+    tests each person has left."""
 
     catalog: WatcherCatalog
     settings: Settings
     access: AdminAccess
+    audit: AuditLog
     quota: TrialQuota = field(default_factory=lambda: TrialQuota(TESTS_PER_USER, TEST_WINDOW))
 
     @property
@@ -70,10 +73,6 @@ class Watching:
         return t("watch.test.too_many", self.lang, limit=self.quota.limit, seconds=math.ceil(wait)) if wait else None
 
 
-async def ephemeral(ack: AsyncAck, text: str) -> None:
-    await ack(response_type="ephemeral", text=text)
-
-
 async def handle_watch(
     ack: AsyncAck, command: Payload, client: AsyncWebClient, respond: AsyncRespond, *, watching: Watching
 ) -> None:
@@ -87,7 +86,7 @@ async def handle_watch(
         await run_test_command(watching, ack, respond, rest, command["channel_id"], user)
     elif verb not in CHANGES or (verb in NEEDS_NAME and not rest):
         await ephemeral(ack, ui.usage(lang))
-    elif not await watching.access.may_change_watchers(user):
+    elif not await watching.access.is_admin(user):
         await ephemeral(ack, watching.refusal())
     else:
         try:
@@ -111,23 +110,26 @@ async def change(
         await client.views_open(trigger_id=command["trigger_id"], view=ui.watcher_form(draft, lang))
     elif verb == "pause":
         catalog.pause(name, user)
+        watching.audit.record(user, "watch.pause", name)
         await ephemeral(ack, t("watch.paused", lang, name=name))
     elif verb == "resume":
         catalog.resume(name)
+        watching.audit.record(user, "watch.resume", name)
         await ephemeral(ack, t("watch.resumed", lang, name=name))
     elif verb == "remove":
         catalog.editable(name)
         await ack(response_type="ephemeral", **ui.remove_confirmation(name, lang))
     else:
-        await reload(watching, ack)
+        await reload(watching, ack, user)
 
 
-async def reload(watching: Watching, ack: AsyncAck) -> None:
+async def reload(watching: Watching, ack: AsyncAck, user: str) -> None:
     try:
         report = watching.catalog.reload()
     except WatchersFileError as error:
         await ephemeral(ack, t("watch.reload.unreadable", watching.lang, error=escape(str(error))))
         return
+    watching.audit.record(user, "watch.reload")
     await ephemeral(ack, ui.reload_message(report, str(watching.settings.watchers_file), watching.lang))
 
 
@@ -203,7 +205,7 @@ async def handle_submitted(
 ) -> None:
     user, catalog, lang = body["user"]["id"], watching.catalog, watching.lang
     draft = ui.read_form(view["state"]["values"], view["private_metadata"])
-    if not await watching.access.may_change_watchers(user):
+    if not await watching.access.is_admin(user):
         await ack(response_action="errors", errors={ui.form_block_ids(draft)[0]: watching.refusal()})
         return
     try:
@@ -217,9 +219,11 @@ async def handle_submitted(
     try:
         if draft.editing:
             catalog.edit(draft.editing, table, config, watcher, user)
+            watching.audit.record(user, "watch.edit", config.name)
             notes.insert(0, t("watch.edited", lang, name=config.name, channel=f"<#{config.channel}>"))
         else:
             catalog.add(table, config, watcher, user)
+            watching.audit.record(user, "watch.add", config.name)
             notes.insert(0, t("watch.added", lang, name=config.name, channel=f"<#{config.channel}>"))
     except UserError as error:
         notes = [user_error_text(error, lang)]
@@ -247,11 +251,12 @@ async def handle_remove_confirmed(
 ) -> None:
     await ack()
     name, user = action["value"], body["user"]["id"]
-    if not await watching.access.may_change_watchers(user):
+    if not await watching.access.is_admin(user):
         text = watching.refusal()
     else:
         try:
             watching.catalog.remove(name)
+            watching.audit.record(user, "watch.remove", name)
             text = t("watch.removed", watching.lang, name=name)
         except UserError as error:
             text = user_error_text(error, watching.lang)
@@ -265,7 +270,8 @@ async def handle_remove_cancelled(ack: AsyncAck, action: Payload, respond: Async
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    watching = Watching(services.catalog, services.settings, AdminAccess(services.settings, services.slack))
+    access = AdminAccess(services.settings, services.slack)
+    watching = Watching(services.catalog, services.settings, access, services.audit)
     app.command("/watch")(partial(handle_watch, watching=watching))
     app.action(ui.SOURCE_ACTION)(partial(handle_source_changed, watching=watching))
     app.action(ui.QUERY_ACTION)(partial(handle_query_entered, watching=watching))

@@ -42,6 +42,7 @@ from veilleur.escalation.service import EscalationService, load_routes, schedule
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
+from veilleur.storage.audit import AuditLog
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_reason
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
@@ -290,6 +291,7 @@ def _assemble(
         digests=digests,
         llm=llm,
         authors=loaded.authors,
+        audit=AuditLog(loaded.store),
         problems=loaded.problems + catalog.problems,
     )
 

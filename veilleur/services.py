@@ -25,6 +25,7 @@ from veilleur.core.watcher_config import AuthorLabel, ConfigProblem
 from veilleur.digest.delivery import DigestService
 from veilleur.escalation.service import EscalationService
 from veilleur.slack.outbox import Outbox
+from veilleur.storage.audit import AuditLog
 from veilleur.storage.store import Store
 from veilleur.watching.catalog import WatcherCatalog
 from veilleur.watching.mention_cards import MentionCards
@@ -37,7 +38,8 @@ from watchers.base import Watcher
 class LocalServices:
     """Everything that works without Slack. `watchers` are the ones polling now (the catalogue adds and removes
     them; the poller reads the same dict). `scheduler` holds the bot's jobs; only the runtime starts it, so a
-    one-shot command schedules nothing that runs. `problems` are the configuration entries left out."""
+    one-shot command schedules nothing that runs. `audit` records who summarised, drafted, exported, erased or
+    changed a watcher. `problems` are the configuration entries left out."""
 
     settings: Settings
     store: Store
@@ -50,6 +52,7 @@ class LocalServices:
     digests: DigestService
     llm: LLM
     authors: list[AuthorLabel]
+    audit: AuditLog
     problems: list[ConfigProblem]
 
     async def aclose(self) -> None:

@@ -6,13 +6,12 @@ this file send the same requests signed, through the whole app.
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import card_actions, draft, escalation, summarize, watch
 from handlers.watch import TEST_WINDOW, TESTS_PER_USER, TrialQuota, Watching
+from tests.support.listeners import UNUSED_CLIENT, Recorder
 from veilleur.assist.summary_cards import problem_message
 from veilleur.core.i18n import t
 from veilleur.core.settings import parse_settings
@@ -23,18 +22,6 @@ from veilleur.watching import views
 
 LANG = "en"
 USER = "U0ANN"
-# Never called: every path below answers before reaching Slack's Web API.
-UNUSED_CLIENT = AsyncWebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
-
-
-class Recorder:
-    """Stands for Bolt's `ack` or `respond`: records the keyword arguments of each call."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    async def __call__(self, **kwargs: Any) -> None:
-        self.calls.append(kwargs)
 
 
 @pytest.fixture
@@ -54,7 +41,8 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
 
 def watching_of(services: Services, quota: TrialQuota | None = None) -> Watching:
     access = AdminAccess(services.settings, UNUSED_CLIENT)
-    return Watching(services.catalog, services.settings, access, quota or TrialQuota(TESTS_PER_USER, TEST_WINDOW))
+    quota = quota or TrialQuota(TESTS_PER_USER, TEST_WINDOW)
+    return Watching(services.catalog, services.settings, access, services.audit, quota)
 
 
 def command(text: str) -> dict[str, str]:
@@ -108,7 +96,7 @@ async def test_flag_of_an_unknown_mention_says_so(services: Services) -> None:
 
 @pytest.mark.parametrize("text", ["tram", "3d please", "99d"])
 async def test_summarize_answers_its_usage_to_a_bad_target(services: Services, text: str) -> None:
-    summaries = summarize.Summaries(services.conversations, services.summarizer, LANG)
+    summaries = summarize.Summaries(services.conversations, services.summarizer, services.audit, LANG)
     ack, respond = Recorder(), Recorder()
     await summarize.handle_command(ack, command(text), respond, summaries=summaries)
     assert ack.calls == [{"response_type": "ephemeral", **problem_message("summarize.usage", LANG)}]
@@ -117,7 +105,7 @@ async def test_summarize_answers_its_usage_to_a_bad_target(services: Services, t
 
 @pytest.mark.parametrize("text", ["", "tram be kind", "3d"])
 async def test_draft_answers_its_usage_to_a_bad_target(services: Services, text: str) -> None:
-    drafts = draft.Drafts(services.conversations, services.drafter, LANG, in_thread=False)
+    drafts = draft.Drafts(services.conversations, services.drafter, services.audit, LANG, in_thread=False)
     ack, respond = Recorder(), Recorder()
     await draft.handle_command(ack, command(text), respond, UNUSED_CLIENT, drafts=drafts)
     assert ack.calls == [{"response_type": "ephemeral", **problem_message("draft.usage", LANG)}]

@@ -11,6 +11,7 @@ checks every message is held to. Test modules import from here, never from each 
 - `world`: the feeds, watcher files and Hacker News story end-to-end tests watch.
 - `digest.DigestRun`: the digest side of the bot alone, over a database file.
 - `block_kit`: Block Kit's limits, and hostile outside text kept inert.
+- `listeners`: a recorder for `ack` and `respond`, for a listener called alone.
 """
 
 from __future__ import annotations

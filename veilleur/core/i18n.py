@@ -89,6 +89,228 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Veilleur can write to its database again; the watchers are catching up.",
         "fr": "Veilleur peut de nouveau écrire dans sa base de données ; les veilles rattrapent leur retard.",
     },
+    "privacy.usage": {
+        "en": "*/privacy* — what Veilleur holds about a person (admins only)\n"
+        "• `/privacy export <author> [source]`: everything held about this author, sent to you as a JSON file in a "
+        "direct message\n"
+        "• `/privacy forget <author> [source]`, or a card’s link or a post’s URL: erase what is held about this "
+        "author and drop their future posts (asks for confirmation first)\n"
+        "An author is a handle (`ann@mastodon.social`) or, for feeds, a name; the source narrows it to one platform. "
+        "On the server, `python bot.py export`, `forget` and `audit` do the same.",
+        "fr": "*/privacy* — ce que Veilleur détient sur une personne (admins seulement)\n"
+        "• `/privacy export <auteur> [source]`\u202f: tout ce qui est détenu sur cet auteur, envoyé en fichier JSON "
+        "dans un message direct\n"
+        "• `/privacy forget <auteur> [source]`, ou le lien d’une carte ou l’URL d’une publication\u202f: effacer ce "
+        "qui est détenu sur cet auteur et écarter ses futures publications (avec confirmation)\n"
+        "Un auteur est un identifiant (`ann@mastodon.social`) ou, pour les flux, un nom\u202f; la source le limite à "
+        "une plateforme. Sur le serveur, `python bot.py export`, `forget` et `audit` font de même.",
+    },
+    "privacy.refused.only": {
+        "en": "Only {people} can use /privacy (ADMIN_USERS, ADMIN_GROUP): it exports and erases what Veilleur holds "
+        "about people.",
+        "fr": "Seuls {people} peuvent utiliser /privacy (ADMIN_USERS, ADMIN_GROUP)\u202f: la commande exporte et "
+        "efface ce que Veilleur détient sur des personnes.",
+    },
+    "privacy.refused.workspace_admins": {
+        "en": "Only the workspace’s admins and owners can use /privacy; set ADMIN_USERS or ADMIN_GROUP to choose who. "
+        "It exports and erases what Veilleur holds about people.",
+        "fr": "Seuls les admins et propriétaires de l’espace de travail peuvent utiliser /privacy\u202f; ADMIN_USERS "
+        "ou ADMIN_GROUP permettent de choisir qui. La commande exporte et efface ce que Veilleur détient sur des "
+        "personnes.",
+    },
+    "privacy.author_on": {"en": "{author} on {source}", "fr": "{author} sur {source}"},
+    "privacy.nothing_held.one": {
+        "en": "Veilleur holds nothing about {author}. Mentions are kept {days} day after they are collected, then "
+        "erased.",
+        "fr": "Veilleur ne détient rien sur {author}. Les mentions sont conservées {days} jour après leur collecte, "
+        "puis effacées.",
+    },
+    "privacy.nothing_held.other": {
+        "en": "Veilleur holds nothing about {author}. Mentions are kept {days} days after they are collected, then "
+        "erased.",
+        "fr": "Veilleur ne détient rien sur {author}. Les mentions sont conservées {days} jours après leur collecte, "
+        "puis effacées.",
+    },
+    "privacy.export.preparing": {
+        "en": "Gathering what Veilleur holds about {author}… The file will arrive in your direct messages.",
+        "fr": "Rassemblement de ce que Veilleur détient sur {author}… Le fichier arrivera dans vos messages directs.",
+    },
+    "privacy.export.sent.one": {
+        "en": "What Veilleur holds about {author} ({count} mention) is in your direct messages. It is personal data: "
+        "delete the file from Slack once the request is answered.",
+        "fr": "Ce que Veilleur détient sur {author} ({count} mention) est dans vos messages directs. Ce sont des "
+        "données personnelles\u202f: supprimez le fichier de Slack une fois la demande traitée.",
+    },
+    "privacy.export.sent.other": {
+        "en": "What Veilleur holds about {author} ({count} mentions) is in your direct messages. It is personal data: "
+        "delete the file from Slack once the request is answered.",
+        "fr": "Ce que Veilleur détient sur {author} ({count} mentions) est dans vos messages directs. Ce sont des "
+        "données personnelles\u202f: supprimez le fichier de Slack une fois la demande traitée.",
+    },
+    "privacy.export.file_title": {
+        "en": "What Veilleur holds about {author}",
+        "fr": "Ce que Veilleur détient sur {author}",
+    },
+    "privacy.export.failed": {
+        "en": "The export file could not be sent ({error}). Try again, or run `python bot.py export --author …` on "
+        "the server.",
+        "fr": "Le fichier d’export n’a pas pu être envoyé ({error}). Réessayez, ou lancez "
+        "`python bot.py export --author …` sur le serveur.",
+    },
+    "privacy.target.not_found": {
+        "en": "No stored mention at {target}: give the author’s handle instead.",
+        "fr": "Aucune mention enregistrée à {target}\u202f: donnez plutôt l’identifiant de l’auteur.",
+    },
+    "privacy.target.not_a_card": {
+        "en": "That message is not a Veilleur card: give a card’s link, the post’s URL or the author’s handle.",
+        "fr": "Ce message n’est pas une carte de Veilleur\u202f: donnez le lien d’une carte, l’URL de la publication "
+        "ou l’identifiant de l’auteur.",
+    },
+    "privacy.target.no_author": {
+        "en": "Mention {id} names no author: there is nobody to erase by it.",
+        "fr": "La mention {id} ne nomme aucun auteur\u202f: personne à effacer à partir d’elle.",
+    },
+    "privacy.forget.question": {
+        "en": "Erase everything Veilleur holds about {author}, and drop their future posts at collection? This cannot "
+        "be undone.",
+        "fr": "Effacer tout ce que Veilleur détient sur {author} et écarter ses futures publications dès la "
+        "collecte\u202f? C’est irréversible.",
+    },
+    "privacy.forget.held.one": {"en": "{count} mention is held.", "fr": "{count} mention est détenue."},
+    "privacy.forget.held.other": {"en": "{count} mentions are held.", "fr": "{count} mentions sont détenues."},
+    "privacy.forget.cards.redact.one": {
+        "en": "{count} card in Slack will be edited to a short notice.",
+        "fr": "{count} carte dans Slack sera remplacée par une courte mention.",
+    },
+    "privacy.forget.cards.redact.other": {
+        "en": "{count} cards in Slack will be edited to a short notice.",
+        "fr": "{count} cartes dans Slack seront remplacées par une courte mention.",
+    },
+    "privacy.forget.cards.delete.one": {
+        "en": "{count} card in Slack will be deleted.",
+        "fr": "{count} carte dans Slack sera supprimée.",
+    },
+    "privacy.forget.cards.delete.other": {
+        "en": "{count} cards in Slack will be deleted.",
+        "fr": "{count} cartes dans Slack seront supprimées.",
+    },
+    "privacy.forget.cards.keep.one": {
+        "en": "{count} card in Slack stays as it is (SLACK_CARD_RETENTION=keep).",
+        "fr": "{count} carte dans Slack reste telle quelle (SLACK_CARD_RETENTION=keep).",
+    },
+    "privacy.forget.cards.keep.other": {
+        "en": "{count} cards in Slack stay as they are (SLACK_CARD_RETENTION=keep).",
+        "fr": "{count} cartes dans Slack restent telles quelles (SLACK_CARD_RETENTION=keep).",
+    },
+    "privacy.forget.button": {"en": "Erase", "fr": "Effacer"},
+    "privacy.forget.cancel": {"en": "Cancel", "fr": "Annuler"},
+    "privacy.forget.confirm_title": {"en": "Erase this author?", "fr": "Effacer cet auteur\u202f?"},
+    "privacy.forget.confirm_text": {
+        "en": "Everything Veilleur holds about {author} is erased for good.",
+        "fr": "Tout ce que Veilleur détient sur {author} est effacé définitivement.",
+    },
+    "privacy.forget.kept": {
+        "en": "Nothing was erased about {author}.",
+        "fr": "Rien n’a été effacé sur {author}.",
+    },
+    "privacy.forget.looking": {"en": "Looking up what Veilleur holds about {author}…",
+                               "fr": "Recherche de ce que Veilleur détient sur {author}…"},
+    "privacy.forget.working": {"en": "Erasing what Veilleur holds about {author}…",
+                               "fr": "Effacement de ce que Veilleur détient sur {author}…"},
+    "privacy.forget.done.one": {
+        "en": "Erased what Veilleur held about {author}: {count} mention. Their future posts will be dropped at "
+        "collection.",
+        "fr": "Ce que Veilleur détenait sur {author} est effacé\u202f: {count} mention. Ses futures publications "
+        "seront écartées dès la collecte.",
+    },
+    "privacy.forget.done.other": {
+        "en": "Erased what Veilleur held about {author}: {count} mentions. Their future posts will be dropped at "
+        "collection.",
+        "fr": "Ce que Veilleur détenait sur {author} est effacé\u202f: {count} mentions. Ses futures publications "
+        "seront écartées dès la collecte.",
+    },
+    "privacy.forget.failed": {
+        "en": "The erasure of {author} did not finish ({error}). Run it again: it picks up where it stopped.",
+        "fr": "L’effacement de {author} n’a pas abouti ({error}). Relancez-le\u202f: il reprend là où il s’est arrêté.",
+    },
+    "privacy.forget.unavailable": {
+        "en": "Erasure from Slack is not available in this installation: run `python bot.py forget --author …` on "
+        "the server.",
+        "fr": "L’effacement depuis Slack n’est pas disponible dans cette installation\u202f: lancez "
+        "`python bot.py forget --author …` sur le serveur.",
+    },
+    "privacy.notice.purposes": {
+        "en": "Veilleur collects public posts that mention the topics its users follow, so that their team can read "
+        "them, alert the people in charge, prepare answers (summaries and reply drafts) and count what is said. "
+        "It takes no automated decision about the people who wrote them.",
+        "fr": "Veilleur collecte les publications publiques qui évoquent les sujets suivis par ses utilisateurs, pour "
+        "que leur équipe puisse les lire, alerter les personnes responsables, préparer des réponses (résumés et "
+        "brouillons) et compter ce qui se dit. Il ne prend aucune décision automatisée sur leurs auteurs.",
+    },
+    "privacy.notice.recipients": {
+        "en": "The team’s Slack workspace, where posts are shown.",
+        "fr": "L’espace de travail Slack de l’équipe, où les publications sont affichées.",
+    },
+    "privacy.notice.recipients_llm": {
+        "en": "The language model at {host}, which receives posts when someone asks for a summary, a reply draft or "
+        "the digest.",
+        "fr": "Le modèle de langage hébergé par {host}, qui reçoit des publications quand quelqu’un demande un résumé, "
+        "un brouillon de réponse ou la synthèse.",
+    },
+    "privacy.notice.retention.one": {
+        "en": "Posts are kept {days} day after they are collected, then their text and author are erased.",
+        "fr": "Les publications sont conservées {days} jour après leur collecte, puis leur texte et leur auteur sont "
+        "effacés.",
+    },
+    "privacy.notice.retention.other": {
+        "en": "Posts are kept {days} days after they are collected, then their text and author are erased.",
+        "fr": "Les publications sont conservées {days} jours après leur collecte, puis leur texte et leur auteur sont "
+        "effacés.",
+    },
+    "privacy.notice.escalation_retention.one": {
+        "en": "Escalations to officials are kept {days} day after they are closed.",
+        "fr": "Les signalements aux responsables sont conservés {days} jour après leur clôture.",
+    },
+    "privacy.notice.escalation_retention.other": {
+        "en": "Escalations to officials are kept {days} days after they are closed.",
+        "fr": "Les signalements aux responsables sont conservés {days} jours après leur clôture.",
+    },
+    "privacy.notice.origin": {
+        "en": "Public posts on {platforms}, collected automatically.",
+        "fr": "Publications publiques sur {platforms}, collectées automatiquement.",
+    },
+    "privacy.notice.no_platform": {"en": "no platform", "fr": "aucune plateforme"},
+    "privacy.notice.rights": {
+        "en": "You may ask for access to, correction or erasure of these data, object to their processing (your "
+        "future posts are then no longer collected), and complain to your data protection authority (in France, "
+        "the CNIL).",
+        "fr": "Vous pouvez demander l’accès à ces données, leur rectification ou leur effacement, vous opposer à leur "
+        "traitement (vos publications ne sont alors plus collectées) et saisir l’autorité de protection des "
+        "données (en France, la CNIL).",
+    },
+    "audit.heading": {
+        "en": "Audit log since {since} (times in {tz}):",
+        "fr": "Journal d’audit depuis le {since} (heures de {tz})\u202f:",
+    },
+    "audit.none.one": {
+        "en": "Nothing in the audit log for the last day.",
+        "fr": "Rien dans le journal d’audit pour le dernier jour.",
+    },
+    "audit.none.other": {
+        "en": "Nothing in the audit log for the last {days} days.",
+        "fr": "Rien dans le journal d’audit pour les {days} derniers jours.",
+    },
+    "audit.line": {"en": "{at}  {user}  {action}  {subject}", "fr": "{at}  {user}  {action}  {subject}"},
+    "audit.action.summarize": {"en": "summary", "fr": "résumé"},
+    "audit.action.draft": {"en": "reply draft", "fr": "brouillon de réponse"},
+    "audit.action.export": {"en": "export of an author’s data", "fr": "export des données d’un auteur"},
+    "audit.action.forget": {"en": "erasure of an author’s data", "fr": "effacement des données d’un auteur"},
+    "audit.action.watch.add": {"en": "watcher added", "fr": "veille ajoutée"},
+    "audit.action.watch.edit": {"en": "watcher changed", "fr": "veille modifiée"},
+    "audit.action.watch.pause": {"en": "watcher paused", "fr": "veille mise en pause"},
+    "audit.action.watch.resume": {"en": "watcher resumed", "fr": "veille relancée"},
+    "audit.action.watch.remove": {"en": "watcher removed", "fr": "veille supprimée"},
+    "audit.action.watch.reload": {"en": "watchers file read again", "fr": "fichier des veilles relu"},
     "watch.usage": {
         "en": "*/watch* — what Veilleur watches\n"
         "• `/watch list`: every watcher, where it comes from and how it is doing\n"

@@ -1,4 +1,5 @@
-"""Who may change watchers from Slack: ADMIN_USERS, members of ADMIN_GROUP, or else the workspace's admins.
+"""Who the bot's admins are: ADMIN_USERS, members of ADMIN_GROUP, or else the workspace's admins. They may change
+watchers from Slack (/watch) and export or erase what is held about a person (/privacy).
 
 With neither setting, the workspace's admins and owners (users.info `is_admin`/`is_owner`) may: they installed
 the bot or could have, and are already trusted with every channel, so /watch works out of the box without
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,6 +21,11 @@ from veilleur.core.settings import Settings
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60.0
+
+
+def admin_mentions(admin_users: Sequence[str], admin_group: str | None) -> str:
+    """ADMIN_USERS and ADMIN_GROUP as Slack mentions (both validated IDs); "" when the workspace's admins are."""
+    return ", ".join([f"<@{user}>" for user in admin_users] + ([f"<!subteam^{admin_group}>"] if admin_group else []))
 
 
 class AdminAccess:
@@ -42,7 +48,7 @@ class AdminAccess:
         """True when ADMIN_USERS or ADMIN_GROUP says who may; False when workspace admins do."""
         return bool(self.users or self.group)
 
-    async def may_change_watchers(self, user: str) -> bool:
+    async def is_admin(self, user: str) -> bool:
         if user in self.users:
             return True
         if self.group is not None:

@@ -116,6 +116,27 @@ def rollup_message(
     return {"text": escape(sentence), "blocks": blocks}
 
 
+def confirm_or_cancel(
+    block_id: str, value: str, *, confirm: tuple[str, str], cancel: tuple[str, str], title: str, text: str
+) -> dict[str, object]:
+    """The buttons under a question about something that cannot be undone: `confirm` (action id, label), which
+    Slack confirms once more in a dialog (`title`, `text`), and `cancel`. Both carry `value`."""
+    confirm_id, confirm_label = confirm
+    cancel_id, cancel_label = cancel
+    dialog = {
+        "title": plain_text(title, 100),
+        "text": plain_text(text, 300),
+        "confirm": plain_text(confirm_label, 30),
+        "deny": plain_text(cancel_label, 30),
+        "style": "danger",
+    }
+    return {"type": "actions", "block_id": block_id, "elements": [
+        {"type": "button", "action_id": confirm_id, "style": "danger", "value": value,
+         "text": plain_text(confirm_label, 75), "confirm": dialog},
+        {"type": "button", "action_id": cancel_id, "value": value, "text": plain_text(cancel_label, 75)},
+    ]}
+
+
 def mention_line(mention: Mention, lang: str, *, reach_tiers: bool = False) -> str:
     """One mention on one line, as markup: its excerpt (linked), author, source and reach."""
     excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _clean(mention.url, EXCERPT_LIMIT) or "…"

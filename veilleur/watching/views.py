@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from veilleur.core.i18n import format_datetime, format_duration, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import WatcherFieldError
+from veilleur.slack.admin_access import admin_mentions
 from veilleur.slack.cards import SOURCES as SOURCE_LABELS
-from veilleur.slack.cards import quoted_mention_blocks
+from veilleur.slack.cards import confirm_or_cancel, quoted_mention_blocks
 from veilleur.slack.markup import escape, markup, mrkdwn, plain_text
 from veilleur.storage.store import WatcherStatus
 from veilleur.watching.catalog import FILE, CatalogEntry, ReloadReport, Trial
@@ -407,21 +408,13 @@ def health_text(status: WatcherStatus, *, paused: bool, tz: ZoneInfo, lang: str)
 def remove_confirmation(name: str, lang: str) -> dict[str, Any]:
     """Asked before a removal: nothing happens until the person clicks Remove."""
     question = t("watch.remove.question", lang, name=name)
-    confirm = {
-        "title": plain_text(t("watch.remove.confirm_title", lang), 100),
-        "text": plain_text(t("watch.remove.confirm_text", lang, name=name), 300),
-        "confirm": plain_text(t("watch.remove.button", lang), 30),
-        "deny": plain_text(t("watch.remove.keep", lang), 30),
-        "style": "danger",
-    }
+    buttons = confirm_or_cancel(
+        "remove", name,
+        confirm=(REMOVE_CONFIRM, t("watch.remove.button", lang)), cancel=(REMOVE_CANCEL, t("watch.remove.keep", lang)),
+        title=t("watch.remove.confirm_title", lang), text=t("watch.remove.confirm_text", lang, name=name),
+    )
     return {"text": question, "blocks": [
-        {"type": "section", "block_id": "question", "text": mrkdwn(question)},
-        {"type": "actions", "block_id": "remove", "elements": [
-            {"type": "button", "action_id": REMOVE_CONFIRM, "style": "danger", "value": name,
-             "text": plain_text(t("watch.remove.button", lang), 75), "confirm": confirm},
-            {"type": "button", "action_id": REMOVE_CANCEL, "value": name,
-             "text": plain_text(t("watch.remove.keep", lang), 75)},
-        ]},
+        {"type": "section", "block_id": "question", "text": mrkdwn(question)}, buttons,
     ]}
 
 
@@ -443,7 +436,7 @@ def reload_message(report: ReloadReport, file: str, lang: str) -> str:
 
 def refusal(admin_users: Sequence[str], admin_group: str | None, lang: str) -> str:
     """Markup: who may change watchers, for the person who may not."""
-    people = _people(admin_users, admin_group)
+    people = admin_mentions(admin_users, admin_group)
     if not people:
         return t("watch.refused.workspace_admins", lang)
     return t("watch.refused.only", lang, people=people)
@@ -451,13 +444,8 @@ def refusal(admin_users: Sequence[str], admin_group: str | None, lang: str) -> s
 
 def who_may_change(admin_users: Sequence[str], admin_group: str | None, lang: str) -> str:
     """Markup: who may change watchers, for the App Home."""
-    people = _people(admin_users, admin_group)
+    people = admin_mentions(admin_users, admin_group)
     return t("watch.who.only", lang, people=people) if people else t("watch.who.workspace_admins", lang)
-
-
-def _people(admin_users: Sequence[str], admin_group: str | None) -> str:
-    """ADMIN_USERS and ADMIN_GROUP as Slack mentions (both validated IDs)."""
-    return ", ".join([f"<@{user}>" for user in admin_users] + ([f"<!subteam^{admin_group}>"] if admin_group else []))
 
 
 def usage(lang: str) -> str:
