@@ -270,7 +270,10 @@ def print_pending_cards(services: LocalServices) -> None:
     for delivery in due:
         if delivery.kind == "removal":
             continue
-        message = outbox_message(delivery, store=services.store, stories=services.stories, lang=lang)
+        message = outbox_message(
+            delivery, store=services.store, stories=services.stories, lang=lang,
+            reach_tiers=services.settings.public_body,
+        )
         where = " (in the burst thread)" if delivery.parent_id else ""
         print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
         print(as_text(message))

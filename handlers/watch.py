@@ -155,7 +155,8 @@ async def run_test_command(
                       text=escape(t("watch.test.invalid", lang, field=error.field, error=error.message)))
         return
     trial = await watching.catalog.trial(config, watcher)
-    message = ui.trial_message(trial, query=query, source=source, tz=watching.settings.bot_timezone, lang=lang)
+    message = ui.trial_message(trial, query=query, source=source, tz=watching.settings.bot_timezone, lang=lang,
+                               reach_tiers=watching.settings.public_body)
     await respond(response_type="ephemeral", replace_original=True, **message)
 
 
@@ -194,7 +195,8 @@ async def handle_test_clicked(ack: AsyncAck, body: Payload, client: AsyncWebClie
     else:
         trial = await watching.catalog.trial(config, watcher)
         blocks = ui.trial_blocks(trial, watcher=draft.editing or draft.name or "test",
-                                 tz=watching.settings.bot_timezone, lang=lang, previews=ui.PREVIEWS_IN_FORM)
+                                 tz=watching.settings.bot_timezone, lang=lang, previews=ui.PREVIEWS_IN_FORM,
+                                 reach_tiers=watching.settings.public_body)
     await client.views_update(view_id=view["id"], view=ui.watcher_form(draft, lang, trial=blocks))
 
 

@@ -415,3 +415,121 @@ async def test_logs_at_info_are_the_bots_own_lines_as_json_without_posts_or_toke
     assert records and all({"time", "level", "logger", "message"} <= set(record) for record in records)
     assert not [r for r in records if r["level"] == "INFO" and not r["logger"].startswith(("veilleur", "watchers"))]
     assert "tram strike" not in err and "xoxb-test" not in err
+
+
+# ---- data protection: minimal by default, the public-body profile, where LLM prompts go --------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ADDRESSES = ("jean.dupont@redaction.example", "marie.curie@redaction.example", "paul.martin@redaction.example",
+             "sophie.leroy", "lea.bernard@quartier.example", "hugo@quartier.example")
+
+
+def watcher_table(name: str, source: str, where: str, query: str, **extra: str) -> str:
+    options = "".join(f"{key} = {value}\n" for key, value in extra.items())
+    return (f'[[watcher]]\nname = "{name}"\nsource = "{source}"\n{where}\nquery = "{query}"\n'
+            f'channel = "{channel_of(name)}"\nbackfill = 10\n{options}\n')
+
+
+async def test_feed_authors_reach_cards_and_the_digest_without_their_e_mail_addresses(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    feeds.add_file("/rss", FIXTURES / "feeds" / "SYNTHETIC_authors_with_addresses_rss2.xml")
+    feeds.add_file("/atom", FIXTURES / "feeds" / "SYNTHETIC_authors_with_addresses_atom.xml")
+    (tmp_path / "watchers.toml").write_text(
+        watcher_table("actu", "rss", f'url = "{feeds.url("/rss")}"', "tram")
+        + watcher_table("quartier", "rss", f'url = "{feeds.url("/atom")}"', "tram")
+    )
+    env = env_for(tmp_path, slack)
+    assert (await run_cli(tmp_path, env, "once"))[0] == 0
+    cards = json.dumps(slack.posted_messages(), ensure_ascii=False)
+    assert len(slack.posted_messages()) == 6
+    assert not any(address in cards for address in ADDRESSES)
+    assert all(name in cards for name in ("Jean Dupont", "Paul Martin", "Sophie Leroy", "Léa Bernard"))
+    assert "tram@exempleville.example" in cards  # what a post says is kept as it was written
+    code, digest, _ = await run_cli(tmp_path, env_for(tmp_path, None), "digest", "--dry-run")
+    assert code == 0 and "Jean Dupont" in digest
+    assert not any(address in digest for address in ADDRESSES)
+
+
+def watch_rstats(tmp_path: Path, feeds: FeedServer, *followers: int) -> None:
+    """A Mastodon watcher of #rstats on `feeds`, serving the recorded timeline (its authors have 5 to 718
+    followers), the first authors' counts replaced by `followers`."""
+    statuses = json.loads((FIXTURES / "mastodon" / "tag_timeline_rstats_fosstodon.json").read_text())
+    for status, count in zip(statuses, followers, strict=False):
+        status["account"]["followers_count"] = count
+    feeds.add("/api/v1/timelines/tag/rstats", json.dumps(statuses), content_type="application/json")
+    (tmp_path / "watchers.toml").write_text(
+        watcher_table("rstats", "mastodon", f'base_url = "{feeds.base_url}"', "rstats", options='{ tags = ["rstats"] }')
+    )
+
+
+async def test_in_the_public_body_profile_followers_are_stored_and_shown_only_as_reach_tiers(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    watch_rstats(tmp_path, feeds, 5432, 48_000)
+    env = env_for(tmp_path, slack, PRIVACY_PROFILE="public-body")
+    assert (await run_cli(tmp_path, env, "once"))[0] == 0
+    cards = json.dumps(slack.posted_messages(), ensure_ascii=False)
+    assert "1K–10K followers" in cards and "over 10K followers" in cards and "under 1K followers" in cards
+    assert not any(count in cards for count in ("5.4K", "48K", "656", "718"))
+    store = Store.open(tmp_path / "veilleur.db")
+    assert {row["author_reach"] for row in sql(store).query("select author_reach from mentions")} == {0, 1000, 10_000}
+    store.close()
+    code, digest, _ = await run_cli(tmp_path, env_for(tmp_path, None, PRIVACY_PROFILE="public-body"),
+                                    "digest", "--dry-run")
+    assert code == 0 and "over 10K followers" in digest and "48K" not in digest
+
+
+async def test_switching_a_database_to_the_public_body_profile_keeps_only_the_tiers_of_earlier_counts(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    watch_rstats(tmp_path, feeds)
+    assert (await run_cli(tmp_path, env_for(tmp_path, slack), "once"))[0] == 0
+    store = Store.open(tmp_path / "veilleur.db")
+    assert 656 in {row["author_reach"] for row in sql(store).query("select author_reach from mentions")}
+    store.close()
+    code, _, err = await run_cli(tmp_path, env_for(tmp_path, None, PRIVACY_PROFILE="public-body", LOG_LEVEL="INFO"),
+                                 "status")
+    assert code == 0 and "5 stored follower counts reduced to reach tiers" in err
+    store = Store.open(tmp_path / "veilleur.db")
+    assert {row["author_reach"] for row in sql(store).query("select author_reach from mentions")} == {0}
+    store.close()
+
+
+@pytest.mark.parametrize("command", [["once"], ["digest", "--dry-run"], []])
+async def test_an_llm_host_outside_the_allowed_ones_stops_every_command_with_one_line(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, command: list[str]
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    env = env_for(tmp_path, slack, OPENAI_API_KEY="sk-secret-key-123", PRIVACY_PROFILE="public-body")
+    code, out, err = await run_cli(tmp_path, env, *command)
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert "OPENAI_BASE_URL" in line and "api.openai.com" in line and "list it in LLM_ALLOWED_HOSTS" in line
+    assert "secret-key" not in err
+    env = env_for(tmp_path, slack, OPENAI_BASE_URL="http://localhost:1/v1", LLM_ALLOWED_HOSTS="llm.mairie.example")
+    code, _, err = await run_cli(tmp_path, env, *command)
+    assert code == 2 and "which LLM_ALLOWED_HOSTS does not list (llm.mairie.example)" in err
+    assert feeds.log == [] and slack.calls_to("chat.postMessage") == []
+
+
+async def test_start_up_says_where_prompts_go_and_refuses_labels_that_are_not_public_roles(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "a")
+    feeds.add("/a", feed([]))
+    env = env_for(tmp_path, None, LOG_LEVEL="INFO")
+    assert "LLM: none configured" in (await run_cli(tmp_path, env, "once"))[2]
+    with (tmp_path / "watchers.toml").open("a") as watchers:
+        watchers.write('\n[[author]]\nhandle = "@jdupont"\nlabels = ["elected"]\n'
+                       '\n[[author]]\nhandle = "@rival"\nlabels = ["opposition"]\n')
+    env |= {"OPENAI_BASE_URL": "http://127.0.0.1:1/v1", "OPENAI_API_KEY": "sk-secret-key-123",
+            "LLM_MODEL": "mistral-small", "PRIVACY_PROFILE": "public-body"}
+    code, out, err = await run_cli(tmp_path, env, "once")
+    assert code == 2 and out == ""
+    assert "LLM: prompts go to 127.0.0.1 (model mistral-small), authors as pseudonyms" in err
+    assert "secret-key" not in err
+    (refused,) = [line for line in err.splitlines() if "LLM: prompts go to" not in line]
+    assert refused.startswith("veilleur: configuration error: WATCHERS_FILE")
+    assert "author '@rival', field 'labels': 'opposition' is not a public role" in refused
+    assert "PRIVACY_PROFILE=public-body" in refused and "@jdupont" not in err

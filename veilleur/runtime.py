@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.assist.conversations import ConversationFetcher
 from veilleur.assist.drafting import Drafter
-from veilleur.assist.llm import LLM
+from veilleur.assist.llm import LLM, llm_destination
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
 from veilleur.core.settings import Settings, SettingsError, require_slack_connection
@@ -43,7 +43,7 @@ from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.audit import AuditLog
-from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, unavailable_reason
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_reason
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
 from veilleur.watching.mention_cards import MentionCards
@@ -113,6 +113,9 @@ class _Loaded:
 def _load(settings: Settings, store: Store | None) -> _Loaded:
     configs, problems = load_watcher_configs(settings)
     store = store or open_store(settings)
+    log.info("%s", llm_destination(settings))
+    if settings.public_body:
+        _keep_reach_tiers_only(store)
     context = WatcherContext(http=new_http_client(), env=settings.env)
     watchers: dict[str, Watcher] = {}
     for config in configs:
@@ -124,11 +127,25 @@ def _load(settings: Settings, store: Store | None) -> _Loaded:
             problems.append(problem)
     routes, route_problems = load_routes(settings)
     problems.extend(route_problems)
-    authors, author_problems = load_authors_file(settings.watchers_file, SOURCES.keys())
+    authors, author_problems = load_authors_file(
+        settings.watchers_file, SOURCES.keys(), public_roles_only=settings.public_body
+    )
     for problem in author_problems:
         log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
     problems.extend(author_problems)
     return _Loaded(settings, store, context, configs, watchers, routes, authors, problems)
+
+
+def _keep_reach_tiers_only(store: Store) -> None:
+    """PRIVACY_PROFILE=public-body on a database that holds follower counts from before: keep only their tiers."""
+    try:
+        changed = store.keep_reach_tiers_only()
+    except DatabaseError as error:
+        # Nothing is lost by waiting: new mentions are stored as tiers, and the next start tries again.
+        log.warning("cannot reduce stored follower counts to reach tiers now: %s", database_problem(error, store.path))
+        return
+    if changed:
+        log.info("PRIVACY_PROFILE=public-body: %d stored follower counts reduced to reach tiers", changed)
 
 
 def open_local_services(settings: Settings, *, store: Store | None = None) -> LocalServices:
@@ -151,7 +168,9 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
     outbox = Outbox(
         store,
         slack,
-        lambda delivery: outbox_message(delivery, store=store, stories=stories, lang=settings.bot_language),
+        lambda delivery: outbox_message(
+            delivery, store=store, stories=stories, lang=settings.bot_language, reach_tiers=settings.public_body
+        ),
     )
     stories = _stories(loaded, slack=slack, on_queued=outbox.wake)
     poller.on_queued = outbox.wake
@@ -172,6 +191,7 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
         lang=settings.bot_language,
         tz=settings.bot_timezone,
         on_queued=outbox.wake,
+        reach_tiers=settings.public_body,
     )
     # Stories first: a large poll's cards are held back from the outbox until they are grouped, and that hold must
     # be set before any hook lets the loop run something else.
@@ -183,7 +203,9 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
             slack=slack,
             outbox=outbox,
             escalations=escalations,
-            conversations=ConversationFetcher(store, slack, loaded.watchers, loaded.authors),
+            conversations=ConversationFetcher(
+                store, slack, loaded.watchers, loaded.authors, reach_tiers=settings.public_body
+            ),
             summarizer=Summarizer(llm, prompts, lang),
             drafter=Drafter(llm, prompts, lang),
             cards=MentionCards(store, stories.current_card),
@@ -203,6 +225,7 @@ def _poller(loaded: _Loaded) -> Poller:
         loaded.watchers,
         burst_threshold=settings.burst_threshold,
         max_cards=settings.max_cards_per_poll,
+        reach_tiers=settings.public_body,
     )
 
 
@@ -217,6 +240,7 @@ def _stories(loaded: _Loaded, *, slack: AsyncWebClient | None, on_queued: Callab
         tz=settings.bot_timezone,
         slack=slack,
         on_queued=on_queued,
+        reach_tiers=settings.public_body,
     )
 
 

@@ -171,3 +171,16 @@ def test_the_thread_notice_links_the_draft() -> None:
     notice = draft_in_thread_notice("https://fake.slack.com/archives/C1/p1", "en")
     assert "<https://fake.slack.com/archives/C1/p1|" in notice["text"]
     assert_within_block_kit_limits(notice)
+
+
+def test_with_reach_tiers_a_summary_shows_tiers_and_what_a_stance_reaches_at_least() -> None:
+    conversation = Conversation(kind="mention", posts=(Post("a", "a", "t"),), source="mastodon", reach_tiers=True)
+    stances = (StanceLine("for", 12, 30, 5, 12_000, ()), StanceLine("against", 20, 50, 3, None, ()))
+    stat = AuthorStat(author="Ann", handle="@ann", reach=1000, posts=3, labels=("journalist",), stances=())
+    summary = llm_summary(conversation, stances=stances, influential=(stat,), labelled=(stat,), questions=())
+    texts = section_texts(summary_message(summary, "en"))
+    assert "For: *12* (30%) · 5 authors · reach at least 12K" in texts["stances"]
+    assert "*Ann* · 1K–10K followers · 3 messages · journalist" in texts["influential"]
+    assert "1,000" not in texts["influential"] and "1K followers" not in texts["influential"]
+    french = section_texts(summary_message(summary, "fr"))
+    assert "audience d’au moins 12\u00a0k" in french["stances"] and "1\u00a0k à 10\u00a0k abonnés" in french["labelled"]

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from veilleur.core.watcher_config import AuthorLabel, load_authors_file, load_watchers_file, parse_authors
+from veilleur.core.watcher_config import (
+    AuthorLabel,
+    WatchersFileError,
+    load_authors_file,
+    load_watchers_file,
+    parse_authors,
+)
 
 SOURCES = ("rss", "mastodon", "bluesky")
 
@@ -26,7 +32,8 @@ def test_authors_are_read_from_the_watchers_file_next_to_the_watchers(tmp_path: 
     ]
     (problem,) = problems
     assert str(problem) == (
-        "author '@x', field 'labels': expected a list of journalist, elected, opposition, troll, got ['celebrity']"
+        "author '@x', field 'labels': expected a list of journalist, elected, media, institution, opposition, troll,"
+        " got ['celebrity']"
     )
     configs, watcher_problems = load_watchers_file(path, SOURCES)
     assert [config.name for config in configs] == ["w"] and watcher_problems == []
@@ -71,3 +78,38 @@ def test_names_match_on_any_source_without_case() -> None:
     label = AuthorLabel(labels=("elected",), name="Jean Dupont")
     assert label.matches("rss", "", "jean dupont") and label.matches("slack", "U1", "Jean Dupont")
     assert not label.matches("rss", "jdupont", "")
+
+
+def test_media_and_institution_are_labels_too() -> None:
+    authors, problems = parse_authors(
+        [{"handle": "@ouest", "labels": ["media"]}, {"name": "Préfecture", "labels": ["institution"]}], SOURCES
+    )
+    assert problems == [] and [author.labels for author in authors] == [("media",), ("institution",)]
+
+
+@pytest.mark.parametrize("labels", [["troll"], ["opposition"], ["elected", "opposition"]])
+def test_the_public_body_profile_refuses_a_label_that_is_not_a_public_role(labels: list[str]) -> None:
+    tables = [{"handle": "@ann", "labels": ["journalist"]}, {"handle": "@jean", "labels": labels}]
+    assert parse_authors(tables, SOURCES)[1] == []  # the standard profile takes it
+    with pytest.raises(WatchersFileError) as raised:
+        parse_authors(tables, SOURCES, public_roles_only=True)
+    line = str(raised.value)
+    assert line.startswith("author '@jean', field 'labels':") and "PRIVACY_PROFILE=public-body" in line
+    assert "elected, journalist, media, institution" in line and "\n" not in line
+
+
+def test_the_public_body_profile_keeps_public_roles_and_stops_at_any_other_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "watchers.toml"
+    path.write_text(
+        '[[author]]\nname = "Jean Dupont"\nlabels = ["elected"]\n\n'
+        '[[author]]\nhandle = "@rita@mastodon.social"\nlabels = ["journalist", "media"]\n\n'
+        '[[author]]\nhandle = "@bad"\nlabels = ["journalist"]\nreach = 3\n'
+    )
+    authors, (problem,) = load_authors_file(path, SOURCES, public_roles_only=True)
+    assert [author.name or author.handle for author in authors] == ["Jean Dupont", "@rita@mastodon.social"]
+    assert problem.field == "reach"  # any other mistake leaves the table out, as in the standard profile
+    with path.open("a") as file:
+        file.write('\n[[author]]\nhandle = "@x"\nlabels = ["troll"]\n')
+    with pytest.raises(WatchersFileError) as raised:
+        load_authors_file(path, SOURCES, public_roles_only=True)
+    assert str(raised.value).startswith(f"WATCHERS_FILE {str(path)!r}: author '@x', field 'labels': 'troll' is not")

@@ -11,6 +11,7 @@ from veilleur.core.i18n import (
     format_count,
     format_datetime,
     format_number,
+    format_reach,
     t,
     t_plural,
 )
@@ -140,3 +141,23 @@ def test_format_datetime_writes_the_first_of_the_month_as_french_does() -> None:
 )
 def test_format_number_has_one_decimal_at_most_in_each_language(value: float, english: str, french: str) -> None:
     assert (format_number(value, "en"), format_number(value, "fr")) == (english, french)
+
+
+@pytest.mark.parametrize(
+    ("reach", "english", "french"),
+    [
+        (0, "under 1K followers", "moins de 1\u00a0k abonnés"),
+        (999, "under 1K followers", "moins de 1\u00a0k abonnés"),
+        (1000, "1K–10K followers", "1\u00a0k à 10\u00a0k abonnés"),
+        (9_999, "1K–10K followers", "1\u00a0k à 10\u00a0k abonnés"),
+        (10_000, "over 10K followers", "plus de 10\u00a0k abonnés"),
+    ],
+)
+def test_a_reach_reads_as_a_tier_when_only_tiers_are_kept(reach: int, english: str, french: str) -> None:
+    assert format_reach(reach, "en", tiers=True) == english
+    assert format_reach(reach, "fr", tiers=True) == french
+
+
+def test_a_reach_reads_as_a_count_otherwise() -> None:
+    assert format_reach(12_345, "en") == "12.3K followers"
+    assert format_reach(1, "fr") == "1 abonné"

@@ -182,3 +182,109 @@ def test_a_wrong_allow_private_urls_is_one_line_naming_the_variable(value: str) 
     with pytest.raises(SettingsError) as raised:
         parse_settings({"ALLOW_PRIVATE_URLS": value})
     assert str(raised.value).startswith("ALLOW_PRIVATE_URLS") and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "host"),
+    [
+        ({"OPENAI_API_KEY": "sk-1"}, "api.openai.com"),
+        ({"OPENAI_BASE_URL": "http://LocalHost:11434/v1"}, "localhost"),
+        ({"OPENAI_BASE_URL": "http://[::1]:8000/v1"}, "::1"),
+        ({}, None),
+    ],
+)
+def test_the_llm_host_is_where_prompts_go(env: dict[str, str], host: str | None) -> None:
+    assert parse_settings(env).llm_host == host
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://api.mistral.ai/v1",
+        "https://API.Mistral.AI./v1",  # case and a trailing dot do not make another host
+        "http://10.0.0.5:8000/v1",
+    ],
+)
+def test_a_listed_llm_host_is_allowed(base_url: str) -> None:
+    settings = parse_settings({
+        "OPENAI_BASE_URL": base_url, "LLM_ALLOWED_HOSTS": "api.mistral.ai, 10.0.0.5", "PRIVACY_PROFILE": "public-body",
+    })
+    assert settings.llm_host is not None
+
+
+@pytest.mark.parametrize(
+    ("base_url", "allowed"),
+    [
+        ("https://api.openai.com/v1", "api.mistral.ai"),
+        ("https://eu.api.mistral.ai/v1", "api.mistral.ai"),  # a subdomain is another host
+        ("http://10.0.0.6:8000/v1", "10.0.0.5"),
+        ("http://localhost:11434/v1", "api.mistral.ai"),  # a list is the whole list, loopback included
+    ],
+)
+def test_an_llm_host_that_llm_allowed_hosts_does_not_list_stops_start_up(base_url: str, allowed: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"OPENAI_BASE_URL": base_url, "LLM_ALLOWED_HOSTS": allowed})
+    message = str(raised.value)
+    assert "LLM_ALLOWED_HOSTS" in message and "OPENAI_BASE_URL" in message and "\n" not in message
+
+
+def test_the_default_openai_endpoint_is_checked_against_the_list_too() -> None:
+    with pytest.raises(SettingsError, match=r"api\.openai\.com, which LLM_ALLOWED_HOSTS does not list"):
+        parse_settings({"OPENAI_API_KEY": "sk-1", "LLM_ALLOWED_HOSTS": "api.mistral.ai"})
+    assert parse_settings({"OPENAI_API_KEY": "sk-1", "LLM_ALLOWED_HOSTS": "api.openai.com"}).llm_enabled
+
+
+def test_ip_addresses_are_compared_by_value() -> None:
+    settings = parse_settings({"OPENAI_BASE_URL": "http://[0:0:0:0:0:0:0:1]:8000/v1", "LLM_ALLOWED_HOSTS": "[::1]"})
+    assert settings.llm_host == "0:0:0:0:0:0:0:1"
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://localhost:11434/v1",
+        "http://ollama.localhost:11434/v1",
+        "http://127.0.0.1:11434/v1",
+        "http://[::1]:8000/v1",
+        "http://10.1.2.3:8000/v1",
+        "http://172.20.0.4:8000/v1",
+        "http://192.168.1.20:8000/v1",
+        "http://[fd12::5]:8000/v1",
+    ],
+)
+def test_the_public_body_profile_allows_a_self_hosted_model_by_default(base_url: str) -> None:
+    settings = parse_settings({"OPENAI_BASE_URL": base_url, "PRIVACY_PROFILE": "public-body"})
+    assert settings.public_body and settings.llm_enabled
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OPENAI_API_KEY": "sk-1"},  # the default endpoint, api.openai.com
+        {"OPENAI_BASE_URL": "https://api.mistral.ai/v1"},
+        {"OPENAI_BASE_URL": "http://llm.mairie.example:8000/v1"},  # a name is not resolved: it is not known local
+        {"OPENAI_BASE_URL": "http://ollama:11434/v1"},
+        {"OPENAI_BASE_URL": "http://8.8.8.8/v1"},
+        {"OPENAI_BASE_URL": "http://100.64.0.1/v1"},  # shared address space: not a private network
+    ],
+)
+def test_the_public_body_profile_refuses_any_other_host_until_it_is_listed(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(env | {"PRIVACY_PROFILE": "public-body"})
+    message = str(raised.value)
+    assert message.startswith("OPENAI_BASE_URL") and "\n" not in message
+    assert "list it in LLM_ALLOWED_HOSTS" in message and "art. 28" in message and "outside the EU" in message
+    host = parse_settings(env).llm_host
+    assert host is not None
+    assert parse_settings(env | {"PRIVACY_PROFILE": "public-body", "LLM_ALLOWED_HOSTS": host}).llm_host == host
+
+
+def test_without_an_llm_no_host_is_checked() -> None:
+    settings = parse_settings({"PRIVACY_PROFILE": "public-body", "LLM_ALLOWED_HOSTS": "api.mistral.ai"})
+    assert settings.llm_host is None
+
+
+def test_the_llm_key_never_appears_in_a_refusal() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"OPENAI_API_KEY": "sk-very-secret", "PRIVACY_PROFILE": "public-body"})
+    assert "very-secret" not in str(raised.value)

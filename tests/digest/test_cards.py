@@ -178,3 +178,15 @@ def test_the_volume_has_a_7_day_trend_line_overall_and_per_watcher(lang: str, la
 
     assert f"{label}███████ (6 6 6 6 6 6 6)" in text
     assert "`▁▂▃▅▆▇█`" in text and "`█▇▆▅▃▂▁`" in text
+
+
+@pytest.mark.parametrize(("lang", "tier"), [("en", "over 10K followers"), ("fr", "plus de 10\u00a0k abonnés")])
+def test_with_reach_tiers_the_digest_shows_tiers_and_no_follower_count(lang: str, tier: str) -> None:
+    counts = all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS))
+    assert "12.3K" in counts or "12,3\u00a0k" in counts
+    text = all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS,
+                                   reach_tiers=True))
+    top_line = next(line for line in text.splitlines() if "The tram is late again>" in line)
+    assert tier in top_line
+    assert f"Ann ({tier})" in text  # the theme's influential author
+    assert "12.3K" not in text and "12,3\u00a0k" not in text

@@ -8,6 +8,7 @@ from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, me
 from tests.support.openai_api import FakeOpenAI, LLMFactory
 from tests.support.sql import sql
 from veilleur.assist.prompt_book import PromptBook
+from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Digest
 from veilleur.digest.narrative import FACTS_LIMIT, narrate, narrative_prompt
@@ -85,3 +86,30 @@ async def test_an_llm_failure_gives_the_template_text(
 
     assert not narrative.by_llm and narrative.fallback == "error"
     assert narrative.text.startswith(f"{digest.total} mentions were found")
+
+
+@pytest.mark.parametrize("profile", ["standard", "public-body"])
+async def test_in_the_public_body_profile_the_facts_name_authors_by_pseudonym_and_reach_tier(
+    openai_api: FakeOpenAI, make_llm: LLMFactory, store: Store, profile: str
+) -> None:
+    openai_api.reply = lambda request: "Author 1, an elected official, leads the tram debate."
+    people = [("@jdupont@mastodon.social", "Jean Dupont", 5432), ("@mlefevre@mastodon.social", "Marie Lefèvre", 48)]
+    mentions = [
+        mention(f"t{n}", f"{TRAM[n % len(TRAM)]}, says @mlefevre", reach=people[n % 2][2], likes=20 - n,
+                handle=people[n % 2][0], name=people[n % 2][1])
+        for n in range(12)
+    ]
+    found(store, "tram", mentions, END - timedelta(hours=1))
+    digest = compute_digest(store, DAY, authors=[AuthorLabel(labels=("elected",), name="Jean Dupont")])
+
+    narrative = await narrate(digest, make_llm(openai_api, PRIVACY_PROFILE=profile), "en")
+
+    facts = openai_api.requests[-1].user
+    if profile == "public-body":
+        assert not any(word in facts for word in ("jdupont", "Dupont", "mlefevre", "Lefèvre"))
+        assert "Author 1 (reach 1k-10k" in facts and "Author 1 (elected)" in facts
+        assert "5432" not in facts
+    else:
+        assert "Jean Dupont (reach 5432" in facts and "@mlefevre" in facts
+    expected = "Jean Dupont" if profile == "public-body" else "Author 1"
+    assert narrative.text == f"{expected}, an elected official, leads the tram debate."

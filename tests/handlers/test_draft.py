@@ -177,3 +177,20 @@ def test_button_state_fits_slack_and_round_trips() -> None:
     target, instructions, previous = decode_state(value)
     assert target == MessageRef("C1", "1.2", None) and instructions == "x" * 300 and draft.startswith(previous)
     assert decode_state("not json") is None and decode_state('{"c": 1}') is None
+
+
+async def test_in_the_public_body_profile_a_draft_is_asked_with_pseudonyms_and_names_the_person_answered(
+    make_bot: BotFactory,
+) -> None:
+    bot = await make_bot(PRIVACY_PROFILE="public-body")
+    bot.llm.reply = lambda request: "Hello Author 1, Author 2 is right: thank you both."
+    serve_story(bot.feeds, [("jdupont", "Two years?! Ask @mlefevre.")])
+    mention_id, _ = await bot.post_card(story_mention())
+    _, response_url = await bot.slash("/draft", f"{mention_id} thank jdupont")
+    await bot.slack.wait_for_response(1, within=15)
+    (request,) = bot.llm.requests
+    assert "MESSAGE TO ANSWER\nAuthor 1: Tram line closing" in request.user
+    assert "Author 2: Two years?! Ask Author 3." in request.user and "thank Author 2" in request.system
+    assert not any(person in request.user + request.system for person in ("cityhall", "jdupont", "mlefevre"))
+    (answer,) = bot.responses_to(response_url)
+    assert draft_block(answer) == "```\nHello cityhall, jdupont is right: thank you both.\n```"

@@ -8,6 +8,8 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 from tests.support.bot import BotFactory
 from tests.support.openai_api import ChatRequest, json_reply
 from tests.support.slack_requests import SignedRequest
@@ -281,3 +283,33 @@ def _texts(node: Any):
     elif isinstance(node, list):
         for value in node:
             yield from _texts(value)
+
+
+@pytest.mark.parametrize("profile", ["standard", "public-body"])
+async def test_in_the_public_body_profile_the_llm_reads_pseudonyms_and_the_team_reads_names(
+    make_bot: BotFactory, profile: str
+) -> None:
+    bot = await make_bot(PRIVACY_PROFILE=profile)
+
+    def reply(request: ChatRequest) -> str:
+        """The model names the second message's author as the prompt calls them."""
+        who = request.numbered_messages()[1][1]
+        return json_reply({"labels": {"2": "against", "3": "for"}, "points": [f"{who} opposes the closure"],
+                           "questions": [], "next_steps": [f"Answer {who} first"]})
+
+    bot.llm.reply = reply
+    serve_story(bot.feeds, [("jdupont", "Terrible plan, @mlefevre agrees"), ("mlefevre", "I never said so, jdupont")])
+    mention_id, _ = await bot.post_card(story_mention())
+    _, response_url = await bot.slash("/summarize", str(mention_id))
+    await bot.slack.wait_for_response(1, within=15)
+    (request,) = bot.llm.requests
+    people = ("cityhall", "jdupont", "mlefevre")
+    if profile == "public-body":
+        assert not any(person in request.user or person in request.system for person in people)
+        assert "2. Author 2: Terrible plan, Author 3 agrees" in request.user
+        assert "3. Author 3: I never said so, Author 2" in request.user
+    else:
+        assert all(person in request.user for person in people)
+    (answer,) = bot.responses_to(response_url)
+    assert "jdupont opposes the closure" in blocks_text(answer) and "Answer jdupont first" in blocks_text(answer)
+    assert "Author 2" not in blocks_text(answer)

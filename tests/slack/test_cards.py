@@ -386,3 +386,22 @@ def test_a_removal_notice_says_why_and_nothing_else(reason: str, lang: str, days
         {"type": "context", "block_id": "removed",
          "elements": [{"type": "plain_text", "text": f":wastebasket: {expected}", "emoji": True}]}
     ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "reach", "shown"),
+    [("en", 12_345, "over 10K followers"), ("en", 1000, "1K–10K followers"), ("en", 0, "under 1K followers"),
+     ("fr", 1000, "1\u00a0k à 10\u00a0k abonnés"), ("fr", 10_000, "plus de 10\u00a0k abonnés")],
+)
+def test_with_reach_tiers_a_card_shows_the_tier_and_never_the_count(
+    mention: Mention, lang: str, reach: int, shown: str
+) -> None:
+    tiered = replace(mention, author_reach=reach)
+    message = cards.mention_card(tiered, mention_id=42, watcher="caen-tram", tz=PARIS, lang=lang, reach_tiers=True)
+    assert_within_block_kit_limits(message)
+    source = block(message, "source")["text"]["text"]
+    assert shown in source and "12.3K" not in source and "12,3" not in source and "1,000" not in source
+    quoted = cards.quoted_mention_blocks(tiered, watcher="w", tz=PARIS, lang=lang, reach_tiers=True)
+    assert shown in quoted[0]["text"]["text"]
+    rollup = cards.rollup_message("w", 0, lang, more=1, best=[tiered], reach_tiers=True)
+    assert shown in block(rollup, "best")["text"]["text"]

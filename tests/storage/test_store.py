@@ -340,3 +340,49 @@ async def test_a_read_only_database_and_a_full_one_are_named_as_such(tmp_path: P
         await full.write_patiently(lambda: full.record_poll("w", "C1", [big], {}, now=NOW))
     assert full.count_mentions() == 0
     full.close()
+
+
+def test_m012_takes_the_e_mail_addresses_out_of_authors_stored_before(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path, isolation_level=None))
+    migrations.apply(old, stop_before="m012_no_email_addresses")
+    authors = [
+        ("rss", "", "jean@example.fr (Jean Dupont)"),
+        ("rss", "", "marie@example.fr"),
+        ("mastodon", "ann@mastodon.social", "Ann [ann@example.fr]"),
+        ("hackernews", "bob@example.org", "Bob"),
+        ("reddit", "carol", "Carol (at) home"),
+    ]
+    for n, (source, handle, name) in enumerate(authors, start=1):
+        old["mentions"].insert({"id": n, "source": source, "external_id": str(n), "url": f"https://x.example/{n}",
+                                "text": f"write to tram{n}@mairie.example", "author_handle": handle,
+                                "author_name": name, "first_seen_at": "2026-11-24T09:00:00+00:00"})
+    old["deliveries"].insert({"id": 1, "kind": "card", "watcher": "w", "channel": "C1", "mention_id": 1,
+                              "state": "posted", "created_at": "2026-11-24T09:00:00+00:00"})
+    old["stories"].insert({"id": 1, "channel": "C1", "watcher": "w", "first_card_id": 1,
+                           "created_at": "2026-11-24T09:00:00+00:00"})
+    old["story_members"].insert({"card_id": 1, "story_id": 1, "mention_id": 1, "channel": "C1",
+                                 "author": "rss:jean@example.fr (jean dupont)", "joined_by": "first",
+                                 "at": "2026-11-24T09:00:00+00:00"})
+    old.close()
+
+    store = Store.open(path)
+    stored = [store.mention(n) for n in range(1, len(authors) + 1)]
+    assert [(m.author_handle, m.author_name) for m in stored] == [
+        ("", "Jean Dupont"), ("", ""), ("ann@mastodon.social", "Ann"), ("", "Bob"), ("carol", "Carol (at) home"),
+    ]
+    assert all(m.text.startswith("write to tram") and "@mairie.example" in m.text for m in stored)
+    rows = sql(store).execute("select author_handle, author_name, author from mentions left join story_members"
+                              " on story_members.mention_id = mentions.id").fetchall()
+    assert not any("@example" in (value or "") for row in rows for value in row)
+    assert rows[0][2] == "rss:jean dupont"
+    store.close()
+
+
+def test_keeping_reach_tiers_only_replaces_each_count_by_its_tier_floor_once(store: Store) -> None:
+    reaches = [None, -4, 0, 950, 1000, 5432, 10_000, 2_000_000]
+    store.record_poll("w", "C1", [mention(n, author_reach=reach) for n, reach in enumerate(reaches)], {}, now=NOW)
+    assert store.keep_reach_tiers_only() == 4  # -4, 950, 5432 and 2,000,000; the floors and None stay
+    stored = [store.mention(mention_id).author_reach for mention_id in range(1, len(reaches) + 1)]
+    assert stored == [None, 0, 0, 0, 1000, 1000, 10_000, 10_000]
+    assert store.keep_reach_tiers_only() == 0

@@ -627,3 +627,25 @@ async def test_a_spike_alert_is_written_off_the_loop_from_a_read_connection(tmp_
         assert "works (40)" in block_text(alert, "terms")
     finally:
         store.close()
+
+
+async def test_in_the_public_body_profile_the_summary_is_asked_with_pseudonyms_and_shown_with_names(
+    store: Store, slack: FakeSlack, openai_api: FakeOpenAI, make_llm: LLMFactory
+) -> None:
+    openai_api.reply = lambda request: "Author 2 calls for a strike, echoed by many."
+    start_watcher(store)
+    residents = [
+        Mention(source="mastodon", external_id=f"r{n}", url=f"https://m.example/{n}", text="Tram strike, says @jdupont",
+                author_handle=f"resident{n}@m.example", author_name=f"Resident Number{n}", author_reach=n * 1000,
+                created_at=NOW - timedelta(minutes=10))
+        for n in range(11)
+    ]
+    store.record_poll("caen-tram", "C0TRAM", residents, {}, now=NOW)
+    alerts = Alerts(store, slack, llm=make_llm(openai_api, PRIVACY_PROFILE="public-body"))
+    assert await alerts.check() is not None
+    [request] = openai_api.requests_for("messages about the team's topics has just jumped")
+    assert "Resident" not in request.user and "resident" not in request.user and "jdupont" not in request.user
+    assert "1. mastodon, Author 1 [reach over 10k]: Tram strike, says Author 12" in request.user
+    assert "2. mastodon, Author 2 [reach 1k-10k]" in request.user
+    [message] = alerts.posted()
+    assert block_text(message, "summary") == "*What it is about*\nResident Number9 calls for a strike, echoed by many."

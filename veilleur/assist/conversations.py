@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.errors import UserError
-from veilleur.core.mentions import Mention
+from veilleur.core.mentions import Mention, tier_floor
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import PostTarget, UrlRef, bare_word, parse_target
@@ -66,6 +66,8 @@ class Conversation:
     """`kind` is "thread" (Slack), "channel" (a Slack channel over `window`) or "mention" (on its source).
 
     `problem` is a catalogue key saying why the conversation is partial, with `problem_detail` (outside text).
+    With `reach_tiers` (PRIVACY_PROFILE=public-body), each post's reach is its tier's lowest count (`tier_floor`),
+    to be shown as a tier.
     """
 
     kind: str
@@ -77,6 +79,7 @@ class Conversation:
     excerpt: str | None = None
     problem: str | None = None
     problem_detail: str = ""
+    reach_tiers: bool = False
 
 
 # What a command points at -----------------------------------------------------------------------------------
@@ -142,11 +145,15 @@ class ConversationFetcher:
         slack: AsyncWebClient | None,
         watchers: Mapping[str, Watcher],
         authors: Sequence[AuthorLabel],
+        *,
+        reach_tiers: bool = False,
     ) -> None:
         self.store = store
         self.slack = slack
         self.watchers = watchers
         self.authors = authors
+        # A source's conversation brings follower counts the store never held: they become tiers here too.
+        self.reach_tiers = reach_tiers
         self._names: dict[str, asyncio.Future[str | None]] = {}
         self._lookups = asyncio.Semaphore(NAME_LOOKUPS_AT_ONCE)
         self._bot_user_id: str | None = None
@@ -181,11 +188,14 @@ class ConversationFetcher:
     def mention_post(self, mention: Mention, *, with_title: bool = True) -> Post:
         name, handle = mention.author_name.strip(), mention.author_handle.strip()
         author = f"{name} ({handle})" if name and handle and name != handle else (name or handle or "?")
+        reach = mention.author_reach
+        if reach is not None and self.reach_tiers:
+            reach = tier_floor(reach)
         return Post(
             author=author,
             handle=handle or name or "?",
             text=mention_text(mention, with_title=with_title),
-            reach=mention.author_reach,
+            reach=reach,
             at=mention.created_at,
             source=mention.source,
             labels=author_labels(self.authors, mention.source, handle, name),
@@ -227,6 +237,7 @@ class ConversationFetcher:
             excerpt=(mention.title or mention.text)[:200],
             problem=problem,
             problem_detail=detail,
+            reach_tiers=self.reach_tiers,
         )
 
     async def for_target(self, target: Target, channel: str) -> Conversation:
@@ -251,6 +262,7 @@ class ConversationFetcher:
             channel=channel,
             problem="conversation.truncated" if truncated else None,
             problem_detail=str(MAX_MESSAGES) if truncated else "",
+            reach_tiers=self.reach_tiers,
         )
 
     async def slack_channel(self, channel: str, window: timedelta, now: datetime | None = None) -> Conversation:
@@ -269,6 +281,7 @@ class ConversationFetcher:
             window=window,
             problem="conversation.truncated" if truncated or len(posts) > MAX_MESSAGES else None,
             problem_detail=str(MAX_MESSAGES),
+            reach_tiers=self.reach_tiers,
         )
 
     async def _pages(self, method: str, **args: str) -> tuple[list[dict[str, Any]], bool]:

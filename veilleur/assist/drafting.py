@@ -16,6 +16,7 @@ from string import Template
 from veilleur.assist.conversations import ConversationFetcher, Post, Target
 from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Charter, Fence, PromptBook
+from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.errors import UserError
 from veilleur.core.language import base_language, detect_language, language_name
 from veilleur.core.text import one_line, truncate
@@ -143,37 +144,49 @@ class Drafter:
         fence = Fence.new()
         template = self.prompts.template("draft")
         budget = self.llm.input_tokens - INSTRUCTION_TOKENS - estimate_tokens(template + charter.text)
+        pseudonyms = Pseudonyms(self.default_lang, active=self.llm.pseudonymise)
+        for post in (request.subject, *request.conversation):
+            pseudonyms.author(post.handle, post.name)
         prompt = self.prompts.prompt(
             "draft",
-            fence.wrap(draft_data(request, budget)),
+            fence.wrap(draft_data(request, budget, pseudonyms)),
             fence,
             charter=charter.text,
             language=language_name(lang),
             source=request.subject.source or "the web",
             variant=VARIANT_INSTRUCTIONS[request.variant],
-            instructions=one_line(request.instructions),
+            instructions=one_line(pseudonyms.hide(request.instructions)),
         )
-        return await self.llm.complete("draft", prompt, max_tokens=DRAFT_ANSWER_TOKENS)
+        # "Hello Author 1" becomes "Hello Jean Dupont": the reply the team reads names the person it answers.
+        return pseudonyms.reveal(await self.llm.complete("draft", prompt, max_tokens=DRAFT_ANSWER_TOKENS))
 
 
-def draft_data(request: DraftRequest, budget_tokens: int) -> str:
+def draft_data(request: DraftRequest, budget_tokens: int, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
     """The outside text of a draft request, as one block: conversation, message to answer, official answer,
-    previous draft. The conversation keeps the messages nearest the one answered, within `budget_tokens`."""
-    subject = f"{one_line(request.subject.author)}: {truncate(one_line(request.subject.text), MESSAGE_CHARS)}"
-    parts = [f"MESSAGE TO ANSWER\n{subject}"]
+    previous draft. The conversation keeps the messages nearest the one answered, within `budget_tokens`.
+    Active `pseudonyms` hide the people in all of it (the official answer and the previous draft name them too)."""
+    parts = [f"MESSAGE TO ANSWER\n{message_line(request.subject, pseudonyms)}"]
     if request.official_answer:
         parts.append(f"OFFICIAL ANSWER (what the team's official answered; rely on it)\n"
-                     f"{truncate(request.official_answer.strip(), ANSWER_CHARS)}")
+                     f"{truncate(pseudonyms.hide(request.official_answer.strip()), ANSWER_CHARS)}")
     if request.previous:
-        parts.append(f"PREVIOUS DRAFT\n{truncate(request.previous.strip(), DRAFT_CHARS)}")
+        parts.append(f"PREVIOUS DRAFT\n{truncate(pseudonyms.hide(request.previous.strip()), DRAFT_CHARS)}")
     room = budget_tokens - sum(estimate_tokens(part) for part in parts)
-    context = context_lines(request.conversation, request.subject, room)
+    context = context_lines(request.conversation, request.subject, room, pseudonyms)
     if context:
         parts.insert(0, "CONVERSATION (oldest first)\n" + "\n".join(context))
     return "\n\n".join(parts)
 
 
-def context_lines(conversation: Sequence[Post], subject: Post, budget_tokens: int) -> list[str]:
+def message_line(post: Post, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
+    """"Ann (@ann): text", on one line (with active `pseudonyms`, "Author 2: text")."""
+    author = pseudonyms.author(post.handle, post.name, shown=post.author)
+    return f"{one_line(author)}: {truncate(one_line(pseudonyms.hide(post.text)), MESSAGE_CHARS)}"
+
+
+def context_lines(
+    conversation: Sequence[Post], subject: Post, budget_tokens: int, pseudonyms: Pseudonyms = REAL_NAMES
+) -> list[str]:
     """Lines for the messages around `subject` (up to CONTEXT_MESSAGES, nearest first), in conversation order."""
     others = [index for index, post in enumerate(conversation) if not _same(post, subject)]
     position = next((index for index, post in enumerate(conversation) if _same(post, subject)), 0)
@@ -186,10 +199,7 @@ def context_lines(conversation: Sequence[Post], subject: Post, budget_tokens: in
             break
         chosen.append(index)
         used += cost
-    return [
-        f"{one_line(conversation[index].author)}: {truncate(one_line(conversation[index].text), MESSAGE_CHARS)}"
-        for index in sorted(chosen)
-    ]
+    return [message_line(conversation[index], pseudonyms) for index in sorted(chosen)]
 
 
 def template_draft(

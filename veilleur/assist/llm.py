@@ -49,6 +49,17 @@ class Prompt:
     user: str
 
 
+def llm_destination(settings: Settings) -> str:
+    """Where prompts go, for the start-up log: the host and model, never the key."""
+    if settings.llm_host is None:
+        return (
+            "LLM: none configured (OPENAI_API_KEY and OPENAI_BASE_URL unset): summaries, drafts, the digest and "
+            "spike alerts use their labelled fallbacks"
+        )
+    names = "authors as pseudonyms (PRIVACY_PROFILE=public-body)" if settings.public_body else "authors by name"
+    return f"LLM: prompts go to {settings.llm_host} (model {settings.llm_model}), {names}"
+
+
 def estimate_tokens(text: str) -> int:
     """A cautious token count (about 3 characters per token) for any model's tokenizer."""
     return len(text) // 3 + 1
@@ -60,6 +71,8 @@ class LLM:
         self.timeout = float(settings.llm_timeout)
         self.input_tokens = settings.llm_input_tokens
         self.daily_budget = settings.llm_daily_token_budget
+        # PRIVACY_PROFILE=public-body: every prompt names authors by pseudonym and reach tier (pseudonyms.py).
+        self.pseudonymise = settings.public_body
         self.usage = UsageLedger(store, settings.bot_timezone)
         self._client: AsyncOpenAI | None = None
         if settings.llm_enabled:

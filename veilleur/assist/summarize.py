@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from veilleur.assist.conversations import Conversation, Post
 from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Fence, PromptBook
+from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.language import FUNCTION_WORDS, language_name
 from veilleur.core.stances import LABELS, classify_lexically, tally
 from veilleur.core.text import one_line, truncate
@@ -125,7 +126,11 @@ class Summarizer:
     async def _with_llm(self, conversation: Conversation) -> Summary:
         posts = conversation.posts
         self.llm.check_budget()
-        lines = [message_line(number, post) for number, post in enumerate(posts, start=1)]
+        # One set of pseudonyms for the whole summary: every chunk and the combining request call an author alike.
+        pseudonyms = Pseudonyms(self.lang, active=self.llm.pseudonymise)
+        for post in posts:
+            pseudonyms.author(post.handle, post.name)
+        lines = [message_line(number, post, pseudonyms) for number, post in enumerate(posts, start=1)]
         budget = self.llm.input_tokens - INSTRUCTION_TOKENS - estimate_tokens(self.prompts.template("summarize_chunk"))
         chunks = chunk_lines(lines, budget)
         gate = asyncio.Semaphore(CHUNKS_AT_ONCE)
@@ -152,7 +157,9 @@ class Summarizer:
         if len(notes) == 1:
             main_points, next_steps = notes[0].points, notes[0].next_steps
         else:
-            main_points, next_steps = await self._combine(notes, stances, influential, labelled, len(posts))
+            main_points, next_steps = await self._combine(
+                notes, figures_text(stances, influential, labelled, pseudonyms), len(posts)
+            )
         question_ids = dict.fromkeys(index for note in notes for index in note.questions)
         return Summary(
             conversation=conversation,
@@ -162,8 +169,8 @@ class Summarizer:
             by_reach=by_reach,
             labelled=labelled,
             questions=rank_questions(posts, list(question_ids)),
-            main_points=tuple(main_points[:MAX_POINTS]),
-            next_steps=tuple(next_steps[:MAX_NEXT_STEPS]),
+            main_points=tuple(pseudonyms.reveal(point) for point in main_points[:MAX_POINTS]),
+            next_steps=tuple(pseudonyms.reveal(step) for step in next_steps[:MAX_NEXT_STEPS]),
             chunks=len(chunks),
         )
 
@@ -202,21 +209,15 @@ class Summarizer:
             next_steps=clean_strings(answer.get("next_steps"), MAX_NEXT_STEPS),
         )
 
-    async def _combine(
-        self,
-        notes: Sequence[ChunkNotes],
-        stances: Sequence[StanceLine],
-        influential: Sequence[AuthorStat],
-        labelled: Sequence[AuthorStat],
-        total: int,
-    ) -> tuple[list[str], list[str]]:
-        """One request turning every chunk's notes (model output: data, like the messages) into the final points."""
+    async def _combine(self, notes: Sequence[ChunkNotes], figures: str, total: int) -> tuple[list[str], list[str]]:
+        """One request turning every chunk's notes (model output: data, like the messages) into the final points,
+        with the `figures` computed from every message."""
         fence = Fence.new()
         parts = [
             f"Part {number}:\n" + "\n".join(f"- {point}" for point in note.points + note.next_steps)
             for number, note in enumerate(notes, start=1)
         ]
-        data = "\n\n".join([*parts, figures_text(stances, influential, labelled)])
+        data = "\n\n".join([*parts, figures])
         prompt = self.prompts.prompt(
             "summarize_combine",
             fence.wrap(data),
@@ -251,14 +252,16 @@ def extractive_summary(conversation: Conversation, *, reason: str, detail: str =
     )
 
 
-def message_line(number: int, post: Post) -> str:
-    """"12. Ann (@ann) [reach 1200; journalist]: text", on one line."""
+def message_line(number: int, post: Post, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
+    """"12. Ann (@ann) [reach 1200; journalist]: text", on one line; with active `pseudonyms`,
+    "12. Author 3 [reach 1k-10k; journalist]: text" with the people it names hidden too."""
     facts = []
     if post.reach is not None:
-        facts.append(f"reach {post.reach}")
+        facts.append(pseudonyms.reach(post.reach))
     facts.extend(post.labels)
     meta = f" [{'; '.join(facts)}]" if facts else ""
-    return f"{number}. {one_line(post.author)}{meta}: {truncate(one_line(post.text), MESSAGE_CHARS)}"
+    author = pseudonyms.author(post.handle, post.name, shown=post.author)
+    return f"{number}. {one_line(author)}{meta}: {truncate(one_line(pseudonyms.hide(post.text)), MESSAGE_CHARS)}"
 
 
 def chunk_lines(lines: Sequence[str], budget_tokens: int) -> list[list[int]]:
@@ -382,13 +385,25 @@ def central_posts(posts: Sequence[Post], count: int) -> list[Post]:
 
 
 def figures_text(
-    stances: Sequence[StanceLine], influential: Sequence[AuthorStat], labelled: Sequence[AuthorStat]
+    stances: Sequence[StanceLine],
+    influential: Sequence[AuthorStat],
+    labelled: Sequence[AuthorStat],
+    pseudonyms: Pseudonyms = REAL_NAMES,
 ) -> str:
     """The computed figures, as the combining request reads them."""
+
+    def who(stat: AuthorStat) -> str:
+        return one_line(pseudonyms.author(stat.handle, shown=stat.author))
+
     lines = ["Figures computed from every message:"]
     lines += [f"- {line.label}: {line.count} messages ({line.percent}%), {line.authors} authors" for line in stances]
-    lines += [f"- influential: {stat.author} (reach {stat.reach}, {stat.posts} messages)" for stat in influential]
-    lines += [f"- labelled: {stat.author} ({', '.join(stat.labels)}, {stat.posts} messages)" for stat in labelled]
+    lines += [
+        f"- influential: {who(stat)} ("
+        + (f"{pseudonyms.reach(stat.reach)}, " if stat.reach is not None else "")
+        + f"{stat.posts} messages)"
+        for stat in influential
+    ]
+    lines += [f"- labelled: {who(stat)} ({', '.join(stat.labels)}, {stat.posts} messages)" for stat in labelled]
     return "\n".join(lines)
 
 

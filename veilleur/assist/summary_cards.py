@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 
 from veilleur.assist.summarize import AuthorStat, StanceLine, Summary
-from veilleur.core.i18n import format_count, t, t_plural
+from veilleur.core.i18n import format_count, format_reach, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.cards import SOURCES
 from veilleur.slack.markup import escape, link, markup
@@ -82,10 +82,12 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
         quotes = [f"*{escape(clean(post.author, NAME_LIMIT))}*: {escape(clean(post.text, ITEM_LIMIT))}"
                   for post in summary.key_posts]
         _add_list(blocks, "points", t("summary.key_posts", lang), quotes)
-    _add_list(blocks, "stances", t("summary.stances", lang), [_stance(line, lang) for line in summary.stances])
+    tiers = summary.conversation.reach_tiers
+    _add_list(blocks, "stances", t("summary.stances", lang), [_stance(line, lang, tiers) for line in summary.stances])
     heading = t("summary.influential" if summary.by_reach else "summary.active", lang)
-    _add_list(blocks, "influential", heading, [_author(stat, lang) for stat in summary.influential])
-    _add_list(blocks, "labelled", t("summary.labelled", lang), [_author(stat, lang) for stat in summary.labelled])
+    _add_list(blocks, "influential", heading, [_author(stat, lang, tiers) for stat in summary.influential])
+    labelled = [_author(stat, lang, tiers) for stat in summary.labelled]
+    _add_list(blocks, "labelled", t("summary.labelled", lang), labelled)
     questions = [f"*{escape(clean(post.author, NAME_LIMIT))}*: {escape(clean(post.text, ITEM_LIMIT))}"
                  for post in summary.questions]
     _add_list(blocks, "questions", t("summary.questions", lang), questions)
@@ -121,23 +123,25 @@ def _how(summary: Summary, lang: str) -> str:
     return t(f"summary.fallback.{summary.fallback}", lang, detail=detail)
 
 
-def _stance(line: StanceLine, lang: str) -> str:
+def _stance(line: StanceLine, lang: str, tiers: bool) -> str:
     parts = [t("summary.stance_line", lang, stance=t(f"stance.{line.label}", lang), count=line.count,
                percent=line.percent)]
     if line.count:
         parts.append(t_plural("summary.authors", line.authors, lang, count=line.authors))
     if line.reach is not None and line.count:
-        parts.append(t("summary.reach", lang, reach=format_count(line.reach, lang)))
+        # With tiers, the sum of each author's tier floor is only what the stance reaches at least.
+        key = "summary.reach_at_least" if tiers else "summary.reach"
+        parts.append(t(key, lang, reach=format_count(line.reach, lang)))
     if line.by_label:
         items = ", ".join(f"{t(f'label.{label}', lang)} {count}" for label, count in line.by_label)
         parts.append(t("summary.including", lang, items=items))
     return " · ".join(parts)
 
 
-def _author(stat: AuthorStat, lang: str) -> str:
+def _author(stat: AuthorStat, lang: str, tiers: bool) -> str:
     parts = [f"*{escape(clean(stat.author, NAME_LIMIT))}*"]
     if stat.reach is not None:
-        parts.append(t_plural("card.reach", stat.reach, lang, count=format_count(stat.reach, lang)))
+        parts.append(format_reach(stat.reach, lang, tiers=tiers))
     parts.append(t_plural("summary.posts", stat.posts, lang, count=stat.posts))
     if stat.labels:
         parts.append(", ".join(t(f"label.{label}", lang) for label in stat.labels))

@@ -15,6 +15,8 @@ from babel import Locale
 from babel.dates import get_month_names
 from babel.numbers import format_compact_decimal, format_decimal
 
+from veilleur.core.mentions import reach_tier
+
 LANGUAGES = ("en", "fr")
 
 CATALOGUE: dict[str, dict[str, str]] = {
@@ -33,6 +35,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "card.reach.one": {"en": "{count} follower", "fr": "{count} abonné"},
     "card.reach.other": {"en": "{count} followers", "fr": "{count} abonnés"},
+    # A reach kept as a tier (PRIVACY_PROFILE=public-body), see mentions.REACH_TIERS.
+    "reach.under_1k": {"en": "under 1K followers", "fr": "moins de 1\u00a0k abonnés"},
+    "reach.1k_10k": {"en": "1K–10K followers", "fr": "1\u00a0k à 10\u00a0k abonnés"},
+    "reach.over_10k": {"en": "over 10K followers", "fr": "plus de 10\u00a0k abonnés"},
     "card.watcher": {"en": "watcher: {name}", "fr": "veille : {name}"},
     "rollup.one": {
         "en": "{count} new mention for {watcher}, in the thread",
@@ -886,6 +892,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "summary.authors.one": {"en": "{count} author", "fr": "{count} auteur"},
     "summary.authors.other": {"en": "{count} authors", "fr": "{count} auteurs"},
     "summary.reach": {"en": "reach {reach}", "fr": "audience {reach}"},
+    "summary.reach_at_least": {"en": "reach at least {reach}", "fr": "audience d’au moins {reach}"},
     "summary.including": {"en": "including {items}", "fr": "dont {items}"},
     "summary.posts.one": {"en": "{count} message", "fr": "{count} message"},
     "summary.posts.other": {"en": "{count} messages", "fr": "{count} messages"},
@@ -917,6 +924,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.elected": {"en": "elected official", "fr": "élu"},
     "label.opposition": {"en": "opposition", "fr": "opposition"},
     "label.troll": {"en": "known troll", "fr": "troll connu"},
+    "label.media": {"en": "media", "fr": "média"},
+    "label.institution": {"en": "institution", "fr": "institution"},
+    # What an author is called in prompts when PRIVACY_PROFILE=public-body (see assist/pseudonyms.py).
+    "llm.pseudonym": {"en": "Author {number}", "fr": "Auteur {number}"},
     "window.hours.one": {"en": "{count} hour", "fr": "{count} heure"},
     "window.hours.other": {"en": "{count} hours", "fr": "{count} heures"},
     "window.days.one": {"en": "{count} day", "fr": "{count} jour"},
@@ -1172,6 +1183,14 @@ def format_number(value: float, lang: str) -> str:
     """`value` with one decimal at most, as `lang` writes numbers (Babel): 2, 2.5, 1,234.5; in French 2, 2,5,
     1 234,5."""
     return format_decimal(round(value, 1), format="#,##0.#", locale=_locale(lang))
+
+
+def format_reach(reach: int, lang: str, *, tiers: bool = False) -> str:
+    """An author's followers: "12.3K followers", or with `tiers` (PRIVACY_PROFILE=public-body, where a stored reach is
+    its tier's lowest count) the tier, "1K–10K followers"."""
+    if tiers:
+        return t(f"reach.{reach_tier(reach)}", lang)
+    return t_plural("card.reach", reach, lang, count=format_count(reach, lang))
 
 
 def format_datetime(moment: datetime, tz: ZoneInfo, lang: str) -> str:

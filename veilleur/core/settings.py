@@ -31,6 +31,8 @@ PRIVACY_PROFILES = ("standard", "public-body")
 HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[?[0-9a-f:.]+\]?$")
 # A keyed hash is only as strong as its key: 32 characters of a random secret at least (`openssl rand -hex 32`).
 PRIVACY_KEY_MIN_LENGTH = 32
+# Where the openai client sends prompts when OPENAI_BASE_URL is not set.
+DEFAULT_LLM_BASE_URL = "https://api.openai.com/v1"
 
 
 class SettingsError(ValueError):
@@ -102,6 +104,18 @@ class Settings:
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None or self.openai_base_url is not None
 
+    @property
+    def public_body(self) -> bool:
+        """PRIVACY_PROFILE=public-body: reach tiers, public-role labels only, pseudonyms to the LLM."""
+        return self.privacy_profile == "public-body"
+
+    @property
+    def llm_host(self) -> str | None:
+        """The host that receives the LLM's prompts (lower case, IPv6 without brackets); None without an LLM."""
+        if not self.llm_enabled:
+            return None
+        return urlparse(self.openai_base_url or DEFAULT_LLM_BASE_URL).hostname or ""
+
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Read settings from `.env` (if present) overlaid by the process environment, which wins."""
@@ -119,7 +133,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
 
     bot_token = _optional_prefixed(get, "SLACK_BOT_TOKEN", "xoxb-")
     app_token = _optional_prefixed(get, "SLACK_APP_TOKEN", "xapp-")
-    return Settings(
+    settings = Settings(
         slack_bot_token=bot_token,
         slack_app_token=app_token,
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -177,6 +191,57 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         privacy_key=_privacy_key(get, "PRIVACY_KEY"),
         env=dict(env),
     )
+    check_llm_host(settings)
+    return settings
+
+
+def check_llm_host(settings: Settings) -> None:
+    """Refuse an LLM host the operator has not allowed: with LLM_ALLOWED_HOSTS, any host it does not list; in the
+    public-body profile without it, any host outside this machine and its private networks.
+
+    Nothing is resolved (no DNS lookup at start-up, and a name's address can change): a name is compared as written,
+    an IP address by value, and only "localhost" names and loopback or private addresses count as local.
+    """
+    host = settings.llm_host
+    if host is None:
+        return
+    base_url = settings.openai_base_url or f"{DEFAULT_LLM_BASE_URL} (the default)"
+    if settings.llm_allowed_hosts:
+        if not any(_same_host(host, allowed) for allowed in settings.llm_allowed_hosts):
+            raise SettingsError(
+                f"OPENAI_BASE_URL {base_url} sends prompts to {host}, which LLM_ALLOWED_HOSTS does not list "
+                f"({', '.join(settings.llm_allowed_hosts)}): add it to LLM_ALLOWED_HOSTS, or set OPENAI_BASE_URL "
+                "to an allowed host"
+            )
+        return
+    if settings.public_body and not _is_local_host(host):
+        raise SettingsError(
+            f"OPENAI_BASE_URL {base_url} sends prompts to {host}, outside this machine and its private networks, "
+            "which PRIVACY_PROFILE=public-body refuses by default: list it in LLM_ALLOWED_HOSTS once its processor "
+            "contract (GDPR art. 28) and any transfer outside the EU are checked, or use a self-hosted model"
+        )
+
+
+def _same_host(host: str, allowed: str) -> bool:
+    address, allowed_address = _ip_address(host), _ip_address(allowed)
+    if address is not None and allowed_address is not None:
+        return address == allowed_address
+    return host.rstrip(".") == allowed.strip("[]").rstrip(".")
+
+
+def _is_local_host(host: str) -> bool:
+    address = _ip_address(host)
+    if address is None:
+        name = host.rstrip(".")
+        return name == "localhost" or name.endswith(".localhost")
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
 
 
 def require_slack_connection(settings: Settings) -> str:

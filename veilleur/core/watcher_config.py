@@ -251,7 +251,10 @@ def _text_list(table: dict[str, Any], key: str) -> list[str]:
 
 
 AUTHOR_FIELDS = {"handle", "name", "source", "labels"}
-AUTHOR_LABELS = ("journalist", "elected", "opposition", "troll")
+AUTHOR_LABELS = ("journalist", "elected", "media", "institution", "opposition", "troll")
+# The labels that name a public role, the only ones PRIVACY_PROFILE=public-body accepts: a label such as "troll"
+# or "opposition" on a person is an inference about them, not something they made public.
+PUBLIC_ROLES = ("elected", "journalist", "media", "institution")
 
 
 @dataclass(frozen=True)
@@ -279,8 +282,11 @@ def normal_handle(handle: str) -> str:
     return handle.strip().removeprefix("@").casefold()
 
 
-def load_authors_file(path: Path, sources: Collection[str]) -> tuple[list[AuthorLabel], list[ConfigProblem]]:
-    """The `[[author]]` tables of the watchers file; a file that cannot be read has none."""
+def load_authors_file(
+    path: Path, sources: Collection[str], *, public_roles_only: bool = False
+) -> tuple[list[AuthorLabel], list[ConfigProblem]]:
+    """The `[[author]]` tables of the watchers file; a file that cannot be read has none. With `public_roles_only`
+    (the public-body profile), a label outside PUBLIC_ROLES stops start-up (WatchersFileError)."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
@@ -288,24 +294,34 @@ def load_authors_file(path: Path, sources: Collection[str]) -> tuple[list[Author
     tables = document.get("author", [])
     if not isinstance(tables, list):
         return [], [ConfigProblem("author", "author", "use [[author]] tables (double brackets)", kind="author")]
-    return parse_authors(tables, sources)
+    try:
+        return parse_authors(tables, sources, public_roles_only=public_roles_only)
+    except WatchersFileError as error:
+        raise WatchersFileError(f"WATCHERS_FILE {str(path)!r}: {error}") from None
 
 
 def parse_authors(
-    tables: list[dict[str, Any]], sources: Collection[str]
+    tables: list[dict[str, Any]], sources: Collection[str], *, public_roles_only: bool = False
 ) -> tuple[list[AuthorLabel], list[ConfigProblem]]:
     authors: list[AuthorLabel] = []
     problems: list[ConfigProblem] = []
     for index, table in enumerate(tables, start=1):
         label = str(table.get("handle") or table.get("name") or f"#{index}") if isinstance(table, dict) else f"#{index}"
         try:
-            authors.append(parse_author(table, sources))
+            authors.append(parse_author(table, sources, public_roles_only=public_roles_only))
+        except NotPublicRole as error:
+            # Not an entry to leave out while the rest runs: a public body must not run with it written down.
+            raise WatchersFileError(str(ConfigProblem(label, error.field, error.message, kind="author"))) from None
         except WatcherFieldError as error:
             problems.append(ConfigProblem(label, error.field, error.message, kind="author"))
     return authors, problems
 
 
-def parse_author(table: dict[str, Any], sources: Collection[str]) -> AuthorLabel:
+class NotPublicRole(WatcherFieldError):
+    """A label outside PUBLIC_ROLES on an `[[author]]` table, in the public-body profile."""
+
+
+def parse_author(table: dict[str, Any], sources: Collection[str], *, public_roles_only: bool = False) -> AuthorLabel:
     if not isinstance(table, dict):
         raise WatcherFieldError("author", "expected a table with handle or name, and labels")
     unknown = sorted(set(table) - AUTHOR_FIELDS)
@@ -321,4 +337,11 @@ def parse_author(table: dict[str, Any], sources: Collection[str]) -> AuthorLabel
     labels = table.get("labels")
     if not isinstance(labels, list) or not labels or not all(label in AUTHOR_LABELS for label in labels):
         raise WatcherFieldError("labels", f"expected a list of {', '.join(AUTHOR_LABELS)}, got {labels!r}")
+    private = [label for label in labels if label not in PUBLIC_ROLES]
+    if public_roles_only and private:
+        raise NotPublicRole(
+            "labels",
+            f"{private[0]!r} is not a public role: PRIVACY_PROFILE=public-body allows only {', '.join(PUBLIC_ROLES)} "
+            "in [[author]] tables (classify posts, not people); remove that label, or this table",
+        )
     return AuthorLabel(labels=tuple(dict.fromkeys(labels)), handle=handle, name=name, source=source)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
+from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMention, Volume
 from veilleur.digest.narrative import change_text
@@ -42,8 +42,11 @@ MAX_FAILURES = 6
 FALLBACK_LIMIT = 300
 
 
-def digest_message(digest: Digest, narrative: Narrative, *, lang: str, tz: ZoneInfo) -> dict[str, Any]:
-    """{"text": fallback, "blocks": [...]} for chat.postMessage; outside text escaped."""
+def digest_message(
+    digest: Digest, narrative: Narrative, *, lang: str, tz: ZoneInfo, reach_tiers: bool = False
+) -> dict[str, Any]:
+    """{"text": fallback, "blocks": [...]} for chat.postMessage; outside text escaped. `reach_tiers` shows authors'
+    reach as tiers, not counts (PRIVACY_PROFILE=public-body)."""
     title = t("digest.title", lang, start=format_datetime(digest.period.start, tz, lang),
               end=format_datetime(digest.period.end, tz, lang))
     blocks: list[dict[str, Any]] = [
@@ -56,8 +59,8 @@ def digest_message(digest: Digest, narrative: Narrative, *, lang: str, tz: ZoneI
                    "elements": [plain_text(_narrative_source(narrative, lang), CONTEXT_LIMIT)]})
     blocks += [{"type": "divider"}, _section("volume", _volume_text(digest, lang))]
     if digest.top_mentions:
-        blocks.append(_section("top", _top_text(digest.top_mentions, lang)))
-    blocks += _theme_blocks(digest, lang)
+        blocks.append(_section("top", _top_text(digest.top_mentions, lang, reach_tiers)))
+    blocks += _theme_blocks(digest, lang, reach_tiers)
     blocks.append(_section("escalations", _escalations_text(digest, lang)))
     blocks.append(_section("health", _health_text(digest.failures, digest.unpolled, tz, lang)))
     return {"text": _fallback(digest, title, lang), "blocks": blocks}
@@ -152,13 +155,13 @@ def _source_name(source: str) -> str:
     return f"{emoji} {escape(name)}"
 
 
-def _top_text(top: Sequence[TopMention], lang: str) -> str:
+def _top_text(top: Sequence[TopMention], lang: str, reach_tiers: bool) -> str:
     lines = [f"*{escape(t('digest.top.title', lang))}*"]
-    lines += [f"{number}. {_mention_line(item, lang)}" for number, item in enumerate(top[:MAX_TOP], start=1)]
+    lines += [f"{number}. {_mention_line(item, lang, reach_tiers)}" for number, item in enumerate(top[:MAX_TOP], 1)]
     return "\n".join(lines)
 
 
-def _mention_line(item: TopMention, lang: str) -> str:
+def _mention_line(item: TopMention, lang: str, reach_tiers: bool) -> str:
     """A linked excerpt, then where, who, reach and interactions: "<url|excerpt> · 🐘 Mastodon · Ann · 12k · 40"."""
     mention = item.mention
     excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _clean(mention.url, EXCERPT_LIMIT) or "…"
@@ -167,19 +170,18 @@ def _mention_line(item: TopMention, lang: str) -> str:
     if author:
         parts.append(escape(author))
     if mention.author_reach is not None:
-        count = format_count(mention.author_reach, lang)
-        parts.append(escape(t_plural("card.reach", mention.author_reach, lang, count=count)))
+        parts.append(escape(format_reach(mention.author_reach, lang, tiers=reach_tiers)))
     if item.engagement:
         parts.append(escape(t("digest.top.engagement", lang, count=format_count(item.engagement, lang))))
     return " · ".join(parts)
 
 
-def _theme_blocks(digest: Digest, lang: str) -> list[dict[str, Any]]:
+def _theme_blocks(digest: Digest, lang: str, reach_tiers: bool) -> list[dict[str, Any]]:
     title = f"*{escape(t('digest.themes.title', lang))}*"
     if not digest.themes:
         return [_section("themes", f"{title}\n{escape(t('digest.themes.none', lang))}")] if digest.total else []
     blocks = [_section("themes", title)]
-    blocks += [_section(f"theme_{number}", _theme_text(theme, lang), THEME_LIMIT)
+    blocks += [_section(f"theme_{number}", _theme_text(theme, lang, reach_tiers), THEME_LIMIT)
                for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
     note = t("digest.themes.sample", lang, clustered=format_count(digest.clustered, lang),
              total=format_count(digest.total, lang))
@@ -187,7 +189,7 @@ def _theme_blocks(digest: Digest, lang: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def _theme_text(theme: Theme, lang: str) -> str:
+def _theme_text(theme: Theme, lang: str, reach_tiers: bool) -> str:
     lines = [t("digest.themes.line", lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
                count=format_count(theme.size, lang), percent=theme.percent)]
     stances = [t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
@@ -196,7 +198,7 @@ def _theme_text(theme: Theme, lang: str) -> str:
         lines.append(escape(" · ".join(stances)))
     if theme.influential:
         names = ", ".join(
-            f"{escape(_clean(a.author, NAME_LIMIT))} ({format_count(a.reach or 0, lang)})"
+            f"{escape(_clean(a.author, NAME_LIMIT))} ({_reach(a.reach or 0, lang, reach_tiers)})"
             for a in theme.influential[:MAX_AUTHORS]
         )
         lines.append(t("digest.themes.influential", lang, names=names))
@@ -209,6 +211,11 @@ def _theme_text(theme: Theme, lang: str) -> str:
     lines += [f"› {link(item.mention.url, _clean(item.mention.title or item.mention.text, EXCERPT_LIMIT) or '…')}"
               for item in theme.examples]
     return "\n".join(lines)
+
+
+def _reach(reach: int, lang: str, tiers: bool) -> str:
+    """An influential author's reach: a short count ("12k"), or the tier's words when counts are not kept."""
+    return escape(format_reach(reach, lang, tiers=True)) if tiers else format_count(reach, lang)
 
 
 def _escalations_text(digest: Digest, lang: str) -> str:

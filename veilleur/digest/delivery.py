@@ -153,7 +153,9 @@ class DigestService:
         # Seconds of SQL and clustering over a large database: in a worker thread, so Slack is answered meanwhile.
         digest = await self.store.read(compute_digest, period, watchers=watchers, authors=self.authors)
         narrative = await narrate(digest, self.llm, self.lang, prompts=self.prompts)
-        message = digest_message(digest, narrative, lang=self.lang, tz=self.settings.bot_timezone)
+        message = digest_message(
+            digest, narrative, lang=self.lang, tz=self.settings.bot_timezone, reach_tiers=self.settings.public_body
+        )
         png = await self._render_chart(digest) if chart and self.settings.digest_chart else None
         return BuiltDigest(digest, message, png)
 

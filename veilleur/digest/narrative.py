@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from veilleur.assist.llm import LLM, LLMUnavailable, Prompt
 from veilleur.assist.prompt_book import Fence, PromptBook
+from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.i18n import format_count, format_duration, t, t_plural
 from veilleur.core.language import language_name
 from veilleur.core.text import one_line, truncate
@@ -23,6 +24,7 @@ from veilleur.digest.model import (
     Narrative,
     SourceFailure,
     Theme,
+    ThemeAuthor,
     TopMention,
     Volume,
     mention_text,
@@ -50,9 +52,10 @@ async def narrate(digest: Digest, llm: LLM | None, lang: str, *, prompts: Prompt
     """
     if llm is None or not llm.configured:
         return Narrative(fallback_text(digest, lang), by_llm=False, fallback="not_configured")
+    pseudonyms = Pseudonyms(lang, active=llm.pseudonymise)
     try:
-        prompt = narrative_prompt(digest, lang, prompts or PromptBook())
-        answer = await llm.complete("digest", prompt, max_tokens=NARRATIVE_MAX_TOKENS)
+        prompt = narrative_prompt(digest, lang, prompts or PromptBook(), pseudonyms)
+        answer = pseudonyms.reveal(await llm.complete("digest", prompt, max_tokens=NARRATIVE_MAX_TOKENS))
     except LLMUnavailable as failure:
         return Narrative(fallback_text(digest, lang), by_llm=False, fallback=failure.reason)
     except OSError as error:
@@ -63,14 +66,23 @@ async def narrate(digest: Digest, llm: LLM | None, lang: str, *, prompts: Prompt
     return Narrative(text, by_llm=True) if text else Narrative(fallback_text(digest, lang), False, "error")
 
 
-def narrative_prompt(digest: Digest, lang: str, prompts: PromptBook) -> Prompt:
+def narrative_prompt(
+    digest: Digest, lang: str, prompts: PromptBook, pseudonyms: Pseudonyms = REAL_NAMES
+) -> Prompt:
     """The request for the narrative: our instructions, and the facts (outside text among them) fenced as data."""
     fence = Fence.new()
-    return prompts.prompt("digest", fence.wrap(facts_text(digest)), fence, language=language_name(lang))
+    facts = facts_text(digest, pseudonyms)
+    return prompts.prompt("digest", fence.wrap(facts), fence, language=language_name(lang))
 
 
-def facts_text(digest: Digest) -> str:
-    """The digest's figures as the model reads them: bounded (at most FACTS_LIMIT characters) whatever the volume."""
+def facts_text(digest: Digest, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
+    """The digest's figures as the model reads them: bounded (at most FACTS_LIMIT characters) whatever the volume.
+    Active `pseudonyms` name the authors, and hide the people the snippets name."""
+    for theme in digest.themes:
+        for author in (*theme.influential, *theme.labelled):
+            pseudonyms.author(author.handle, author.author)
+    for item in digest.top_mentions[:NARRATIVE_TOP]:
+        pseudonyms.author(item.mention.author_handle, item.mention.author_name)
     period = digest.period
     lines = [
         f"Period: {period.start.isoformat(timespec='minutes')} to {period.end.isoformat(timespec='minutes')}"
@@ -83,11 +95,11 @@ def facts_text(digest: Digest) -> str:
     ]
     if digest.themes:
         lines.append(f"Themes (drawn from {digest.clustered} of the {digest.total} mentions; share of themed ones):")
-        lines += [f"- {_theme_fact(theme)}" for theme in digest.themes]
+        lines += [f"- {_theme_fact(theme, pseudonyms)}" for theme in digest.themes]
     if digest.top_mentions:
         lines.append("Top mentions (by reach and engagement):")
-        lines += [f"- {_mention_fact(item)}" for item in digest.top_mentions[:NARRATIVE_TOP]]
-    lines.append(_escalation_fact(digest.escalations))
+        lines += [f"- {_mention_fact(item, pseudonyms)}" for item in digest.top_mentions[:NARRATIVE_TOP]]
+    lines.append(_escalation_fact(digest.escalations, pseudonyms))
     if digest.failures:
         lines.append("Source problems: " + _listing([_failure_fact(f) for f in digest.failures], NARRATIVE_FAILURES))
     if digest.unpolled:
@@ -105,33 +117,40 @@ def _change_fact(value: Change) -> str:
     return "new" if value.direction == "new" else f"{value.percent:+d}%"
 
 
-def _theme_fact(theme: Theme) -> str:
+def _theme_fact(theme: Theme, pseudonyms: Pseudonyms) -> str:
     stances = ", ".join(f"{share.label} {share.percent}%" for share in theme.stances if share.count)
-    parts = [f'"{_name(theme.label)}": {theme.size} mentions, {theme.percent}%; stances: {stances}']
+    # A theme's label is made of its mentions' words, which may be someone's name.
+    parts = [f'"{_name(pseudonyms.hide(theme.label))}": {theme.size} mentions, {theme.percent}%; stances: {stances}']
+
+    def who(author: ThemeAuthor) -> str:
+        return _name(pseudonyms.author(author.handle, author.author, shown=author.author))
+
     if theme.influential:
         parts.append("influential: " + ", ".join(
-            f"{_name(a.author)} (reach {a.reach})" for a in theme.influential))
+            f"{who(a)} ({pseudonyms.reach(a.reach or 0)})" for a in theme.influential))
     if theme.labelled:
-        parts.append("labelled: " + ", ".join(f"{_name(a.author)} ({', '.join(a.labels)})" for a in theme.labelled))
+        parts.append("labelled: " + ", ".join(f"{who(a)} ({', '.join(a.labels)})" for a in theme.labelled))
     return "; ".join(parts)
 
 
-def _mention_fact(item: TopMention) -> str:
+def _mention_fact(item: TopMention, pseudonyms: Pseudonyms) -> str:
     mention = item.mention
-    author = _name(mention.author_name or mention.author_handle) or "unknown author"
-    reach = f"reach {mention.author_reach}, " if mention.author_reach is not None else ""
-    snippet = truncate(one_line(mention_text(mention)), FACT_SNIPPET)
-    return f"[{_name(mention.source)}] {author} ({reach}engagement {item.engagement}): {snippet}"
+    shown = mention.author_name or mention.author_handle
+    author = _name(pseudonyms.author(mention.author_handle, mention.author_name, shown=shown)) if shown else ""
+    reach = f"{pseudonyms.reach(mention.author_reach)}, " if mention.author_reach is not None else ""
+    snippet = truncate(one_line(pseudonyms.hide(mention_text(mention))), FACT_SNIPPET)
+    return f"[{_name(mention.source)}] {author or 'unknown author'} ({reach}engagement {item.engagement}): {snippet}"
 
 
-def _escalation_fact(figures: EscalationFigures) -> str:
+def _escalation_fact(figures: EscalationFigures, pseudonyms: Pseudonyms) -> str:
     text = (f"Escalations: {figures.opened} opened, {figures.answered} answered, {figures.still_open} still waiting"
             " for an answer")
     if figures.median_to_answer is not None:
         text += f", median time to answer {_hours(figures.median_to_answer)} hours"
     if figures.oldest_open:
         oldest = figures.oldest_open[0]
-        text += f"; the oldest waits for {_hours(oldest.age)} hours: {truncate(one_line(oldest.excerpt), FACT_NAME)}"
+        excerpt = truncate(one_line(pseudonyms.hide(oldest.excerpt)), FACT_NAME)
+        text += f"; the oldest waits for {_hours(oldest.age)} hours: {excerpt}"
     return text + "."
 
 

@@ -128,7 +128,9 @@ def _last_change(escalation: Escalation) -> datetime:
     return max(moment for moment in moments if moment is not None)
 
 
-def escalation_message(escalation: Escalation, mention: Mention, *, tz: ZoneInfo, lang: str) -> dict[str, object]:
+def escalation_message(
+    escalation: Escalation, mention: Mention, *, tz: ZoneInfo, lang: str, reach_tiers: bool = False
+) -> dict[str, object]:
     """The message that pings the officials, then shows every step until the escalation is finished."""
     title = escalation_title(escalation, lang)
     head = f"{STATE_EMOJI[escalation.state]} *{escape(title)}* · {state_line(escalation, lang)}"
@@ -143,7 +145,7 @@ def escalation_message(escalation: Escalation, mention: Mention, *, tz: ZoneInfo
     blocks: list[dict[str, object]] = [
         {"type": "section", "block_id": "head", "text": markup(head)},
         {"type": "section", "block_id": "people", "text": markup(people, PEOPLE_LIMIT)},
-        *quoted_mention_blocks(mention, watcher=escalation.watcher or "-", tz=tz, lang=lang),
+        *quoted_mention_blocks(mention, watcher=escalation.watcher or "-", tz=tz, lang=lang, reach_tiers=reach_tiers),
     ]
     notes = [
         f"{user_ref(e.user)}: {escape(truncate(e.note, NOTE_LIMIT))}" for e in escalation.escalators if e.note

@@ -415,7 +415,9 @@ class EscalationService:
     # Slack ---------------------------------------------------------------------------------------------------
 
     def _message(self, escalation: Escalation) -> dict[str, object]:
-        return escalation_cards.escalation_message(escalation, self.mention_of(escalation), tz=self.tz, lang=self.lang)
+        return escalation_cards.escalation_message(
+            escalation, self.mention_of(escalation), tz=self.tz, lang=self.lang, reach_tiers=self.settings.public_body
+        )
 
     def _card(self, escalation: Escalation) -> Delivery | None:
         if escalation.card_id is None:
@@ -450,6 +452,7 @@ class EscalationService:
             tz=self.tz,
             lang=self.lang,
             status=escalation_cards.escalation_status(escalation, self.lang),
+            reach_tiers=self.settings.public_body,
         )
         await self._update(card.channel, card.slack_ts, message)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
+from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.markup import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, url_as_shown, web_url
@@ -68,13 +68,15 @@ def mention_card(
     status: str | None = None,
     also_seen: Sequence[AlsoSeen] = (),
     campaign: CampaignFlag | None = None,
+    reach_tiers: bool = False,
 ) -> dict[str, object]:
     """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
 
     `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons. `also_seen` lists the other
     mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
+    `reach_tiers` shows the author's reach as a tier (PRIVACY_PROFILE=public-body), not as a count.
     """
-    source = _source_line(mention, tz, lang)
+    source = _source_line(mention, tz, lang, reach_tiers)
     blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
     body = _body(mention)
     if body:
@@ -92,7 +94,7 @@ def mention_card(
 
 
 def rollup_message(
-    watcher: str, count: int, lang: str, *, more: int = 0, best: Sequence[Mention] = ()
+    watcher: str, count: int, lang: str, *, more: int = 0, best: Sequence[Mention] = (), reach_tiers: bool = False
 ) -> dict[str, object]:
     """The parent message of a burst of cards, which go in its thread.
 
@@ -108,7 +110,7 @@ def rollup_message(
         {"type": "section", "block_id": "rollup", "text": mrkdwn(f":inbox_tray: {sentence}")}
     ]
     if more and best:
-        lines = "\n".join(f"• {mention_line(mention, lang)}" for mention in best)
+        lines = "\n".join(f"• {mention_line(mention, lang, reach_tiers=reach_tiers)}" for mention in best)
         heading = t("rollup.more_best", lang)
         blocks.append({"type": "section", "block_id": "best", "text": markup(f"*{heading}*\n{lines}")})
     return {"text": escape(sentence), "blocks": blocks}
@@ -135,7 +137,7 @@ def confirm_or_cancel(
     ]}
 
 
-def mention_line(mention: Mention, lang: str) -> str:
+def mention_line(mention: Mention, lang: str, *, reach_tiers: bool = False) -> str:
     """One mention on one line, as markup: its excerpt (linked), author, source and reach."""
     excerpt = _clean(mention.title or mention.text, EXCERPT_LIMIT) or _clean(mention.url, EXCERPT_LIMIT) or "…"
     url = web_url(mention.url)
@@ -146,8 +148,7 @@ def mention_line(mention: Mention, lang: str) -> str:
     emoji, name = _source(mention.source)
     parts.append(f"{emoji} {escape(name)}")
     if mention.author_reach is not None:
-        reach = mention.author_reach
-        parts.append(t_plural("card.reach", reach, lang, count=format_count(reach, lang)))
+        parts.append(format_reach(mention.author_reach, lang, tiers=reach_tiers))
     return " · ".join(parts)
 
 
@@ -214,9 +215,11 @@ def _moment(moment: datetime | None, tz: ZoneInfo, lang: str) -> str:
     return format_datetime(moment, tz, lang) if moment is not None else t("health.unknown_time", lang)
 
 
-def quoted_mention_blocks(mention: Mention, *, watcher: str, tz: ZoneInfo, lang: str) -> list[dict[str, object]]:
+def quoted_mention_blocks(
+    mention: Mention, *, watcher: str, tz: ZoneInfo, lang: str, reach_tiers: bool = False
+) -> list[dict[str, object]]:
     """The card's source line, text and details without its buttons, for messages that quote a mention."""
-    source = _source_line(mention, tz, lang)
+    source = _source_line(mention, tz, lang, reach_tiers)
     blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
     body = _body(mention)
     if body:
@@ -230,15 +233,14 @@ def mention_excerpt(mention: Mention) -> str:
     return _clean(mention.title or mention.text, EXCERPT_LIMIT) or _link_label(mention.url) or "…"
 
 
-def _source_line(mention: Mention, tz: ZoneInfo, lang: str) -> dict[str, object]:
+def _source_line(mention: Mention, tz: ZoneInfo, lang: str, reach_tiers: bool) -> dict[str, object]:
     emoji, name = _source(mention.source)
     parts = [f"{emoji} *{escape(name)}*"]
     author = _author(mention)
     if author:
         parts.append(escape(author))
     if mention.author_reach is not None:
-        count = format_count(mention.author_reach, lang)
-        parts.append(t_plural("card.reach", mention.author_reach, lang, count=count))
+        parts.append(format_reach(mention.author_reach, lang, tiers=reach_tiers))
     if mention.created_at is not None:
         parts.append(format_datetime(mention.created_at, tz, lang))
     return markup(" · ".join(parts))

@@ -37,7 +37,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database, Migrations
 
-from veilleur.core.mentions import Mention, mention_score
+from veilleur.core.mentions import (
+    HANDLES_NEVER_ADDRESSES,
+    REACH_TIERS,
+    Mention,
+    author_key,
+    mention_score,
+    without_email_addresses,
+)
 from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer
 
 migrations = Migrations("veilleur")
@@ -516,6 +523,36 @@ def m011_privacy(db: Database) -> None:
     )
     db["audit_log"].create_index(["at"])
     db.execute("alter table deliveries add column target_ts text")
+
+
+@migrations()
+def m012_no_email_addresses(db: Database) -> None:
+    """Authors lose the e-mail addresses that mentions stored before `Mention` stripped them (RSS authors such as
+    "jean@example.fr (Jean Dupont)"), with the author keys of their story members.
+
+    Only rows with an "@" or brackets (a spelled-out "[at]") are read, and only those that change are written.
+    Messages already posted to Slack, and digests queued before, keep what they showed: the retention purge removes
+    them.
+    """
+    may_hold = " or ".join(
+        f"{column} like '{pattern}'"
+        for column in ("author_handle", "author_name")
+        for pattern in ("%@%", "%＠%", "%(%)%", "%[%]%", "%{%}%")
+    )
+    candidates = db.execute(f"select id, source, author_handle, author_name from mentions where {may_hold}").fetchall()
+    for mention_id, source, handle, name in candidates:
+        clean_name = without_email_addresses(name or "")
+        clean_handle = handle or ""
+        if source in HANDLES_NEVER_ADDRESSES:
+            clean_handle = without_email_addresses(clean_handle)
+        if (clean_handle, clean_name) == (handle or "", name or ""):
+            continue
+        db.execute(
+            "update mentions set author_handle = ?, author_name = ? where id = ?",
+            [clean_handle, clean_name, mention_id],
+        )
+        key = author_key(Mention(source, "", "", "", author_handle=clean_handle, author_name=clean_name))
+        db.execute("update story_members set author = ? where mention_id = ?", [key, mention_id])
 
 
 def utcnow() -> datetime:
@@ -1009,6 +1046,18 @@ class Store:
 
     def has_mention(self, mention_id: int) -> bool:
         return self._db.execute("select 1 from mentions where id = ?", [mention_id]).fetchone() is not None
+
+    def keep_reach_tiers_only(self) -> int:
+        """Replace each stored follower count by its tier's lowest count (`tier_floor`), as PRIVACY_PROFILE=public-body
+        stores them: the counts stored before the profile was set. Returns how many changed (0 once done)."""
+        floors = [floor for floor, _ in REACH_TIERS]
+        tiers = " ".join(f"when author_reach >= {floor} then {floor}" for floor in floors)
+        with self._db.atomic():
+            cursor = self._db.execute(
+                f"update mentions set author_reach = case {tiers} else 0 end"
+                f" where author_reach is not null and author_reach not in ({', '.join(map(str, floors))})"
+            )
+        return cursor.rowcount
 
     def mention_ids_at_url(self, url: str) -> list[int]:
         """The stored mentions at `url`, oldest first. A trailing slash does not matter: people paste links with

@@ -9,9 +9,13 @@ from veilleur.storage.store import Delivery, Store
 from veilleur.watching.stories import StoryService
 
 
-def outbox_message(delivery: Delivery, *, store: Store, stories: StoryService, lang: str) -> dict[str, Any]:
+def outbox_message(
+    delivery: Delivery, *, store: Store, stories: StoryService, lang: str, reach_tiers: bool = False
+) -> dict[str, Any]:
     """A notice as it was queued, a burst's parent message, a mention card as its story shows it now, or the notice
-    that replaces a message the outbox redacts."""
+    that replaces a message the outbox redacts.
+
+    `reach_tiers`: a burst's parent message shows its best mentions' reach as tiers (PRIVACY_PROFILE=public-body)."""
     if delivery.kind == "notice" and delivery.message is not None:
         return delivery.message
     if delivery.kind == "removal" and delivery.message is not None:
@@ -23,5 +27,6 @@ def outbox_message(delivery: Delivery, *, store: Store, stories: StoryService, l
             lang,
             more=delivery.rollup_more or 0,
             best=[store.mention(mention_id) for mention_id in delivery.rollup_top],
+            reach_tiers=reach_tiers,
         )
     return stories.current_card(delivery)

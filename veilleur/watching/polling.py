@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from veilleur.core.mentions import with_reach_tier
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.storage.store import (
     DatabaseError,
@@ -53,8 +54,11 @@ class Poller:
         on_queued: Callable[[], None] = lambda: None,
         poll_timeout: float = 60.0,
         health: SourceHealth | None = None,
+        reach_tiers: bool = False,
     ) -> None:
         self.store = store
+        # PRIVACY_PROFILE=public-body: follower counts are stored only as reach tiers.
+        self.reach_tiers = reach_tiers
         self.health = health
         self.watchers = watchers
         self.burst_threshold = burst_threshold
@@ -116,6 +120,8 @@ class Poller:
 
     async def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
         matched = [mention for mention in result.mentions if config.query.matches(mention)]
+        if self.reach_tiers:
+            matched = [with_reach_tier(mention) for mention in matched]
         outcome = await self.store.write_patiently(
             lambda: self.store.record_poll(
                 config.name,

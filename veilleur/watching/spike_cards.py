@@ -24,9 +24,10 @@ DETAIL_LIMIT = 200
 
 
 def spike_alert(
-    facts: SpikeFacts, summary: SpikeSummary, *, until: datetime, lang: str, tz: ZoneInfo
+    facts: SpikeFacts, summary: SpikeSummary, *, until: datetime, lang: str, tz: ZoneInfo, reach_tiers: bool = False
 ) -> dict[str, object]:
-    """The alert for one spike. `until` is when the watcher's cooldown ends."""
+    """The alert for one spike. `until` is when the watcher's cooldown ends; `reach_tiers` shows authors' reach as
+    tiers (PRIVACY_PROFILE=public-body)."""
     volume = facts.volume
     watcher = clean(volume.watcher, NAME_LIMIT)
     usual = _usual(volume.baseline, len(volume.history), lang)
@@ -56,7 +57,7 @@ def spike_alert(
             {"type": "section", "block_id": "sources", "text": markup(f"*{t('spike.sources', lang)}*: {sources}")}
         )
     if facts.top:
-        lines = "\n".join(f"• {mention_line(found.mention, lang)}" for found in facts.top)
+        lines = "\n".join(f"• {mention_line(found.mention, lang, reach_tiers=reach_tiers)}" for found in facts.top)
         blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})
     cooldown = t("spike.cooldown", lang, time=format_datetime(until, tz, lang))
     blocks.append({"type": "context", "block_id": "cooldown", "elements": [markup(cooldown)]})

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from veilleur.assist.conversations import Post
 from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Fence, PromptBook
+from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.assist.summarize import central_posts
 from veilleur.core.language import language_name, topic_words
 from veilleur.core.query import Query
@@ -197,9 +198,13 @@ async def _extract(facts: SpikeFacts, *, reason: str, detail: str = "") -> Spike
 
 async def _ask_llm(facts: SpikeFacts, llm: LLM, prompts: PromptBook, lang: str) -> str:
     budget = llm.input_tokens - INSTRUCTION_TOKENS - estimate_tokens(prompts.template("spike"))
+    pseudonyms = Pseudonyms(lang, active=llm.pseudonymise)
+    sent = facts.sample[:PROMPT_MENTIONS]
+    for found in sent:
+        pseudonyms.author(found.mention.author_handle, found.mention.author_name)
     lines: list[str] = []
-    for number, mention in enumerate(facts.sample[:PROMPT_MENTIONS], start=1):
-        line = prompt_line(number, mention)
+    for number, mention in enumerate(sent, start=1):
+        line = prompt_line(number, mention, pseudonyms)
         budget -= estimate_tokens(line) + 1
         if budget < 0:
             break
@@ -213,15 +218,17 @@ async def _ask_llm(facts: SpikeFacts, llm: LLM, prompts: PromptBook, lang: str) 
         recent=facts.volume.recent,
         shown=len(lines),
     )
-    return await llm.complete("spike", prompt, max_tokens=SUMMARY_TOKENS)
+    return pseudonyms.reveal(await llm.complete("spike", prompt, max_tokens=SUMMARY_TOKENS))
 
 
-def prompt_line(number: int, found: SpikeMention) -> str:
-    """"3. Mastodon, Ann (@ann) [reach 1200]: title. text", on one line."""
+def prompt_line(number: int, found: SpikeMention, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
+    """"3. mastodon, Ann [reach 1200]: title. text", on one line (with active `pseudonyms`, "Author 2" and the
+    people the text names hidden)."""
     mention = found.mention
-    reach = f" [reach {mention.author_reach}]" if mention.author_reach is not None else ""
-    author = one_line(mention.author_name or mention.author_handle) or "?"
-    body = one_line(f"{mention.title}. {mention.text}" if mention.title else mention.text)
+    reach = f" [{pseudonyms.reach(mention.author_reach)}]" if mention.author_reach is not None else ""
+    shown = mention.author_name or mention.author_handle
+    author = one_line(pseudonyms.author(mention.author_handle, mention.author_name, shown=shown)) if shown else "?"
+    body = one_line(pseudonyms.hide(f"{mention.title}. {mention.text}" if mention.title else mention.text))
     return f"{number}. {mention.source}, {author}{reach}: {truncate(body, PROMPT_LINE_CHARS)}"
 
 
@@ -261,8 +268,10 @@ class SpikeWatch:
         tz: ZoneInfo,
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        reach_tiers: bool = False,
     ) -> None:
         self.store = store
+        self.reach_tiers = reach_tiers
         self.records = SpikeRecords(store)
         self.rule = rule
         self.llm = llm
@@ -337,7 +346,8 @@ class SpikeWatch:
 
     def _message(self, facts: SpikeFacts, summary: SpikeSummary, volume: Volume) -> dict[str, Any]:
         return spike_cards.spike_alert(
-            facts, summary, until=volume.end + self.rule.cooldown, lang=self.lang, tz=self.tz
+            facts, summary, until=volume.end + self.rule.cooldown, lang=self.lang, tz=self.tz,
+            reach_tiers=self.reach_tiers,
         )
 
     async def _summarize(self, spike_id: int, notice_id: int, facts: SpikeFacts, volume: Volume) -> None:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from veilleur.core.mentions import Mention
+from veilleur.core.mentions import Mention, author_key
 from veilleur.core.query import fold
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation import cards as escalation_cards
@@ -195,6 +195,7 @@ class StoryService:
         slack: AsyncWebClient | None = None,
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        reach_tiers: bool = False,
     ) -> None:
         self.store = store
         self.records = StoryRecords(store)
@@ -206,6 +207,7 @@ class StoryService:
         self.slack = slack
         self.on_queued = on_queued
         self.clock = clock
+        self.reach_tiers = reach_tiers  # cards show reach tiers, not counts (PRIVACY_PROFILE=public-body)
         self._tasks: set[asyncio.Task[None]] = set()
         # One card update at a time: each renders the story as it is then, so the last one sent is the newest.
         self._updating = asyncio.Lock()
@@ -261,7 +263,7 @@ class StoryService:
                 story_id=story_id,
                 mention_id=mention_id,
                 channel=config.channel,
-                author=_author_key(mention),
+                author=author_key(mention),
                 fingerprint=_signed(fingerprint) if fingerprint is not None else None,
                 link_key=links[0] if links else None,
                 joined_by=match.joined_by if match else "first",
@@ -343,6 +345,7 @@ class StoryService:
             status=status,
             also_seen=story.also_seen,
             campaign=story.campaign,
+            reach_tiers=self.reach_tiers,
         )
 
     # Refreshing posted first cards ----------------------------------------------------------------------
@@ -408,12 +411,6 @@ def _outbox_rows(outcome: PollOutcome) -> list[int]:
     """The poll's rows in the outbox: its cards, and the roll-up whose thread holds them."""
     rollup = [outcome.rollup_id] if outcome.rollup_id is not None else []
     return [*rollup, *(card_id for card_id, _ in outcome.cards)]
-
-
-def _author_key(mention: Mention) -> str | None:
-    """Who posted it, per source (case-insensitive); None when the source does not say."""
-    author = (mention.author_handle or mention.author_name).strip().casefold()
-    return f"{mention.source}:{author}" if author else None
 
 
 def _near(fingerprint: int, stored: int) -> bool:

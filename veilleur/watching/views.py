@@ -303,8 +303,11 @@ def form_block_ids(draft: FormDraft) -> list[str]:
 # Test results -----------------------------------------------------------------------------------------------
 
 
-def trial_blocks(trial: Trial, *, watcher: str, tz: ZoneInfo, lang: str, previews: int) -> list[dict[str, Any]]:
-    """What a test found: the count, then the first few matches as compact quotes."""
+def trial_blocks(
+    trial: Trial, *, watcher: str, tz: ZoneInfo, lang: str, previews: int, reach_tiers: bool = False
+) -> list[dict[str, Any]]:
+    """What a test found: the count, then the first few matches as compact quotes (reach as tiers with
+    `reach_tiers`, PRIVACY_PROFILE=public-body)."""
     if trial.error is not None:
         return trial_problem(t("watch.test.failed", lang, error=trial.error[:ERROR_LIMIT]))
     summary = t_plural("watch.test.found", len(trial.matched), lang, matched=len(trial.matched),
@@ -314,7 +317,7 @@ def trial_blocks(trial: Trial, *, watcher: str, tz: ZoneInfo, lang: str, preview
     blocks: list[dict[str, Any]] = [{"type": "section", "block_id": "trial", "text": mrkdwn(summary)}]
     for index, mention in enumerate(trial.matched[:previews]):
         preview = [{"type": "divider", "block_id": f"trial_{index}"},
-                   *_preview(mention, index, watcher=watcher, tz=tz, lang=lang)]
+                   *_preview(mention, index, watcher=watcher, tz=tz, lang=lang, reach_tiers=reach_tiers)]
         if _size(blocks + preview) > MESSAGE_BUDGET:
             break
         blocks.extend(preview)
@@ -325,17 +328,22 @@ def _size(blocks: list[dict[str, Any]]) -> int:
     return len(json.dumps(blocks, ensure_ascii=False))
 
 
-def _preview(mention: Mention, index: int, *, watcher: str, tz: ZoneInfo, lang: str) -> list[dict[str, Any]]:
+def _preview(
+    mention: Mention, index: int, *, watcher: str, tz: ZoneInfo, lang: str, reach_tiers: bool
+) -> list[dict[str, Any]]:
     """The card's quote of a mention, with block ids made unique for a list of several."""
-    return [{**block, "block_id": f"trial_{index}_{block['block_id']}"}
-            for block in quoted_mention_blocks(mention, watcher=watcher, tz=tz, lang=lang)]
+    quoted = quoted_mention_blocks(mention, watcher=watcher, tz=tz, lang=lang, reach_tiers=reach_tiers)
+    return [{**block, "block_id": f"trial_{index}_{block['block_id']}"} for block in quoted]
 
 
-def trial_message(trial: Trial, *, query: str, source: str, tz: ZoneInfo, lang: str) -> dict[str, Any]:
+def trial_message(
+    trial: Trial, *, query: str, source: str, tz: ZoneInfo, lang: str, reach_tiers: bool = False
+) -> dict[str, Any]:
     """The ephemeral answer to `/watch test`."""
     heading = t("watch.test.heading", lang, query=query[:ERROR_LIMIT], source=SOURCE_LABELS[source][1])
     blocks = [{"type": "section", "block_id": "heading", "text": mrkdwn(heading)},
-              *trial_blocks(trial, watcher="test", tz=tz, lang=lang, previews=PREVIEWS_IN_MESSAGE)]
+              *trial_blocks(trial, watcher="test", tz=tz, lang=lang, previews=PREVIEWS_IN_MESSAGE,
+                            reach_tiers=reach_tiers)]
     return {"text": escape(heading), "blocks": blocks}
 
 
