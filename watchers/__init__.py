@@ -9,6 +9,7 @@ from watchers.base import Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
 from watchers.hackernews import HackerNewsWatcher
+from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
@@ -22,6 +23,7 @@ SOURCES: dict[str, WatcherFactory] = {
     "hackernews": HackerNewsWatcher,
     "reddit": RedditWatcher,
     "discourse": DiscourseWatcher,
+    "lemmy": LemmyWatcher,
 }
 
 

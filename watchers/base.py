@@ -24,6 +24,7 @@ from aiohttp import ClientSession
 from httpx_aiohttp import AiohttpTransport
 
 from veilleur.core.mentions import Mention
+from veilleur.core.query import Clause
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 
 USER_AGENT = "Veilleur/0.1 (self-hosted community listening bot for Slack; +https://github.com/veilleur/veilleur)"
@@ -510,3 +511,12 @@ def keyword_searches(config: WatcherConfig) -> list[str]:
     if not isinstance(items, list) or not items or not all(isinstance(item, str) and item.strip() for item in items):
         raise WatcherFieldError("options", f"q must be a search text or a list of search texts, got {raw!r}")
     return [item.strip() for item in items]
+
+
+def typed_terms(clause: Clause, negated: bool = False) -> list[str]:
+    """The words, prefixes (without "*") and phrases a query looks for, as the person typed them (accents kept),
+    once each: for a search that, unlike the query, tells "é" from "e"."""
+    if clause.kind in ("word", "prefix", "phrase"):
+        return [] if negated else [clause.value]
+    terms = (typed_terms(child, negated ^ (clause.kind == "not")) for child in clause.children)
+    return list(dict.fromkeys(term for found in terms for term in found))

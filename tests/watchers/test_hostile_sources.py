@@ -22,6 +22,7 @@ from watchers.base import MAX_RESPONSE_BYTES, OFF_LOOP_BYTES, SourceError, Watch
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
 from watchers.hackernews import HackerNewsWatcher
+from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
@@ -67,6 +68,7 @@ API_SOURCES: dict[str, tuple[str, Callable[[FeedServer, WatcherContext], Watcher
         "/xrpc/com.atproto.server.createSession",
         lambda f, c: BlueskyWatcher(_config("bluesky", f.base_url), c),
     ),
+    "lemmy": ("/nodeinfo/2.1", lambda f, c: LemmyWatcher(_config("lemmy", f.base_url), c)),
 }
 API_ENV = {
     "REDDIT_CLIENT_ID": "hostile-test",

@@ -277,6 +277,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "One setting per line, as in the watchers file: q, api_key_env, api_username_env.",
         "fr": "Un réglage par ligne, comme dans le fichier : q, api_key_env, api_username_env.",
     },
+    "watch.form.options_hint.lemmy": {
+        "en": "One setting per line, as in the watchers file: q = [\"tramway\"], search_limit = 60.",
+        "fr": "Un réglage par ligne, comme dans le fichier : q = [\"tramway\"], search_limit = 60.",
+    },
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},
     "watch.field.query": {"en": "Query", "fr": "Requête"},

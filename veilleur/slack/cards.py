@@ -26,6 +26,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "reddit": (":large_orange_circle:", "Reddit"),
     "hackernews": (":large_orange_square:", "Hacker News"),
     "discourse": (":speech_balloon:", "Discourse"),
+    "lemmy": (":mouse2:", "Lemmy"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
 ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))

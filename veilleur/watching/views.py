@@ -39,6 +39,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "hackernews": ("base_url", "options"),
     "reddit": ("base_url", "options"),
     "discourse": ("base_url", "options"),
+    "lemmy": ("base_url", "options"),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
@@ -174,7 +175,7 @@ def _backfill_input(value: str, lang: str) -> dict[str, Any]:
 
 
 def _optional(source: str, field: str) -> bool:
-    return not (field == "url" or (source == "discourse" and field == "base_url"))
+    return not (field == "url" or (source in ("discourse", "lemmy") and field == "base_url"))
 
 
 def _hint(source: str, field: str, lang: str) -> str:
