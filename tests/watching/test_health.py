@@ -32,6 +32,7 @@ ROUTES = {
     "reddit": {"/search": FIXTURES / "reddit" / "search_listing_r_all.json"},
     "hackernews": {"/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json"},
     "discourse": {"/search.json": FIXTURES / "discourse" / "query_response.json"},
+    "lemmy": {"/api/v3/search": FIXTURES / "lemmy" / "SYNTHETIC_v3_search_all_new.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},
@@ -39,6 +40,7 @@ OPTIONS = {
     "reddit": {"q": "python", "search": True},
     "hackernews": {"q": "apple"},
     "discourse": {"q": "discourse"},
+    "lemmy": {"q": "travaux"},
 }
 
 
