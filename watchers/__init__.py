@@ -13,6 +13,7 @@ from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
+from watchers.webpage import WebPageWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
 
@@ -24,6 +25,7 @@ SOURCES: dict[str, WatcherFactory] = {
     "reddit": RedditWatcher,
     "discourse": DiscourseWatcher,
     "lemmy": LemmyWatcher,
+    "webpage": WebPageWatcher,
 }
 
 

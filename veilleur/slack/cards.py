@@ -27,6 +27,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "hackernews": (":large_orange_square:", "Hacker News"),
     "discourse": (":speech_balloon:", "Discourse"),
     "lemmy": (":mouse2:", "Lemmy"),
+    "webpage": (":globe_with_meridians:", "Web page"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
 ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))

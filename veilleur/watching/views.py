@@ -40,6 +40,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "reddit": ("base_url", "options"),
     "discourse": ("base_url", "options"),
     "lemmy": ("base_url", "options"),
+    "webpage": ("url", "options"),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
@@ -181,7 +182,9 @@ def _optional(source: str, field: str) -> bool:
 def _hint(source: str, field: str, lang: str) -> str:
     if field == "options":
         return t(f"watch.form.options_hint.{source}", lang)
-    return t("watch.form.base_url_hint" if field == "base_url" else "watch.form.url_hint", lang)
+    if field == "url":
+        return t("watch.form.url_hint" if source == "rss" else f"watch.form.url_hint.{source}", lang)
+    return t("watch.form.base_url_hint", lang)
 
 
 def read_form(values: dict[str, Any], private_metadata: str) -> FormDraft:
