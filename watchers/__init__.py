@@ -14,6 +14,7 @@ from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
 from watchers.webpage import WebPageWatcher
+from watchers.x import XWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
 
@@ -26,6 +27,7 @@ SOURCES: dict[str, WatcherFactory] = {
     "discourse": DiscourseWatcher,
     "lemmy": LemmyWatcher,
     "webpage": WebPageWatcher,
+    "x": XWatcher,
 }
 
 

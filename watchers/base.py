@@ -71,8 +71,9 @@ class SourceError(Exception):
 class RateLimits:
     """Per-host request budgets learned from rate-limit headers, so we slow down before a source says 429.
 
-    Understands `X-RateLimit-Remaining`/`-Reset` (Mastodon, Reddit, GitHub style) and the IETF
-    `RateLimit-Remaining`/`-Reset` (Bluesky). A reset is either seconds from now or an epoch/ISO time.
+    Understands `X-RateLimit-Remaining`/`-Reset` (Mastodon, Reddit, GitHub style), the IETF
+    `RateLimit-Remaining`/`-Reset` (Bluesky) and X's `x-rate-limit-remaining`/`-reset`. A reset is either seconds
+    from now or an epoch/ISO time.
     """
 
     def __init__(self, reserve: int = 2, max_wait: float = 60.0) -> None:
@@ -81,8 +82,9 @@ class RateLimits:
         self._resume_at: dict[str, float] = {}
 
     def note(self, url: str, headers: Mapping[str, str]) -> None:
-        remaining = _header_number(headers, "x-ratelimit-remaining", "ratelimit-remaining")
-        seconds = _reset_seconds(headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset"))
+        remaining = _header_number(headers, "x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+        reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset") or headers.get("x-rate-limit-reset")
+        seconds = _reset_seconds(reset)
         if remaining is None or seconds is None or remaining > self.reserve:
             return
         self._resume_at[host_of(url)] = time.monotonic() + max(0.0, seconds)

@@ -20,6 +20,7 @@ ENV = {
     "BLUESKY_APP_PASSWORD": "p",
     "REDDIT_CLIENT_ID": "i",
     "REDDIT_CLIENT_SECRET": "s",
+    "X_BEARER_TOKEN": "t",
 }
 # What each source asks for, and a recorded answer to give it once it recovers.
 ROUTES = {
@@ -34,6 +35,7 @@ ROUTES = {
     "discourse": {"/search.json": FIXTURES / "discourse" / "query_response.json"},
     "lemmy": {"/api/v3/search": FIXTURES / "lemmy" / "SYNTHETIC_v3_search_all_new.json"},
     "webpage": {"/feed": FIXTURES / "webpage" / "SYNTHETIC_mairie_actualites_v1.html"},
+    "x": {"/2/tweets/search/recent": FIXTURES / "x" / "SYNTHETIC_search_recent_full_fields.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},

@@ -287,6 +287,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Un réglage par ligne : selector = \"main ul.actus li\" (CSS), ignore = ['\\d+ visites'] (ce qui "
         "change sans être une nouvelle).",
     },
+    "watch.form.options_hint.x": {
+        "en": "One setting per line: max_posts = 100 (per poll; each counts against the monthly cap), retweets, q.",
+        "fr": "Un réglage par ligne : max_posts = 100 (par relevé ; chacun compte dans le quota mensuel), retweets, q.",
+    },
     "watch.form.options_hint.lemmy": {
         "en": "One setting per line, as in the watchers file: q = [\"tramway\"], search_limit = 60.",
         "fr": "Un réglage par ligne, comme dans le fichier : q = [\"tramway\"], search_limit = 60.",

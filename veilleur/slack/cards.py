@@ -28,6 +28,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "discourse": (":speech_balloon:", "Discourse"),
     "lemmy": (":mouse2:", "Lemmy"),
     "webpage": (":globe_with_meridians:", "Web page"),
+    "x": (":heavy_multiplication_x:", "X"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
 ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))

@@ -41,6 +41,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "discourse": ("base_url", "options"),
     "lemmy": ("base_url", "options"),
     "webpage": ("url", "options"),
+    "x": ("base_url", "options"),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
