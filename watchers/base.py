@@ -458,9 +458,11 @@ def check_options(config: WatcherConfig, allowed: Collection[str]) -> None:
         raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; {config.source} takes {sorted(allowed)}")
 
 
-def bounded_searches(config: WatcherConfig, *, why: str = "one per word or phrase", hint: str = "") -> list[str]:
+def bounded_searches(
+    config: WatcherConfig, *, why: str = "one per word or phrase", hint: str = "", as_typed: bool = False
+) -> list[str]:
     """`keyword_searches`, refusing at start-up a query that would cost more than MAX_SEARCHES requests a poll."""
-    searches = keyword_searches(config)
+    searches = keyword_searches(config, as_typed=as_typed)
     if len(searches) > MAX_SEARCHES:
         raise WatcherFieldError(
             "options",
@@ -470,8 +472,10 @@ def bounded_searches(config: WatcherConfig, *, why: str = "one per word or phras
     return searches
 
 
-def require_searches(config: WatcherConfig, *, why: str = "one per word or phrase") -> list[str]:
-    searches = bounded_searches(config, why=why)
+def require_searches(
+    config: WatcherConfig, *, why: str = "one per word or phrase", as_typed: bool = False
+) -> list[str]:
+    searches = bounded_searches(config, why=why, as_typed=as_typed)
     if not searches:
         raise WatcherFieldError("options", "the query has no word to search for; set options.q")
     return searches
@@ -498,14 +502,18 @@ def as_utc(value: object) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def keyword_searches(config: WatcherConfig) -> list[str]:
+def keyword_searches(config: WatcherConfig, *, as_typed: bool = False) -> list[str]:
     """What a keyword-search API should be asked for this watcher, one search per item.
 
     `options.q` (a text, or a list of texts) is taken as written, in the API's own syntax. Otherwise each word or
     phrase the query looks for becomes one search: phrases quoted, "*" and "#" dropped since search APIs do not
-    take them (the query itself still filters what comes back).
+    take them (the query itself still filters what comes back). `as_typed`, for a substring search that tells "é"
+    from "e" (Lemmy): the words as the person typed them, phrases unquoted.
     """
     raw = config.options.get("q")
+    if raw is None and as_typed:
+        typed = (term.lstrip("#").strip() for term in typed_terms(config.query.outline()))
+        return list(dict.fromkeys(term for term in typed if term))
     if raw is None:
         terms = (term.strip("#*").strip() for term in config.query.terms())
         return list(dict.fromkeys(f'"{term}"' if " " in term else term for term in terms if term))

@@ -2,7 +2,7 @@
 
 No account is needed. Lemmy's search is a case-insensitive substring match (`ILIKE '%word%'`, the words of a
 search in order) with no OR, and it tells "é" from "e": each word or phrase of the query is one search, as typed
-(`typed_terms`), at most 5. One call with `type_=All` brings both posts and comments, newest first.
+(`keyword_searches(as_typed=True)`), at most 5. One call with `type_=All` brings both posts and comments, newest first.
 
 Lemmy 0.19 speaks API v3 (`q`, `sort=New`, `page`); Lemmy 1.0 speaks v4 (`search_term`, `page_cursor`, no sort:
 posts come hottest first), and answers v3 only through a lossy bridge that ignores the sort and the page. The
@@ -36,7 +36,6 @@ from veilleur.core.mentions import Mention
 from veilleur.core.text import one_line
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers.base import (
-    MAX_SEARCHES,
     PollResult,
     SourceError,
     WatcherContext,
@@ -46,7 +45,7 @@ from watchers.base import (
     check_options,
     fetch_json,
     host_of,
-    typed_terms,
+    require_searches,
 )
 
 log = logging.getLogger(__name__)
@@ -160,8 +159,13 @@ class LemmyWatcher:
         self.config = config
         self.context = context
         self.base_url = config.base_url.rstrip("/")
-        self.searches = _searches(config)
-        self.instance = shared_instance(context, self.base_url, _search_limit(config.options))
+        # Substring search, accent-sensitive, no OR: each word or phrase as typed ("#" dropped: no hashtags).
+        self.searches = require_searches(config, why="Lemmy search has no OR: one per word or phrase", as_typed=True)
+        limit = _search_limit(config.options)
+        if len(self.searches) > limit:
+            message = f"the query makes {len(self.searches)} searches a poll, search_limit is {limit}"
+            raise WatcherFieldError("options", message)
+        self.instance = shared_instance(context, self.base_url, limit)
 
     async def poll(self, cursor: dict[str, Any]) -> PollResult:
         version = await self._version()
@@ -388,29 +392,6 @@ class LemmyWatcher:
             conversation_id=f"{self.base_url}/post/{post_id}" if post_id is not None else None,
             parent_id=parent_id,
         )
-
-
-def _searches(config: WatcherConfig) -> list[str]:
-    """`options.q` (a text or a list), or each word, prefix or phrase of the query as typed ("#" dropped: Lemmy
-    has no hashtags, and the query still decides what is kept)."""
-    raw = config.options.get("q")
-    if raw is None:
-        searches = [term.lstrip("#").strip() for term in typed_terms(config.query.outline())]
-    else:
-        items = [raw] if isinstance(raw, str) else raw
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise WatcherFieldError("options", f"q must be a search text or a list of search texts, got {raw!r}")
-        searches = [item.strip() for item in items]
-    searches = list(dict.fromkeys(search for search in searches if search))
-    if not searches:
-        raise WatcherFieldError("options", "the query has no word to search for; set options.q")
-    if len(searches) > MAX_SEARCHES:
-        raise WatcherFieldError(
-            "options",
-            f"the query makes {len(searches)} searches per poll (Lemmy search has no OR: one per word or phrase), "
-            f"at most {MAX_SEARCHES}: set options.q to a shorter list",
-        )
-    return searches
 
 
 def _search_limit(options: dict[str, Any]) -> int:

@@ -325,6 +325,7 @@ async def test_thread_errors_v4_not_found(feeds: FeedServer, http: httpx.AsyncCl
     [
         ("travaux", {"sort": "Hot"}, "options", "unknown option 'sort'"),
         ("travaux", {"search_limit": 0}, "options", "search_limit must be"),
+        ("travaux OR mairie", {"search_limit": 1}, "options", "2 searches a poll, search_limit is 1"),
         ("lang:fr", {}, "options", "no word to search for"),
         ("a OR b OR c OR d OR e OR f", {}, "options", "6 searches"),
     ],
