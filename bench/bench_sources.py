@@ -1,6 +1,7 @@
-"""One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation.
+"""One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation;
+then one over the sources of issue 17 (Lemmy, X, web pages).
 
-    .venv/bin/python bench/bench_sources.py [--per-source 40] [--timeout 2]
+    .venv/bin/python bench/bench_sources.py [--per-source 40] [--new-watchers 200] [--timeout 2]
 
 A second process plays back the recorded payloads of tests/fixtures/ for every source's endpoints. The cycle
 polls all watchers at once through the real poller and store. Then the same cycle runs with one more watcher
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,18 +47,27 @@ ROUTES = {
     "/search": FIXTURES / "reddit" / "search_listing_r_all.json",
     "/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json",
     "/search.json": FIXTURES / "discourse" / "query_response.json",
+    "/nodeinfo/2.1": FIXTURES / "lemmy" / "SYNTHETIC_nodeinfo_0.19.json",
+    "/api/v3/search": FIXTURES / "lemmy" / "SYNTHETIC_v3_search_all_new.json",
 }
+PAGE = FIXTURES / "webpage" / "SYNTHETIC_mairie_actualites_v1.html"
 ENV = {
     "BLUESKY_HANDLE": "bench.bsky.social",
     "BLUESKY_APP_PASSWORD": "bench-pass",
     "REDDIT_CLIENT_ID": "bench",
     "REDDIT_CLIENT_SECRET": "bench",
+    "X_BEARER_TOKEN": "bench",
 }
 
 
 def add_routes(server: FeedServer) -> None:
     for path, fixture in ROUTES.items():
         server.add_file(path, fixture, content_type="application/json")
+    server.add_file("/page", PAGE, content_type="text/html")
+    # The last page of a search: the recorded answer without its next_token (else every poll reads to its cap).
+    x_page = json.loads((FIXTURES / "x" / "SYNTHETIC_search_recent_full_fields.json").read_text())
+    del x_page["meta"]["next_token"]
+    server.add("/2/tweets/search/recent", json.dumps(x_page), content_type="application/json")
     server.add("/xrpc/com.atproto.server.createSession", SESSION, content_type="application/json")
     server.add(
         "/api/v1/access_token",
@@ -81,12 +93,28 @@ def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
     ]
 
 
-async def cycle(base_url: str, per_source: int, http_timeout: float, with_hanging: bool) -> dict[str, object]:
+def new_configs(base_url: str, watchers: int) -> list[WatcherConfig]:
+    """Lemmy, X and web page watchers in turn. Lemmy's search budget is raised: all of them share one instance."""
+    query = parse_query("travaux OR piscine OR budget")
+    shapes: list[dict[str, Any]] = [
+        {"source": "lemmy", "base_url": base_url, "options": {"q": "travaux", "search_limit": 10_000}},
+        {"source": "x", "base_url": base_url},
+        {"source": "webpage", "url": f"{base_url}/page", "options": {"selector": "main li"}},
+    ]
+    return [
+        WatcherConfig(name=f"new-{n}", query=query, channel="C0BENCH", **shapes[n % len(shapes)])
+        for n in range(watchers)
+    ]
+
+
+async def cycle(
+    base_url: str, per_source: int, http_timeout: float, with_hanging: bool, new_watchers: int = 0
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(Path(folder) / "bench.db")
         http = new_http_client(httpx.Timeout(http_timeout))
         context = WatcherContext(http=http, env=ENV)
-        all_configs = configs(base_url, per_source)
+        all_configs = new_configs(base_url, new_watchers) if new_watchers else configs(base_url, per_source)
         if with_hanging:
             all_configs.append(
                 WatcherConfig(name="hanging", source="mastodon", query=parse_query("rstats"), channel="C0BENCH",
@@ -124,6 +152,7 @@ def main() -> None:
     parser.add_argument("--per-source", type=int, default=40)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--new-watchers", type=int, default=200)
     args = parser.parse_args()
     watchers = args.per_source * 5
     with playback_server(add_routes) as base_url:
@@ -139,6 +168,12 @@ def main() -> None:
             f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
             f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s"
         )
+        new = [asyncio.run(cycle(base_url, 0, args.timeout, False, args.new_watchers)) for _ in range(args.runs)]
+        if new[0]["failures"]:
+            print(f"  {len(new[0]['failures'])} failed polls, e.g. {new[0]['failures'][0].error}")
+        print(f"{args.new_watchers} watchers of the new sources (Lemmy, X, web pages in turn): cycle "
+              f"{statistics.median(r['total'] for r in new):.2f} s (median of {args.runs}); "
+              f"{new[0]['fetched']} items fetched, {new[0]['mentions']} distinct mentions")
 
 
 if __name__ == "__main__":

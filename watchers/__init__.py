@@ -9,9 +9,12 @@ from watchers.base import Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
 from watchers.hackernews import HackerNewsWatcher
+from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
+from watchers.webpage import WebPageWatcher
+from watchers.x import XWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
 
@@ -22,6 +25,9 @@ SOURCES: dict[str, WatcherFactory] = {
     "hackernews": HackerNewsWatcher,
     "reddit": RedditWatcher,
     "discourse": DiscourseWatcher,
+    "lemmy": LemmyWatcher,
+    "webpage": WebPageWatcher,
+    "x": XWatcher,
 }
 
 

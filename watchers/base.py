@@ -24,6 +24,7 @@ from aiohttp import ClientSession
 from httpx_aiohttp import AiohttpTransport
 
 from veilleur.core.mentions import Mention
+from veilleur.core.query import Clause
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 
 USER_AGENT = "Veilleur/0.1 (self-hosted community listening bot for Slack; +https://github.com/veilleur/veilleur)"
@@ -70,8 +71,9 @@ class SourceError(Exception):
 class RateLimits:
     """Per-host request budgets learned from rate-limit headers, so we slow down before a source says 429.
 
-    Understands `X-RateLimit-Remaining`/`-Reset` (Mastodon, Reddit, GitHub style) and the IETF
-    `RateLimit-Remaining`/`-Reset` (Bluesky). A reset is either seconds from now or an epoch/ISO time.
+    Understands `X-RateLimit-Remaining`/`-Reset` (Mastodon, Reddit, GitHub style), the IETF
+    `RateLimit-Remaining`/`-Reset` (Bluesky) and X's `x-rate-limit-remaining`/`-reset`. A reset is either seconds
+    from now or an epoch/ISO time.
     """
 
     def __init__(self, reserve: int = 2, max_wait: float = 60.0) -> None:
@@ -80,8 +82,9 @@ class RateLimits:
         self._resume_at: dict[str, float] = {}
 
     def note(self, url: str, headers: Mapping[str, str]) -> None:
-        remaining = _header_number(headers, "x-ratelimit-remaining", "ratelimit-remaining")
-        seconds = _reset_seconds(headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset"))
+        remaining = _header_number(headers, "x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+        reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset") or headers.get("x-rate-limit-reset")
+        seconds = _reset_seconds(reset)
         if remaining is None or seconds is None or remaining > self.reserve:
             return
         self._resume_at[host_of(url)] = time.monotonic() + max(0.0, seconds)
@@ -455,9 +458,11 @@ def check_options(config: WatcherConfig, allowed: Collection[str]) -> None:
         raise WatcherFieldError("options", f"unknown option {unknown[0]!r}; {config.source} takes {sorted(allowed)}")
 
 
-def bounded_searches(config: WatcherConfig, *, why: str = "one per word or phrase", hint: str = "") -> list[str]:
+def bounded_searches(
+    config: WatcherConfig, *, why: str = "one per word or phrase", hint: str = "", as_typed: bool = False
+) -> list[str]:
     """`keyword_searches`, refusing at start-up a query that would cost more than MAX_SEARCHES requests a poll."""
-    searches = keyword_searches(config)
+    searches = keyword_searches(config, as_typed=as_typed)
     if len(searches) > MAX_SEARCHES:
         raise WatcherFieldError(
             "options",
@@ -467,8 +472,10 @@ def bounded_searches(config: WatcherConfig, *, why: str = "one per word or phras
     return searches
 
 
-def require_searches(config: WatcherConfig, *, why: str = "one per word or phrase") -> list[str]:
-    searches = bounded_searches(config, why=why)
+def require_searches(
+    config: WatcherConfig, *, why: str = "one per word or phrase", as_typed: bool = False
+) -> list[str]:
+    searches = bounded_searches(config, why=why, as_typed=as_typed)
     if not searches:
         raise WatcherFieldError("options", "the query has no word to search for; set options.q")
     return searches
@@ -495,14 +502,18 @@ def as_utc(value: object) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def keyword_searches(config: WatcherConfig) -> list[str]:
+def keyword_searches(config: WatcherConfig, *, as_typed: bool = False) -> list[str]:
     """What a keyword-search API should be asked for this watcher, one search per item.
 
     `options.q` (a text, or a list of texts) is taken as written, in the API's own syntax. Otherwise each word or
     phrase the query looks for becomes one search: phrases quoted, "*" and "#" dropped since search APIs do not
-    take them (the query itself still filters what comes back).
+    take them (the query itself still filters what comes back). `as_typed`, for a substring search that tells "é"
+    from "e" (Lemmy): the words as the person typed them, phrases unquoted.
     """
     raw = config.options.get("q")
+    if raw is None and as_typed:
+        typed = (term.lstrip("#").strip() for term in typed_terms(config.query.outline()))
+        return list(dict.fromkeys(term for term in typed if term))
     if raw is None:
         terms = (term.strip("#*").strip() for term in config.query.terms())
         return list(dict.fromkeys(f'"{term}"' if " " in term else term for term in terms if term))
@@ -510,3 +521,12 @@ def keyword_searches(config: WatcherConfig) -> list[str]:
     if not isinstance(items, list) or not items or not all(isinstance(item, str) and item.strip() for item in items):
         raise WatcherFieldError("options", f"q must be a search text or a list of search texts, got {raw!r}")
     return [item.strip() for item in items]
+
+
+def typed_terms(clause: Clause, negated: bool = False) -> list[str]:
+    """The words, prefixes (without "*") and phrases a query looks for, as the person typed them (accents kept),
+    once each: for a search that, unlike the query, tells "é" from "e"."""
+    if clause.kind in ("word", "prefix", "phrase"):
+        return [] if negated else [clause.value]
+    terms = (typed_terms(child, negated ^ (clause.kind == "not")) for child in clause.children)
+    return list(dict.fromkeys(term for found in terms for term in found))

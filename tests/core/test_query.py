@@ -9,7 +9,7 @@ from dataclasses import FrozenInstanceError
 import pytest
 
 from veilleur.core.mentions import Mention
-from veilleur.core.query import MatchableText, Query, QueryError, fold, matchable, parse_query
+from veilleur.core.query import Clause, MatchableText, Query, QueryError, fold, matchable, parse_query
 
 
 def mention(
@@ -705,3 +705,23 @@ def test_hostile_mentions_do_not_break_matching() -> None:
     assert not parse_query('"tram fin"').matches(mention(huge))
     odd = mention("tram", url="http://%zz:99999999/\x00", lang="\x00" * 50, author_handle="@" * 20)
     assert parse_query("tram -site:example.org -lang:fr -author:bob").matches(odd)
+
+
+def test_outline_keeps_the_structure_and_the_words_as_typed() -> None:
+    outline = parse_query(
+        '("Caen la Mer" OR Préfecture*) -football #Tram l\'école lang:fr site:Example.org author:@Bob'
+    ).outline()
+    assert outline == Clause(
+        "all",
+        children=(
+            Clause("any", children=(Clause("phrase", "Caen la Mer"), Clause("prefix", "Préfecture"))),
+            Clause("not", children=(Clause("word", "football"),)),
+            Clause("word", "#Tram"),
+            Clause("phrase", "l'école"),
+            Clause("lang", "fr"),
+            Clause("site", "example.org"),
+            Clause("author", "@Bob"),
+        ),
+    )
+    assert parse_query("tram").outline() == Clause("word", "tram")
+    assert parse_query('"tram"').outline() == Clause("word", "tram")

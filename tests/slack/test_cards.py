@@ -107,7 +107,10 @@ def test_buttons_carry_the_mention_id_and_open_links_to_the_post(mention: Mentio
         ("reddit", ":large_orange_circle: *Reddit*"),
         ("hackernews", ":large_orange_square: *Hacker News*"),
         ("discourse", ":speech_balloon: *Discourse*"),
-        ("lemmy", ":mag: *lemmy*"),
+        ("lemmy", ":mouse2: *Lemmy*"),
+        ("x", ":heavy_multiplication_x: *X*"),
+        ("webpage", ":globe_with_meridians: *Web page*"),
+        ("mastodon-fork", ":mag: *mastodon-fork*"),
         ("<!channel>", ":mag: *&lt;!channel&gt;*"),
     ],
 )

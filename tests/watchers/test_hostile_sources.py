@@ -22,9 +22,11 @@ from watchers.base import MAX_RESPONSE_BYTES, OFF_LOOP_BYTES, SourceError, Watch
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
 from watchers.hackernews import HackerNewsWatcher
+from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
+from watchers.x import XWatcher
 
 GIB = 64 * 1024 * 1024
 # A bounded read holds the capped body (a bytearray grows by an eighth over its size) plus a few inflated steps.
@@ -67,12 +69,15 @@ API_SOURCES: dict[str, tuple[str, Callable[[FeedServer, WatcherContext], Watcher
         "/xrpc/com.atproto.server.createSession",
         lambda f, c: BlueskyWatcher(_config("bluesky", f.base_url), c),
     ),
+    "lemmy": ("/nodeinfo/2.1", lambda f, c: LemmyWatcher(_config("lemmy", f.base_url), c)),
+    "x": ("/2/tweets/search/recent", lambda f, c: XWatcher(_config("x", f.base_url), c)),
 }
 API_ENV = {
     "REDDIT_CLIENT_ID": "hostile-test",
     "REDDIT_CLIENT_SECRET": "secret",
     "BLUESKY_HANDLE": "veilleur.test",
     "BLUESKY_APP_PASSWORD": "app-password",
+    "X_BEARER_TOKEN": "bearer",
 }
 
 

@@ -103,6 +103,15 @@ async def test_urls_in_options_are_checked_too(open_bot: Opener, feeds: FeedServ
     assert refused.value.field == "options" and "ALLOW_PRIVATE_URLS" in refused.value.message
 
 
+async def test_a_web_page_given_in_slack_may_not_be_private(open_bot: Opener, feeds: FeedServer) -> None:
+    services = open_bot(ALLOW_PRIVATE_URLS="false")
+    table = {"name": "mairie", "source": "webpage", "url": feeds.url("/actualites"), "query": "piscine",
+             "channel": "C0TRAM", "interval": "15m", "options": {"selector": "main li"}}
+    with pytest.raises(WatcherFieldError) as refused:
+        await services.catalog.validate(table)
+    assert refused.value.field == "url" and "loopback" in refused.value.message
+
+
 async def test_a_file_entry_named_like_a_slack_watcher_is_left_out(
     open_bot: Opener, feeds: FeedServer, tmp_path: Path
 ) -> None:

@@ -20,6 +20,7 @@ ENV = {
     "BLUESKY_APP_PASSWORD": "p",
     "REDDIT_CLIENT_ID": "i",
     "REDDIT_CLIENT_SECRET": "s",
+    "X_BEARER_TOKEN": "t",
 }
 # What each source asks for, and a recorded answer to give it once it recovers.
 ROUTES = {
@@ -32,6 +33,9 @@ ROUTES = {
     "reddit": {"/search": FIXTURES / "reddit" / "search_listing_r_all.json"},
     "hackernews": {"/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json"},
     "discourse": {"/search.json": FIXTURES / "discourse" / "query_response.json"},
+    "lemmy": {"/api/v3/search": FIXTURES / "lemmy" / "SYNTHETIC_v3_search_all_new.json"},
+    "webpage": {"/feed": FIXTURES / "webpage" / "SYNTHETIC_mairie_actualites_v1.html"},
+    "x": {"/2/tweets/search/recent": FIXTURES / "x" / "SYNTHETIC_search_recent_full_fields.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},
@@ -39,6 +43,7 @@ OPTIONS = {
     "reddit": {"q": "python", "search": True},
     "hackernews": {"q": "apple"},
     "discourse": {"q": "discourse"},
+    "lemmy": {"q": "travaux"},
 }
 
 
@@ -58,8 +63,8 @@ async def test_alert_once_then_recovery_once(source: str, feeds: FeedServer, tmp
     http = new_http_client()
     config = WatcherConfig(
         name=f"{source}-watch", source=source, query=parse_query("the OR apple OR rstats OR redistricting"),
-        channel="C0TEAM", url=feeds.url("/feed") if source == "rss" else None,
-        base_url=None if source == "rss" else feeds.base_url, options=OPTIONS.get(source, {}),
+        channel="C0TEAM", url=feeds.url("/feed") if source in ("rss", "webpage") else None,
+        base_url=None if source in ("rss", "webpage") else feeds.base_url, options=OPTIONS.get(source, {}),
     )
     watchers = {config.name: build_watcher(config, WatcherContext(http=http, env=ENV))}
     health = SourceHealth(store, lang="en", tz=ZoneInfo("Europe/Paris"), alert_after=3)

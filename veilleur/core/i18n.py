@@ -481,6 +481,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The feed’s address (RSS or Atom), https://…",
         "fr": "L’adresse du flux (RSS ou Atom), https://…",
     },
+    "watch.form.url_hint.webpage": {
+        "en": "The page’s address, https://…; only public addresses when set from Slack.",
+        "fr": "L’adresse de la page, https://… ; seulement des adresses publiques depuis Slack.",
+    },
     "watch.form.base_url_hint": {
         "en": "The instance or API address; leave empty for the source’s usual one.",
         "fr": "L’adresse de l’instance ou de l’API ; vide pour l’adresse habituelle de la source.",
@@ -504,6 +508,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.options_hint.discourse": {
         "en": "One setting per line, as in the watchers file: q, api_key_env, api_username_env.",
         "fr": "Un réglage par ligne, comme dans le fichier : q, api_key_env, api_username_env.",
+    },
+    "watch.form.options_hint.webpage": {
+        "en": "One setting per line: selector = \"main ul.news li\" (CSS), ignore = ['\\d+ visits'] (text that "
+        "changes without being news).",
+        "fr": "Un réglage par ligne : selector = \"main ul.actus li\" (CSS), ignore = ['\\d+ visites'] (ce qui "
+        "change sans être une nouvelle).",
+    },
+    "watch.form.options_hint.x": {
+        "en": "One setting per line: max_posts = 100 (per poll; each counts against the monthly cap), retweets, q.",
+        "fr": "Un réglage par ligne : max_posts = 100 (par relevé ; chacun compte dans le quota mensuel), retweets, q.",
+    },
+    "watch.form.options_hint.lemmy": {
+        "en": "One setting per line, as in the watchers file: q = [\"tramway\"], search_limit = 60.",
+        "fr": "Un réglage par ligne, comme dans le fichier : q = [\"tramway\"], search_limit = 60.",
     },
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},

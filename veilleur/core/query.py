@@ -414,6 +414,7 @@ class _Words:
 
     needle: str
     label: str
+    typed: str  # as written in the query, for `Query.outline`
     cost: ClassVar[int] = 1
 
     def matches(self, text: MatchableText) -> bool:
@@ -429,6 +430,7 @@ class _TaggedWords:
 
     needle: str
     label: str
+    typed: str
     cost: ClassVar[int] = 1
 
     def matches(self, text: MatchableText) -> bool:
@@ -450,6 +452,7 @@ class _Phrase:
     probe: str
     label: str
     tagged: bool
+    typed: str
     cost: ClassVar[int] = 2
 
     def matches(self, text: MatchableText) -> bool:
@@ -494,6 +497,7 @@ class _Site:
 class _Author:
     keys: frozenset[str]
     label: str
+    typed: str
     cost: ClassVar[int] = 3
 
     def matches(self, text: MatchableText) -> bool:
@@ -603,6 +607,44 @@ class Query:
     def explain(self) -> str:
         """The query as understood, fully parenthesised: `a b OR c` -> "(a AND (b OR c))"."""
         return self._root.explain()
+
+    def outline(self) -> Clause:
+        """The query as a tree of clauses with their texts as written, for a source whose search can take part of
+        it (see `Clause`)."""
+        return _outline(self._root)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One part of a query, for a watcher that hands what it can of the query to a source's own search.
+
+    `kind` is "all" (AND), "any" (OR) or "not" over `children`, or a test: "word" (one word, "#" kept for a
+    hashtag), "prefix" (`value` without its "*"), "phrase" (without its quotes; a word such as l'école that
+    holds several is one too), "lang" (the code), "site" (host and path) or "author" (as written, "@" kept).
+    Texts keep the case and accents the person typed. A source's search matches differently from the query, so
+    what it returns still goes through `Query.matches`.
+    """
+
+    kind: str
+    value: str = ""
+    children: tuple[Clause, ...] = ()
+
+
+def _outline(node: _Node) -> Clause:
+    if isinstance(node, _All | _Any):
+        return Clause("all" if isinstance(node, _All) else "any", children=tuple(map(_outline, node.children)))
+    if isinstance(node, _Not):
+        return Clause("not", children=(_outline(node.child),))
+    if isinstance(node, _Words | _TaggedWords | _Phrase):
+        kind = "prefix" if node.label.endswith("*") else "phrase" if isinstance(node, _Phrase) else "word"
+        return Clause(kind, node.typed)
+    if isinstance(node, _Lang):
+        return Clause("lang", node.code)
+    if isinstance(node, _Site):
+        return Clause("site", node.host + node.path)
+    if isinstance(node, _Author):
+        return Clause("author", node.typed)
+    raise AssertionError(f"no outline for {node!r}: every node kind is listed above")
 
 
 def parse_query(text: str) -> Query:
@@ -863,10 +905,10 @@ def _compile_text(parser: _Parser, raw: str, position: int, *, quoted: bool) -> 
     if len(tokens) > 1:
         pattern = re.compile(" " + " +".join(map(re.escape, tokens)) + end)
         probe = max([f" {token} " for token in tokens[:-1]] + [f" {tokens[-1]}{end}"], key=len)
-        return _Phrase(pattern, probe, label, tagged="#" in joined)
+        return _Phrase(pattern, probe, label, tagged="#" in joined, typed=body.strip())
     if "#" in joined:
-        return _TaggedWords(f" {joined}{end}", label)
-    return _Words(f" {joined}{end}", label)
+        return _TaggedWords(f" {joined}{end}", label, body.strip())
+    return _Words(f" {joined}{end}", label, body.strip())
 
 
 def _compile_lang(parser: _Parser, value: str, position: int) -> _Node:
@@ -905,7 +947,7 @@ def _compile_author(parser: _Parser, value: str, position: int) -> _Node:
     name = " ".join(_plain_words(value))
     if not handle or not name:
         parser.fail(f"author:{value} at position {position}: give a handle or a name, e.g. author:@bob", position)
-    return _Author(frozenset({handle, name}), handle)
+    return _Author(frozenset({handle, name}), handle, value.strip())
 
 
 _FIELD_COMPILERS: dict[str, Callable[[_Parser, str, int], _Node]] = {

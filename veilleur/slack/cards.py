@@ -26,6 +26,9 @@ SOURCES: dict[str, tuple[str, str]] = {
     "reddit": (":large_orange_circle:", "Reddit"),
     "hackernews": (":large_orange_square:", "Hacker News"),
     "discourse": (":speech_balloon:", "Discourse"),
+    "lemmy": (":mouse2:", "Lemmy"),
+    "webpage": (":globe_with_meridians:", "Web page"),
+    "x": (":heavy_multiplication_x:", "X"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
 ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))

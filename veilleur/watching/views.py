@@ -40,6 +40,9 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "hackernews": ("base_url", "options"),
     "reddit": ("base_url", "options"),
     "discourse": ("base_url", "options"),
+    "lemmy": ("base_url", "options"),
+    "webpage": ("url", "options"),
+    "x": ("base_url", "options"),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
@@ -175,13 +178,15 @@ def _backfill_input(value: str, lang: str) -> dict[str, Any]:
 
 
 def _optional(source: str, field: str) -> bool:
-    return not (field == "url" or (source == "discourse" and field == "base_url"))
+    return not (field == "url" or (source in ("discourse", "lemmy") and field == "base_url"))
 
 
 def _hint(source: str, field: str, lang: str) -> str:
     if field == "options":
         return t(f"watch.form.options_hint.{source}", lang)
-    return t("watch.form.base_url_hint" if field == "base_url" else "watch.form.url_hint", lang)
+    if field == "url":
+        return t("watch.form.url_hint" if source == "rss" else f"watch.form.url_hint.{source}", lang)
+    return t("watch.form.base_url_hint", lang)
 
 
 def read_form(values: dict[str, Any], private_metadata: str) -> FormDraft:
