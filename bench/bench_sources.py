@@ -1,10 +1,12 @@
-"""One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation.
+"""One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation;
+then one cycle over the newer sources (YouTube).
 
-    .venv/bin/python bench/bench_sources.py [--per-source 40] [--timeout 2]
+    .venv/bin/python bench/bench_sources.py [--per-source 40] [--new-watchers 200] [--timeout 2]
 
 A second process plays back the recorded payloads of tests/fixtures/ for every source's endpoints. The cycle
 polls all watchers at once through the real poller and store. Then the same cycle runs with one more watcher
-whose server never answers: the others must finish as before, and that one fails after its timeout.
+whose server never answers: the others must finish as before, and that one fails after its timeout. Last, a
+cycle of `--new-watchers` watchers of the newer sources, printed beside the first figure.
 Prints figures; asserts nothing.
 """
 
@@ -12,16 +14,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from aiohttp import web  # noqa: E402
 from playback import playback_server  # noqa: E402
 
 from tests.support.feed_server import FeedServer  # noqa: E402
@@ -45,11 +50,18 @@ ROUTES = {
     "/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json",
     "/search.json": FIXTURES / "discourse" / "query_response.json",
 }
+# The newer sources, each under its own prefix (YouTube's /search would meet Reddit's).
+NEW_ROUTES = {
+    "/yt/search": FIXTURES / "youtube" / "search_list_keywords_p1.json",
+    "/yt/commentThreads": FIXTURES / "youtube" / "commentThreads_list_allThreadsRelatedToChannelId.json",
+    "/yt/comments": FIXTURES / "youtube" / "comments_list_parentId_p1.json",
+}
 ENV = {
     "BLUESKY_HANDLE": "bench.bsky.social",
     "BLUESKY_APP_PASSWORD": "bench-pass",
     "REDDIT_CLIENT_ID": "bench",
     "REDDIT_CLIENT_SECRET": "bench",
+    "YOUTUBE_API_KEY": "bench",
 }
 
 
@@ -63,6 +75,32 @@ def add_routes(server: FeedServer) -> None:
         content_type="application/json",
     )
     server.hang("/hang/api/v1/timelines/tag/rstats")
+    for path, fixture in NEW_ROUTES.items():
+        server.add_file(path, fixture, content_type="application/json")
+    server.add_handler("/yt/videos", partial(_by_ids, FIXTURES / "youtube" / "videos_list_snippet_statistics.json"))
+    server.add_handler("/yt/channels", partial(_by_ids, FIXTURES / "youtube" / "channels_list_statistics.json"))
+
+
+def _by_ids(fixture: Path, request: web.Request) -> web.Response:
+    """videos.list / channels.list: the recorded resource under each id asked for, as the real API answers."""
+    recorded = json.loads(fixture.read_text())["items"][0]
+    items = [recorded | {"id": item_id} for item_id in request.query.get("id", "").split(",") if item_id]
+    return web.json_response({"items": items})
+
+
+def new_configs(base_url: str, count: int) -> list[WatcherConfig]:
+    """`count` watchers of the newer sources, as many of each. The YouTube ones search and read a channel's
+    comments, with a quota large enough that none is held back by the plan."""
+    query = parse_query("surfing OR google OR the")
+    youtube = {"channels": ["UCa-vrCLQHviTOVnEKDOdetQ"], "q": "surfing", "quota_share": 1.0,
+               "daily_quota": 100_000_000}
+    shapes = {"youtube": (f"{base_url}/yt", youtube)}
+    return [
+        WatcherConfig(name=f"{source}-{n}", source=source, query=query, channel="C0BENCH", base_url=url,
+                      options=options)
+        for n in range(count // len(shapes))
+        for source, (url, options) in shapes.items()
+    ]
 
 
 def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
@@ -81,12 +119,14 @@ def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
     ]
 
 
-async def cycle(base_url: str, per_source: int, http_timeout: float, with_hanging: bool) -> dict[str, object]:
+async def cycle(
+    base_url: str, all_configs: list[WatcherConfig], http_timeout: float, with_hanging: bool
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(Path(folder) / "bench.db")
         http = new_http_client(httpx.Timeout(http_timeout))
         context = WatcherContext(http=http, env=ENV)
-        all_configs = configs(base_url, per_source)
+        all_configs = list(all_configs)
         if with_hanging:
             all_configs.append(
                 WatcherConfig(name="hanging", source="mastodon", query=parse_query("rstats"), channel="C0BENCH",
@@ -124,21 +164,32 @@ def main() -> None:
     parser.add_argument("--per-source", type=int, default=40)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--new-watchers", type=int, default=200)
     args = parser.parse_args()
     watchers = args.per_source * 5
     with playback_server(add_routes) as base_url:
-        runs = [asyncio.run(cycle(base_url, args.per_source, args.timeout, False)) for _ in range(args.runs)]
+        existing = configs(base_url, args.per_source)
+        runs = [asyncio.run(cycle(base_url, existing, args.timeout, False)) for _ in range(args.runs)]
         first = runs[0]
         if first["failures"]:
             print(f"  {len(first['failures'])} failed polls, e.g. {first['failures'][0].error}")
         median = statistics.median(r["total"] for r in runs)
         print(f"{watchers} API watchers ({args.per_source} per source), all answering: cycle {median:.2f} s "
               f"(median of {args.runs}); {first['fetched']} items fetched, {first['mentions']} distinct mentions")
-        hanging = asyncio.run(cycle(base_url, args.per_source, args.timeout, True))
+        hanging = asyncio.run(cycle(base_url, existing, args.timeout, True))
         print(
             f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
             f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s"
         )
+        newer = new_configs(base_url, args.new_watchers)
+        new_runs = [asyncio.run(cycle(base_url, newer, args.timeout, False)) for _ in range(args.runs)]
+        if new_runs[0]["failures"]:
+            print(f"  {len(new_runs[0]['failures'])} failed polls, e.g. {new_runs[0]['failures'][0].error}")
+        new_median = statistics.median(r["total"] for r in new_runs)
+        sources = sorted({config.source for config in newer})
+        print(f"{len(newer)} watchers of the newer sources ({', '.join(sources)}): cycle {new_median:.2f} s "
+              f"(median of {args.runs}), beside {median:.2f} s for the {watchers} above; "
+              f"{new_runs[0]['fetched']} items fetched, {new_runs[0]['mentions']} distinct mentions")
 
 
 if __name__ == "__main__":

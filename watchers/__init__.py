@@ -12,6 +12,7 @@ from watchers.hackernews import HackerNewsWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
+from watchers.youtube import YouTubeWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
 
@@ -22,6 +23,7 @@ SOURCES: dict[str, WatcherFactory] = {
     "hackernews": HackerNewsWatcher,
     "reddit": RedditWatcher,
     "discourse": DiscourseWatcher,
+    "youtube": YouTubeWatcher,
 }
 
 

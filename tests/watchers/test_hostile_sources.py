@@ -25,6 +25,7 @@ from watchers.hackernews import HackerNewsWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
+from watchers.youtube import YouTubeWatcher
 
 GIB = 64 * 1024 * 1024
 # A bounded read holds the capped body (a bytearray grows by an eighth over its size) plus a few inflated steps.
@@ -67,12 +68,14 @@ API_SOURCES: dict[str, tuple[str, Callable[[FeedServer, WatcherContext], Watcher
         "/xrpc/com.atproto.server.createSession",
         lambda f, c: BlueskyWatcher(_config("bluesky", f.base_url), c),
     ),
+    "youtube": ("/search", lambda f, c: YouTubeWatcher(_config("youtube", f.base_url), c)),
 }
 API_ENV = {
     "REDDIT_CLIENT_ID": "hostile-test",
     "REDDIT_CLIENT_SECRET": "secret",
     "BLUESKY_HANDLE": "veilleur.test",
     "BLUESKY_APP_PASSWORD": "app-password",
+    "YOUTUBE_API_KEY": "key",
 }
 
 

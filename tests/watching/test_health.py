@@ -20,6 +20,7 @@ ENV = {
     "BLUESKY_APP_PASSWORD": "p",
     "REDDIT_CLIENT_ID": "i",
     "REDDIT_CLIENT_SECRET": "s",
+    "YOUTUBE_API_KEY": "k",
 }
 # What each source asks for, and a recorded answer to give it once it recovers.
 ROUTES = {
@@ -32,6 +33,7 @@ ROUTES = {
     "reddit": {"/search": FIXTURES / "reddit" / "search_listing_r_all.json"},
     "hackernews": {"/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json"},
     "discourse": {"/search.json": FIXTURES / "discourse" / "query_response.json"},
+    "youtube": {"/search": FIXTURES / "youtube" / "search_list_keywords_p1.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},
@@ -39,6 +41,7 @@ OPTIONS = {
     "reddit": {"q": "python", "search": True},
     "hackernews": {"q": "apple"},
     "discourse": {"q": "discourse"},
+    "youtube": {"q": "surfing"},
 }
 
 

@@ -499,6 +499,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "One setting per line, as in the watchers file: q, api_key_env, api_username_env.",
         "fr": "Un réglage par ligne, comme dans le fichier : q, api_key_env, api_username_env.",
     },
+    "watch.form.options_hint.youtube": {
+        "en": "One setting per line, as in the watchers file: channels = [\"@your-channel\"], videos, search, q, "
+        "region_code = \"FR\", relevance_language = \"fr\", quota_share = 0.5. Needs YOUTUBE_API_KEY.",
+        "fr": "Un réglage par ligne, comme dans le fichier : channels = [\"@votre-chaine\"], videos, search, q, "
+        "region_code = \"FR\", relevance_language = \"fr\", quota_share = 0.5. Demande YOUTUBE_API_KEY.",
+    },
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},
     "watch.field.query": {"en": "Query", "fr": "Requête"},

@@ -26,9 +26,12 @@ SOURCES: dict[str, tuple[str, str]] = {
     "reddit": (":large_orange_circle:", "Reddit"),
     "hackernews": (":large_orange_square:", "Hacker News"),
     "discourse": (":speech_balloon:", "Discourse"),
+    "youtube": (":arrow_forward:", "YouTube"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
-ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))
+ENGAGEMENT_SIGNS = (
+    ("views", "▷"), ("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"),
+)
 # (action_id, catalogue key of the label, style); each button's value is the mention's id.
 MENTION_BUTTONS = (
     ("mention_draft", "button.draft", None),

@@ -40,6 +40,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "hackernews": ("base_url", "options"),
     "reddit": ("base_url", "options"),
     "discourse": ("base_url", "options"),
+    "youtube": ("options",),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
