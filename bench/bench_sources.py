@@ -1,5 +1,5 @@
 """One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation;
-then one cycle over the newer sources (YouTube).
+then one cycle over the newer sources (YouTube, Facebook Pages).
 
     .venv/bin/python bench/bench_sources.py [--per-source 40] [--new-watchers 200] [--timeout 2]
 
@@ -50,11 +50,18 @@ ROUTES = {
     "/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json",
     "/search.json": FIXTURES / "discourse" / "query_response.json",
 }
+FB_COMMENTS = FIXTURES / "facebook" / "SYNTHETIC_post_comments_stream_with_from_parent.json"
 # The newer sources, each under its own prefix (YouTube's /search would meet Reddit's).
 NEW_ROUTES = {
     "/yt/search": FIXTURES / "youtube" / "search_list_keywords_p1.json",
     "/yt/commentThreads": FIXTURES / "youtube" / "commentThreads_list_allThreadsRelatedToChannelId.json",
     "/yt/comments": FIXTURES / "youtube" / "comments_list_parentId_p1.json",
+    "/fb/v25.0/19292868552/feed": FIXTURES / "facebook" / "page_feed_many_fields_cursor_paging.json",
+    **{
+        f"/fb/v25.0/19292868552_{post}/comments": FB_COMMENTS
+        for post in ("10158349356748553", "10158347294088553", "10158345715593553", "10158343840773553",
+                     "10158333323653553")
+    },
 }
 ENV = {
     "BLUESKY_HANDLE": "bench.bsky.social",
@@ -62,6 +69,7 @@ ENV = {
     "REDDIT_CLIENT_ID": "bench",
     "REDDIT_CLIENT_SECRET": "bench",
     "YOUTUBE_API_KEY": "bench",
+    "FACEBOOK_PAGE_TOKEN": "bench",
 }
 
 
@@ -94,7 +102,10 @@ def new_configs(base_url: str, count: int) -> list[WatcherConfig]:
     query = parse_query("surfing OR google OR the")
     youtube = {"channels": ["UCa-vrCLQHviTOVnEKDOdetQ"], "q": "surfing", "quota_share": 1.0,
                "daily_quota": 100_000_000}
-    shapes = {"youtube": (f"{base_url}/yt", youtube)}
+    shapes = {
+        "youtube": (f"{base_url}/yt", youtube),
+        "facebook": (f"{base_url}/fb", {"page_id": "19292868552"}),
+    }
     return [
         WatcherConfig(name=f"{source}-{n}", source=source, query=query, channel="C0BENCH", base_url=url,
                       options=options)

@@ -8,6 +8,7 @@ from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
+from watchers.facebook import FacebookWatcher
 from watchers.hackernews import HackerNewsWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
@@ -24,6 +25,7 @@ SOURCES: dict[str, WatcherFactory] = {
     "reddit": RedditWatcher,
     "discourse": DiscourseWatcher,
     "youtube": YouTubeWatcher,
+    "facebook": FacebookWatcher,
 }
 
 

@@ -21,6 +21,7 @@ from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import MAX_RESPONSE_BYTES, OFF_LOOP_BYTES, SourceError, Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
+from watchers.facebook import FacebookWatcher
 from watchers.hackernews import HackerNewsWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
@@ -69,6 +70,7 @@ API_SOURCES: dict[str, tuple[str, Callable[[FeedServer, WatcherContext], Watcher
         lambda f, c: BlueskyWatcher(_config("bluesky", f.base_url), c),
     ),
     "youtube": ("/search", lambda f, c: YouTubeWatcher(_config("youtube", f.base_url), c)),
+    "facebook": ("/v25.0/111/feed", lambda f, c: FacebookWatcher(_config("facebook", f.base_url, page_id="111"), c)),
 }
 API_ENV = {
     "REDDIT_CLIENT_ID": "hostile-test",
@@ -76,6 +78,7 @@ API_ENV = {
     "BLUESKY_HANDLE": "veilleur.test",
     "BLUESKY_APP_PASSWORD": "app-password",
     "YOUTUBE_API_KEY": "key",
+    "FACEBOOK_PAGE_TOKEN": "token",
 }
 
 

@@ -21,6 +21,7 @@ ENV = {
     "REDDIT_CLIENT_ID": "i",
     "REDDIT_CLIENT_SECRET": "s",
     "YOUTUBE_API_KEY": "k",
+    "FACEBOOK_PAGE_TOKEN": "t",
 }
 # What each source asks for, and a recorded answer to give it once it recovers.
 ROUTES = {
@@ -34,6 +35,7 @@ ROUTES = {
     "hackernews": {"/api/v1/search_by_date": FIXTURES / "hackernews" / "search_by_date_story_apple.json"},
     "discourse": {"/search.json": FIXTURES / "discourse" / "query_response.json"},
     "youtube": {"/search": FIXTURES / "youtube" / "search_list_keywords_p1.json"},
+    "facebook": {"/v25.0/19292868552/feed": FIXTURES / "facebook" / "page_posts_fields_time_paging.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},
@@ -42,6 +44,7 @@ OPTIONS = {
     "hackernews": {"q": "apple"},
     "discourse": {"q": "discourse"},
     "youtube": {"q": "surfing"},
+    "facebook": {"page_id": "19292868552", "comments": False},
 }
 
 

@@ -505,6 +505,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Un réglage par ligne, comme dans le fichier : channels = [\"@votre-chaine\"], videos, search, q, "
         "region_code = \"FR\", relevance_language = \"fr\", quota_share = 0.5. Demande YOUTUBE_API_KEY.",
     },
+    "watch.form.options_hint.facebook": {
+        "en": "One setting per line, as in the watchers file: page_id = \"111222333444555\" (required), token_env "
+        "(default FACEBOOK_PAGE_TOKEN), pages, edge, comments, comment_days, api_version.",
+        "fr": "Un réglage par ligne, comme dans le fichier : page_id = \"111222333444555\" (requis), token_env "
+        "(FACEBOOK_PAGE_TOKEN par défaut), pages, edge, comments, comment_days, api_version.",
+    },
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},
     "watch.field.query": {"en": "Query", "fr": "Requête"},

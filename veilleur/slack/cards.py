@@ -27,6 +27,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "hackernews": (":large_orange_square:", "Hacker News"),
     "discourse": (":speech_balloon:", "Discourse"),
     "youtube": (":arrow_forward:", "YouTube"),
+    "facebook": (":large_blue_square:", "Facebook"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
 ENGAGEMENT_SIGNS = (

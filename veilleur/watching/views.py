@@ -41,6 +41,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "reddit": ("base_url", "options"),
     "discourse": ("base_url", "options"),
     "youtube": ("options",),
+    "facebook": ("options",),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
