@@ -10,6 +10,7 @@ from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
 from watchers.facebook import FacebookWatcher
 from watchers.hackernews import HackerNewsWatcher
+from watchers.instagram import InstagramWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
@@ -26,6 +27,7 @@ SOURCES: dict[str, WatcherFactory] = {
     "discourse": DiscourseWatcher,
     "youtube": YouTubeWatcher,
     "facebook": FacebookWatcher,
+    "instagram": InstagramWatcher,
 }
 
 

@@ -22,6 +22,7 @@ ENV = {
     "REDDIT_CLIENT_SECRET": "s",
     "YOUTUBE_API_KEY": "k",
     "FACEBOOK_PAGE_TOKEN": "t",
+    "INSTAGRAM_ACCESS_TOKEN": "t",
 }
 # What each source asks for, and a recorded answer to give it once it recovers.
 ROUTES = {
@@ -36,6 +37,7 @@ ROUTES = {
     "discourse": {"/search.json": FIXTURES / "discourse" / "query_response.json"},
     "youtube": {"/search": FIXTURES / "youtube" / "search_list_keywords_p1.json"},
     "facebook": {"/v25.0/19292868552/feed": FIXTURES / "facebook" / "page_posts_fields_time_paging.json"},
+    "instagram": {"/v25.0/17841400000000000/tags": FIXTURES / "instagram" / "user_tags.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},
@@ -45,6 +47,7 @@ OPTIONS = {
     "discourse": {"q": "discourse"},
     "youtube": {"q": "surfing"},
     "facebook": {"page_id": "19292868552", "comments": False},
+    "instagram": {"ig_user_id": "17841400000000000", "comments": False},
 }
 
 

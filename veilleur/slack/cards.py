@@ -28,6 +28,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "discourse": (":speech_balloon:", "Discourse"),
     "youtube": (":arrow_forward:", "YouTube"),
     "facebook": (":large_blue_square:", "Facebook"),
+    "instagram": (":camera:", "Instagram"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
 ENGAGEMENT_SIGNS = (

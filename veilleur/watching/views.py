@@ -42,6 +42,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "discourse": ("base_url", "options"),
     "youtube": ("options",),
     "facebook": ("options",),
+    "instagram": ("options",),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
