@@ -1,11 +1,12 @@
 """One poll cycle over many API watchers (Mastodon, Bluesky, Reddit, Hacker News, Discourse), and isolation;
-then one over the sources of issue 17 (Lemmy, X, web pages).
+then one cycle over the newer sources (YouTube, Facebook Pages, Lemmy, X, web pages).
 
     .venv/bin/python bench/bench_sources.py [--per-source 40] [--new-watchers 200] [--timeout 2]
 
 A second process plays back the recorded payloads of tests/fixtures/ for every source's endpoints. The cycle
 polls all watchers at once through the real poller and store. Then the same cycle runs with one more watcher
-whose server never answers: the others must finish as before, and that one fails after its timeout.
+whose server never answers: the others must finish as before, and that one fails after its timeout. Last, a
+cycle of `--new-watchers` watchers of the newer sources, printed beside the first figure.
 Prints figures; asserts nothing.
 """
 
@@ -18,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from aiohttp import web  # noqa: E402
 from playback import playback_server  # noqa: E402
 
 from tests.support.feed_server import FeedServer  # noqa: E402
@@ -51,11 +54,26 @@ ROUTES = {
     "/api/v3/search": FIXTURES / "lemmy" / "SYNTHETIC_v3_search_all_new.json",
 }
 PAGE = FIXTURES / "webpage" / "SYNTHETIC_mairie_actualites_v1.html"
+FB_COMMENTS = FIXTURES / "facebook" / "SYNTHETIC_post_comments_stream_with_from_parent.json"
+# The newer sources, each under its own prefix (YouTube's /search would meet Reddit's).
+NEW_ROUTES = {
+    "/yt/search": FIXTURES / "youtube" / "search_list_keywords_p1.json",
+    "/yt/commentThreads": FIXTURES / "youtube" / "commentThreads_list_allThreadsRelatedToChannelId.json",
+    "/yt/comments": FIXTURES / "youtube" / "comments_list_parentId_p1.json",
+    "/fb/v25.0/19292868552/feed": FIXTURES / "facebook" / "page_feed_many_fields_cursor_paging.json",
+    **{
+        f"/fb/v25.0/19292868552_{post}/comments": FB_COMMENTS
+        for post in ("10158349356748553", "10158347294088553", "10158345715593553", "10158343840773553",
+                     "10158333323653553")
+    },
+}
 ENV = {
     "BLUESKY_HANDLE": "bench.bsky.social",
     "BLUESKY_APP_PASSWORD": "bench-pass",
     "REDDIT_CLIENT_ID": "bench",
     "REDDIT_CLIENT_SECRET": "bench",
+    "YOUTUBE_API_KEY": "bench",
+    "FACEBOOK_PAGE_TOKEN": "bench",
     "X_BEARER_TOKEN": "bench",
 }
 
@@ -75,6 +93,38 @@ def add_routes(server: FeedServer) -> None:
         content_type="application/json",
     )
     server.hang("/hang/api/v1/timelines/tag/rstats")
+    for path, fixture in NEW_ROUTES.items():
+        server.add_file(path, fixture, content_type="application/json")
+    server.add_handler("/yt/videos", partial(_by_ids, FIXTURES / "youtube" / "videos_list_snippet_statistics.json"))
+    server.add_handler("/yt/channels", partial(_by_ids, FIXTURES / "youtube" / "channels_list_statistics.json"))
+
+
+def _by_ids(fixture: Path, request: web.Request) -> web.Response:
+    """videos.list / channels.list: the recorded resource under each id asked for, as the real API answers."""
+    recorded = json.loads(fixture.read_text())["items"][0]
+    items = [recorded | {"id": item_id} for item_id in request.query.get("id", "").split(",") if item_id]
+    return web.json_response({"items": items})
+
+
+def new_configs(base_url: str, count: int) -> list[WatcherConfig]:
+    """`count` watchers of the newer sources, as many of each. The YouTube ones search and read a channel's
+    comments, with a quota large enough that none is held back by the plan; Lemmy's search budget is raised: all
+    of them share one instance."""
+    query = parse_query("surfing OR google OR the OR travaux OR piscine OR budget")
+    youtube = {"channels": ["UCa-vrCLQHviTOVnEKDOdetQ"], "q": "surfing", "quota_share": 1.0,
+               "daily_quota": 100_000_000}
+    shapes: dict[str, dict[str, Any]] = {
+        "youtube": {"base_url": f"{base_url}/yt", "options": youtube},
+        "facebook": {"base_url": f"{base_url}/fb", "options": {"page_id": "19292868552"}},
+        "lemmy": {"base_url": base_url, "options": {"q": "travaux", "search_limit": 10_000}},
+        "x": {"base_url": base_url},
+        "webpage": {"url": f"{base_url}/page", "options": {"selector": "main li"}},
+    }
+    return [
+        WatcherConfig(name=f"{source}-{n}", source=source, query=query, channel="C0BENCH", **shape)
+        for n in range(count // len(shapes))
+        for source, shape in shapes.items()
+    ]
 
 
 def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
@@ -93,28 +143,14 @@ def configs(base_url: str, per_source: int) -> list[WatcherConfig]:
     ]
 
 
-def new_configs(base_url: str, watchers: int) -> list[WatcherConfig]:
-    """Lemmy, X and web page watchers in turn. Lemmy's search budget is raised: all of them share one instance."""
-    query = parse_query("travaux OR piscine OR budget")
-    shapes: list[dict[str, Any]] = [
-        {"source": "lemmy", "base_url": base_url, "options": {"q": "travaux", "search_limit": 10_000}},
-        {"source": "x", "base_url": base_url},
-        {"source": "webpage", "url": f"{base_url}/page", "options": {"selector": "main li"}},
-    ]
-    return [
-        WatcherConfig(name=f"new-{n}", query=query, channel="C0BENCH", **shapes[n % len(shapes)])
-        for n in range(watchers)
-    ]
-
-
 async def cycle(
-    base_url: str, per_source: int, http_timeout: float, with_hanging: bool, new_watchers: int = 0
+    base_url: str, all_configs: list[WatcherConfig], http_timeout: float, with_hanging: bool
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(Path(folder) / "bench.db")
         http = new_http_client(httpx.Timeout(http_timeout))
         context = WatcherContext(http=http, env=ENV)
-        all_configs = new_configs(base_url, new_watchers) if new_watchers else configs(base_url, per_source)
+        all_configs = list(all_configs)
         if with_hanging:
             all_configs.append(
                 WatcherConfig(name="hanging", source="mastodon", query=parse_query("rstats"), channel="C0BENCH",
@@ -156,24 +192,28 @@ def main() -> None:
     args = parser.parse_args()
     watchers = args.per_source * 5
     with playback_server(add_routes) as base_url:
-        runs = [asyncio.run(cycle(base_url, args.per_source, args.timeout, False)) for _ in range(args.runs)]
+        existing = configs(base_url, args.per_source)
+        runs = [asyncio.run(cycle(base_url, existing, args.timeout, False)) for _ in range(args.runs)]
         first = runs[0]
         if first["failures"]:
             print(f"  {len(first['failures'])} failed polls, e.g. {first['failures'][0].error}")
         median = statistics.median(r["total"] for r in runs)
         print(f"{watchers} API watchers ({args.per_source} per source), all answering: cycle {median:.2f} s "
               f"(median of {args.runs}); {first['fetched']} items fetched, {first['mentions']} distinct mentions")
-        hanging = asyncio.run(cycle(base_url, args.per_source, args.timeout, True))
+        hanging = asyncio.run(cycle(base_url, existing, args.timeout, True))
         print(
             f"same plus one watcher whose server never answers (timeout {args.timeout:.0f} s): the {watchers} others "
             f"done after {hanging['others_done']:.2f} s, the hanging one failed after {hanging['hanging_done']:.2f} s"
         )
-        new = [asyncio.run(cycle(base_url, 0, args.timeout, False, args.new_watchers)) for _ in range(args.runs)]
-        if new[0]["failures"]:
-            print(f"  {len(new[0]['failures'])} failed polls, e.g. {new[0]['failures'][0].error}")
-        print(f"{args.new_watchers} watchers of the new sources (Lemmy, X, web pages in turn): cycle "
-              f"{statistics.median(r['total'] for r in new):.2f} s (median of {args.runs}); "
-              f"{new[0]['fetched']} items fetched, {new[0]['mentions']} distinct mentions")
+        newer = new_configs(base_url, args.new_watchers)
+        new_runs = [asyncio.run(cycle(base_url, newer, args.timeout, False)) for _ in range(args.runs)]
+        if new_runs[0]["failures"]:
+            print(f"  {len(new_runs[0]['failures'])} failed polls, e.g. {new_runs[0]['failures'][0].error}")
+        new_median = statistics.median(r["total"] for r in new_runs)
+        sources = sorted({config.source for config in newer})
+        print(f"{len(newer)} watchers of the newer sources ({', '.join(sources)}): cycle {new_median:.2f} s "
+              f"(median of {args.runs}), beside {median:.2f} s for the {watchers} above; "
+              f"{new_runs[0]['fetched']} items fetched, {new_runs[0]['mentions']} distinct mentions")
 
 
 if __name__ == "__main__":

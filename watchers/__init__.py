@@ -8,13 +8,16 @@ from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
+from watchers.facebook import FacebookWatcher
 from watchers.hackernews import HackerNewsWatcher
+from watchers.instagram import InstagramWatcher
 from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
 from watchers.webpage import WebPageWatcher
 from watchers.x import XWatcher
+from watchers.youtube import YouTubeWatcher
 
 WatcherFactory = Callable[[WatcherConfig, WatcherContext], Watcher]
 
@@ -28,6 +31,9 @@ SOURCES: dict[str, WatcherFactory] = {
     "lemmy": LemmyWatcher,
     "webpage": WebPageWatcher,
     "x": XWatcher,
+    "youtube": YouTubeWatcher,
+    "facebook": FacebookWatcher,
+    "instagram": InstagramWatcher,
 }
 
 

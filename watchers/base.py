@@ -56,16 +56,24 @@ class SourceError(Exception):
 
     `retry_after` (seconds) is set when the source asked us to slow down; `status` is the HTTP status when the
     source answered with an error (so a watcher can name the env var to check on a 401/403); `code` is the error
-    name of a JSON error body, `{"error": "ExpiredToken"}` (to tell an expired session from a bad request).
+    name of a JSON error body, `{"error": "ExpiredToken"}` (to tell an expired session from a bad request);
+    `body` is the start of an error answer, for APIs whose error names sit deeper (Google's, Meta's Graph API).
     """
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, status: int | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        body: bytes = b"",
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
         self.code = code
+        self.body = body
 
 
 class RateLimits:
@@ -354,7 +362,7 @@ def _connect_failure(url: str, error: httpx.ConnectTimeout) -> SourceError:
     return SourceError(f"{url} did not answer in time")
 
 
-def raise_for_status(response: httpx.Response, url: str, *, code: str | None = None) -> None:
+def raise_for_status(response: httpx.Response, url: str, *, code: str | None = None, body: bytes = b"") -> None:
     """Turn an HTTP error status into a `SourceError` that says what to do about it."""
     if response.status_code < 400:
         return
@@ -372,6 +380,7 @@ def raise_for_status(response: httpx.Response, url: str, *, code: str | None = N
         retry_after=retry_after,
         status=response.status_code,
         code=code,
+        body=body,
     )
 
 
@@ -413,7 +422,7 @@ async def fetch_json(
     )
     context.limits.note(url, response.headers)
     if response.status_code >= 400:
-        raise_for_status(response, url, code=_error_code(body))
+        raise_for_status(response, url, code=_error_code(body), body=body)
     decode = partial(_json, url=url, content_type=response.headers.get("content-type"))
     return response, await parse_off_loop(decode, body)
 

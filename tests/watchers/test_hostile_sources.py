@@ -21,12 +21,14 @@ from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import MAX_RESPONSE_BYTES, OFF_LOOP_BYTES, SourceError, Watcher, WatcherContext
 from watchers.bluesky import BlueskyWatcher
 from watchers.discourse import DiscourseWatcher
+from watchers.facebook import FacebookWatcher
 from watchers.hackernews import HackerNewsWatcher
 from watchers.lemmy import LemmyWatcher
 from watchers.mastodon import MastodonWatcher
 from watchers.reddit import RedditWatcher
 from watchers.rss import RssWatcher
 from watchers.x import XWatcher
+from watchers.youtube import YouTubeWatcher
 
 GIB = 64 * 1024 * 1024
 # A bounded read holds the capped body (a bytearray grows by an eighth over its size) plus a few inflated steps.
@@ -71,6 +73,8 @@ API_SOURCES: dict[str, tuple[str, Callable[[FeedServer, WatcherContext], Watcher
     ),
     "lemmy": ("/nodeinfo/2.1", lambda f, c: LemmyWatcher(_config("lemmy", f.base_url), c)),
     "x": ("/2/tweets/search/recent", lambda f, c: XWatcher(_config("x", f.base_url), c)),
+    "youtube": ("/search", lambda f, c: YouTubeWatcher(_config("youtube", f.base_url), c)),
+    "facebook": ("/v25.0/111/feed", lambda f, c: FacebookWatcher(_config("facebook", f.base_url, page_id="111"), c)),
 }
 API_ENV = {
     "REDDIT_CLIENT_ID": "hostile-test",
@@ -78,6 +82,8 @@ API_ENV = {
     "BLUESKY_HANDLE": "veilleur.test",
     "BLUESKY_APP_PASSWORD": "app-password",
     "X_BEARER_TOKEN": "bearer",
+    "YOUTUBE_API_KEY": "key",
+    "FACEBOOK_PAGE_TOKEN": "token",
 }
 
 

@@ -21,6 +21,9 @@ ENV = {
     "REDDIT_CLIENT_ID": "i",
     "REDDIT_CLIENT_SECRET": "s",
     "X_BEARER_TOKEN": "t",
+    "YOUTUBE_API_KEY": "k",
+    "FACEBOOK_PAGE_TOKEN": "t",
+    "INSTAGRAM_ACCESS_TOKEN": "t",
 }
 # What each source asks for, and a recorded answer to give it once it recovers.
 ROUTES = {
@@ -36,6 +39,9 @@ ROUTES = {
     "lemmy": {"/api/v3/search": FIXTURES / "lemmy" / "SYNTHETIC_v3_search_all_new.json"},
     "webpage": {"/feed": FIXTURES / "webpage" / "SYNTHETIC_mairie_actualites_v1.html"},
     "x": {"/2/tweets/search/recent": FIXTURES / "x" / "SYNTHETIC_search_recent_full_fields.json"},
+    "youtube": {"/search": FIXTURES / "youtube" / "search_list_keywords_p1.json"},
+    "facebook": {"/v25.0/19292868552/feed": FIXTURES / "facebook" / "page_posts_fields_time_paging.json"},
+    "instagram": {"/v25.0/17841400000000000/tags": FIXTURES / "instagram" / "user_tags.json"},
 }
 OPTIONS = {
     "mastodon": {"tags": ["rstats"]},
@@ -44,6 +50,9 @@ OPTIONS = {
     "hackernews": {"q": "apple"},
     "discourse": {"q": "discourse"},
     "lemmy": {"q": "travaux"},
+    "youtube": {"q": "surfing"},
+    "facebook": {"page_id": "19292868552", "comments": False},
+    "instagram": {"ig_user_id": "17841400000000000", "comments": False},
 }
 
 

@@ -523,6 +523,24 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "One setting per line, as in the watchers file: q = [\"tramway\"], search_limit = 60.",
         "fr": "Un réglage par ligne, comme dans le fichier : q = [\"tramway\"], search_limit = 60.",
     },
+    "watch.form.options_hint.youtube": {
+        "en": "One setting per line, as in the watchers file: channels = [\"@your-channel\"], videos, search, q, "
+        "region_code = \"FR\", relevance_language = \"fr\", quota_share = 0.5. Needs YOUTUBE_API_KEY.",
+        "fr": "Un réglage par ligne, comme dans le fichier : channels = [\"@votre-chaine\"], videos, search, q, "
+        "region_code = \"FR\", relevance_language = \"fr\", quota_share = 0.5. Demande YOUTUBE_API_KEY.",
+    },
+    "watch.form.options_hint.facebook": {
+        "en": "One setting per line, as in the watchers file: page_id = \"111222333444555\" (required), token_env "
+        "(default FACEBOOK_PAGE_TOKEN), pages, edge, comments, comment_days, api_version.",
+        "fr": "Un réglage par ligne, comme dans le fichier : page_id = \"111222333444555\" (requis), token_env "
+        "(FACEBOOK_PAGE_TOKEN par défaut), pages, edge, comments, comment_days, api_version.",
+    },
+    "watch.form.options_hint.instagram": {
+        "en": "One setting per line, as in the watchers file: ig_user_id = \"17841400000000000\" (required), "
+        "hashtags = [\"caen\"] (30 a week per account), comments, tags, token_env, api_version.",
+        "fr": "Un réglage par ligne, comme dans le fichier : ig_user_id = \"17841400000000000\" (requis), "
+        "hashtags = [\"caen\"] (30 par semaine et par compte), comments, tags, token_env, api_version.",
+    },
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},
     "watch.field.query": {"en": "Query", "fr": "Requête"},

@@ -97,9 +97,14 @@ REACH_PER_INTERACTION = 100
 REACH_TIERS = ((10_000, "over_10k"), (1_000, "1k_10k"), (0, "under_1k"))
 
 
+# Counts in `engagement` that are not interactions: a video's views outnumber its likes a hundredfold and would
+# rank every video above every post.
+NOT_INTERACTIONS = frozenset({"views"})
+
+
 def interactions(mention: Mention) -> int:
-    """The sum of the mention's engagement counts (likes, reposts, replies…)."""
-    return sum(value for value in mention.engagement.values() if type(value) is int)
+    """The sum of the mention's engagement counts (likes, reposts, replies…), views left out."""
+    return sum(value for key, value in mention.engagement.items() if type(value) is int and key not in NOT_INTERACTIONS)
 
 
 def mention_score(mention: Mention) -> int:

@@ -29,9 +29,14 @@ SOURCES: dict[str, tuple[str, str]] = {
     "lemmy": (":mouse2:", "Lemmy"),
     "webpage": (":globe_with_meridians:", "Web page"),
     "x": (":heavy_multiplication_x:", "X"),
+    "youtube": (":arrow_forward:", "YouTube"),
+    "facebook": (":large_blue_square:", "Facebook"),
+    "instagram": (":camera:", "Instagram"),
 }
 UNKNOWN_SOURCE_EMOJI = ":mag:"
-ENGAGEMENT_SIGNS = (("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"))
+ENGAGEMENT_SIGNS = (
+    ("views", "▷"), ("likes", "♥"), ("reposts", "↻"), ("replies", "💬"), ("score", "▲"), ("comments", "💬"),
+)
 # (action_id, catalogue key of the label, style); each button's value is the mention's id.
 MENTION_BUTTONS = (
     ("mention_draft", "button.draft", None),

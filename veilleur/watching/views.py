@@ -43,6 +43,9 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "lemmy": ("base_url", "options"),
     "webpage": ("url", "options"),
     "x": ("base_url", "options"),
+    "youtube": ("options",),
+    "facebook": ("options",),
+    "instagram": ("options",),
 }
 DEFAULT_SOURCE = "rss"
 DEFAULT_INTERVAL = "5m"
