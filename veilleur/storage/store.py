@@ -35,7 +35,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database, Migrations
 
 from veilleur.core.mentions import Mention, mention_score
-from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer
+from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer, truncate_log
 
 migrations = Migrations("veilleur")
 # The thread checkpoints every second; SQLite's own checkpoint (default 1,000 pages) only if the thread falls
@@ -475,6 +475,7 @@ def m011_privacy(db: Database) -> None:
     - `audit_log`: who did what and when (Slack user id, action, a subject that holds no content).
     - `deliveries.target_ts`: a `removal` row of the outbox edits (redacts) or deletes the bot's message at this
       ts in its channel.
+    - indexes for erasure: a mention's cards, a message's thread replies, a card's story keys.
     """
     db["mention_counts"].create(
         {"day": str, "watcher": str, "source": str, "stance": str, "mentions": int},
@@ -510,6 +511,11 @@ def m011_privacy(db: Database) -> None:
     )
     db["audit_log"].create_index(["at"])
     db.execute("alter table deliveries add column target_ts text")
+    # What erasure looks rows up by (storage/retention.py): a mention's cards, the replies in a message's thread, a
+    # card's story keys. Each grows at its end as ids do, so a poll writes one more page of each at most.
+    db.execute("create index deliveries_by_mention on deliveries (mention_id) where mention_id is not null")
+    db.execute("create index deliveries_in_thread on deliveries (parent_id) where parent_id is not null")
+    db.execute("create index story_keys_by_card on story_keys (card_id)")
 
 
 def utcnow() -> datetime:
@@ -647,6 +653,13 @@ class Store:
         finally:
             reader.close()
 
+    async def truncate_wal(self) -> bool:
+        """Empty the `-wal` file into the database (after an erasure), in a worker thread: the loop is not held.
+        False when readers kept it from finishing (a later checkpoint empties it)."""
+        if self.path is None:
+            return True
+        return await asyncio.to_thread(truncate_log, self.path)
+
     def reader(self) -> Store:
         """A read-only Store on a new connection, for the calling thread only (sqlite3 connections are not shared
         across threads); close it when done. Only for a file database."""
@@ -733,8 +746,13 @@ class Store:
         burst_threshold: int = 5,
         max_cards: int | None = None,
         now: datetime | None = None,
+        admit: Callable[[Sequence[Mention], datetime], list[Mention]] | None = None,
     ) -> PollOutcome:
         """Store one successful poll in a single transaction.
+
+        `admit` (a `CollectionGate`'s) first drops what must not be stored: posts older than the retention period,
+        erased ones, and those of authors who objected. It reads inside the same transaction, so a suppression
+        committed meanwhile by another process cannot slip between its check and the insert.
 
         Mentions this watcher has already seen (same source and id, whatever their date) are ignored. On the
         watcher's first poll, everything but the `backfill` newest is recorded quietly. Past `max_cards` new
@@ -745,6 +763,8 @@ class Store:
         moment = now or utcnow()
         stamp = iso(moment)
         with self._db.atomic():
+            if admit is not None:
+                mentions = admit(mentions, moment)
             previous = self._db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
             first_run = (previous.fetchone() or (None,))[0] is None
             mention_ids, inserted = self._upsert_mentions(mentions, stamp)
