@@ -6,6 +6,9 @@
     python bot.py status          print the health of every watcher
     python bot.py digest          post a digest since the latest scheduled one to the digest destinations
     python bot.py digest --dry-run  print that digest instead (changes nothing)
+    python bot.py purge [--older-than DAYS] [--dry-run]      erase what is past the retention period now
+    python bot.py forget --author HANDLE [--source SOURCE] [--dry-run]
+                                  erase everything held about one author and drop their future posts
 
 Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
@@ -17,11 +20,13 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError
 from veilleur.digest.delivery import DigestTarget, message_json
+from veilleur.privacy.reports import ErasureReport, PurgeReport, forget_lines, purge_lines
+from veilleur.privacy.service import REASONS, ErasureIncomplete
 from veilleur.runtime import Runtime, open_local_services, open_services, open_store
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import new_slack_client
@@ -29,6 +34,7 @@ from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import PollReport
+from watchers import SOURCES
 
 ONCE_POSTING_LIMIT = 600.0  # seconds `once` keeps posting (paced at ~1 message/s per channel) before giving up
 CHART_UPLOAD_LIMIT = 60.0  # seconds `digest` waits for its charts' uploads once the digests are posted
@@ -47,12 +53,16 @@ def main(argv: list[str] | None = None) -> int:
             return print_status(settings)
         if args.command == "digest":
             return asyncio.run(run_digest(settings, dry_run=args.dry_run))
+        if args.command == "purge":
+            return asyncio.run(run_purge(settings, older_than=args.older_than, dry_run=args.dry_run))
+        if args.command == "forget":
+            return asyncio.run(run_forget(settings, args.author, args.source, reason=args.reason, dry_run=args.dry_run))
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
         print(f"veilleur: configuration error: {error}", file=sys.stderr)
         return 2
-    except DatabaseUnavailable as error:
+    except (DatabaseUnavailable, ErasureIncomplete) as error:
         print(f"veilleur: {error}", file=sys.stderr)
         return 1
     except DatabaseError as error:
@@ -61,9 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line saying what is wrong and where help is, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # prog: "bot.py" or "veilleur" (the console script), as it was run.
-    parser = argparse.ArgumentParser(description="Veilleur, the community team's lookout in Slack.")
+    parser = _Parser(description="Veilleur, the community team's lookout in Slack.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
     once = commands.add_parser("once", help="run one poll cycle and exit")
@@ -71,7 +88,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands.add_parser("status", help="print the health of every watcher")
     digest = commands.add_parser("digest", help="post a digest since the latest scheduled one, now")
     digest.add_argument("--dry-run", action="store_true", help="print the digest instead of posting; change nothing")
+    purge = commands.add_parser("purge", help="erase now what is past the retention period (RETENTION_DAYS)")
+    purge.add_argument("--older-than", type=_days, metavar="DAYS",
+                       help="erase what was collected more than DAYS days ago (default: RETENTION_DAYS)")
+    purge.add_argument("--dry-run", action="store_true", help="print what would be erased; change nothing")
+    forget = commands.add_parser("forget", help="erase everything held about one author, and drop their future posts")
+    forget.add_argument("--author", required=True, type=_author, metavar="HANDLE",
+                        help="their handle, or their name for sources that give no handle (RSS)")
+    forget.add_argument("--source", choices=sorted(SOURCES), help="only on this source (default: every source)")
+    forget.add_argument("--reason", choices=REASONS, default="erasure",
+                        help="the person's request: erasure (the default) or objection")
+    forget.add_argument("--dry-run", action="store_true", help="print what would be erased; change nothing")
     return parser.parse_args(argv)
+
+
+def _days(raw: str) -> int:
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 3650:
+        raise argparse.ArgumentTypeError(f"expected a number of days from 1 to 3650, got {raw!r}")
+    return days
+
+
+def _author(raw: str) -> str:
+    if not raw.strip().removeprefix("@").strip():
+        raise argparse.ArgumentTypeError("give the author's handle, or their name for sources without handles")
+    return raw.strip()
 
 
 def print_status(settings: Settings) -> int:
@@ -169,6 +213,48 @@ async def run_digest(settings: Settings, *, dry_run: bool) -> int:
     finally:
         await services.aclose()
     return 0
+
+
+def open_privacy_services(settings: Settings, *, dry_run: bool) -> LocalServices:
+    """The services `purge` and `forget` work with, on the real database (a dry run only reads it, or rolls back
+    what it tried). With Slack, a story's first card that listed an erased mention is shown again without it."""
+    if dry_run or settings.slack_bot_token is None:
+        return open_local_services(settings)
+    return open_services(settings, new_slack_client(settings.slack_bot_token, settings.slack_api_url))
+
+
+async def run_purge(settings: Settings, *, older_than: int | None, dry_run: bool) -> int:
+    services = open_privacy_services(settings, dry_run=dry_run)
+    try:
+        if not dry_run:
+            print_reports(settings, await services.privacy.resume())
+        print_reports(settings, [await services.privacy.purge(older_than, dry_run=dry_run)])
+        await services.stories.settled()
+    finally:
+        await services.aclose()
+    return 0
+
+
+async def run_forget(settings: Settings, author: str, source: str | None, *, reason: str, dry_run: bool) -> int:
+    services = open_privacy_services(settings, dry_run=dry_run)
+    try:
+        if not dry_run:
+            print_reports(settings, await services.privacy.resume())
+        report = await services.privacy.forget(author, source, requested_by="cli", dry_run=dry_run, reason=reason)
+        print_reports(settings, [report])
+        await services.stories.settled()
+    finally:
+        await services.aclose()
+    return 0
+
+
+def print_reports(settings: Settings, reports: list[ErasureReport | PurgeReport]) -> None:
+    lang = settings.bot_language
+    for report in reports:
+        if isinstance(report, PurgeReport):
+            print("\n".join(purge_lines(report, lang, tz=settings.bot_timezone)))
+        else:
+            print("\n".join(forget_lines(report, lang, watchers_file=settings.watchers_file)))
 
 
 def describe(report: PollReport) -> str:

@@ -24,6 +24,7 @@ from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import AuthorLabel, ConfigProblem
 from veilleur.digest.delivery import DigestService
 from veilleur.escalation.service import EscalationService
+from veilleur.privacy.service import PrivacyService
 from veilleur.slack.outbox import Outbox
 from veilleur.storage.store import Store
 from veilleur.watching.catalog import WatcherCatalog
@@ -51,6 +52,7 @@ class LocalServices:
     llm: LLM
     authors: list[AuthorLabel]
     problems: list[ConfigProblem]
+    privacy: PrivacyService
 
     async def aclose(self) -> None:
         await self.catalog.aclose()
