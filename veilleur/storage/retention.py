@@ -5,7 +5,7 @@ Erasing a mention takes everything that copies it or points to it, in one transa
 left naming nothing), their story places, spike times and thread replies, its escalations, then the mention. What
 the digest and trends need is folded first into `mention_counts` (per day of collection, watcher, source and
 stance), and a keyed hash of the post into `erased_items` when the same post could come back in a feed. Each
-message of the bot's in Slack that showed it is queued for removal (`Store.queue_card_removal`), as
+message of the bot's in Slack that showed it is queued for removal (`Store.queue_card_removals`), as
 SLACK_CARD_RETENTION says.
 
 Erasure transactions run with foreign key checks off. SQLite checks every deleted row against each table that
@@ -204,7 +204,8 @@ class _Chunk:
     removal: SlackRemoval | None
     now: str
     counts: Counter[str] = field(default_factory=Counter)
-    queued: set[tuple[str, str]] = field(default_factory=set)  # (channel, ts) already queued for removal
+    # The bot's messages to remove, as (watcher, channel, ts), queued together when the transaction ends.
+    removals: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class ErasureRecords:
@@ -457,6 +458,11 @@ class ErasureRecords:
             connection.execute("BEGIN")
             try:
                 yield chunk
+                if chunk.removal is not None and chunk.removals:
+                    self._store.queue_card_removals(
+                        [(watcher, channel, ts) for (channel, ts), watcher in chunk.removals.items()],
+                        chunk.removal.action, chunk.removal.reason, datetime.fromisoformat(chunk.now),
+                    )
                 if run_id is not None and not dry_run:
                     self._add_to_run(run_id, _counts(chunk))
             except BaseException:
@@ -632,12 +638,9 @@ class ErasureRecords:
             )
 
     def _queue_removal(self, chunk: _Chunk, watcher: str, channel: str | None, ts: str | None) -> None:
-        if chunk.removal is None or not channel or not ts or (channel, ts) in chunk.queued:
+        if chunk.removal is None or not channel or not ts or (channel, ts) in chunk.removals:
             return
-        chunk.queued.add((channel, ts))
-        self._store.queue_card_removal(
-            watcher, channel, ts, chunk.removal.action, chunk.removal.reason, datetime.fromisoformat(chunk.now)
-        )
+        chunk.removals[channel, ts] = watcher
         chunk.counts["slack_messages"] += 1
 
     def _held_by_escalations(self, mention_ids: list[int], escalation_cutoff: datetime) -> set[int]:

@@ -35,7 +35,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlite_utils import Database, Migrations
 
 from veilleur.core.mentions import Mention, mention_score
-from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer, truncate_log
+from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer, checkpoint_once, truncate_log
 
 migrations = Migrations("veilleur")
 # The thread checkpoints every second; SQLite's own checkpoint (default 1,000 pages) only if the thread falls
@@ -653,6 +653,13 @@ class Store:
         finally:
             reader.close()
 
+    async def catch_up_wal(self) -> None:
+        """Copy the write-ahead log into the database now, in a worker thread, and return when done. A long run of
+        large writes (an erasure) waits for it between two transactions: the next one then starts the log over,
+        instead of growing it past WAL_SIZE_LIMIT, which stalls a commit while the file grows."""
+        if self.path is not None:
+            await asyncio.to_thread(checkpoint_once, self.path)
+
     async def truncate_wal(self) -> bool:
         """Empty the `-wal` file into the database (after an erasure), in a worker thread: the loop is not held.
         False when readers kept it from finishing (a later checkpoint empties it)."""
@@ -874,6 +881,20 @@ class Store:
                 }
             )
             return table.last_pk
+
+    def queue_card_removals(
+        self, targets: Sequence[tuple[str, str, str]], action: str, reason: str, now: datetime | None = None
+    ) -> None:
+        """`queue_card_removal` for many messages at once, given as (watcher, channel, ts): the same rows, in one
+        statement (erasure queues thousands, where one insert at a time would hold the loop)."""
+        message = json.dumps({"action": action, "reason": reason})
+        stamp = iso(now or utcnow())
+        with self._db.atomic():
+            self._db.conn.executemany(
+                "insert into deliveries (kind, watcher, channel, state, attempts, priority, target_ts, message,"
+                " created_at) values ('removal', ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                [(watcher, channel, Priority.REMOVAL.value, ts, message, stamp) for watcher, channel, ts in targets],
+            )
 
     def fill_notice(self, delivery_id: int, message: dict[str, Any]) -> bool:
         """Replace a queued notice's message and let it go now; False when it has already left."""

@@ -65,6 +65,15 @@ class WalCheckpointer:
             log.warning("WAL checkpoint failed, will retry: %s", error)
 
 
+def checkpoint_once(path: Path | str) -> None:
+    """One PASSIVE checkpoint now, on a connection of its own (call it in a worker thread)."""
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        WalCheckpointer._checkpoint(connection)
+    finally:
+        connection.close()
+
+
 def truncate_log(path: Path | str, *, attempts: int = 40, pause: float = 0.25) -> bool:
     """Copy every page of the log into the database file and empty the log, on a connection of its own (call it in
     a worker thread): after an erasure, no erased byte is left in the `-wal` file.
