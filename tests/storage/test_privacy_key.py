@@ -33,5 +33,5 @@ def test_an_in_memory_database_keeps_its_key_in_memory() -> None:
 
 def test_a_damaged_key_file_is_a_configuration_error_saying_what_to_do(tmp_path: Path) -> None:
     (tmp_path / KEY_FILE).write_text("short\n")
-    with pytest.raises(SettingsError, match="restore it from the backup"):
+    with pytest.raises(SettingsError, match=r"damaged \(too short\): restore it from its backup"):
         PrivacyKey.for_database(None, tmp_path / "veilleur.db").load()

@@ -63,6 +63,7 @@ class _Limits:
     escalation: datetime
     audit: datetime
     collection: datetime
+    now: datetime  # the outbox's removal rows done with before then are deleted
 
 
 class PrivacyService:
@@ -140,7 +141,8 @@ class PrivacyService:
             await self._resume_unlocked()
             due = await self.store.read(
                 lambda reader: ErasureRecords(reader).purge_due(
-                    cutoff=limits.cutoff, escalation_cutoff=limits.escalation, audit_cutoff=limits.audit
+                    cutoff=limits.cutoff, escalation_cutoff=limits.escalation, audit_cutoff=limits.audit,
+                    now=limits.now,
                 )
             )
             if not due:
@@ -242,6 +244,7 @@ class PrivacyService:
             escalation=now - timedelta(days=settings.escalation_retention_days),
             audit=now - timedelta(days=settings.audit_retention_days),
             collection=now - timedelta(days=settings.retention_days),
+            now=now,
         )
 
     async def _continue_purge(self, run_id: int, limits: _Limits) -> ErasureCounts:
@@ -251,7 +254,7 @@ class PrivacyService:
         await self._repeat("notices", lambda size: records.clear_old_notices(
             run_id, cutoff=limits.cutoff, limit=size, now=now()))
         for what, cutoff in (("poll_failures", limits.cutoff), ("spikes", limits.cutoff),
-                             ("removals", limits.cutoff), ("audit_log", limits.audit)):
+                             ("removals", limits.now), ("audit_log", limits.audit)):
             await self._repeat(what, lambda size, what=what, cutoff=cutoff: records.delete_old(
                 run_id, what, cutoff=cutoff, limit=size, now=now()))
         return await self._finish(run_id)
@@ -312,7 +315,7 @@ class PrivacyService:
                 notices=records.count_old_notices(cutoff=limits.cutoff),
                 poll_failures=records.count_old("poll_failures", cutoff=limits.cutoff),
                 spikes=records.count_old("spikes", cutoff=limits.cutoff),
-                outbox_rows=records.count_old("removals", cutoff=limits.cutoff),
+                outbox_rows=records.count_old("removals", cutoff=limits.now),
                 audit_entries=records.count_old("audit_log", cutoff=limits.audit),
             )
 

@@ -3,7 +3,8 @@ the database, made on first need (mode 0600).
 
 It is made only when something is to be hashed and stored (a suppression, an erased item): a dry run, or a poll
 checking posts against an empty list, never makes it. Losing it makes every stored hash useless (suppressed
-authors would be collected again), so it is backed up with the database.
+authors would be collected again): back it up, apart from the database's backups, which must not hold it (with
+both, handles could be hashed one by one until one matches).
 """
 
 from __future__ import annotations
@@ -75,11 +76,9 @@ class PrivacyKey:
             secret = path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError) as error:
             raise PrivacyKeyError(
-                f"cannot read the privacy key {path} ({error}): restore it from the backup of the database"
-                " (set PRIVACY_KEY instead if you keep the key elsewhere)"
+                f"cannot read the privacy key {path} ({error}): restore it from its backup"
+                " (or set PRIVACY_KEY, if the key is kept elsewhere)"
             ) from None
         if len(secret) < 32:
-            raise PrivacyKeyError(
-                f"the privacy key {path} is damaged (too short): restore it from the backup of the database"
-            )
+            raise PrivacyKeyError(f"the privacy key {path} is damaged (too short): restore it from its backup")
         return secret.encode("ascii")

@@ -63,7 +63,7 @@ RETENTION_RULES: dict[str, TableRule] = {
         Rule.WITH_MENTION,
         "cards go with their mention (their Slack message redacted or deleted); a roll-up once it holds no card"
         " and names no mention; notices keep their row (digests refer to it) but their message is cleared after"
-        " RETENTION_DAYS; removal rows are deleted RETENTION_DAYS after they were queued, once done",
+        " RETENTION_DAYS; removal rows are deleted by the purge after the outbox is done with them",
     ),
     "story_members": TableRule(Rule.WITH_MENTION, "with their card"),
     "story_keys": TableRule(Rule.WITH_MENTION, "with their card"),
@@ -377,7 +377,9 @@ class ErasureRecords:
 
     # Reading (any connection: a dry run reads in a worker thread) --------------------------------------------
 
-    def purge_due(self, *, cutoff: datetime, escalation_cutoff: datetime, audit_cutoff: datetime) -> bool:
+    def purge_due(
+        self, *, cutoff: datetime, escalation_cutoff: datetime, audit_cutoff: datetime, now: datetime
+    ) -> bool:
         """Whether a purge with these limits would remove anything."""
         limit_at = iso(cutoff)
         for mention_id, first_seen_at in self._db.execute("select id, first_seen_at from mentions order by id"):
@@ -390,9 +392,10 @@ class ErasureRecords:
              escalation_cutoff),
             ("select 1 from deliveries where created_at < ? and kind = 'notice' and message is not null"
              f" and state not in {_OUTBOX_BUSY} limit 1", cutoff),
-            *((f"select 1 from {table} where {column} < ? {condition} limit 1", cutoff)
-              for table, column, condition, _ in (_OLD_ROWS[what] for what in ("poll_failures", "spikes", "removals"))),
-            ("select 1 from audit_log where at < ? limit 1", audit_cutoff),
+            *((f"select 1 from {table} where {column} < ? {condition} limit 1", moment)
+              for (table, column, condition, _), moment in (
+                  (_OLD_ROWS["poll_failures"], cutoff), (_OLD_ROWS["spikes"], cutoff), (_OLD_ROWS["removals"], now),
+                  (_OLD_ROWS["audit_log"], audit_cutoff))),
         ]
         return any(self._db.execute(sql, [iso(moment)]).fetchone() for sql, moment in checks)
 
@@ -408,13 +411,6 @@ class ErasureRecords:
             "select count(*) from deliveries where created_at < ? and kind = 'notice' and message is not null"
             f" and state not in {_OUTBOX_BUSY}",
             [iso(cutoff)],
-        ).fetchone()
-        return count
-
-    def count_expired_escalations(self, *, escalation_cutoff: datetime) -> int:
-        (count,) = self._db.execute(
-            f"select count(*) from escalations where state not in ({_IN_PROGRESS}) and finished_at < ?",
-            [iso(escalation_cutoff)],
         ).fetchone()
         return count
 
@@ -624,6 +620,8 @@ class ErasureRecords:
                 "select count(*) from deliveries where parent_id = ? and kind = 'card'", [rollup["id"]]
             ).fetchone()
             if not left and not kept:
+                if rollup["state"] == "sending":
+                    continue  # the outbox records its ts in a moment: an empty roll-up names no one, it can stay
                 self._delete_replies(chunk, [rollup["id"]])
                 self._delete_messages(chunk, [rollup])
                 continue
