@@ -113,6 +113,16 @@ async def test_a_bad_argument_is_one_line_saying_what_is_wrong(
     assert complaint in line and line.endswith("(see bot.py " + args[0] + " --help)")
 
 
+async def test_a_damaged_key_file_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    seeded(tmp_path, 1)
+    (tmp_path / KEY_FILE).write_text("0123\n")
+    code, _, err = await run_cli(tmp_path, env_for(tmp_path, None), "once")
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line == (f"veilleur: configuration error: the privacy key {tmp_path / KEY_FILE} is damaged (too short):"
+                    " restore it from its backup")
+
+
 # ---- kill -9 halfway --------------------------------------------------------------------------------------------
 
 
