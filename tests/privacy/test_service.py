@@ -100,12 +100,18 @@ async def test_a_second_purge_changes_nothing(store: Store, db_path: Path) -> No
 
 
 async def test_a_dry_run_purge_counts_exactly_and_changes_nothing(store: Store, db_path: Path) -> None:
-    seed_mentions(store, 30, first_seen=OLD)
-    seed_mentions(store, 5, first_seen=NOW - timedelta(days=1))
+    old = seed_mentions(store, 30, first_seen=OLD)
+    recent = seed_mentions(store, 5, first_seen=NOW - timedelta(days=1))
+    for mention in (old[0], recent[0]):  # escalations finished past ESCALATION_RETENTION_DAYS, old and recent mention
+        escalation = EscalationStore(store).create(mention, card_id=None, watcher="seeded", channel="C0ESC",
+                                                   thread_ts=None, officials=["U1"], user="U2", via="command",
+                                                   note=None, now=OLD, next_reminder_at=None)
+        sql(store).execute("update escalations set state = 'closed', finished_at = ? where id = ?",
+                           [OLD.isoformat(), escalation.id])
     store.record_poll_failure("seeded", "timeout", now=OLD)
     sql(store).execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before, dump = stored_bytes(db_path), list(sql(store).conn.iterdump())
-    privacy = service(store, db_path)
+    privacy = service(store, db_path, ESCALATION_RETENTION_DAYS="30")
 
     dry = await privacy.purge(dry_run=True)
 
@@ -113,8 +119,9 @@ async def test_a_dry_run_purge_counts_exactly_and_changes_nothing(store: Store, 
     assert stored_bytes(db_path) == before
     assert not (db_path.parent / KEY_FILE).exists()
     real = await privacy.purge()
-    assert dry.dry_run and (dry.mentions, dry.cards, dry.slack_messages, dry.poll_failures) == (30, 30, 30, 1)
-    assert (real.mentions, real.cards, real.slack_messages, real.poll_failures) == (30, 30, 30, 1)
+    assert dry.dry_run and (dry.mentions, dry.cards, dry.escalations, dry.poll_failures) == (30, 30, 2, 1)
+    assert (real.mentions, real.cards, real.escalations, real.poll_failures) == (30, 30, 2, 1)
+    assert dry.slack_messages == real.slack_messages == 30
 
 
 async def test_purge_clears_old_digests_and_deletes_old_poll_failures_and_audit_entries(

@@ -252,6 +252,25 @@ def test_the_walk_erases_what_is_past_the_cutoff_and_stops_at_the_first_mention_
     assert held_open.mention_id in old
 
 
+def test_the_walk_erases_the_finished_escalations_of_a_mention_a_live_one_keeps(store: Store) -> None:
+    (mention,) = seed_mentions(store, 1, first_seen=NOW - timedelta(days=400))
+    escalations = EscalationStore(store)
+    finished = escalations.create(mention, card_id=None, watcher="seeded", channel="C0ESC", thread_ts=None,
+                                  officials=["U1"], user="U2", via="command", note="old note",
+                                  now=NOW - timedelta(days=399), next_reminder_at=None)
+    sql(store).execute("update escalations set state = 'dismissed', finished_at = ? where id = ?",
+                       [(NOW - timedelta(days=398)).isoformat(), finished.id])
+    live = escalations.create(mention, card_id=None, watcher="seeded", channel="C0ESC", thread_ts=None,
+                              officials=["U1"], user="U2", via="command", note=None, now=NOW, next_reminder_at=None)
+
+    step = ErasureRecords(store).erase_expired_mentions(
+        None, after_id=0, limit=10, cutoff=NOW - timedelta(days=90), escalation_cutoff=NOW - timedelta(days=365),
+        removal=REDACT, remember=lambda *_: None, now=NOW)
+
+    assert (step.counts.mentions, step.counts.escalations, step.counts.kept_for_escalation) == (0, 1, 1)
+    assert [row[0] for row in sql(store).execute("select id from escalations")] == [live.id]
+
+
 def test_a_finished_escalation_past_its_retention_goes_and_its_message_is_removed(store: Store) -> None:
     (mention,) = seed_mentions(store, 1, first_seen=NOW - timedelta(days=10))
     escalations = EscalationStore(store)
@@ -263,11 +282,16 @@ def test_a_finished_escalation_past_its_retention_goes_and_its_message_is_remove
                        [(NOW - timedelta(days=8)).isoformat(), done.id])
     records = ErasureRecords(store)
 
-    kept = records.erase_expired_escalations(None, after_id=0, escalation_cutoff=NOW - timedelta(days=30), limit=10,
-                                             removal=REDACT, now=NOW)
+    cutoff = NOW - timedelta(days=90)
+    kept = records.erase_expired_escalations(None, after_id=0, cutoff=cutoff, escalation_cutoff=NOW - timedelta(
+        days=30), limit=10, removal=REDACT, now=NOW)
     assert kept.counts.escalations == 0
-    gone = records.erase_expired_escalations(None, after_id=0, escalation_cutoff=NOW - timedelta(days=7), limit=10,
-                                             removal=REDACT, now=NOW)
+    left_to_the_walk = records.erase_expired_escalations(None, after_id=0, cutoff=NOW - timedelta(days=5),
+                                                         escalation_cutoff=NOW - timedelta(days=7), limit=10,
+                                                         removal=REDACT, now=NOW)
+    assert left_to_the_walk.counts.escalations == 0  # its mention is past the cutoff: the walk erases both
+    gone = records.erase_expired_escalations(None, after_id=0, cutoff=cutoff, escalation_cutoff=NOW - timedelta(
+        days=7), limit=10, removal=REDACT, now=NOW)
     assert gone.counts.escalations == 1 and gone.counts.slack_messages == 1
     assert store.has_mention(mention) and count(store, "escalations") == 0
     assert_consistent(store)

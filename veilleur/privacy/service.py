@@ -31,7 +31,7 @@ from veilleur.privacy.reports import ErasureReport, PurgeReport
 from veilleur.storage.authors import AuthorRecords
 from veilleur.storage.privacy_key import PrivacyKey
 from veilleur.storage.retention import ErasureCounts, ErasureRecords, ErasureRun, Remember, SlackRemoval, Step
-from veilleur.storage.store import DatabaseError, Store, database_problem, iso, utcnow
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ class PrivacyService:
             result = await work
         except ErasureIncomplete as error:
             log.warning("%s: %s", what, error)
+        except DatabaseUnavailable as error:
+            log.error("%s stopped: %s; the next run resumes it", what, error)
         except DatabaseError as error:
             log.error("%s stopped: %s; the next run resumes it", what, database_problem(error, self.store.path))
         except Exception:
@@ -268,8 +270,8 @@ class PrivacyService:
 
         def escalations(after: int, size: int) -> Step:
             return records.erase_expired_escalations(
-                run_id, after_id=after, escalation_cutoff=limits.escalation, limit=size, removal=removal, now=now(),
-                dry_run=dry_run)
+                run_id, after_id=after, cutoff=limits.cutoff, escalation_cutoff=limits.escalation, limit=size,
+                removal=removal, now=now(), dry_run=dry_run)
 
         def mentions(after: int, size: int) -> Step:
             return records.erase_expired_mentions(

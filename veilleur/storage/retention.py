@@ -290,7 +290,7 @@ class ErasureRecords:
         dry_run: bool = False,
     ) -> Step:
         """The next `limit` mentions after `after_id`, up to the first collected since `cutoff`: erase those no
-        escalation holds.
+        escalation holds, and the finished escalations past `escalation_cutoff` of those one holds.
 
         Mentions are walked by id (the primary key): ids grow with the time of collection, so the oldest come
         first and the walk ends at the first mention within the retention period. No index on `first_seen_at` is
@@ -310,6 +310,9 @@ class ErasureRecords:
                 old.append(mention_id)
             held = self._held_by_escalations(old, escalation_cutoff)
             chunk.counts["kept_for_escalation"] += len(held)
+            self._erase_escalations(chunk, [escalation_id for (escalation_id,) in self._execute_in(
+                f"select id from escalations where mention_id in ({{}}) and state not in ({_IN_PROGRESS})"
+                " and finished_at < ?", list(held), [iso(escalation_cutoff)])])
             in_flight, stories = self._erase(chunk, [m for m in old if m not in held], remember)
         last_id = old[-1] if old else after_id
         return Step(_counts(chunk), more=not reached, in_flight=in_flight, stories=stories, last_id=last_id)
@@ -319,21 +322,24 @@ class ErasureRecords:
         run_id: int | None,
         *,
         after_id: int,
+        cutoff: datetime,
         escalation_cutoff: datetime,
         limit: int,
         removal: SlackRemoval | None,
         now: datetime,
         dry_run: bool = False,
     ) -> Step:
-        """The next `limit` escalations after `after_id` that finished before `escalation_cutoff` (their mention
-        may stay, when RETENTION_DAYS is the longer)."""
+        """The next `limit` escalations after `after_id` that finished before `escalation_cutoff`, of mentions
+        collected since `cutoff` (which stay, RETENTION_DAYS being the longer): the walk over the older mentions
+        takes the others, so that no escalation is counted twice, even in a dry run."""
         with self._erasing(run_id, now, removal, dry_run) as chunk:
             ids = [
                 escalation_id
                 for (escalation_id,) in self._db.execute(
-                    f"select id from escalations where id > ? and state not in ({_IN_PROGRESS}) and finished_at < ?"
+                    f"select id from escalations e where id > ? and state not in ({_IN_PROGRESS}) and finished_at < ?"
+                    " and exists (select 1 from mentions m where m.id = e.mention_id and m.first_seen_at >= ?)"
                     " order by id limit ?",
-                    [after_id, iso(escalation_cutoff), limit],
+                    [after_id, iso(escalation_cutoff), iso(cutoff), limit],
                 )
             ]
             self._erase_escalations(chunk, ids)
