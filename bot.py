@@ -7,7 +7,7 @@
     python bot.py digest          post a digest since the latest scheduled one to the digest destinations
     python bot.py digest --dry-run  print that digest instead (changes nothing)
     python bot.py purge [--older-than DAYS] [--dry-run]      erase what is past the retention period now
-    python bot.py forget --author HANDLE [--source SOURCE] [--dry-run]
+    python bot.py forget --author HANDLE [--source SOURCE] [--reason erasure|objection] [--dry-run]
                                   erase everything held about one author and drop their future posts
 
 Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
@@ -20,13 +20,14 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError
 from veilleur.digest.delivery import DigestTarget, message_json
 from veilleur.privacy.reports import ErasureReport, PurgeReport, forget_lines, purge_lines
-from veilleur.privacy.service import REASONS, ErasureIncomplete
+from veilleur.privacy.service import REASONS, ErasureIncomplete, PrivacyService
 from veilleur.runtime import Runtime, open_local_services, open_services, open_store
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import new_slack_client
@@ -54,9 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "digest":
             return asyncio.run(run_digest(settings, dry_run=args.dry_run))
         if args.command == "purge":
-            return asyncio.run(run_purge(settings, older_than=args.older_than, dry_run=args.dry_run))
+            return asyncio.run(run_privacy(
+                settings, lambda privacy: privacy.purge(args.older_than, dry_run=args.dry_run), dry_run=args.dry_run))
         if args.command == "forget":
-            return asyncio.run(run_forget(settings, args.author, args.source, reason=args.reason, dry_run=args.dry_run))
+            return asyncio.run(run_privacy(
+                settings,
+                lambda privacy: privacy.forget(args.author, args.source, requested_by="cli", reason=args.reason,
+                                               dry_run=args.dry_run),
+                dry_run=args.dry_run,
+            ))
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
@@ -223,25 +230,15 @@ def open_privacy_services(settings: Settings, *, dry_run: bool) -> LocalServices
     return open_services(settings, new_slack_client(settings.slack_bot_token, settings.slack_api_url))
 
 
-async def run_purge(settings: Settings, *, older_than: int | None, dry_run: bool) -> int:
+async def run_privacy(
+    settings: Settings, act: Callable[[PrivacyService], Awaitable[ErasureReport | PurgeReport]], *, dry_run: bool
+) -> int:
+    """`purge` or `forget`: first finish a run a kill interrupted (a dry run leaves it), then `act`."""
     services = open_privacy_services(settings, dry_run=dry_run)
     try:
         if not dry_run:
             print_reports(settings, await services.privacy.resume())
-        print_reports(settings, [await services.privacy.purge(older_than, dry_run=dry_run)])
-        await services.stories.settled()
-    finally:
-        await services.aclose()
-    return 0
-
-
-async def run_forget(settings: Settings, author: str, source: str | None, *, reason: str, dry_run: bool) -> int:
-    services = open_privacy_services(settings, dry_run=dry_run)
-    try:
-        if not dry_run:
-            print_reports(settings, await services.privacy.resume())
-        report = await services.privacy.forget(author, source, requested_by="cli", dry_run=dry_run, reason=reason)
-        print_reports(settings, [report])
+        print_reports(settings, [await act(services.privacy)])
         await services.stories.settled()
     finally:
         await services.aclose()
