@@ -124,7 +124,7 @@ async def test_a_dry_run_purge_counts_exactly_and_changes_nothing(store: Store, 
     assert dry.slack_messages == real.slack_messages == 30
 
 
-async def test_purge_clears_old_digests_and_deletes_old_poll_failures_and_audit_entries(
+async def test_purge_clears_old_digests_and_deletes_old_poll_failures_audit_entries_and_sent_removals(
     store: Store, db_path: Path
 ) -> None:
     old_digest = store.queue_notice("digest", "C0DIG", {"text": "top: ann says no"}, OLD)
@@ -135,10 +135,13 @@ async def test_purge_clears_old_digests_and_deletes_old_poll_failures_and_audit_
     store.record_poll_failure("w", "HTTP 503", now=NOW)
     sql(store).execute("insert into audit_log (at, user_id, action) values (?, 'U1', 'summarize')",
                        [(NOW - timedelta(days=400)).isoformat()])
+    store.queue_card_removals([("w", "C1", "1.1"), ("w", "C1", "2.2")], "redact", "retention", NOW)
+    sql(store).execute("update deliveries set state = 'posted' where kind = 'removal' and target_ts = '1.1'")
 
     report = await service(store, db_path).purge()
 
     assert (report.notices, report.poll_failures, report.audit_entries) == (1, 1, 1)
+    assert sql(store).execute("select target_ts from deliveries where kind = 'removal'").fetchall() == [("2.2",)]
     assert store.delivery(old_digest).message is None
     assert store.delivery(new_digest).message == {"text": "top: bob says yes"}
     assert rows(store, "select error from poll_failures") == [("HTTP 503",)]

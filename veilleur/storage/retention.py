@@ -371,11 +371,10 @@ class ErasureRecords:
 
     def delete_old(self, run_id: int | None, what: str, *, cutoff: datetime, limit: int, now: datetime) -> Step:
         """Delete up to `limit` rows of `what` (see `_OLD_ROWS`) made before `cutoff`."""
-        table, column, condition, counted = _OLD_ROWS[what]
+        table, source, condition, counted = _OLD_ROWS[what]
         with self._erasing(run_id, now) as chunk:
             cursor = self._db.execute(
-                f"delete from {table} where rowid in (select rowid from {table} where {column} < ? {condition}"
-                " limit ?)",
+                f"delete from {table} where rowid in (select rowid from {source} where {condition} limit ?)",
                 [iso(cutoff), limit],
             )
             chunk.counts[counted] += cursor.rowcount
@@ -398,18 +397,16 @@ class ErasureRecords:
              escalation_cutoff),
             ("select 1 from deliveries where created_at < ? and kind = 'notice' and message is not null"
              f" and state not in {_OUTBOX_BUSY} limit 1", cutoff),
-            *((f"select 1 from {table} where {column} < ? {condition} limit 1", moment)
-              for (table, column, condition, _), moment in (
+            *((f"select 1 from {source} where {condition} limit 1", moment)
+              for (_, source, condition, _), moment in (
                   (_OLD_ROWS["poll_failures"], cutoff), (_OLD_ROWS["spikes"], cutoff), (_OLD_ROWS["removals"], now),
                   (_OLD_ROWS["audit_log"], audit_cutoff))),
         ]
         return any(self._db.execute(sql, [iso(moment)]).fetchone() for sql, moment in checks)
 
     def count_old(self, what: str, *, cutoff: datetime) -> int:
-        table, column, condition, _ = _OLD_ROWS[what]
-        (count,) = self._db.execute(
-            f"select count(*) from {table} where {column} < ? {condition}", [iso(cutoff)]
-        ).fetchone()
+        _, source, condition, _ = _OLD_ROWS[what]
+        (count,) = self._db.execute(f"select count(*) from {source} where {condition}", [iso(cutoff)]).fetchone()
         return count
 
     def count_old_notices(self, *, cutoff: datetime) -> int:
@@ -673,12 +670,15 @@ class ErasureRecords:
         return found
 
 
-# What a purge deletes by age: table, time column, condition, what it counts as.
+# What a purge deletes by age: the table, where to read it from, the rows made before a moment, what they count as.
 _OLD_ROWS: dict[str, tuple[str, str, str, str]] = {
-    "poll_failures": ("poll_failures", "at", "", "poll_failures"),
-    "spikes": ("spikes", "at", "", "spikes"),
-    "audit_log": ("audit_log", "at", "", "audit_entries"),
-    "removals": ("deliveries", "created_at", f"and kind = 'removal' and state not in {_OUTBOX_BUSY}", "outbox_rows"),
+    "poll_failures": ("poll_failures", "poll_failures", "at < ?", "poll_failures"),
+    "spikes": ("spikes", "spikes", "at < ?", "spikes"),
+    "audit_log": ("audit_log", "audit_log", "at < ?", "audit_entries"),
+    # The removal rows the outbox is done with, through the index that holds only them (m011): the other rows of
+    # the states named could be a million cards.
+    "removals": ("deliveries", "deliveries indexed by deliveries_removed",
+                 "created_at < ? and kind = 'removal' and state in ('posted', 'failed')", "outbox_rows"),
 }
 
 

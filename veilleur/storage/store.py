@@ -475,7 +475,8 @@ def m011_privacy(db: Database) -> None:
     - `audit_log`: who did what and when (Slack user id, action, a subject that holds no content).
     - `deliveries.target_ts`: a `removal` row of the outbox edits (redacts) or deletes the bot's message at this
       ts in its channel.
-    - indexes for erasure: a mention's cards, a message's thread replies, a card's story keys.
+    - indexes for erasure: a mention's cards, a message's thread replies, a card's story keys, the removal rows
+      done with.
     """
     db["mention_counts"].create(
         {"day": str, "watcher": str, "source": str, "stance": str, "mentions": int},
@@ -512,10 +513,15 @@ def m011_privacy(db: Database) -> None:
     db["audit_log"].create_index(["at"])
     db.execute("alter table deliveries add column target_ts text")
     # What erasure looks rows up by (storage/retention.py): a mention's cards, the replies in a message's thread, a
-    # card's story keys. Each grows at its end as ids do, so a poll writes one more page of each at most.
+    # card's story keys. Each grows at its end as ids do, so a poll writes one more page of each at most. And the
+    # removal rows the outbox is done with, which the purge deletes: only those rows are in it.
     db.execute("create index deliveries_by_mention on deliveries (mention_id) where mention_id is not null")
     db.execute("create index deliveries_in_thread on deliveries (parent_id) where parent_id is not null")
     db.execute("create index story_keys_by_card on story_keys (card_id)")
+    db.execute(
+        "create index deliveries_removed on deliveries (created_at) where kind = 'removal' and state in ('posted',"
+        " 'failed')"
+    )
 
 
 def utcnow() -> datetime:
