@@ -8,6 +8,9 @@
     python bot.py digest --dry-run  print that digest instead (changes nothing); --json prints its Block Kit
     python bot.py export --author H [--source S] [--format json|csv]  print everything held about an author
     python bot.py audit [--since DAYS]  print who summarised, drafted, exported, erased or changed a watcher
+    python bot.py purge [--older-than DAYS] [--dry-run]      erase what is past the retention period now
+    python bot.py forget --author HANDLE [--source SOURCE] [--reason erasure|objection] [--dry-run]
+                                  erase everything held about one author and drop their future posts
 
 Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
@@ -18,20 +21,25 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import NoReturn
 
-from veilleur.core.keyed_hash import author_hash, load_key
+from veilleur.core.keyed_hash import author_hash
 from veilleur.core.logs import configure_logging
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError, load_authors_file
 from veilleur.digest.delivery import DigestTarget, message_json
 from veilleur.privacy.audit import CLI_USER, audit_text
 from veilleur.privacy.export import FORMATS, as_csv, as_json, collect, nothing_held
+from veilleur.privacy.reports import ErasureReport, PurgeReport, forget_lines, purge_lines
+from veilleur.privacy.service import REASONS, ErasureIncomplete, PrivacyService
 from veilleur.runtime import Runtime, open_local_services, open_services, open_store
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import new_slack_client
 from veilleur.slack.terminal import as_text
 from veilleur.storage.audit import AuditLog
+from veilleur.storage.privacy_key import PrivacyKey
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_problem, utcnow
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
@@ -59,12 +67,22 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_export(settings, args.author, args.source, args.format))
         if args.command == "audit":
             return print_audit(settings, args.since)
+        if args.command == "purge":
+            return asyncio.run(run_privacy(
+                settings, lambda privacy: privacy.purge(args.older_than, dry_run=args.dry_run), dry_run=args.dry_run))
+        if args.command == "forget":
+            return asyncio.run(run_privacy(
+                settings,
+                lambda privacy: privacy.forget(args.author, args.source, requested_by="cli", reason=args.reason,
+                                               dry_run=args.dry_run),
+                dry_run=args.dry_run,
+            ))
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
         print(f"veilleur: configuration error: {error}", file=sys.stderr)
         return 2
-    except DatabaseUnavailable as error:
+    except (DatabaseUnavailable, ErasureIncomplete) as error:
         print(f"veilleur: {error}", file=sys.stderr)
         return 1
     except DatabaseError as error:
@@ -73,9 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line saying what is wrong and where help is, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # prog: "bot.py" or "veilleur" (the console script), as it was run.
-    parser = argparse.ArgumentParser(description="Veilleur, the community team's lookout in Slack.")
+    parser = _Parser(description="Veilleur, the community team's lookout in Slack.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
     once = commands.add_parser("once", help="run one poll cycle and exit")
@@ -94,6 +119,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     audit = commands.add_parser("audit", help="print who summarised, drafted, exported, erased or changed a watcher")
     audit.add_argument("--since", type=days_arg, default=AUDIT_DAYS, metavar="DAYS",
                        help=f"the last DAYS days (default {AUDIT_DAYS})")
+    purge = commands.add_parser("purge", help="erase now what is past the retention period (RETENTION_DAYS)")
+    purge.add_argument("--older-than", type=days_arg, metavar="DAYS",
+                       help="erase what was collected more than DAYS days ago (default: RETENTION_DAYS)")
+    purge.add_argument("--dry-run", action="store_true", help="print what would be erased; change nothing")
+    forget = commands.add_parser("forget", help="erase everything held about one author, and drop their future posts")
+    forget.add_argument("--author", required=True, type=author_arg, metavar="HANDLE",
+                        help="their handle, or their name for sources that give no handle (RSS)")
+    forget.add_argument("--source", choices=sorted(SOURCES), help="only on this source (default: every source)")
+    forget.add_argument("--reason", choices=REASONS, default="erasure",
+                        help="the person's request: erasure (the default) or objection")
+    forget.add_argument("--dry-run", action="store_true", help="print what would be erased; change nothing")
     return parser.parse_args(argv)
 
 
@@ -138,7 +174,8 @@ async def run_export(settings: Settings, author: str, source: str | None, fmt: s
     try:
         labels, _ = load_authors_file(settings.watchers_file, SOURCES.keys())
         export = await store.read(collect, author, source, labels=labels, now=utcnow())
-        subject = author_hash(load_key(settings), author, source)
+        key = PrivacyKey.for_database(settings.privacy_key, settings.database_path)
+        subject = author_hash(key.ensure(), author, source)
         await store.write_patiently(lambda: AuditLog(store).record(CLI_USER, "export", subject))
     finally:
         store.close()
@@ -236,6 +273,38 @@ async def run_digest(settings: Settings, *, dry_run: bool, as_json: bool = False
     finally:
         await services.aclose()
     return 0
+
+
+def open_privacy_services(settings: Settings, *, dry_run: bool) -> LocalServices:
+    """The services `purge` and `forget` work with, on the real database (a dry run only reads it, or rolls back
+    what it tried). With Slack, a story's first card that listed an erased mention is shown again without it."""
+    if dry_run or settings.slack_bot_token is None:
+        return open_local_services(settings)
+    return open_services(settings, new_slack_client(settings.slack_bot_token, settings.slack_api_url))
+
+
+async def run_privacy(
+    settings: Settings, act: Callable[[PrivacyService], Awaitable[ErasureReport | PurgeReport]], *, dry_run: bool
+) -> int:
+    """`purge` or `forget`: first finish a run a kill interrupted (a dry run leaves it), then `act`."""
+    services = open_privacy_services(settings, dry_run=dry_run)
+    try:
+        if not dry_run:
+            print_reports(settings, await services.privacy.resume())
+        print_reports(settings, [await act(services.privacy)])
+        await services.stories.settled()
+    finally:
+        await services.aclose()
+    return 0
+
+
+def print_reports(settings: Settings, reports: list[ErasureReport | PurgeReport]) -> None:
+    lang = settings.bot_language
+    for report in reports:
+        if isinstance(report, PurgeReport):
+            print("\n".join(purge_lines(report, lang, tz=settings.bot_timezone)))
+        else:
+            print("\n".join(forget_lines(report, lang, watchers_file=settings.watchers_file)))
 
 
 def describe(report: PollReport) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.private_replies import ephemeral
 from veilleur.core.errors import UserError
 from veilleur.core.i18n import t, t_plural
-from veilleur.core.keyed_hash import author_hash, load_key
+from veilleur.core.keyed_hash import author_hash
 from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.privacy import cards
@@ -32,6 +32,7 @@ from veilleur.slack.admin_access import AdminAccess, admin_mentions
 from veilleur.slack.markup import escape, user_error_text
 from veilleur.slack.targets import MentionRef, bare_word, parse_target
 from veilleur.storage.audit import AuditLog
+from veilleur.storage.privacy_key import PrivacyKey
 from veilleur.storage.store import DatabaseError, Store, utcnow
 from watchers import SOURCES
 
@@ -66,16 +67,15 @@ class Forget(Protocol):
 
 @dataclass
 class Privacy:
-    """What the /privacy listeners use. `forget` is the erasure service; without one, erasure is refused with the
-    command to run on the server instead."""
+    """What the /privacy listeners use. `forget` is the erasure service (PrivacyService.forget)."""
 
     store: Store
     settings: Settings
     access: AdminAccess
     audit: AuditLog
     labels: Sequence[AuthorLabel]
-    forget: Forget | None = None
-    _key: bytes | None = field(default=None, repr=False)
+    key: PrivacyKey
+    forget: Forget
 
     @property
     def lang(self) -> str:
@@ -88,10 +88,8 @@ class Privacy:
         )
 
     def record(self, user: str, action: str, request: AuthorRequest) -> None:
-        """An audit entry naming the author by keyed hash (the key is read once, when first needed)."""
-        if self._key is None:
-            self._key = load_key(self.settings)
-        self.audit.record(user, action, author_hash(self._key, request.author, request.source))
+        """An audit entry naming the author by keyed hash (the key is made when first needed)."""
+        self.audit.record(user, action, author_hash(self.key.ensure(), request.author, request.source))
 
 
 async def handle_privacy(
@@ -115,8 +113,6 @@ async def handle_privacy(
     elif verb == "export":
         await ephemeral(ack, t("privacy.export.preparing", lang, author=cards.author_markup(request, lang)))
         await send_export(privacy, client, respond, request, user)
-    elif privacy.forget is None:
-        await ephemeral(ack, t("privacy.forget.unavailable", lang))
     else:
         await ephemeral(ack, t("privacy.forget.looking", lang, author=cards.author_markup(request, lang)))
         await ask_to_forget(privacy, privacy.forget, respond, request, user)
@@ -172,8 +168,8 @@ async def handle_forget_confirmed(
     if not await privacy.access.is_admin(user):
         await answer(respond, privacy.refusal())
         return
-    if request is None or privacy.forget is None:
-        await answer(respond, t("privacy.forget.unavailable", lang))
+    if request is None:
+        await answer(respond, t("privacy.usage", lang))
         return
     author = cards.author_markup(request, lang)
     await answer(respond, t("privacy.forget.working", lang, author=author))
@@ -231,7 +227,7 @@ def forget_request(store: Store, text: str) -> AuthorRequest | None:
 def register(app: AsyncApp, services: Services) -> None:
     privacy = Privacy(
         services.store, services.settings, AdminAccess(services.settings, services.slack), services.audit,
-        services.authors,
+        services.authors, key=services.privacy.key, forget=services.privacy.forget,
     )
     app.command("/privacy")(partial(handle_privacy, privacy=privacy))
     app.action(cards.FORGET_CONFIRM)(partial(handle_forget_confirmed, privacy=privacy))

@@ -453,7 +453,8 @@ async def test_feed_authors_reach_cards_and_the_digest_without_their_e_mail_addr
 
 def watch_rstats(tmp_path: Path, feeds: FeedServer, *followers: int) -> None:
     """A Mastodon watcher of #rstats on `feeds`, serving the recorded timeline (its authors have 5 to 718
-    followers), the first authors' counts replaced by `followers`."""
+    followers), the first authors' counts replaced by `followers`. Its posts are from July 2025: run it with
+    RETENTION_DAYS=3650, or collection drops them as older than the retention period."""
     statuses = json.loads((FIXTURES / "mastodon" / "tag_timeline_rstats_fosstodon.json").read_text())
     for status, count in zip(statuses, followers, strict=False):
         status["account"]["followers_count"] = count
@@ -467,7 +468,7 @@ async def test_in_the_public_body_profile_followers_are_stored_and_shown_only_as
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer
 ) -> None:
     watch_rstats(tmp_path, feeds, 5432, 48_000)
-    env = env_for(tmp_path, slack, PRIVACY_PROFILE="public-body")
+    env = env_for(tmp_path, slack, PRIVACY_PROFILE="public-body", RETENTION_DAYS="3650")
     assert (await run_cli(tmp_path, env, "once"))[0] == 0
     cards = json.dumps(slack.posted_messages(), ensure_ascii=False)
     assert "1K–10K followers" in cards and "over 10K followers" in cards and "under 1K followers" in cards
@@ -475,8 +476,9 @@ async def test_in_the_public_body_profile_followers_are_stored_and_shown_only_as
     store = Store.open(tmp_path / "veilleur.db")
     assert {row["author_reach"] for row in sql(store).query("select author_reach from mentions")} == {0, 1000, 10_000}
     store.close()
-    code, digest, _ = await run_cli(tmp_path, env_for(tmp_path, None, PRIVACY_PROFILE="public-body"),
-                                    "digest", "--dry-run")
+    code, digest, _ = await run_cli(
+        tmp_path, env_for(tmp_path, None, PRIVACY_PROFILE="public-body", RETENTION_DAYS="3650"), "digest", "--dry-run"
+    )
     assert code == 0 and "over 10K followers" in digest and "48K" not in digest
 
 
@@ -484,12 +486,12 @@ async def test_switching_a_database_to_the_public_body_profile_keeps_only_the_ti
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer
 ) -> None:
     watch_rstats(tmp_path, feeds)
-    assert (await run_cli(tmp_path, env_for(tmp_path, slack), "once"))[0] == 0
+    assert (await run_cli(tmp_path, env_for(tmp_path, slack, RETENTION_DAYS="3650"), "once"))[0] == 0
     store = Store.open(tmp_path / "veilleur.db")
     assert 656 in {row["author_reach"] for row in sql(store).query("select author_reach from mentions")}
     store.close()
-    code, _, err = await run_cli(tmp_path, env_for(tmp_path, None, PRIVACY_PROFILE="public-body", LOG_LEVEL="INFO"),
-                                 "status")
+    env = env_for(tmp_path, None, PRIVACY_PROFILE="public-body", LOG_LEVEL="INFO", RETENTION_DAYS="3650")
+    code, _, err = await run_cli(tmp_path, env, "status")
     assert code == 0 and "5 stored follower counts reduced to reach tiers" in err
     store = Store.open(tmp_path / "veilleur.db")
     assert {row["author_reach"] for row in sql(store).query("select author_reach from mentions")} == {0}

@@ -39,11 +39,14 @@ from veilleur.core.watcher_config import (
 )
 from veilleur.digest.delivery import DigestService, start_digests
 from veilleur.escalation.service import EscalationService, load_routes, schedule_reminders
+from veilleur.privacy.service import PrivacyService, schedule_purge
 from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.audit import AuditLog
+from veilleur.storage.privacy_key import PrivacyKey
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_reason
+from veilleur.storage.suppressions import CollectionGate
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
 from veilleur.watching.mention_cards import MentionCards
@@ -108,6 +111,7 @@ class _Loaded:
     routes: list[RouteConfig]
     authors: list[AuthorLabel]
     problems: list[ConfigProblem]
+    key: PrivacyKey
 
 
 def _load(settings: Settings, store: Store | None) -> _Loaded:
@@ -133,7 +137,9 @@ def _load(settings: Settings, store: Store | None) -> _Loaded:
     for problem in author_problems:
         log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
     problems.extend(author_problems)
-    return _Loaded(settings, store, context, configs, watchers, routes, authors, problems)
+    key = PrivacyKey.for_database(settings.privacy_key, settings.database_path)
+    key.load()  # a damaged key file stops the start with one line, rather than the first poll
+    return _Loaded(settings, store, context, configs, watchers, routes, authors, problems, key)
 
 
 def _keep_reach_tiers_only(store: Store) -> None:
@@ -220,12 +226,14 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
 
 def _poller(loaded: _Loaded) -> Poller:
     settings = loaded.settings
+    gate = CollectionGate(loaded.store, loaded.key, timedelta(days=settings.retention_days))
     return Poller(
         loaded.store,
         loaded.watchers,
         burst_threshold=settings.burst_threshold,
         max_cards=settings.max_cards_per_poll,
         reach_tiers=settings.public_body,
+        admit=gate.admit,
     )
 
 
@@ -293,6 +301,14 @@ def _assemble(
         authors=loaded.authors,
         audit=AuditLog(loaded.store),
         problems=loaded.problems + catalog.problems,
+        privacy=PrivacyService(
+            loaded.store,
+            settings,
+            # Read when asked: the operator removes an erased author's tables while the bot runs.
+            authors=lambda: load_authors_file(settings.watchers_file, SOURCES.keys())[0],
+            on_stories_changed=stories.refresh_stories,
+            key=loaded.key,
+        ),
     )
 
 
@@ -319,6 +335,7 @@ class Runtime:
         self.app: AsyncApp | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._outbox_task: asyncio.Task[None] | None = None
+        self._resume_task: asyncio.Task[None] | None = None
         self._web_runner: web.AppRunner | None = None
         self._health_runner: web.AppRunner | None = None
         self._socket_handler: Any = None
@@ -340,7 +357,10 @@ class Runtime:
         schedule_watchers(self.scheduler, self.services)
         schedule_reminders(self.scheduler, self.services.escalations)
         start_digests(self.scheduler, self.services.digests)
+        schedule_purge(self.scheduler, self.services.privacy)
         self.scheduler.start()
+        # A purge or forget a kill interrupted finishes now, in bounded steps beside everything else.
+        self._resume_task = asyncio.create_task(self.services.privacy.resume_interrupted(), name="resume-erasures")
         self._outbox_task = asyncio.create_task(self.services.outbox.run(), name="outbox")
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -396,9 +416,10 @@ class Runtime:
     async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        if self._outbox_task is not None:
-            self._outbox_task.cancel()
-            await asyncio.gather(self._outbox_task, return_exceptions=True)
+        for task in (self._outbox_task, self._resume_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._socket_handler is not None:
             await self._socket_handler.close_async()
         for runner in (self._web_runner, self._health_runner):

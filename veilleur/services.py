@@ -24,6 +24,7 @@ from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import AuthorLabel, ConfigProblem
 from veilleur.digest.delivery import DigestService
 from veilleur.escalation.service import EscalationService
+from veilleur.privacy.service import PrivacyService
 from veilleur.slack.outbox import Outbox
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.store import Store
@@ -54,6 +55,7 @@ class LocalServices:
     authors: list[AuthorLabel]
     audit: AuditLog
     problems: list[ConfigProblem]
+    privacy: PrivacyService
 
     async def aclose(self) -> None:
         await self.catalog.aclose()

@@ -24,14 +24,15 @@ from tests.support.bot import Bot, BotFactory, eventually
 from tests.support.listeners import UNUSED_CLIENT, Recorder
 from tests.support.sql import sql
 from veilleur.core.i18n import t
-from veilleur.core.keyed_hash import author_hash, load_key
+from veilleur.core.keyed_hash import author_hash
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import parse_settings
 from veilleur.privacy.cards import FORGET_CONFIRM
 from veilleur.privacy.requests import AuthorRequest
 from veilleur.slack.admin_access import AdminAccess
 from veilleur.storage.audit import AuditLog
-from veilleur.storage.store import Store
+from veilleur.storage.privacy_key import PrivacyKey
+from veilleur.storage.store import Store, utcnow
 
 ADMIN, PASSER_BY = "U0ADMIN", "U0PASSER"
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # before any audit entry a test records
@@ -70,7 +71,7 @@ async def test_export_sends_the_authors_file_in_a_direct_message_to_the_admin_wh
     await eventually(lambda: bot.responses_to(response_url))
     (answer,) = bot.responses_to(response_url)
     assert answer["response_type"] == "ephemeral" and "(1 mention) is in your direct messages" in answer["text"]
-    key = load_key(bot.services.settings)
+    key = bot.services.privacy.key.ensure()
     assert audit_rows(bot) == [{"user_id": ADMIN, "action": "export", "subject": author_hash(key, "ann", None)}]
     assert "ann" not in json.dumps(audit_rows(bot)).lower().replace(ADMIN.lower(), "")
 
@@ -120,10 +121,32 @@ async def test_privacy_explains_itself_to_anyone(bot: Bot, text: str) -> None:
     assert response.json()["text"] == t("privacy.usage", "en")
 
 
-async def test_forget_without_the_erasure_service_says_what_to_run_instead(bot: Bot) -> None:
-    response, _ = await bot.slash("/privacy", "forget ann", user_id=ADMIN)
-    assert response.json()["text"] == t("privacy.forget.unavailable", "en")
-    assert audit_rows(bot) == []
+async def test_forget_from_slack_erases_the_author_redacts_the_card_and_drops_their_next_posts(bot: Bot) -> None:
+    ann_id, card = await bot.post_card(hn_post(1, "ann", "The tram is late again"))
+    await bot.post_card(hn_post(2, "bob", "Bob likes the tram"))
+    response, response_url = await bot.slash("/privacy", "forget ann", user_id=ADMIN, channel_id=HERE)
+    assert "Looking up what Veilleur holds about ann" in response.json()["text"]
+    await eventually(lambda: bot.responses_to(response_url))
+    (question,) = bot.responses_to(response_url)
+    assert "1 mention" in question["text"] and bot.services.store.has_mention(ann_id)
+    erase = next(
+        element for block in question["blocks"] for element in block.get("elements", [])
+        if element.get("action_id") == FORGET_CONFIRM
+    )
+    click = bot.requests.block_actions(
+        [{"action_id": FORGET_CONFIRM, "value": erase["value"]}], user=ADMIN, response_url=response_url
+    )
+    assert (await bot.send(click)).status_code == 200
+    await eventually(lambda: len(bot.responses_to(response_url)) >= 3)
+    assert bot.responses_to(response_url)[-1]["text"].startswith("Erased what Veilleur held about ann: 1 mention.")
+    assert not bot.services.store.has_mention(ann_id)
+    (update,) = await bot.slack.wait_for_calls("chat.update", within=10)
+    assert update.args["ts"] == card["ts"] and "author’s request" in json.dumps(update.args, ensure_ascii=False)
+    key = bot.services.privacy.key.ensure()
+    assert audit_rows(bot) == [{"user_id": ADMIN, "action": "forget", "subject": author_hash(key, "ann", None)}]
+    later = [hn_post(3, "ann", "Still late"), hn_post(4, "bob", "Late too")]
+    assert bot.services.poller.admit is not None
+    assert [m.author_handle for m in bot.services.poller.admit(later, utcnow())] == ["bob"]
 
 
 # ---- the erasure's listeners, called alone -------------------------------------------------------------------
@@ -158,7 +181,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def privacy_with(store: Store, forget: StandInForget | None) -> Privacy:
     settings = parse_settings({"DATABASE_PATH": str(store.path), "ADMIN_USERS": ADMIN})
-    return Privacy(store, settings, AdminAccess(settings, UNUSED_CLIENT), AuditLog(store), [], forget)
+    key = PrivacyKey.for_database(None, settings.database_path)
+    return Privacy(store, settings, AdminAccess(settings, UNUSED_CLIENT), AuditLog(store), [], key, forget)
 
 
 def command(text: str, user: str = ADMIN) -> dict[str, str]:
@@ -196,7 +220,7 @@ async def test_the_confirmation_erases_records_the_keyed_hash_and_says_what_was_
         "collection.",
     ]
     (entry,) = AuditLog(store).entries(LONG_AGO)
-    key = load_key(privacy.settings)
+    key = privacy.key.ensure()
     assert (entry.user, entry.action, entry.subject) == (ADMIN, "forget", author_hash(key, "ann", "hackernews"))
 
 

@@ -10,13 +10,14 @@ import pytest
 
 from tests.support.cli import env_for, run_cli
 from tests.support.sql import sql
-from veilleur.core.keyed_hash import author_hash, load_key
+from veilleur.core.keyed_hash import author_hash
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import Settings, parse_settings
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.privacy.export import CSV_COLUMNS, AuthorExport, as_csv, as_json, collect, nothing_held
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.privacy_key import PrivacyKey
 from veilleur.storage.store import Store, iso
 from veilleur.storage.stories import Campaign, StoryMember, StoryRecords
 
@@ -170,7 +171,7 @@ async def test_the_command_writes_the_json_export_and_records_it_under_a_keyed_h
     assert "Bob" not in out
     reopened = Store.open(tmp_path / "veilleur.db")
     (entry,) = AuditLog(reopened).entries(NOW - timedelta(days=3650))
-    key = load_key(parse_settings({"DATABASE_PATH": str(tmp_path / "veilleur.db")}))
+    key = PrivacyKey.for_database(None, tmp_path / "veilleur.db").ensure()
     assert (entry.user, entry.action, entry.subject) == ("cli", "export", author_hash(key, "ann", "mastodon"))
     reopened.close()
 

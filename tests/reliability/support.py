@@ -18,12 +18,12 @@ from typing import Any
 
 from tests.support.cli import env_for
 from tests.support.slack_api import FakeSlack, Message
+from tests.support.world import PUBLISHED, RECENTLY
 
 RSS_LIMIT_MB = 250  # the bound on the bot's peak resident memory, whatever a source sends
 HEALTH_CHANNEL = "C0HEALTH"
 SPIKE_CHANNEL = "C0SPIKES"
-PUBLISHED = "Tue, 24 Nov 2026 08:00:00 +0100"
-HN_CREATED_AT = 1_795_000_000  # 2026-11-17, seconds since the epoch
+HN_CREATED_AT = int(RECENTLY.timestamp()) - 7 * 86400  # a week ago, seconds since the epoch
 HN_ITEM_URL = "https://news.ycombinator.com/item?id={}"
 HN_SEARCH = "/api/v1/search_by_date"  # under a Hacker News watcher's base_url
 

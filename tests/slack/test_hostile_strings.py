@@ -26,13 +26,14 @@ from tests.support.cli import env_for
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import Call, FakeSlack
 from tests.support.sql import sql
+from tests.support.world import PUBLISHED as DATE
+from tests.support.world import RECENTLY
 from veilleur.runtime import Runtime
 from veilleur.slack import cards
 
 MASTODON_STATUS = Path(__file__).parents[1] / "fixtures" / "mastodon" / "status_entity_docs_example.json"
 TAG_TIMELINE = "/api/v1/timelines/tag/tramway"
 NEWS, FEDI = "C0NEWS", "C0FEDI"
-DATE = "Tue, 24 Nov 2026 08:00:00 +0100"
 PINGS = re.compile(r"<[!@#]")
 LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
 SOURCE_NAMES = {name for _emoji, name in cards.SOURCES.values()}
@@ -91,7 +92,7 @@ def status(number: int, content: str, *, name: str = "Camille", spoiler: str = "
     made |= {
         "id": str(1000 + number), "uri": f"https://example.social/users/camille/statuses/{number}",
         "url": url or f"https://example.social/@camille/{number}", "content": content, "spoiler_text": spoiler,
-        "in_reply_to_id": None, "reblog": None,
+        "in_reply_to_id": None, "reblog": None, "created_at": RECENTLY.isoformat(),
     }  # fmt: skip
     made["account"] |= {"acct": "camille", "username": "camille", "display_name": name}
     return made

@@ -4,13 +4,17 @@ News story whose discussion the assistant tests summarize and answer."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 from tests.support.feed_server import FeedServer
 from veilleur.core.mentions import Mention
 
-PUBLISHED = "Tue, 24 Nov 2026 08:00:00 +0100"
+# Posts are a day old: the bot drops at collection what was published more than RETENTION_DAYS ago.
+RECENTLY = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+PUBLISHED = format_datetime(RECENTLY)
 CARDS = "C0CARDS"  # the channel of the Hacker News watcher "hn"
 STORY = "100"  # the Hacker News story of `story_mention`
 

@@ -233,12 +233,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The erasure of {author} did not finish ({error}). Run it again: it picks up where it stopped.",
         "fr": "L’effacement de {author} n’a pas abouti ({error}). Relancez-le\u202f: il reprend là où il s’est arrêté.",
     },
-    "privacy.forget.unavailable": {
-        "en": "Erasure from Slack is not available in this installation: run `python bot.py forget --author …` on "
-        "the server.",
-        "fr": "L’effacement depuis Slack n’est pas disponible dans cette installation\u202f: lancez "
-        "`python bot.py forget --author …` sur le serveur.",
-    },
     "privacy.notice.purposes": {
         "en": "Veilleur collects public posts that mention the topics its users follow, so that their team can read "
         "them, alert the people in charge, prepare answers (summaries and reply drafts) and count what is said. "
@@ -1179,6 +1173,145 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.story.failures.other": {
         "en": "{count} watchers had trouble: {names}.",
         "fr": "{count} veilles ont eu des problèmes : {names}.",
+    },
+    # Retention and erasure (veilleur/privacy/reports.py): `bot.py purge` and `bot.py forget`.
+    "privacy.scope.all": {"en": "every source", "fr": "toutes les sources"},
+    "privacy.scope.source": {"en": "{source} only", "fr": "{source} seulement"},
+    "privacy.forget.nothing": {
+        "en": "Nothing held about {author} ({scope}).",
+        "fr": "Rien n’est détenu sur {author} ({scope}).",
+    },
+    "privacy.forget.done": {
+        "en": "Erased what Veilleur held about {author} ({scope}):",
+        "fr": "Effacé ce que Veilleur détenait sur {author} ({scope})\u202f:",
+    },
+    "privacy.forget.dry_run": {
+        "en": "Dry run, nothing changed. Forgetting {author} ({scope}) would erase:",
+        "fr": "Simulation, rien n’a changé. Oublier {author} ({scope}) effacerait\u202f:",
+    },
+    "privacy.forget.resumed": {
+        "en": "Finished forgetting {author} ({scope}), which an interruption had left halfway:",
+        "fr": "Terminé l’effacement de {author} ({scope}), qu’une interruption avait laissé en cours\u202f:",
+    },
+    "privacy.suppressed.now": {
+        "en": "Their future posts are dropped at collection ({scope}): never stored, never posted.",
+        "fr": "Leurs prochaines publications sont écartées dès la collecte ({scope})\u202f: jamais enregistrées, "
+        "jamais publiées.",
+    },
+    "privacy.suppressed.would": {
+        "en": "Their future posts would be dropped at collection ({scope}).",
+        "fr": "Leurs prochaines publications seraient écartées dès la collecte ({scope}).",
+    },
+    "privacy.suppressed.already": {
+        "en": "Their posts were already dropped at collection ({scope}).",
+        "fr": "Leurs publications étaient déjà écartées dès la collecte ({scope}).",
+    },
+    "privacy.labels.one": {
+        "en": "The watchers file {file} labels this author in {count} [[author]] table: remove it, Veilleur does "
+        "not edit that file.",
+        "fr": "Le fichier des veilles {file} qualifie cet auteur dans {count} table [[author]]\u202f: supprimez-la, "
+        "Veilleur ne modifie pas ce fichier.",
+    },
+    "privacy.labels.other": {
+        "en": "The watchers file {file} labels this author in {count} [[author]] tables: remove them, Veilleur "
+        "does not edit that file.",
+        "fr": "Le fichier des veilles {file} qualifie cet auteur dans {count} tables [[author]]\u202f: supprimez-les, "
+        "Veilleur ne modifie pas ce fichier.",
+    },
+    "privacy.count.mentions.one": {
+        "en": "{count} mention (its text, author and link)",
+        "fr": "{count} mention (son texte, son auteur et son lien)",
+    },
+    "privacy.count.mentions.other": {
+        "en": "{count} mentions (their text, author and link)",
+        "fr": "{count} mentions (leur texte, leur auteur et leur lien)",
+    },
+    "privacy.count.cards.one": {"en": "{count} card", "fr": "{count} carte"},
+    "privacy.count.cards.other": {"en": "{count} cards", "fr": "{count} cartes"},
+    "privacy.count.story_entries.one": {"en": "{count} place in a story", "fr": "{count} place dans une histoire"},
+    "privacy.count.story_entries.other": {
+        "en": "{count} places in stories",
+        "fr": "{count} places dans des histoires",
+    },
+    "privacy.count.escalations.one": {"en": "{count} escalation", "fr": "{count} escalade"},
+    "privacy.count.escalations.other": {"en": "{count} escalations", "fr": "{count} escalades"},
+    "privacy.count.notices.one": {
+        "en": "{count} stored copy of a digest or an alert, emptied",
+        "fr": "{count} copie enregistrée d’une synthèse ou d’une alerte, vidée",
+    },
+    "privacy.count.notices.other": {
+        "en": "{count} stored copies of digests or alerts, emptied",
+        "fr": "{count} copies enregistrées de synthèses ou d’alertes, vidées",
+    },
+    "privacy.count.poll_failures.one": {
+        "en": "{count} record of a failed poll",
+        "fr": "{count} trace d’un relevé en échec",
+    },
+    "privacy.count.poll_failures.other": {
+        "en": "{count} records of failed polls",
+        "fr": "{count} traces de relevés en échec",
+    },
+    "privacy.count.audit_entries.one": {"en": "{count} audit log entry", "fr": "{count} entrée du journal d’audit"},
+    "privacy.count.audit_entries.other": {
+        "en": "{count} audit log entries",
+        "fr": "{count} entrées du journal d’audit",
+    },
+    "privacy.count.slack.redact.one": {
+        "en": "{count} message the bot posted in Slack, queued to be redacted",
+        "fr": "{count} message du bot dans Slack, mis en file pour être masqué",
+    },
+    "privacy.count.slack.redact.other": {
+        "en": "{count} messages the bot posted in Slack, queued to be redacted",
+        "fr": "{count} messages du bot dans Slack, mis en file pour être masqués",
+    },
+    "privacy.count.slack.delete.one": {
+        "en": "{count} message the bot posted in Slack, queued to be deleted",
+        "fr": "{count} message du bot dans Slack, mis en file pour être supprimé",
+    },
+    "privacy.count.slack.delete.other": {
+        "en": "{count} messages the bot posted in Slack, queued to be deleted",
+        "fr": "{count} messages du bot dans Slack, mis en file pour être supprimés",
+    },
+    "privacy.slack.pace": {
+        "en": "The running bot edits or deletes them at about one a second per channel.",
+        "fr": "Le bot en marche les modifie ou les supprime au rythme d’environ un par seconde et par canal.",
+    },
+    "privacy.slack.kept": {
+        "en": "The cards stay in Slack (SLACK_CARD_RETENTION=keep).",
+        "fr": "Les cartes restent dans Slack (SLACK_CARD_RETENTION=keep).",
+    },
+    "privacy.purge.nothing": {
+        "en": "Nothing to purge: nothing collected before {date} is left, and nothing else is past its retention "
+        "period.",
+        "fr": "Rien à purger\u202f: plus rien de ce qui a été collecté avant le {date}, et rien d’autre n’a dépassé sa "
+        "durée de conservation.",
+    },
+    "privacy.purge.done": {
+        "en": "Purged what was collected before {date}:",
+        "fr": "Purgé ce qui a été collecté avant le {date}\u202f:",
+    },
+    "privacy.purge.dry_run": {
+        "en": "Dry run, nothing changed. A purge of what was collected before {date} would erase:",
+        "fr": "Simulation, rien n’a changé. Une purge de ce qui a été collecté avant le {date} effacerait\u202f:",
+    },
+    "privacy.purge.resumed": {
+        "en": "Finished a purge of what was collected before {date}, which an interruption had left halfway:",
+        "fr": "Terminé une purge de ce qui a été collecté avant le {date}, qu’une interruption avait laissée en "
+        "cours\u202f:",
+    },
+    "privacy.purge.counts_kept": {
+        "en": "What the digest counts stays, per day, watcher, source and stance, with no author and no text.",
+        "fr": "Ce que compte la synthèse reste, par jour, veille, source et position, sans auteur ni texte.",
+    },
+    "privacy.purge.kept.one": {
+        "en": "{count} older mention is kept: an escalation still needs it (ESCALATION_RETENTION_DAYS).",
+        "fr": "{count} mention plus ancienne est conservée\u202f: une escalade en a encore besoin "
+        "(ESCALATION_RETENTION_DAYS).",
+    },
+    "privacy.purge.kept.other": {
+        "en": "{count} older mentions are kept: escalations still need them (ESCALATION_RETENTION_DAYS).",
+        "fr": "{count} mentions plus anciennes sont conservées\u202f: des escalades en ont encore besoin "
+        "(ESCALATION_RETENTION_DAYS).",
     },
 }
 

@@ -1,24 +1,18 @@
-"""Keyed hashes (HMAC-SHA-256) of authors: what the audit log and the suppression list hold instead of a handle.
+"""Keyed hashes (HMAC-SHA-256) of authors and posts: how the suppression list and the erased items name them.
 
-Handles are few enough to be guessed one by one, so a plain hash of one could be reversed; a keyed hash cannot be
-without the key. The key is PRIVACY_KEY, or else a random key kept in `privacy.key` beside the database (created
-on first use, readable by its owner only), so that it is not in the database's backups.
+A plain hash of a handle could be reversed by hashing every handle a platform has; a keyed one cannot without the
+key, which lives apart from the database (PRIVACY_KEY, or the `privacy.key` file beside it, see
+storage/privacy_key.py). Handles and names are compared as `[[author]]` tables compare them (`normal_handle`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
-import secrets
-from pathlib import Path
 
-from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import normal_handle
 
-KEY_FILE = "privacy.key"
-ANY_SOURCE = "*"
+EVERY_SOURCE = "*"
 
 
 def keyed_hash(key: bytes, text: str) -> str:
@@ -26,30 +20,20 @@ def keyed_hash(key: bytes, text: str) -> str:
 
 
 def author_key(author: str, source: str | None) -> str:
-    """What is hashed for an author: "source:handle", or "*:handle" for every source; no case, no leading "@"."""
-    return f"{(source or ANY_SOURCE).strip().lower()}:{normal_handle(author)}"
+    """What names an author on one source ("mastodon:ann@mastodon.social"), or on every one ("*:…")."""
+    return f"{source or EVERY_SOURCE}:{normal_handle(author)}"
+
+
+def author_keys(source: str, handle: str, name: str) -> list[str]:
+    """Every key a post's author may be suppressed under: its handle and its name, on its source and on all."""
+    found = (normal_handle(value) for value in (handle, name) if value)
+    return [f"{scope}:{author}" for author in dict.fromkeys(a for a in found if a) for scope in (source, EVERY_SOURCE)]
+
+
+def item_key(source: str, external_id: str) -> str:
+    return f"{source}:{external_id}"
 
 
 def author_hash(key: bytes, author: str, source: str | None) -> str:
+    """What the audit log names an export or an erasure by: never the handle itself."""
     return keyed_hash(key, author_key(author, source))
-
-
-def load_key(settings: Settings) -> bytes:
-    """PRIVACY_KEY, else the key in `privacy.key` beside the database, created when there is none."""
-    if settings.privacy_key is not None:
-        return settings.privacy_key.encode("utf-8")
-    path = Path(settings.database_path).resolve().parent / KEY_FILE
-    if not path.exists():
-        # Written aside, then linked into place: another process starting at the same time either finds no file or
-        # a whole key, never half of one, and the first link wins.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as file:
-            file.write(secrets.token_hex(32) + "\n")
-        try:
-            with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink()
-    return path.read_bytes().strip()

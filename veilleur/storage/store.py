@@ -45,7 +45,7 @@ from veilleur.core.mentions import (
     mention_score,
     without_email_addresses,
 )
-from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer
+from veilleur.storage.wal_checkpoint import CHECKPOINT_EVERY, WalCheckpointer, checkpoint_once, truncate_log
 
 migrations = Migrations("veilleur")
 # The thread checkpoints every second; SQLite's own checkpoint (default 1,000 pages) only if the thread falls
@@ -488,6 +488,8 @@ def m011_privacy(db: Database) -> None:
     - `audit_log`: who did what and when (Slack user id, action, a subject that holds no content).
     - `deliveries.target_ts`: a `removal` row of the outbox edits (redacts) or deletes the bot's message at this
       ts in its channel.
+    - indexes for erasure: a mention's cards, a message's thread replies, a card's story keys, the removal rows
+      done with.
     """
     db["mention_counts"].create(
         {"day": str, "watcher": str, "source": str, "stance": str, "mentions": int},
@@ -523,6 +525,16 @@ def m011_privacy(db: Database) -> None:
     )
     db["audit_log"].create_index(["at"])
     db.execute("alter table deliveries add column target_ts text")
+    # What erasure looks rows up by (storage/retention.py): a mention's cards, the replies in a message's thread, a
+    # card's story keys. Each grows at its end as ids do, so a poll writes one more page of each at most. And the
+    # removal rows the outbox is done with, which the purge deletes: only those rows are in it.
+    db.execute("create index deliveries_by_mention on deliveries (mention_id) where mention_id is not null")
+    db.execute("create index deliveries_in_thread on deliveries (parent_id) where parent_id is not null")
+    db.execute("create index story_keys_by_card on story_keys (card_id)")
+    db.execute(
+        "create index deliveries_removed on deliveries (created_at) where kind = 'removal' and state in ('removed',"
+        " 'gone', 'failed')"
+    )
 
 
 @migrations()
@@ -690,6 +702,20 @@ class Store:
         finally:
             reader.close()
 
+    async def catch_up_wal(self) -> None:
+        """Copy the write-ahead log into the database now, in a worker thread, and return when done. A long run of
+        large writes (an erasure) waits for it between two transactions: the next one then starts the log over,
+        instead of growing it past WAL_SIZE_LIMIT, which stalls a commit while the file grows."""
+        if self.path is not None:
+            await asyncio.to_thread(checkpoint_once, self.path)
+
+    async def truncate_wal(self) -> bool:
+        """Empty the `-wal` file into the database (after an erasure), in a worker thread: the loop is not held.
+        False when readers kept it from finishing (a later checkpoint empties it)."""
+        if self.path is None:
+            return True
+        return await asyncio.to_thread(truncate_log, self.path)
+
     def reader(self) -> Store:
         """A read-only Store on a new connection, for the calling thread only (sqlite3 connections are not shared
         across threads); close it when done. Only for a file database."""
@@ -789,8 +815,13 @@ class Store:
         burst_threshold: int = 5,
         max_cards: int | None = None,
         now: datetime | None = None,
+        admit: Callable[[Sequence[Mention], datetime], list[Mention]] | None = None,
     ) -> PollOutcome:
         """Store one successful poll in a single transaction.
+
+        `admit` (a `CollectionGate`'s) first drops what must not be stored: posts older than the retention period,
+        erased ones, and those of authors who objected. It reads inside the same transaction, so a suppression
+        committed meanwhile by another process cannot slip between its check and the insert.
 
         Mentions this watcher has already seen (same source and id, whatever their date) are ignored. On the
         watcher's first poll, everything but the `backfill` newest is recorded quietly. Past `max_cards` new
@@ -801,6 +832,8 @@ class Store:
         moment = now or utcnow()
         stamp = iso(moment)
         with self._db.atomic():
+            if admit is not None:
+                mentions = admit(mentions, moment)
             previous = self._db.conn.execute("select first_polled_at from watcher_state where name = ?", [watcher])
             first_run = (previous.fetchone() or (None,))[0] is None
             mention_ids, inserted = self._upsert_mentions(mentions, stamp)
@@ -903,11 +936,7 @@ class Store:
         It goes after every other row of the channel (Priority.REMOVAL), paced and retried like a card, and
         survives a restart. The row holds no content of the message it removes.
         """
-        if action not in REMOVAL_ACTIONS or reason not in REMOVAL_REASONS:
-            raise ValueError(f"a removal is {' or '.join(REMOVAL_ACTIONS)}, for {' or '.join(REMOVAL_REASONS)}")
-        request: dict[str, Any] = {"action": action, "reason": reason}
-        if days is not None:
-            request["days"] = days
+        request = _removal_request(action, reason, days)
         with self._db.atomic():
             table = self._db["deliveries"]
             table.insert(
@@ -919,11 +948,31 @@ class Store:
                     "attempts": 0,
                     "priority": Priority.REMOVAL.value,
                     "target_ts": target_ts,
-                    "message": json.dumps(request),
+                    "message": request,
                     "created_at": iso(now or utcnow()),
                 }
             )
             return table.last_pk
+
+    def queue_card_removals(
+        self,
+        targets: Sequence[tuple[str, str, str]],
+        action: str,
+        reason: str,
+        now: datetime | None = None,
+        *,
+        days: int | None = None,
+    ) -> None:
+        """`queue_card_removal` for many messages at once, given as (watcher, channel, ts): the same rows, in one
+        statement (erasure queues thousands, where one insert at a time would hold the loop)."""
+        message = _removal_request(action, reason, days)
+        stamp = iso(now or utcnow())
+        with self._db.atomic():
+            self._db.conn.executemany(
+                "insert into deliveries (kind, watcher, channel, state, attempts, priority, target_ts, message,"
+                " created_at) values ('removal', ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                [(watcher, channel, Priority.REMOVAL.value, ts, message, stamp) for watcher, channel, ts in targets],
+            )
 
     def fill_notice(self, delivery_id: int, message: dict[str, Any]) -> bool:
         """Replace a queued notice's message and let it go now; False when it has already left."""
@@ -1254,6 +1303,16 @@ class Store:
     def _update(self, delivery_id: int, **values: Any) -> None:
         with self._db.atomic():
             self._db["deliveries"].update(delivery_id, values)
+
+
+def _removal_request(action: str, reason: str, days: int | None) -> str:
+    """A removal row's message: what to do and why, never what the message said."""
+    if action not in REMOVAL_ACTIONS or reason not in REMOVAL_REASONS:
+        raise ValueError(f"a removal is {' or '.join(REMOVAL_ACTIONS)}, for {' or '.join(REMOVAL_REASONS)}")
+    request: dict[str, Any] = {"action": action, "reason": reason}
+    if days is not None:
+        request["days"] = days
+    return json.dumps(request)
 
 
 def _mention_values(mention: Mention, stamp: str) -> list[Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -62,3 +63,35 @@ class WalCheckpointer:
         except sqlite3.Error as error:
             # A failed round leaves the pages in the log, safe: the next round copies them.
             log.warning("WAL checkpoint failed, will retry: %s", error)
+
+
+def checkpoint_once(path: Path | str) -> None:
+    """One PASSIVE checkpoint now, on a connection of its own (call it in a worker thread)."""
+    connection = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        WalCheckpointer._checkpoint(connection)
+    finally:
+        connection.close()
+
+
+def truncate_log(path: Path | str, *, attempts: int = 40, pause: float = 0.25) -> bool:
+    """Copy every page of the log into the database file and empty the log, on a connection of its own (call it in
+    a worker thread): after an erasure, no erased byte is left in the `-wal` file.
+
+    It waits for readers of older pages to finish (a read in progress, another process), trying `attempts` times;
+    False when it could not finish, the log then emptied by a later checkpoint.
+    """
+    connection = sqlite3.connect(str(path), isolation_level=None, timeout=pause)
+    try:
+        for attempt in range(attempts):
+            try:
+                busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error as error:
+                log.warning("WAL truncation failed (attempt %d): %s", attempt + 1, error)
+                busy = 1
+            if not busy:
+                return True
+            time.sleep(pause)
+        return False
+    finally:
+        connection.close()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from veilleur.core.mentions import with_reach_tier
+from veilleur.core.mentions import Mention, with_reach_tier
 from veilleur.core.watcher_config import WatcherConfig
+from veilleur.storage.privacy_key import PrivacyKeyError
 from veilleur.storage.store import (
     DatabaseError,
     DatabaseUnavailable,
@@ -55,10 +57,14 @@ class Poller:
         poll_timeout: float = 60.0,
         health: SourceHealth | None = None,
         reach_tiers: bool = False,
+        admit: Callable[[Sequence[Mention], datetime], list[Mention]] | None = None,
     ) -> None:
+        """`admit`: what drops, inside the poll's transaction, the posts that must not be stored (a
+        CollectionGate's: too old, erased, or by an author who objected)."""
         self.store = store
         # PRIVACY_PROFILE=public-body: follower counts are stored only as reach tiers.
         self.reach_tiers = reach_tiers
+        self.admit = admit
         self.health = health
         self.watchers = watchers
         self.burst_threshold = burst_threshold
@@ -117,6 +123,9 @@ class Poller:
             if self.health is not None:
                 await self.health.database_failed(config, str(error))
             return self._failed(config, str(error), None)
+        except PrivacyKeyError as error:
+            # Without its key, the suppression list cannot be checked: storing nothing beats storing an objector's.
+            return self._failed(config, str(error), None)
 
     async def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
         matched = [mention for mention in result.mentions if config.query.matches(mention)]
@@ -131,6 +140,7 @@ class Poller:
                 backfill=config.backfill,
                 burst_threshold=self.burst_threshold,
                 max_cards=self.max_cards,
+                admit=self.admit,
             )
         )
         self._resume_at.pop(config.name, None)

@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -349,6 +349,11 @@ class StoryService:
         )
 
     # Refreshing posted first cards ----------------------------------------------------------------------
+
+    def refresh_stories(self, story_ids: Collection[int]) -> None:
+        """Show these stories as they are now on their posted first cards (after an erasure took cards out)."""
+        for story_id in story_ids:
+            self._refresh_first_card(story_id)
 
     def _refresh_first_card(self, story_id: int) -> None:
         """A posted (or being posted) first card is updated in Slack; a pending one shows the story when posted."""
