@@ -20,12 +20,3 @@ def test_entries_since_a_moment_come_oldest_first(store: Store) -> None:
     assert audit.entries(NOW - timedelta(days=6))[0] == AuditEntry(NOW - timedelta(days=5), "U0ANN", "watch.reload",
                                                                   None)
 
-
-def test_delete_before_keeps_the_entries_from_the_cutoff_on(store: Store) -> None:
-    audit = AuditLog(store)
-    for days in (400, 366, 365, 10):
-        audit.record("U0ANN", "draft", f"mention:{days}", now=NOW - timedelta(days=days))
-    cutoff = NOW - timedelta(days=365)
-    assert audit.delete_before(cutoff) == 2
-    assert [entry.subject for entry in audit.entries(NOW - timedelta(days=1000))] == ["mention:365", "mention:10"]
-    assert audit.delete_before(cutoff) == 0

@@ -36,7 +36,3 @@ class AuditLog:
         )
         return [AuditEntry(datetime.fromisoformat(at), user, action, subject) for at, user, action, subject in rows]
 
-    def delete_before(self, cutoff: datetime) -> int:
-        """Delete the entries recorded before `cutoff` (the retention job); how many were deleted."""
-        with self._db.atomic():
-            return self._db.execute("delete from audit_log where at < ?", [iso(cutoff)]).rowcount
