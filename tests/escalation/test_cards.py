@@ -100,7 +100,7 @@ def test_an_open_escalation_pings_its_officials_and_offers_every_next_step(menti
         ":rotating_light: *Escalation #12* · Sent to <@U0MAYOR>, <@U0DEPUTY> by <@U0ANN>, <@U0BOB>"
     )
     assert block(built, "people")["text"]["text"] == (
-        "*For:* <@U0MAYOR>, <@U0DEPUTY>\n*Raised by:* <@U0ANN>, <@U0BOB> · 24 Nov 2026 09:00"
+        "*For:* <@U0MAYOR>, <@U0DEPUTY>\n*Escalated by:* <@U0ANN>, <@U0BOB> · 24 Nov 2026 09:00"
     )
     assert "Tram line closed" in block(built, "body")["text"]["text"]
     assert block(built, "notes")["text"]["text"] == "*Notes*\n<@U0BOB>: Please answer today"

@@ -87,7 +87,7 @@ def test_buttons_carry_the_mention_id_and_open_links_to_the_post(mention: Mentio
     assert list(found) == ["mention_draft", "mention_flag", "mention_summarize", "mention_dismiss", "mention_open"]
     assert [found[action]["text"]["text"] for action in found] == [
         "Draft reply",
-        "Flag",
+        "Escalate",
         "Summarize",
         "Dismiss",
         "Open",

@@ -37,8 +37,10 @@ MAX_WINDOW = timedelta(days=30)
 DEFAULT_WINDOW = timedelta(hours=24)
 # Messages people wrote; joins, topic changes and the like are not part of a conversation.
 _CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "bot_message", "file_share", "me_message"})
-_WINDOW = re.compile(r"^(\d{1,4})\s*(h|d|w)$", re.IGNORECASE)
-_WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+# English units and French ones (jours, semaines): the usage hint shows those of BOT_LANGUAGE, both always work.
+_WINDOW = re.compile(r"^(\d{1,4})\s*(h|d|j|w|sem)$", re.IGNORECASE)
+_WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "j": timedelta(days=1), "w": timedelta(weeks=1),
+                 "sem": timedelta(weeks=1)}
 _SLACK_SEQUENCE = re.compile(r"<([^<>]*)>")
 _BROADCASTS = ("!here", "!channel", "!everyone")
 
@@ -91,7 +93,8 @@ Target = PostTarget | WindowRef
 
 
 def parse_conversation_target(word: str) -> Target | None:
-    """What /summarize reads: a message, mention or post (`parse_target`), or a window ("3d", "12h", "1w")."""
+    """What /summarize reads: a message, mention or post (`parse_target`), or a window ("3d", "12h", "1w"; or in
+    French "3j", "1sem")."""
     if target := parse_target(word):
         return target
     if match := _WINDOW.match(bare_word(word)):

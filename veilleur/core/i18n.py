@@ -19,7 +19,7 @@ LANGUAGES = ("en", "fr")
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "button.draft": {"en": "Draft reply", "fr": "Rédiger une réponse"},
-    "button.flag": {"en": "Flag", "fr": "Signaler"},
+    "button.flag": {"en": "Escalate", "fr": "Signaler"},
     "button.summarize": {"en": "Summarize", "fr": "Résumer"},
     "button.dismiss": {"en": "Dismiss", "fr": "Ignorer"},
     "button.open": {"en": "Open", "fr": "Ouvrir"},
@@ -77,7 +77,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "health.database_down_hint": {
         "en": "Nothing already collected is lost: once the database can be written again, the next polls catch up.",
         "fr": "Rien de ce qui a déjà été collecté n’est perdu : dès que la base accepte de nouveau les écritures, "
-        "les prochaines relèves rattrapent le retard.",
+        "les prochains relevés rattrapent le retard.",
     },
     "health.database_up": {
         "en": "Veilleur can write to its database again; the watchers are catching up.",
@@ -91,7 +91,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "author and drop their future posts (asks for confirmation first)\n"
         "An author is a handle (`ann@mastodon.social`) or, for feeds, a name; the source narrows it to one platform. "
         "On the server, `python bot.py export`, `forget` and `audit` do the same.",
-        "fr": "*/privacy* — ce que Veilleur détient sur une personne (admins seulement)\n"
+        "fr": "*/privacy* — ce que Veilleur détient sur une personne (administrateurs seulement)\n"
         "• `/privacy export <auteur> [source]`\u202f: tout ce qui est détenu sur cet auteur, envoyé en fichier JSON "
         "dans un message direct\n"
         "• `/privacy forget <auteur> [source]`, ou le lien d’une carte ou l’URL d’une publication\u202f: effacer ce "
@@ -108,7 +108,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "privacy.refused.workspace_admins": {
         "en": "Only the workspace’s admins and owners can use /privacy; set ADMIN_USERS or ADMIN_GROUP to choose who. "
         "It exports and erases what Veilleur holds about people.",
-        "fr": "Seuls les admins et propriétaires de l’espace de travail peuvent utiliser /privacy\u202f; ADMIN_USERS "
+        "fr": "Seuls les administrateurs et propriétaires de l’espace de travail peuvent utiliser /privacy\u202f; "
+        "ADMIN_USERS "
         "ou ADMIN_GROUP permettent de choisir qui. La commande exporte et efface ce que Veilleur détient sur des "
         "personnes.",
     },
@@ -174,11 +175,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "privacy.forget.held.other": {"en": "{count} mentions are held.", "fr": "{count} mentions sont détenues."},
     "privacy.forget.cards.redact.one": {
         "en": "{count} card in Slack will be edited to a short notice.",
-        "fr": "{count} carte dans Slack sera remplacée par une courte mention.",
+        "fr": "{count} carte dans Slack sera remplacée par un court avis.",
     },
     "privacy.forget.cards.redact.other": {
         "en": "{count} cards in Slack will be edited to a short notice.",
-        "fr": "{count} cartes dans Slack seront remplacées par une courte mention.",
+        "fr": "{count} cartes dans Slack seront remplacées par un court avis.",
     },
     "privacy.forget.cards.delete.one": {
         "en": "{count} card in Slack will be deleted.",
@@ -331,7 +332,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.refused.workspace_admins": {
         "en": "Only the workspace’s admins and owners can change watchers; set ADMIN_USERS or ADMIN_GROUP to choose "
         "who. Anyone can list and test them.",
-        "fr": "Seuls les admins et propriétaires de l’espace de travail peuvent modifier les veilles ; ADMIN_USERS ou "
+        "fr": "Seuls les administrateurs et propriétaires de l’espace de travail peuvent modifier les veilles ; "
+        "ADMIN_USERS ou "
         "ADMIN_GROUP permettent de choisir qui. Tout le monde peut les lister et les tester.",
     },
     "watch.who.only": {
@@ -341,7 +343,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.who.workspace_admins": {
         "en": "Who can change watchers: the workspace’s admins and owners (set ADMIN_USERS or ADMIN_GROUP to "
         "choose). Anyone can list and test them.",
-        "fr": "Qui peut modifier les veilles : les admins et propriétaires de l’espace de travail (ADMIN_USERS ou "
+        "fr": "Qui peut modifier les veilles : les administrateurs et propriétaires de l’espace de travail "
+        "(ADMIN_USERS ou "
         "ADMIN_GROUP permettent de choisir). Tout le monde peut les lister et les tester.",
     },
     "watch.unknown": {
@@ -382,7 +385,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "watch.removed": {
         "en": ":wastebasket: {name} is removed. The mentions it found stay in the digest and search.",
-        "fr": ":wastebasket: {name} est supprimée. Les mentions trouvées restent dans le résumé et la recherche.",
+        "fr": ":wastebasket: {name} est supprimée. Les mentions trouvées restent dans la synthèse et la recherche.",
     },
     "watch.remove.question": {
         "en": "Remove watcher {name}? It stops polling; the mentions it found stay.",
@@ -418,7 +421,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.more": {"en": "…and {count} more.", "fr": "…et {count} de plus."},
     "watch.origin.file": {"en": "file", "fr": "fichier"},
     "watch.origin.slack": {"en": "made in Slack", "fr": "créée dans Slack"},
-    "watch.every": {"en": "every {interval}", "fr": "toutes les {interval}"},
+    "watch.every": {"en": "every {interval}", "fr": "fréquence : {interval}"},
     "watch.health.paused": {"en": "⏸ paused", "fr": "⏸ en pause"},
     "watch.health.failing": {
         "en": "⚠ failing since {since} ({count} in a row): {error}",
@@ -460,7 +463,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.query_error": {"en": "⚠ {error}", "fr": "⚠ {error}"},
     "watch.form.channel_hint": {
         "en": "Cards are posted there. I join public channels by myself; invite me to private ones.",
-        "fr": "Les fiches y sont publiées. J’entre seul dans les canaux publics ; invitez-moi dans les privés.",
+        "fr": "Les cartes y sont publiées. J’entre seul dans les canaux publics ; invitez-moi dans les privés.",
     },
     "watch.form.interval_hint": {
         "en": "How often to look: 90s, 5m, 1h (at least 30s).",
@@ -515,7 +518,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "home.llm_off": {
         "en": ":robot_face: AI assistance is off: summaries and drafts use a labelled fallback.",
-        "fr": ":robot_face: L’assistance IA est désactivée : résumés et brouillons utilisent un repli signalé.",
+        "fr": ":robot_face: L’assistance IA est désactivée : résumés et brouillons utilisent une solution de repli, "
+        "indiquée comme telle.",
     },
     "home.watchers.one": {"en": "{count} watcher", "fr": "{count} veille"},
     "home.watchers.other": {"en": "{count} watchers", "fr": "{count} veilles"},
@@ -594,7 +598,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "card.not_ours": {
         "en": "This message is not a Veilleur mention card.",
-        "fr": "Ce message n’est pas une fiche de mention de Veilleur.",
+        "fr": "Ce message n’est pas une carte de mention de Veilleur.",
     },
     "button.acknowledge": {"en": "Acknowledge", "fr": "Prendre en charge"},
     "button.answer": {"en": "Answer", "fr": "Répondre"},
@@ -612,23 +616,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Envoyé à {officials} par {escalators}",
     },
     "escalation.state.open_nobody": {
-        "en": "Raised by {escalators}; no official is set",
-        "fr": "Soulevé par {escalators} ; aucun responsable n’est désigné",
+        "en": "Escalated by {escalators}; no official is set",
+        "fr": "Signalé par {escalators} ; aucun responsable n’est désigné",
     },
     "escalation.state.acknowledged": {"en": "Acknowledged by {user}", "fr": "Pris en charge par {user}"},
-    "escalation.state.answered": {"en": "Answered by {user}", "fr": "Répondu par {user}"},
+    "escalation.state.answered": {"en": "Answered by {user}", "fr": "Réponse de {user}"},
     "escalation.state.closed": {"en": "Closed by {user}", "fr": "Clos par {user}"},
     "escalation.state.not_ours": {"en": "Not ours, says {user}", "fr": "Pas pour nous, selon {user}"},
     "escalation.state.dismissed": {"en": "Dismissed by {user}", "fr": "Classé sans suite par {user}"},
     "escalation.state_name.open": {"en": "waiting", "fr": "en attente"},
     "escalation.state_name.acknowledged": {"en": "acknowledged", "fr": "pris en charge"},
-    "escalation.state_name.answered": {"en": "answered", "fr": "répondu"},
+    "escalation.state_name.answered": {"en": "answered", "fr": "réponse donnée"},
     "escalation.state_name.closed": {"en": "closed", "fr": "clos"},
     "escalation.state_name.not_ours": {"en": "not ours", "fr": "pas pour nous"},
     "escalation.state_name.dismissed": {"en": "dismissed", "fr": "classé sans suite"},
     "escalation.people": {
-        "en": "*For:* {officials}\n*Raised by:* {escalators} · {when}",
-        "fr": "*Pour :* {officials}\n*Soulevé par :* {escalators} · {when}",
+        "en": "*For:* {officials}\n*Escalated by:* {escalators} · {when}",
+        "fr": "*Pour :* {officials}\n*Signalé par :* {escalators} · {when}",
     },
     "escalation.no_official": {
         "en": "no official is set: name one with `/flag … @someone`, or set OFFICIALS",
@@ -639,7 +643,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "escalation.reason": {"en": "*Reason:* {reason}", "fr": "*Motif :* {reason}"},
     "escalation.times": {"en": "Response times: {times}", "fr": "Délais : {times}"},
     "escalation.time.acknowledge": {"en": "acknowledged in {duration}", "fr": "pris en charge en {duration}"},
-    "escalation.time.answer": {"en": "answered in {duration}", "fr": "répondu en {duration}"},
+    "escalation.time.answer": {"en": "answered in {duration}", "fr": "réponse en {duration}"},
     "escalation.time.close": {"en": "closed in {duration}", "fr": "clos en {duration}"},
     "escalation.in_card_thread": {
         "en": "ESCALATION_CHANNEL is not set, so this escalation is posted in the mention’s thread.",
@@ -677,28 +681,31 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Rien n’a changé : {link} est désormais « {state} ».",
     },
     "escalation.gone": {"en": "This escalation no longer exists.", "fr": "Ce signalement n’existe plus."},
-    "flag.done": {"en": "Escalated to {officials}: {link}", "fr": "Signalé à {officials} : {link}"},
+    "flag.done": {"en": "Escalated to {officials}: {link}", "fr": "Mention signalée à {officials} : {link}"},
     "flag.done_nobody": {
         "en": "Escalated, but no official is set: name one with `/flag … @someone`, or set OFFICIALS. {link}",
-        "fr": "Signalé, mais aucun responsable n’est désigné : nommez-en un avec `/flag … @quelqu’un`, ou réglez "
+        "fr": "Mention signalée, mais aucun responsable n’est désigné : nommez-en un avec `/flag … @quelqu’un`, ou "
+            "réglez "
             "OFFICIALS. {link}",
     },
     "flag.joined": {
-        "en": "This mention was already escalated; you are now among those who raised it: {link}",
-        "fr": "Cette mention était déjà signalée ; vous êtes maintenant parmi ceux qui l’ont soulevée : {link}",
+        "en": "This mention was already escalated; you are now among those who escalated it: {link}",
+        "fr": "Cette mention était déjà signalée ; vous faites maintenant partie des personnes qui l’ont signalée : "
+        "{link}",
     },
     "flag.already": {
         "en": "You already escalated this mention: {link}",
         "fr": "Vous avez déjà signalé cette mention : {link}",
     },
     "flag.finished": {
-        "en": "{link} is already “{state}”. To raise it again, use the card’s Flag button or `/flag`.",
-        "fr": "{link} est déjà « {state} ». Pour le relancer, utilisez le bouton Signaler de la carte ou `/flag`.",
+        "en": "{link} is already “{state}”. To escalate the mention again, use the card’s Escalate button or `/flag`.",
+        "fr": "{link} est déjà « {state} ». Pour signaler de nouveau la mention, utilisez le bouton Signaler de la "
+        "carte ou `/flag`.",
     },
     "flag.pending": {"en": "the message is on its way", "fr": "le message arrive"},
     "flag.usage": {
         "en": "Usage: `/flag <message link | mention URL | mention id> [@official] [note]`, or `/flag list`.",
-        "fr": "Usage : `/flag <lien du message | URL de la mention | numéro de mention> [@responsable] [note]`, ou "
+        "fr": "Syntaxe : `/flag <lien du message | URL de la mention | numéro de mention> [@responsable] [note]`, ou "
             "`/flag list`.",
     },
     "flag.bad_target": {
@@ -731,7 +738,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "flag.list_more.one": {"en": "…and {count} more.", "fr": "…et {count} autre."},
     "flag.list_more.other": {"en": "…and {count} more.", "fr": "…et {count} autres."},
     "flag.list_empty": {"en": "No escalation is in progress.", "fr": "Aucun signalement en cours."},
-    "modal.flag.title": {"en": "Flag to an official", "fr": "Signaler la mention"},
+    "modal.flag.title": {"en": "Escalate the mention", "fr": "Signaler la mention"},
     "modal.flag.submit": {"en": "Escalate", "fr": "Signaler"},
     "modal.flag.official": {"en": "Official to ping", "fr": "Responsable à prévenir"},
     "modal.flag.official_hint": {
@@ -757,7 +764,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # A no-break space keeps "12,3 k" on one line.
     # /summarize and /draft (summarize.py, drafting.py, summary_cards.py, draft_cards.py)
     "assist.working.summary": {
-        "en": ":hourglass_flowing_sand: Summarising… this takes a few seconds.",
+        "en": ":hourglass_flowing_sand: Summarizing… this takes a few seconds.",
         "fr": ":hourglass_flowing_sand: Résumé en cours… quelques secondes.",
     },
     "assist.working.draft": {
@@ -794,15 +801,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "summarize.usage": {
         "en": "Usage: `/summarize` (this channel, last 24 hours), `/summarize 3d` (or 12h, 1w), or `/summarize "
         "<message link | mention id | post URL>`. In a thread, mention @veilleur.",
-        "fr": "Usage : `/summarize` (ce canal, dernières 24 heures), `/summarize 3d` (ou 12h, 1w), ou `/summarize "
+        "fr": "Syntaxe : `/summarize` (ce canal, dernières 24 heures), `/summarize 3j` (ou 12h, 1sem), ou `/summarize "
         "<lien du message | numéro de mention | URL de la publication>`. Dans un fil, mentionnez @veilleur.",
     },
     "summarize.mention_hint": {
-        "en": "Mention me inside a thread to summarise it, or use `/summarize` in this channel.",
+        "en": "Mention me inside a thread to summarize it, or use `/summarize` in this channel.",
         "fr": "Mentionnez-moi dans un fil pour le résumer, ou utilisez `/summarize` dans ce canal.",
     },
     "summarize.empty": {
-        "en": "Nothing to summarise: I found no message to read there.",
+        "en": "Nothing to summarize: I found no message to read there.",
         "fr": "Rien à résumer : je n’ai trouvé aucun message à lire.",
     },
     "summary.title.thread": {"en": "Summary of a thread in {channel}", "fr": "Résumé d’un fil de {channel}"},
@@ -882,11 +889,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "summary.next_steps": {"en": "Suggested next steps", "fr": "Prochaines étapes suggérées"},
     "summary.step.answer.one": {
         "en": "Answer the question above (`/draft` helps).",
-        "fr": "Répondre à la question ci-dessus (`/draft` aide).",
+        "fr": "Répondre à la question ci-dessus (`/draft` peut aider).",
     },
     "summary.step.answer.other": {
         "en": "Answer the {count} questions above (`/draft` helps).",
-        "fr": "Répondre aux {count} questions ci-dessus (`/draft` aide).",
+        "fr": "Répondre aux {count} questions ci-dessus (`/draft` peut aider).",
     },
     "summary.step.flag": {
         "en": "Most messages are against ({percent}%): consider flagging this to an official.",
@@ -909,8 +916,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "draft.usage": {
         "en": "Usage: `/draft <message link | mention id | post URL> [instructions]`, e.g. `/draft 12 mention the "
         "replacement buses`.",
-        "fr": "Usage : `/draft <lien du message | numéro de mention | URL de la publication> [consignes]`, par exemple "
-        "`/draft 12 parler des bus de remplacement`.",
+        "fr": "Syntaxe : `/draft <lien du message | numéro de mention | URL de la publication> [consignes]`, par "
+        "exemple `/draft 12 parler des bus de remplacement`.",
     },
     "draft.title": {
         "en": "*Draft reply* to {author} on {source}",
@@ -959,21 +966,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # Posting the digest: /digest, its chart (digest_delivery.py, handlers/digest.py)
     "digest_delivery.working": {
         "en": ":hourglass_flowing_sand: Building the digest…",
-        "fr": ":hourglass_flowing_sand: Préparation du récapitulatif…",
+        "fr": ":hourglass_flowing_sand: Préparation de la synthèse…",
     },
     "digest_delivery.posted": {
         "en": "The digest since the last scheduled one is on its way to this channel.",
-        "fr": "Le récapitulatif depuis le dernier envoi prévu arrive dans ce canal.",
+        "fr": "La synthèse depuis le dernier envoi prévu arrive dans ce canal.",
     },
     "digest_delivery.usage": {
         "en": "`/digest` posts the digest since the last scheduled one in this channel; `/digest preview` shows it "
         "only to you.",
-        "fr": "`/digest` publie dans ce canal le récapitulatif depuis le dernier envoi prévu ; `/digest preview` ne "
-        "le montre qu’à vous.",
+        "fr": "`/digest` publie dans ce canal la synthèse depuis le dernier envoi prévu ; `/digest preview` ne "
+        "la montre qu’à vous.",
     },
     "digest_delivery.failed": {
-        "en": "The digest could not be built; the reason is in the bot's log.",
-        "fr": "Le récapitulatif n’a pas pu être préparé ; la raison est dans le journal du bot.",
+        "en": "The digest could not be built; the reason is in the bot’s log.",
+        "fr": "La synthèse n’a pas pu être préparée ; la raison est dans le journal du bot.",
     },
     "digest_delivery.chart_title": {
         "en": "Mentions per day, last 7 days",
@@ -1033,7 +1040,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.themes.none": {"en": "No theme stands out.", "fr": "Aucun thème ne se dégage."},
     "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
     "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},
-    "digest.escalations.title": {"en": "Escalations", "fr": "Escalades"},
+    "digest.escalations.title": {"en": "Escalations", "fr": "Signalements"},
     "digest.escalations.line": {
         "en": "{opened} opened · {answered} answered · *{open}* waiting for an answer",
         "fr": "{opened} ouvertes · {answered} répondues · *{open}* en attente de réponse",
@@ -1044,7 +1051,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "digest.escalations.open_item": {
         "en": "{excerpt}: waiting for {age}, with {owners}",
-        "fr": "{excerpt} : en attente depuis {age}, chez {owners}",
+        "fr": "{excerpt} : en attente depuis {age}, auprès de {owners}",
     },
     "digest.health.title": {"en": "Source health", "fr": "État des sources"},
     "digest.health.ok": {"en": "Every watcher worked.", "fr": "Toutes les veilles ont fonctionné."},
