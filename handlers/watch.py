@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.private_replies import ephemeral, tell_privately
 from veilleur.core.errors import UserError
-from veilleur.core.i18n import t
+from veilleur.core.i18n import t, t_plural
 from veilleur.core.query import QueryError, parse_query
 from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import WatcherFieldError, WatchersFileError
@@ -70,7 +70,11 @@ class Watching:
     def too_many_tests(self, user: str) -> str | None:
         """The refusal when `user` has used up their tests for now; None (and the test is counted) otherwise."""
         wait = self.quota.wait(user)
-        return t("watch.test.too_many", self.lang, limit=self.quota.limit, seconds=math.ceil(wait)) if wait else None
+        if not wait:
+            return None
+        limit, seconds = self.quota.limit, math.ceil(wait)
+        return " ".join([t_plural("watch.test.too_many", limit, self.lang, count=limit),
+                         t_plural("watch.test.retry", seconds, self.lang, count=seconds)])
 
 
 async def handle_watch(

@@ -82,13 +82,13 @@ def test_the_numbers_shown_are_the_summary_numbers() -> None:
                StanceLine("neutral", 6, 15, 6, None, ()), StanceLine("question", 2, 5, 2, None, ()))
     summary = llm_summary(conversation, stances=stances, labelled=(), influential=(), questions=())
     texts = section_texts(summary_message(summary, "en"))
-    assert "For: *12* (30%) · 5 authors · reach 12.3K" in texts["stances"]
-    assert "Against: *20* (50%) · 3 authors · including opposition 4" in texts["stances"]
+    assert "For: *12* messages (30%) · 5 authors · reach 12.3K" in texts["stances"]
+    assert "Against: *20* messages (50%) · 3 authors · including opposition 4" in texts["stances"]
     assert "40 messages covered" in texts["title"] and "Reddit" in texts["title"]
     assert "from 3 parts" in texts["how"]
     french = section_texts(summary_message(summary, "fr"))
-    assert "Pour : *12* (30 %) · 5 auteurs · audience 12,3\u00a0k" in french["stances"]
-    assert "Contre : *20* (50 %) · 3 auteurs · dont opposition 4" in french["stances"]
+    assert "Pour : *12* messages (30 %) · 5 auteurs · audience 12,3\u00a0k" in french["stances"]
+    assert "Contre : *20* messages (50 %) · 3 auteurs · dont opposition 4" in french["stances"]
 
 
 @pytest.mark.parametrize(
@@ -117,10 +117,11 @@ def test_extractive_next_steps_follow_from_the_figures() -> None:
 
 
 def test_windows_read_naturally() -> None:
-    assert window_text(timedelta(hours=24), "en") == "1 day"
-    assert window_text(timedelta(days=3), "fr") == "3 jours"
-    assert window_text(timedelta(hours=12), "en") == "12 hours"
-    assert window_text(timedelta(weeks=2), "en") == "2 weeks"
+    assert window_text(timedelta(hours=24), "en") == "the last day"
+    assert window_text(timedelta(hours=24), "fr") == "le dernier jour"
+    assert window_text(timedelta(days=3), "fr") == "les 3 derniers jours"
+    assert window_text(timedelta(hours=12), "en") == "the last 12 hours"
+    assert window_text(timedelta(weeks=2), "en") == "the last 2 weeks"
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from string import Formatter
 from zoneinfo import ZoneInfo
@@ -27,7 +28,9 @@ def test_every_key_has_both_languages_with_the_same_placeholders(key: str) -> No
     templates = CATALOGUE[key]
     assert set(templates) == set(LANGUAGES)
     assert all(templates.values())
-    assert placeholders(templates["en"]) == placeholders(templates["fr"])
+    # A plural form may leave its number out in one language ("has failed since…" for one failure in English).
+    optional = COUNTS if stem_and_form(key)[1] is not None else set()
+    assert placeholders(templates["en"]) - optional == placeholders(templates["fr"]) - optional
 
 
 @pytest.mark.parametrize("key", sorted(CATALOGUE))
@@ -140,3 +143,147 @@ def test_format_datetime_writes_the_first_of_the_month_as_french_does() -> None:
 )
 def test_format_number_has_one_decimal_at_most_in_each_language(value: float, english: str, french: str) -> None:
     assert (format_number(value, "en"), format_number(value, "fr")) == (english, french)
+
+
+# The catalogue as a whole: every count through the plural rules --------------------------------------------------
+
+# Placeholders that stand for a number of things (past names included, so that bringing one back is caught).
+COUNTS = frozenset({
+    "count", "n", "days", "matched", "fetched", "total", "limit", "seconds", "failures", "floor", "shown",
+    "opened", "answered", "open", "clustered", "posts", "authors",
+})
+# A count that takes no agreement where it stands ("3 posts of {fetched}", "3 mentions out of {total}"): not the
+# one choosing the form.
+NO_AGREEMENT = {"watch.test.found": {"fetched"}, "digest.themes.sample": {"total"}}
+# Plural forms whose French "one" (0 and 1) may leave the number out: callers never ask them for none.
+NEVER_NONE = {
+    "summary.step.answer": "only given for the questions a summary found",
+    "watch.test.first": "only said when more posts matched than are shown",
+    "spike.baseline": "none is spike.floor",
+    "summary.conversation.truncated": "said of MAX_MESSAGES",
+    "window.hours": "a window is never empty (the parser refuses 0h)",
+    "window.days": "a window is never empty",
+    "window.weeks": "a window is never empty",
+    "audit.none": "--since is one day at least",
+    "digest.story.failures": "only said when a watcher failed",
+}
+PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
+SAMPLE = "⟦{}⟧"  # how a sample value of a placeholder shows; stripped before looking for words
+
+
+def stem_and_form(key: str) -> tuple[str, str | None]:
+    stem, _, form = key.rpartition(".")
+    return (stem, form) if form in PLURAL_FORMS else (key, None)
+
+
+def plural_stems() -> dict[str, set[str]]:
+    stems: dict[str, set[str]] = {}
+    for key in CATALOGUE:
+        stem, form = stem_and_form(key)
+        if form is not None:
+            stems.setdefault(stem, set()).add(form)
+    return stems
+
+
+def choosing_count(stem: str) -> str | None:
+    """The placeholder whose value chooses the stem's form (None when no form shows the number)."""
+    names = set()
+    for form in plural_stems()[stem]:
+        for template in CATALOGUE[f"{stem}.{form}"].values():
+            names |= placeholders(template) & COUNTS
+    names -= NO_AGREEMENT.get(stem, set())
+    assert len(names) <= 1, f"{stem}: several counts in one sentence ({sorted(names)}): build it from pieces"
+    return next(iter(names), None)
+
+
+@pytest.mark.parametrize("key", sorted(CATALOGUE))
+def test_a_template_with_a_count_is_a_plural_form(key: str) -> None:
+    counted = set().union(*(placeholders(template) for template in CATALOGUE[key].values())) & COUNTS
+    assert not counted or stem_and_form(key)[1] is not None, f"{key} shows {sorted(counted)}: make it {key}.one/.other"
+
+
+@pytest.mark.parametrize("stem", sorted(plural_stems()))
+def test_a_plural_sentence_has_one_count_and_french_singular_keeps_it(stem: str) -> None:
+    assert "other" in plural_stems()[stem]
+    count = choosing_count(stem)
+    if count is None or stem in NEVER_NONE:
+        return
+    # French takes "one" for 0 too: a singular without the number would read "the question" for none.
+    if count in placeholders(CATALOGUE[f"{stem}.other"]["fr"]):
+        assert count in placeholders(CATALOGUE[f"{stem}.one"]["fr"]), f"{stem}.one (fr) must show {{{count}}}"
+
+
+def sample_params(key: str, lang: str, counted: int | None = None, count_name: str | None = None) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for name in placeholders(CATALOGUE[key][lang]):
+        if name == count_name and counted is not None:
+            params[name] = counted
+        elif name in COUNTS:
+            params[name] = 7
+        else:
+            params[name] = SAMPLE.format(name)
+    return params
+
+
+# English words that give away a sentence left untranslated (none of them is also a French word).
+ENGLISH = frozenset({
+    "the", "and", "of", "with", "from", "is", "are", "was", "were", "has", "have", "been", "not", "cannot", "could",
+    "did", "does", "please", "failed", "error", "watcher", "watchers", "escalation", "escalations", "escalated",
+    "digest", "answered", "refused", "unless", "address", "found", "new", "more", "only", "this", "that", "which",
+    "when", "your", "you", "to", "by", "at", "it", "for", "no", "none", "every", "each", "than", "then", "there",
+    "their", "they", "will", "would", "should", "must", "can", "may", "after", "before", "again", "still", "into",
+    "about", "above", "below", "over", "under", "also", "already", "just", "some", "any", "all", "other", "others",
+    "here", "where", "what", "who", "why", "how", "while", "because", "until", "within", "without", "sent", "poll",
+    "polls", "request", "requests", "timeout", "host"
+})
+# Words that stay as they are in a French sentence: code, settings, commands, Slack markup and our sample values.
+_NOT_PROSE = re.compile(
+    r"`[^`]*`|⟦[^⟧]*⟧|:[a-z0-9_+-]+:|\b[A-Z][A-Z0-9_]+\b|<[^>]*>|https?://\S+|/[a-z]+\b|\b\w+ = \S+|\[[^\]]*\]"
+)
+
+
+def english_words(text: str) -> set[str]:
+    return {word for word in re.findall(r"[a-zA-Z]+", _NOT_PROSE.sub(" ", text)) if word.lower() in ENGLISH}
+
+
+@pytest.mark.parametrize("key", sorted(key for key in CATALOGUE if stem_and_form(key)[1] is None))
+def test_every_message_renders_in_both_languages_and_french_has_no_english_left(key: str) -> None:
+    for lang in LANGUAGES:
+        text = t(key, lang, **sample_params(key, lang))
+        assert text.strip() and "{" not in text.replace("⟦", "")
+    french = t(key, "fr", **sample_params(key, "fr"))
+    assert not english_words(french), f"{key}: English left in {french!r}"
+
+
+# Words after a number that do not change with it (abbreviated units, prepositions...).
+FRENCH_INVARIABLE = frozenset({"fois", "min", "h", "j", "s", "Mo", "avec", "en", "par", "sur", "de", "à", "%"})
+ENGLISH_INVARIABLE = frozenset({"min", "h", "d", "s", "MB", "%"})
+
+
+def word_after(number: int, text: str) -> str | None:
+    found = re.search(rf"(?:^|[\s(*]){number}\*?[\s\u00a0\u202f]+([^\s\u00a0\u202f]+)", text)
+    return found[1].rstrip(".,;:!?)»*") if found else None
+
+
+@pytest.mark.parametrize("stem", sorted(plural_stems()))
+def test_every_counted_message_agrees_with_0_1_and_2_in_both_languages(stem: str) -> None:
+    count = choosing_count(stem)
+    for n in (0, 1, 2):
+        for lang in LANGUAGES:
+            form = {"en": "one" if n == 1 else "other", "fr": "one" if n < 2 else "other"}[lang]
+            key = f"{stem}.{form}"
+            text = t_plural(stem, n, lang, **sample_params(key, lang, n, count))
+            assert text == t(key, lang, **sample_params(key, lang, n, count))
+            if count not in placeholders(CATALOGUE[key][lang]):
+                continue
+            assert re.search(rf"(?<![\d,.]){n}(?![\d,.])", text), f"{stem} ({lang}, {n}): the number is missing"
+            word = word_after(n, text)
+            if word is None or word.startswith("⟦"):
+                continue
+            invariable = FRENCH_INVARIABLE if lang == "fr" else ENGLISH_INVARIABLE
+            if form == "one" and word not in invariable:
+                assert not word.endswith(("s", "x")), f"{stem} ({lang}, {n}): {text!r} is not singular"
+            if lang == "fr" and form == "other" and word not in invariable and word.isalpha():
+                assert word.endswith(("s", "x")), f"{stem} ({lang}, {n}): {text!r} is not plural"
+        if lang == "fr":
+            assert not english_words(t_plural(stem, n, "fr", **sample_params(f"{stem}.{form}", "fr", n, count)))

@@ -178,3 +178,47 @@ def test_the_volume_has_a_7_day_trend_line_overall_and_per_watcher(lang: str, la
 
     assert f"{label}███████ (6 6 6 6 6 6 6)" in text
     assert "`▁▂▃▅▆▇█`" in text and "`█▇▆▅▃▂▁`" in text
+
+
+def section(message: dict, block_id: str) -> str:
+    return next(block for block in message["blocks"] if block.get("block_id") == block_id)["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "overall", "first"),
+    [
+        ("en", "none in the previous period · none in the 7 days before", "• tram: *12* mentions (none before)"),
+        ("fr", "aucune sur la période précédente · aucune sur les 7 jours d’avant",
+         "• tram : *12* mentions (aucune auparavant)"),
+    ],
+)
+def test_with_nothing_to_compare_the_volume_says_there_was_none_before(lang: str, overall: str, first: str) -> None:
+    fresh = Volume("tram", 12, 0, 0, Change("new", None), Change("new", None))
+    message = digest_message(digest(overall=replace(fresh, name=""), by_watcher=(fresh, volume("parks"))),
+                             Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS)
+
+    text = section(message, "volume").replace("\u202f", " ")
+    assert overall in text and first in text
+    assert "new" not in text.split() and "nouveau" not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "figures", "expected"),
+    [
+        ("fr", EscalationFigures(0, 1, 2, (), None), "0 ouvert · 1 avec réponse · *2* en attente de réponse"),
+        ("fr", EscalationFigures(2, 0, 1, (), None), "2 ouverts · 0 avec réponse · *1* en attente de réponse"),
+        ("en", EscalationFigures(1, 2, 0, (), None), "1 opened · 2 answered · *0* waiting for an answer"),
+    ],
+)
+def test_each_escalation_count_agrees_with_its_own_noun(lang: str, figures: EscalationFigures, expected: str) -> None:
+    message = digest_message(digest(escalations=figures), Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS)
+
+    assert expected in section(message, "escalations")
+    assert section(message, "escalations").startswith("*Signalements*" if lang == "fr" else "*Escalations*")
+
+
+def test_one_interaction_is_singular() -> None:
+    one = replace(top(1), engagement=1)
+    text = section(digest_message(digest(top_mentions=(one,)), Narrative("Calm.", by_llm=True), lang="en", tz=PARIS),
+                   "top")
+    assert "· 1 interaction" in text and "1 interactions" not in text

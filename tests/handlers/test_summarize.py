@@ -36,7 +36,7 @@ def blocks_text(message: dict[str, Any]) -> str:
 def stance_counts(message: dict[str, Any]) -> dict[str, str]:
     """"For: *3* (30%)" → {"For": "3 (30%)"}, read from the Stances section."""
     stances = next(b for b in message["blocks"] if b.get("block_id") == "stances")["text"]["text"]
-    return {m[1]: f"{m[2]} ({m[3]})" for m in re.finditer(r"• (\w+) ?: \*(\d+)\* \((\d+ ?%)\)", stances)}
+    return {m[1]: f"{m[2]} ({m[3]})" for m in re.finditer(r"• (\w+) ?: \*(\d+)\* messages? \((\d+ ?%)\)", stances)}
 
 
 def seed_thread(bot, replies: list[str]) -> dict[str, Any]:
@@ -180,8 +180,8 @@ async def test_alone_in_a_channel_it_summarises_the_last_day_or_the_window_asked
     await bot.slack.wait_for_response(2, within=15)
     (last_day,) = bot.responses_to(day)
     (window,) = bot.responses_to(three_days)
-    assert "1 message covered" in blocks_text(last_day) and "1 day" in blocks_text(last_day)
-    assert "2 messages covered" in blocks_text(window) and "3 days" in blocks_text(window)
+    assert "1 message covered" in blocks_text(last_day) and "the last day" in blocks_text(last_day)
+    assert "2 messages covered" in blocks_text(window) and "the last 3 days" in blocks_text(window)
     assert stance_counts(window) == {"For": "1 (50%)", "Against": "1 (50%)", "Neutral": "0 (0%)",
                                      "Questions": "0 (0%)"}
 

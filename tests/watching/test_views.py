@@ -113,8 +113,22 @@ def test_the_home_view_holds_at_most_100_blocks(lang: str) -> None:
 def test_health_says_paused_failing_or_fine() -> None:
     assert "paused" in ui.health_text(status("a"), paused=True, tz=PARIS, lang="en")
     failing = ui.health_text(status("a", failures=4, error="HTTP 503"), paused=False, tz=PARIS, lang="en")
-    assert "4 in a row" in failing and "HTTP 503" in failing
+    assert "4 failures in a row" in failing and "HTTP 503" in failing
     never = WatcherStatus("a", {}, None, None, None, None, None, 0)
     assert ui.health_text(never, paused=False, tz=PARIS, lang="en") == "not polled yet"
     assert ui.watcher_line(entry("a"), status("a"), tz=PARIS, lang="en").startswith("*a* · made in Slack · RSS")
     assert "every 5 min" in ui.watcher_line(entry("a"), status("a"), tz=PARIS, lang="en")
+
+
+@pytest.mark.parametrize(
+    ("users", "group", "expected"),
+    [
+        (("U0ADMIN",), None, "Seule la personne désignée, <@U0ADMIN>, peut modifier les veilles"),
+        (("U0ANN", "U0BOB"), None, "Seules les personnes désignées, <@U0ANN>, <@U0BOB>, peuvent modifier"),
+        ((), "S0ADMINS", "Seules les personnes désignées, <!subteam^S0ADMINS>, peuvent modifier"),
+    ],
+)
+def test_the_refusal_agrees_with_how_many_people_may_change_watchers(
+    users: tuple[str, ...], group: str | None, expected: str
+) -> None:
+    assert ui.refusal(users, group, "fr").startswith(expected)

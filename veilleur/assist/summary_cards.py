@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from veilleur.assist.conversations import MAX_MESSAGES, Conversation
 from veilleur.assist.summarize import AuthorStat, StanceLine, Summary
 from veilleur.core.i18n import format_count, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
@@ -70,11 +71,7 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
     ]
     conversation = summary.conversation
     if conversation.problem:
-        detail = escape(clean(conversation.problem_detail, DETAIL_LIMIT))
-        blocks.append(
-            {"type": "context", "block_id": "partial",
-             "elements": [markup(t(f"summary.{conversation.problem}", lang, detail=detail))]}
-        )
+        blocks.append({"type": "context", "block_id": "partial", "elements": [markup(_partial(conversation, lang))]})
     if summary.fallback is None:
         points = [escape(clean(point, ITEM_LIMIT)) for point in summary.main_points]
         _add_list(blocks, "points", t("summary.main_points", lang), points)
@@ -91,6 +88,14 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
     _add_list(blocks, "questions", t("summary.questions", lang), questions)
     _add_list(blocks, "next_steps", t("summary.next_steps", lang), _next_steps(summary, lang))
     return {"text": escape(f"{_plain_title(summary, lang)} · {covered}"), "blocks": blocks}
+
+
+def _partial(conversation: Conversation, lang: str) -> str:
+    """Why the summary covers less than the whole conversation, as markup."""
+    if conversation.problem == "conversation.truncated":
+        return t_plural("summary.conversation.truncated", MAX_MESSAGES, lang, count=MAX_MESSAGES)
+    detail = escape(clean(conversation.problem_detail, DETAIL_LIMIT))
+    return t(f"summary.{conversation.problem}", lang, detail=detail)
 
 
 def _title(summary: Summary, lang: str) -> str:
@@ -122,8 +127,8 @@ def _how(summary: Summary, lang: str) -> str:
 
 
 def _stance(line: StanceLine, lang: str) -> str:
-    parts = [t("summary.stance_line", lang, stance=t(f"stance.{line.label}", lang), count=line.count,
-               percent=line.percent)]
+    parts = [t_plural("summary.stance_line", line.count, lang, stance=t(f"stance.{line.label}", lang),
+                      count=line.count, percent=line.percent)]
     if line.count:
         parts.append(t_plural("summary.authors", line.authors, lang, count=line.authors))
     if line.reach is not None and line.count:

@@ -55,9 +55,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "elles sont conservées et comptent dans la synthèse et les alertes de pic.",
     },
     "rollup.more_best": {"en": "Most reached of them", "fr": "Plus forte audience parmi elles"},
-    "health.alert": {
-        "en": "Watcher {watcher} ({source}) has failed {failures} times in a row since {since}: {error}",
-        "fr": "La veille {watcher} ({source}) a échoué {failures} fois de suite depuis {since} : {error}",
+    "health.alert.one": {
+        "en": "Watcher {watcher} ({source}) has failed since {since}: {error}",
+        "fr": "La veille {watcher} ({source}) a échoué {count} fois depuis {since} : {error}",
+    },
+    "health.alert.other": {
+        "en": "Watcher {watcher} ({source}) has failed {count} times in a row since {since}: {error}",
+        "fr": "La veille {watcher} ({source}) a échoué {count} fois de suite depuis {since} : {error}",
     },
     "health.alert_hint": {
         "en": "No new mentions arrive from it until this is fixed. Run `python bot.py status` for every watcher.",
@@ -99,11 +103,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "Un auteur est un identifiant (`ann@mastodon.social`) ou, pour les flux, un nom\u202f; la source le limite à "
         "une plateforme. Sur le serveur, `python bot.py export`, `forget` et `audit` font de même.",
     },
-    "privacy.refused.only": {
+    "privacy.refused.only.one": {
+        "en": "Only {people} can use /privacy (ADMIN_USERS): it exports and erases what Veilleur holds about people.",
+        "fr": "Seule la personne désignée, {people}, peut utiliser /privacy (ADMIN_USERS)\u202f: la commande exporte "
+        "et efface ce que Veilleur détient sur des personnes.",
+    },
+    "privacy.refused.only.other": {
         "en": "Only {people} can use /privacy (ADMIN_USERS, ADMIN_GROUP): it exports and erases what Veilleur holds "
         "about people.",
-        "fr": "Seuls {people} peuvent utiliser /privacy (ADMIN_USERS, ADMIN_GROUP)\u202f: la commande exporte et "
-        "efface ce que Veilleur détient sur des personnes.",
+        "fr": "Seules les personnes désignées, {people}, peuvent utiliser /privacy (ADMIN_USERS, ADMIN_GROUP)\u202f: "
+        "la commande exporte et efface ce que Veilleur détient sur des personnes.",
     },
     "privacy.refused.workspace_admins": {
         "en": "Only the workspace’s admins and owners can use /privacy; set ADMIN_USERS or ADMIN_GROUP to choose who. "
@@ -324,10 +333,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "• `/watch remove <nom>` : supprimer une veille créée dans Slack (ses mentions restent)\n"
         "• `/watch reload` : relire le fichier des veilles",
     },
-    "watch.refused.only": {
+    "watch.refused.only.one": {
+        "en": "Only {people} can change watchers (ADMIN_USERS). Anyone can list and test them.",
+        "fr": "Seule la personne désignée, {people}, peut modifier les veilles (ADMIN_USERS). Tout le monde peut les "
+        "lister et les tester.",
+    },
+    "watch.refused.only.other": {
         "en": "Only {people} can change watchers (ADMIN_USERS, ADMIN_GROUP). Anyone can list and test them.",
-        "fr": "Seuls {people} peuvent modifier les veilles (ADMIN_USERS, ADMIN_GROUP). Tout le monde peut les lister "
-        "et les tester.",
+        "fr": "Seules les personnes désignées, {people}, peuvent modifier les veilles (ADMIN_USERS, ADMIN_GROUP). Tout "
+        "le monde peut les lister et les tester.",
     },
     "watch.refused.workspace_admins": {
         "en": "Only the workspace’s admins and owners can change watchers; set ADMIN_USERS or ADMIN_GROUP to choose "
@@ -418,14 +432,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "watch.list.heading.one": {"en": "{count} watcher", "fr": "{count} veille"},
     "watch.list.heading.other": {"en": "{count} watchers", "fr": "{count} veilles"},
-    "watch.more": {"en": "…and {count} more.", "fr": "…et {count} de plus."},
+    "watch.more.one": {"en": "…and {count} more.", "fr": "…et {count} autre."},
+    "watch.more.other": {"en": "…and {count} more.", "fr": "…et {count} autres."},
     "watch.origin.file": {"en": "file", "fr": "fichier"},
     "watch.origin.slack": {"en": "made in Slack", "fr": "créée dans Slack"},
     "watch.every": {"en": "every {interval}", "fr": "fréquence : {interval}"},
     "watch.health.paused": {"en": "⏸ paused", "fr": "⏸ en pause"},
-    "watch.health.failing": {
-        "en": "⚠ failing since {since} ({count} in a row): {error}",
-        "fr": "⚠ en échec depuis {since} ({count} de suite) : {error}",
+    "watch.health.failing.one": {
+        "en": "⚠ failing since {since} ({count} failure): {error}",
+        "fr": "⚠ en échec depuis {since} ({count} échec) : {error}",
+    },
+    "watch.health.failing.other": {
+        "en": "⚠ failing since {since} ({count} failures in a row): {error}",
+        "fr": "⚠ en échec depuis {since} ({count} échecs de suite) : {error}",
     },
     "watch.health.never": {"en": "not polled yet", "fr": "pas encore relevée"},
     "watch.health.ok": {"en": "✓ last poll {at}", "fr": "✓ dernier relevé {at}"},
@@ -442,13 +461,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{matched} posts of {fetched} match the query.",
         "fr": "{matched} publications sur {fetched} correspondent à la requête.",
     },
-    "watch.test.first": {"en": "The first {shown}:", "fr": "Les {shown} premières :"},
+    "watch.test.first.one": {"en": "The first:", "fr": "La première :"},
+    "watch.test.first.other": {"en": "The first {count}:", "fr": "Les {count} premières :"},
     "watch.test.failed": {"en": "The source did not answer: {error}", "fr": "La source n’a pas répondu : {error}"},
     "watch.test.invalid": {"en": "Cannot test: {field}: {error}", "fr": "Test impossible : {field} : {error}"},
-    "watch.test.too_many": {
-        "en": "Too many tests: at most {limit} a minute for each person. Try again in {seconds} s.",
-        "fr": "Trop de tests : {limit} par minute au plus pour chacun. Réessayez dans {seconds} s.",
+    "watch.test.too_many.one": {
+        "en": "Too many tests: at most {count} a minute for each person.",
+        "fr": "Trop de tests : {count} par minute au plus pour chacun.",
     },
+    "watch.test.too_many.other": {
+        "en": "Too many tests: at most {count} a minute for each person.",
+        "fr": "Trop de tests : {count} par minute au plus pour chacun.",
+    },
+    "watch.test.retry.one": {"en": "Try again in {count} second.", "fr": "Réessayez dans {count} seconde."},
+    "watch.test.retry.other": {"en": "Try again in {count} seconds.", "fr": "Réessayez dans {count} secondes."},
     "watch.form.add_title": {"en": "New watcher", "fr": "Nouvelle veille"},
     "watch.form.edit_title": {"en": "Edit watcher", "fr": "Modifier la veille"},
     "watch.form.editing": {"en": "Watcher: {name}", "fr": "Veille : {name}"},
@@ -523,15 +549,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "home.watchers.one": {"en": "{count} watcher", "fr": "{count} veille"},
     "home.watchers.other": {"en": "{count} watchers", "fr": "{count} veilles"},
-    "home.no_watchers": {
-        "en": "No watcher yet: `/watch add` creates one.",
-        "fr": "Aucune veille pour l’instant : `/watch add` en crée une.",
-    },
+    "home.no_watchers": {"en": "No watcher yet", "fr": "Aucune veille pour l’instant"},
+    "home.no_watchers_hint": {"en": "`/watch add` creates one.", "fr": "`/watch add` en crée une."},
     "home.last_day.one": {"en": "{count} mention in 24 h", "fr": "{count} mention en 24 h"},
     "home.last_day.other": {"en": "{count} mentions in 24 h", "fr": "{count} mentions en 24 h"},
     "home.escalations.one": {"en": "{count} open escalation", "fr": "{count} signalement en cours"},
     "home.escalations.other": {"en": "{count} open escalations", "fr": "{count} signalements en cours"},
-    "home.no_escalations": {"en": "No escalation in progress.", "fr": "Aucun signalement en cours."},
+    "home.no_escalations": {"en": "No escalation in progress", "fr": "Aucun signalement en cours"},
     "home.commands_title": {"en": "Commands", "fr": "Commandes"},
     "spike.title": {"en": "Spike on {watcher}", "fr": "Pic de mentions sur {watcher}"},
     "spike.volume.one": {
@@ -543,21 +567,29 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "*{count}* mentions dans la dernière heure, contre {usual} d’habitude à cette heure-ci",
     },
     "spike.ratio": {"en": "{ratio}× the usual", "fr": "{ratio} fois l’habitude"},
-    "spike.fallback": {
+    "spike.fallback.one": {
+        "en": "Spike on {watcher}: {count} mention in the last hour (usually {usual})",
+        "fr": "Pic de mentions sur {watcher} : {count} mention dans la dernière heure (d’habitude {usual})",
+    },
+    "spike.fallback.other": {
         "en": "Spike on {watcher}: {count} mentions in the last hour (usually {usual})",
-        "fr": "Pic de mentions sur {watcher} : {count} dans la dernière heure (d’habitude {usual})",
+        "fr": "Pic de mentions sur {watcher} : {count} mentions dans la dernière heure (d’habitude {usual})",
     },
     "spike.baseline.one": {
-        "en": "Usual: the mean of the same hour on the last {count} day Veilleur watched.",
-        "fr": "Habitude : la moyenne de la même heure sur le dernier jour de veille ({count}).",
+        "en": "Usual: the same hour on the last day Veilleur watched.",
+        "fr": "Habitude : la même heure lors du dernier jour de veille.",
     },
     "spike.baseline.other": {
         "en": "Usual: the mean of the same hour over the last {count} days Veilleur watched.",
         "fr": "Habitude : la moyenne de la même heure sur les {count} derniers jours de veille.",
     },
-    "spike.baseline.none": {
-        "en": "No history for this hour yet: compared with a floor of {floor} per hour.",
-        "fr": "Pas encore d’historique pour cette heure : comparé à un plancher de {floor} par heure.",
+    "spike.floor.one": {
+        "en": "No history for this hour yet: compared with a floor of {count} mention per hour.",
+        "fr": "Pas encore d’historique pour cette heure : comparaison avec un plancher de {count} mention par heure.",
+    },
+    "spike.floor.other": {
+        "en": "No history for this hour yet: compared with a floor of {count} mentions per hour.",
+        "fr": "Pas encore d’historique pour cette heure : comparaison avec un plancher de {count} mentions par heure.",
     },
     "spike.terms": {"en": "Top terms", "fr": "Termes les plus fréquents"},
     "spike.sources": {"en": "Sources", "fr": "Sources"},
@@ -649,24 +681,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "ESCALATION_CHANNEL is not set, so this escalation is posted in the mention’s thread.",
         "fr": "ESCALATION_CHANNEL n’est pas réglé : ce signalement est donc publié dans le fil de la mention.",
     },
-    "escalation.thread_note": {
+    "escalation.thread_note.one": {
         "en": "{escalators} escalated this mention to {officials}: {link}",
         "fr": "{escalators} a signalé cette mention à {officials} : {link}",
     },
-    "escalation.thread_note_nobody": {
+    "escalation.thread_note.other": {
+        "en": "{escalators} escalated this mention to {officials}: {link}",
+        "fr": "{escalators} ont signalé cette mention à {officials} : {link}",
+    },
+    "escalation.thread_note_nobody.one": {
         "en": "{escalators} escalated this mention: {link}",
         "fr": "{escalators} a signalé cette mention : {link}",
+    },
+    "escalation.thread_note_nobody.other": {
+        "en": "{escalators} escalated this mention: {link}",
+        "fr": "{escalators} ont signalé cette mention : {link}",
     },
     "escalation.thread_answer": {"en": "{user} answered ({link}):", "fr": "{user} a répondu ({link}) :"},
     "escalation.joined": {"en": "{user} escalated this too.", "fr": "{user} signale aussi cette mention."},
     "escalation.cc": {"en": "Also for {officials}.", "fr": "Aussi pour {officials}."},
     "escalation.reminder": {
-        "en": "Reminder {count}/{limit}: {officials}, this escalation has waited {duration} to be acknowledged.",
-        "fr": "Rappel {count}/{limit} : {officials}, ce signalement attend d’être pris en charge depuis {duration}.",
+        "en": "Reminder {number}/{last}: {officials}, this escalation has waited {duration} to be acknowledged.",
+        "fr": "Rappel {number}/{last} : {officials}, ce signalement attend d’être pris en charge depuis {duration}.",
     },
     "escalation.reminder_nobody": {
-        "en": "Reminder {count}/{limit}: this escalation has waited {duration} and no official is set.",
-        "fr": "Rappel {count}/{limit} : ce signalement attend depuis {duration} et aucun responsable n’est désigné.",
+        "en": "Reminder {number}/{last}: this escalation has waited {duration} and no official is set.",
+        "fr": "Rappel {number}/{last} : ce signalement attend depuis {duration} et aucun responsable n’est désigné.",
     },
     "escalation.reminder_dm": {
         "en": "Reminder: {link} has waited {duration} for you to acknowledge it.",
@@ -674,7 +714,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "escalation.refused": {
         "en": "Only {people} or an admin (ADMIN_USERS) can close or dismiss this escalation.",
-        "fr": "Seuls {people} ou un admin (ADMIN_USERS) peuvent clore ou classer ce signalement.",
+        "fr": "Ce signalement ne peut être clos ou classé que par {people} ou un administrateur (ADMIN_USERS).",
     },
     "escalation.conflict": {
         "en": "Nothing changed: {link} is now “{state}”.",
@@ -756,9 +796,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "modal.reason.submit": {"en": "Confirm", "fr": "Confirmer"},
     "modal.cancel": {"en": "Cancel", "fr": "Annuler"},
     "duration.under_a_minute": {"en": "under a minute", "fr": "moins d’une minute"},
-    "duration.minutes": {"en": "{n} min", "fr": "{n} min"},
-    "duration.hours": {"en": "{n} h", "fr": "{n} h"},
-    "duration.days": {"en": "{n} d", "fr": "{n} j"},
+    # Abbreviated units take no plural mark, but they go through t_plural like every count.
+    "duration.minutes.one": {"en": "{count} min", "fr": "{count} min"},
+    "duration.minutes.other": {"en": "{count} min", "fr": "{count} min"},
+    "duration.hours.one": {"en": "{count} h", "fr": "{count} h"},
+    "duration.hours.other": {"en": "{count} h", "fr": "{count} h"},
+    "duration.days.one": {"en": "{count} d", "fr": "{count} j"},
+    "duration.days.other": {"en": "{count} d", "fr": "{count} j"},
     "date.datetime": {"en": "{day} {month} {year} {time}", "fr": "{day} {month} {year} à {time}"},
     "date.first_day": {"en": "1", "fr": "1er"},
     # A no-break space keeps "12,3 k" on one line.
@@ -814,7 +858,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "summary.title.thread": {"en": "Summary of a thread in {channel}", "fr": "Résumé d’un fil de {channel}"},
     "summary.title.channel": {
-        "en": "Summary of {channel} over the last {window}",
+        "en": "Summary of {channel} over {window}",
         "fr": "Résumé de {channel} sur {window}",
     },
     "summary.title.mention": {
@@ -865,14 +909,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": ":warning: La veille qui a trouvé cette mention ({detail}) n’est plus configurée : ceci ne couvre que la "
         "mention.",
     },
-    "summary.conversation.truncated": {
-        "en": ":warning: Only the first {detail} messages were read.",
-        "fr": ":warning: Seuls les {detail} premiers messages ont été lus.",
+    "summary.conversation.truncated.one": {
+        "en": ":warning: Only the first message was read.",
+        "fr": ":warning: Seul le premier message a été lu.",
+    },
+    "summary.conversation.truncated.other": {
+        "en": ":warning: Only the first {count} messages were read.",
+        "fr": ":warning: Seuls les {count} premiers messages ont été lus.",
     },
     "summary.main_points": {"en": "Main points", "fr": "Points principaux"},
     "summary.key_posts": {"en": "Most representative messages", "fr": "Messages les plus représentatifs"},
     "summary.stances": {"en": "Stances", "fr": "Positions"},
-    "summary.stance_line": {"en": "{stance}: *{count}* ({percent}%)", "fr": "{stance} : *{count}* ({percent} %)"},
+    "summary.stance_line.one": {
+        "en": "{stance}: *{count}* message ({percent}%)",
+        "fr": "{stance} : *{count}* message ({percent} %)",
+    },
+    "summary.stance_line.other": {
+        "en": "{stance}: *{count}* messages ({percent}%)",
+        "fr": "{stance} : *{count}* messages ({percent} %)",
+    },
     "summary.authors.one": {"en": "{count} author", "fr": "{count} auteur"},
     "summary.authors.other": {"en": "{count} authors", "fr": "{count} auteurs"},
     "summary.reach": {"en": "reach {reach}", "fr": "audience {reach}"},
@@ -907,12 +962,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.elected": {"en": "elected official", "fr": "élu"},
     "label.opposition": {"en": "opposition", "fr": "opposition"},
     "label.troll": {"en": "known troll", "fr": "troll connu"},
-    "window.hours.one": {"en": "{count} hour", "fr": "{count} heure"},
-    "window.hours.other": {"en": "{count} hours", "fr": "{count} heures"},
-    "window.days.one": {"en": "{count} day", "fr": "{count} jour"},
-    "window.days.other": {"en": "{count} days", "fr": "{count} jours"},
-    "window.weeks.one": {"en": "{count} week", "fr": "{count} semaine"},
-    "window.weeks.other": {"en": "{count} weeks", "fr": "{count} semaines"},
+    "window.hours.one": {"en": "the last hour", "fr": "la dernière heure"},
+    "window.hours.other": {"en": "the last {count} hours", "fr": "les {count} dernières heures"},
+    "window.days.one": {"en": "the last day", "fr": "le dernier jour"},
+    "window.days.other": {"en": "the last {count} days", "fr": "les {count} derniers jours"},
+    "window.weeks.one": {"en": "the last week", "fr": "la dernière semaine"},
+    "window.weeks.other": {"en": "the last {count} weeks", "fr": "les {count} dernières semaines"},
     "draft.usage": {
         "en": "Usage: `/draft <message link | mention id | post URL> [instructions]`, e.g. `/draft 12 mention the "
         "replacement buses`.",
@@ -994,11 +1049,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "story.also_seen_more.one": {"en": "{sources} and {count} more", "fr": "{sources} et {count} autre"},
     "story.also_seen_more.other": {"en": "{sources} and {count} more", "fr": "{sources} et {count} autres"},
     "story.campaign": {
-        "en": ":warning: *Possible coordinated campaign*: {posts} near-identical posts from {authors} different "
-        "accounts within {window}. This is a signal, not a verdict: look at the accounts before reacting.",
-        "fr": ":warning: *Campagne coordonnée possible* : {posts} messages presque identiques de {authors} comptes "
-        "différents en {window}. C’est un signal, pas un verdict : regardez les comptes avant de réagir.",
+        "en": ":warning: *Possible coordinated campaign*: {copies} from {accounts} within {window}. This is a signal, "
+        "not a verdict: look at the accounts before reacting.",
+        "fr": ":warning: *Campagne coordonnée possible* : {copies} de {accounts} en {window}. C’est un signal, pas "
+        "un verdict : regardez les comptes avant de réagir.",
     },
+    "story.campaign.posts.one": {"en": "{count} near-identical post", "fr": "{count} message presque identique"},
+    "story.campaign.posts.other": {"en": "{count} near-identical posts", "fr": "{count} messages presque identiques"},
+    "story.campaign.accounts.one": {"en": "{count} different account", "fr": "{count} compte différent"},
+    "story.campaign.accounts.other": {"en": "{count} different accounts", "fr": "{count} comptes différents"},
     "story.campaign_example": {"en": "First post: “{excerpt}”", "fr": "Premier message : « {excerpt} »"},
     # The digest (digest.py, digest_cards.py)
     "digest.title": {"en": ":newspaper: Digest: {start} – {end}", "fr": ":newspaper: Synthèse : {start} – {end}"},
@@ -1006,45 +1065,73 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.change.up": {"en": "↑ {percent}%", "fr": "↑ {percent} %"},
     "digest.change.down": {"en": "↓ {percent}%", "fr": "↓ {percent} %"},
     "digest.change.flat": {"en": "→ {percent}%", "fr": "→ {percent} %"},
-    "digest.change.new": {"en": "new", "fr": "nouveau"},
+    # "new": nothing to compare with, the reference was zero.
+    "digest.change.new": {"en": "none before", "fr": "aucune auparavant"},
+    "digest.compare.previous": {
+        "en": "{change} vs the previous period",
+        "fr": "{change} par rapport à la période précédente",
+    },
+    "digest.compare.previous_none": {"en": "none in the previous period", "fr": "aucune sur la période précédente"},
+    "digest.compare.week": {
+        "en": "{change} vs the 7-day average",
+        "fr": "{change} par rapport à la moyenne sur 7 jours",
+    },
+    "digest.compare.week_none": {"en": "none in the 7 days before", "fr": "aucune sur les 7 jours d’avant"},
     "digest.volume.title": {"en": "Volume", "fr": "Volume"},
     "digest.volume.total.one": {"en": "*{count}* mention found", "fr": "*{count}* mention trouvée"},
     "digest.volume.total.other": {"en": "*{count}* mentions found", "fr": "*{count}* mentions trouvées"},
-    "digest.volume.trends": {
-        "en": "{previous} vs the previous period · {week} vs the 7-day average",
-        "fr": "{previous} par rapport à la période précédente · {week} par rapport à la moyenne sur 7 jours",
-    },
     "digest.volume.days": {
         "en": "Last 7 days: {sparkline} ({counts})",
         "fr": "7 derniers jours : {sparkline} ({counts})",
     },
-    "digest.volume.line": {
-        "en": "{name}: *{count}* ({previous} · {week})",
-        "fr": "{name} : *{count}* ({previous} · {week})",
+    "digest.volume.line.one": {
+        "en": "{name}: *{count}* mention ({trend})",
+        "fr": "{name} : *{count}* mention ({trend})",
+    },
+    "digest.volume.line.other": {
+        "en": "{name}: *{count}* mentions ({trend})",
+        "fr": "{name} : *{count}* mentions ({trend})",
     },
     "digest.volume.by_watcher": {"en": "By watcher", "fr": "Par veille"},
     "digest.volume.by_source": {"en": "By source", "fr": "Par source"},
     "digest.more.one": {"en": "…and {count} more", "fr": "…et {count} autre"},
     "digest.more.other": {"en": "…and {count} more", "fr": "…et {count} autres"},
     "digest.top.title": {"en": "Top mentions", "fr": "Mentions les plus marquantes"},
-    "digest.top.engagement": {"en": "{count} interactions", "fr": "{count} interactions"},
+    "digest.top.engagement.one": {"en": "{count} interaction", "fr": "{count} interaction"},
+    "digest.top.engagement.other": {"en": "{count} interactions", "fr": "{count} interactions"},
     "digest.themes.title": {"en": "Themes", "fr": "Thèmes"},
-    "digest.themes.sample": {
-        "en": "Drawn from {clustered} of the {total} mentions (the most reached, and an even sample of the rest); "
-        "shares are of the mentions in these themes, stances counted by simple word rules.",
-        "fr": "Tirés de {clustered} des {total} mentions (les plus vues, et un échantillon régulier des autres) ; "
-        "parts calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+    "digest.themes.sample.one": {
+        "en": "Drawn from {count} mention out of {total} (the most reached, and an even sample of the rest); shares "
+        "are of the mentions in these themes, stances counted by simple word rules.",
+        "fr": "Tirés de {count} mention sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
+        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
     },
-    "digest.themes.line": {"en": "*{label}*: {count} ({percent}%)", "fr": "*{label}* : {count} ({percent} %)"},
+    "digest.themes.sample.other": {
+        "en": "Drawn from {count} mentions out of {total} (the most reached, and an even sample of the rest); shares "
+        "are of the mentions in these themes, stances counted by simple word rules.",
+        "fr": "Tirés de {count} mentions sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
+        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+    },
+    "digest.themes.line.one": {
+        "en": "*{label}*: {count} mention ({percent}%)",
+        "fr": "*{label}* : {count} mention ({percent} %)",
+    },
+    "digest.themes.line.other": {
+        "en": "*{label}*: {count} mentions ({percent}%)",
+        "fr": "*{label}* : {count} mentions ({percent} %)",
+    },
     "digest.themes.stance": {"en": "{stance} {percent}%", "fr": "{stance} {percent} %"},
     "digest.themes.none": {"en": "No theme stands out.", "fr": "Aucun thème ne se dégage."},
     "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
     "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},
     "digest.escalations.title": {"en": "Escalations", "fr": "Signalements"},
-    "digest.escalations.line": {
-        "en": "{opened} opened · {answered} answered · *{open}* waiting for an answer",
-        "fr": "{opened} ouvertes · {answered} répondues · *{open}* en attente de réponse",
-    },
+    # One piece per count, joined: "2 opened · 1 answered · 1 waiting for an answer".
+    "digest.escalations.opened.one": {"en": "{count} opened", "fr": "{count} ouvert"},
+    "digest.escalations.opened.other": {"en": "{count} opened", "fr": "{count} ouverts"},
+    "digest.escalations.answered.one": {"en": "{count} answered", "fr": "{count} avec réponse"},
+    "digest.escalations.answered.other": {"en": "{count} answered", "fr": "{count} avec réponse"},
+    "digest.escalations.waiting.one": {"en": "{count} waiting for an answer", "fr": "{count} en attente de réponse"},
+    "digest.escalations.waiting.other": {"en": "{count} waiting for an answer", "fr": "{count} en attente de réponse"},
     "digest.escalations.median": {
         "en": "Median time to answer: {duration}",
         "fr": "Délai médian de réponse : {duration}",
@@ -1058,12 +1145,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.health.unpolled.one": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevée : {names}."},
     "digest.health.unpolled.other": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevées : {names}."},
     "digest.health.failed.one": {
-        "en": "{watcher}: {count} failed poll, last {at}: {error}",
-        "fr": "{watcher} : {count} échec, le dernier {at} : {error}",
+        "en": "{watcher}: {count} failed poll ({at}): {error}",
+        "fr": "{watcher} : {count} relevé en échec (le {at}) : {error}",
     },
     "digest.health.failed.other": {
-        "en": "{watcher}: {count} failed polls, last {at}: {error}",
-        "fr": "{watcher} : {count} échecs, le dernier {at} : {error}",
+        "en": "{watcher}: {count} failed polls, the last {at}: {error}",
+        "fr": "{watcher} : {count} relevés en échec, le dernier le {at} : {error}",
     },
     "digest.health.still_failing": {
         "en": ":red_circle: still failing since {since}",
@@ -1090,27 +1177,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Aucune mention n’a été trouvée sur cette période.",
     },
     "digest.story.volume.one": {
-        "en": "{count} mention was found ({previous} vs the previous period, {week} vs the 7-day average).",
-        "fr": "{count} mention a été trouvée ({previous} par rapport à la période précédente, {week} par rapport à la "
-        "moyenne sur 7 jours).",
+        "en": "{count} mention was found ({comparison}).",
+        "fr": "{count} mention a été trouvée ({comparison}).",
     },
     "digest.story.volume.other": {
-        "en": "{count} mentions were found ({previous} vs the previous period, {week} vs the 7-day average).",
-        "fr": "{count} mentions ont été trouvées ({previous} par rapport à la période précédente, {week} par rapport "
-        "à la moyenne sur 7 jours).",
+        "en": "{count} mentions were found ({comparison}).",
+        "fr": "{count} mentions ont été trouvées ({comparison}).",
     },
     "digest.story.theme": {
         "en": "The main theme is “{label}” ({percent}% of the themed mentions; {stance}: {stance_percent}%).",
         "fr": "Le thème principal est « {label} » ({percent} % des mentions classées ; {stance} : {stance_percent} %).",
     },
-    "digest.story.escalations.one": {
-        "en": "Escalations: {opened} opened, {answered} answered, {open} still waiting for an answer.",
-        "fr": "Escalades : {opened} ouvertes, {answered} répondues, {open} encore en attente de réponse.",
-    },
-    "digest.story.escalations.other": {
-        "en": "Escalations: {opened} opened, {answered} answered, {open} still waiting for an answer.",
-        "fr": "Escalades : {opened} ouvertes, {answered} répondues, {open} encore en attente de réponse.",
-    },
+    "digest.story.escalations": {"en": "Escalations: {figures}.", "fr": "Signalements : {figures}."},
     "digest.story.median": {
         "en": "The median time to answer was {duration}.",
         "fr": "Le délai médian de réponse a été de {duration}.",
@@ -1141,7 +1219,7 @@ def t(key: str, lang: str, **params: object) -> str:
     return CATALOGUE[key][lang].format(**params)
 
 
-def t_plural(key: str, n: int, lang: str, **params: object) -> str:
+def t_plural(key: str, n: float, lang: str, **params: object) -> str:
     """The sentence for a count of `n` in `lang`, by the language's CLDR plural rule (Babel): `key.one`, `key.few`,
     `key.many`… when the catalogue has that form, else `key.other`. French takes the singular for 0 and 1.
 
@@ -1187,4 +1265,4 @@ def format_duration(duration: timedelta, lang: str) -> str:
     hours, minutes = divmod(rest, 60)
     units = [("duration.days", days), ("duration.hours", hours), ("duration.minutes", minutes)]
     first = next(index for index, (_, n) in enumerate(units) if n)
-    return " ".join(t(key, lang, n=n) for key, n in units[first : first + 2] if n)
+    return " ".join(t_plural(key, n, lang, count=n) for key, n in units[first : first + 2] if n)

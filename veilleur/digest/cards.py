@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMention, Volume
-from veilleur.digest.narrative import change_text
+from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
 from veilleur.escalation.cards import user_refs
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
 from veilleur.slack.markup import escape, link, markup, mrkdwn, plain_text
@@ -87,8 +87,7 @@ def _volume_text(digest: Digest, lang: str) -> str:
     lines = [
         f"*{escape(t('digest.volume.title', lang))}*",
         t_plural("digest.volume.total", overall.count, lang, count=format_count(overall.count, lang)),
-        escape(t("digest.volume.trends", lang, previous=change_text(overall.vs_previous, lang),
-                 week=change_text(overall.vs_week, lang))),
+        escape(" · ".join(comparisons(overall, lang))),
     ]
     days = _days_summed(digest.daily_volume.values())
     if any(days):
@@ -117,8 +116,8 @@ def _volume_lines(
     lines = [f"*{escape(title)}*"]
     for volume in shown[:limit]:
         name = naming(volume.name) if naming else escape(_clean(volume.name, NAME_LIMIT))
-        line = t("digest.volume.line", lang, name=name, count=format_count(volume.count, lang),
-                 previous=escape(change_text(volume.vs_previous, lang)), week=escape(change_text(volume.vs_week, lang)))
+        line = t_plural("digest.volume.line", volume.count, lang, name=name, count=format_count(volume.count, lang),
+                        trend=escape(trend_text(volume, lang)))
         trend = (trends or {}).get(volume.name)
         lines.append("• " + line + (f" `{trend}`" if trend else ""))
     if len(shown) > limit:
@@ -170,7 +169,8 @@ def _mention_line(item: TopMention, lang: str) -> str:
         count = format_count(mention.author_reach, lang)
         parts.append(escape(t_plural("card.reach", mention.author_reach, lang, count=count)))
     if item.engagement:
-        parts.append(escape(t("digest.top.engagement", lang, count=format_count(item.engagement, lang))))
+        engagement = format_count(item.engagement, lang)
+        parts.append(escape(t_plural("digest.top.engagement", item.engagement, lang, count=engagement)))
     return " · ".join(parts)
 
 
@@ -181,15 +181,15 @@ def _theme_blocks(digest: Digest, lang: str) -> list[dict[str, Any]]:
     blocks = [_section("themes", title)]
     blocks += [_section(f"theme_{number}", _theme_text(theme, lang), THEME_LIMIT)
                for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
-    note = t("digest.themes.sample", lang, clustered=format_count(digest.clustered, lang),
-             total=format_count(digest.total, lang))
+    note = t_plural("digest.themes.sample", digest.clustered, lang, count=format_count(digest.clustered, lang),
+                    total=format_count(digest.total, lang))
     blocks.append({"type": "context", "block_id": "themes_note", "elements": [plain_text(note, CONTEXT_LIMIT)]})
     return blocks
 
 
 def _theme_text(theme: Theme, lang: str) -> str:
-    lines = [t("digest.themes.line", lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
-               count=format_count(theme.size, lang), percent=theme.percent)]
+    lines = [t_plural("digest.themes.line", theme.size, lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
+                      count=format_count(theme.size, lang), percent=theme.percent)]
     stances = [t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
                for share in theme.stances if share.count]
     if stances:
@@ -215,7 +215,7 @@ def _escalations_text(digest: Digest, lang: str) -> str:
     figures = digest.escalations
     lines = [
         f"*{escape(t('digest.escalations.title', lang))}*",
-        t("digest.escalations.line", lang, opened=figures.opened, answered=figures.answered, open=figures.still_open),
+        " · ".join(escalation_counts(figures, lang, waiting="*{}*")),
     ]
     if figures.median_to_answer is not None:
         lines.append(escape(t("digest.escalations.median", lang,

@@ -155,12 +155,13 @@ def health_alert(
     watcher: str, source: str, error: str, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
 ) -> dict[str, object]:
     """Told once when a watcher keeps failing: silence must not pass for calm. The error text is outside text."""
-    sentence = t(
+    sentence = t_plural(
         "health.alert",
+        failures,
         lang,
         watcher=_clean(watcher, NAME_LIMIT),
         source=_source(source)[1],
-        failures=failures,
+        count=failures,
         since=_moment(since, tz, lang),
         error=_clean(error, SNIPPET_LIMIT),
     )
@@ -339,8 +340,8 @@ def campaign_warning(flag: CampaignFlag, lang: str) -> str:
     return t(
         "story.campaign",
         lang,
-        posts=flag.posts,
-        authors=flag.authors,
+        copies=t_plural("story.campaign.posts", flag.posts, lang, count=flag.posts),
+        accounts=t_plural("story.campaign.accounts", flag.authors, lang, count=flag.authors),
         window=format_duration(flag.window, lang),
     )
 

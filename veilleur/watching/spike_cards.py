@@ -60,7 +60,7 @@ def spike_alert(
         blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})
     cooldown = t("spike.cooldown", lang, time=format_datetime(until, tz, lang))
     blocks.append({"type": "context", "block_id": "cooldown", "elements": [markup(cooldown)]})
-    fallback = t("spike.fallback", lang, watcher=watcher, count=volume.recent, usual=usual)
+    fallback = t_plural("spike.fallback", volume.recent, lang, watcher=watcher, count=volume.recent, usual=usual)
     return {"text": escape(fallback), "blocks": blocks}
 
 
@@ -72,7 +72,8 @@ def _baseline_note(facts: SpikeFacts, lang: str) -> str:
     days = len(facts.volume.history)
     if not days:
         # Without history the reference is the floor.
-        return t("spike.baseline.none", lang, floor=format_number(facts.volume.reference, lang))
+        floor = facts.volume.reference
+        return t_plural("spike.floor", floor, lang, count=format_number(floor, lang))
     return t_plural("spike.baseline", days, lang, count=days)
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from veilleur.core.i18n import format_datetime, format_duration, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import WatcherFieldError
-from veilleur.slack.admin_access import admin_mentions
+from veilleur.slack.admin_access import admin_mentions, admins_named
 from veilleur.slack.cards import SOURCES as SOURCE_LABELS
 from veilleur.slack.cards import confirm_or_cancel, quoted_mention_blocks
 from veilleur.slack.markup import escape, markup, mrkdwn, plain_text
@@ -310,7 +310,7 @@ def trial_blocks(trial: Trial, *, watcher: str, tz: ZoneInfo, lang: str, preview
     summary = t_plural("watch.test.found", len(trial.matched), lang, matched=len(trial.matched),
                        fetched=trial.fetched)
     if len(trial.matched) > previews:
-        summary += " " + t("watch.test.first", lang, shown=previews)
+        summary += " " + t_plural("watch.test.first", previews, lang, count=previews)
     blocks: list[dict[str, Any]] = [{"type": "section", "block_id": "trial", "text": mrkdwn(summary)}]
     for index, mention in enumerate(trial.matched[:previews]):
         preview = [{"type": "divider", "block_id": f"trial_{index}"},
@@ -367,7 +367,8 @@ def list_message(
     shown = len(blocks) - 1
     if len(entries) > shown:
         blocks.append({"type": "context", "block_id": "more",
-                       "elements": [mrkdwn(t("watch.more", lang, count=len(entries) - shown))]})
+                       "elements": [mrkdwn(t_plural("watch.more", len(entries) - shown, lang,
+                                                    count=len(entries) - shown))]})
     return {"text": heading, "blocks": blocks}
 
 
@@ -388,7 +389,8 @@ def health_text(status: WatcherStatus, *, paused: bool, tz: ZoneInfo, lang: str)
     if status.consecutive_failures:
         since = format_datetime(datetime.fromisoformat(status.failing_since or status.last_error_at or ""), tz, lang)
         error = (status.last_error or "").replace("\n", " ")[:LINE_ERROR_LIMIT]
-        return t("watch.health.failing", lang, count=status.consecutive_failures, since=since, error=error)
+        failures = status.consecutive_failures
+        return t_plural("watch.health.failing", failures, lang, count=failures, since=since, error=error)
     if status.last_success_at is None:
         return t("watch.health.never", lang)
     return t("watch.health.ok", lang, at=format_datetime(datetime.fromisoformat(status.last_success_at), tz, lang))
@@ -431,7 +433,7 @@ def refusal(admin_users: Sequence[str], admin_group: str | None, lang: str) -> s
     people = admin_mentions(admin_users, admin_group)
     if not people:
         return t("watch.refused.workspace_admins", lang)
-    return t("watch.refused.only", lang, people=people)
+    return t_plural("watch.refused.only", admins_named(admin_users, admin_group), lang, people=people)
 
 
 def who_may_change(admin_users: Sequence[str], admin_group: str | None, lang: str) -> str:
