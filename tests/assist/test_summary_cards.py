@@ -87,8 +87,8 @@ def test_the_numbers_shown_are_the_summary_numbers() -> None:
     assert "40 messages covered" in texts["title"] and "Reddit" in texts["title"]
     assert "from 3 parts" in texts["how"]
     french = section_texts(summary_message(summary, "fr"))
-    assert "Pour : *12* messages (30 %) · 5 auteurs · audience 12,3\u00a0k" in french["stances"]
-    assert "Contre : *20* messages (50 %) · 3 auteurs · dont opposition 4" in french["stances"]
+    assert "Pour\u202f: *12* messages (30\u202f%) · 5 auteurs · audience 12,3\u00a0k" in french["stances"]
+    assert "Contre\u202f: *20* messages (50\u202f%) · 3 auteurs · dont opposition 4" in french["stances"]
 
 
 @pytest.mark.parametrize(

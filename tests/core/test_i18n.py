@@ -12,6 +12,7 @@ from veilleur.core.i18n import (
     format_count,
     format_datetime,
     format_number,
+    french_typography,
     t,
     t_plural,
 )
@@ -50,7 +51,7 @@ def test_plural_keys_come_in_pairs() -> None:
 
 def test_t_fills_the_sentence_in_the_language_asked() -> None:
     assert t("card.watcher", "en", name="caen-tram") == "watcher: caen-tram"
-    assert t("card.watcher", "fr", name="caen-tram") == "veille : caen-tram"
+    assert t("card.watcher", "fr", name="caen-tram") == "veille\u202f: caen-tram"
 
 
 def test_t_inserts_outside_text_without_interpreting_it() -> None:
@@ -287,3 +288,52 @@ def test_every_counted_message_agrees_with_0_1_and_2_in_both_languages(stem: str
                 assert word.endswith(("s", "x")), f"{stem} ({lang}, {n}): {text!r} is not plural"
         if lang == "fr":
             assert not english_words(t_plural(stem, n, "fr", **sample_params(f"{stem}.{form}", "fr", n, count)))
+
+
+# French typography ------------------------------------------------------------------------------------------------
+
+NNBSP = "\u202f"
+
+
+@pytest.mark.parametrize(
+    ("written", "printed"),
+    [
+        ("Synthèse : {start}", f"Synthèse{NNBSP}: {{start}}"),
+        ("*Pour :* {officials}", f"*Pour{NNBSP}:* {{officials}}"),
+        ("Supprimer {name} ?", f"Supprimer {{name}}{NNBSP}?"),
+        ("vite ; enfin !", f"vite{NNBSP}; enfin{NNBSP}!"),
+        ("({percent} %)", f"({{percent}}{NNBSP}%)"),
+        ("« {excerpt} »", f"«{NNBSP}{{excerpt}}{NNBSP}»"),
+        ("«{excerpt}»", f"«{NNBSP}{{excerpt}}{NNBSP}»"),
+        ("Déjà\u00a0: fait", f"Déjà{NNBSP}: fait"),
+        # Left alone: emoji codes, URLs, query fields, times, a mark inside a word.
+        (":warning: *Campagne*", ":warning: *Campagne*"),
+        ("un :sparkles: de plus", "un :sparkles: de plus"),
+        ("https://example.fr lang:fr 09:15", "https://example.fr lang:fr 09:15"),
+    ],
+)
+def test_french_typography_puts_a_narrow_no_break_space_where_french_printing_does(written: str, printed: str) -> None:
+    assert french_typography(written) == printed
+    assert french_typography(printed) == printed
+
+
+def test_typography_is_applied_to_french_sentences_only_and_not_to_what_fills_them() -> None:
+    assert t("card.watcher", "fr", name="a : b") == f"veille{NNBSP}: a : b"
+    assert t("card.watcher", "en", name="a : b") == "watcher: a : b"
+
+
+# French templates whose straight quotes are code: TOML examples of the watchers file.
+CODE_QUOTES = frozenset(key for key in CATALOGUE if key.startswith("watch.form.options_hint."))
+_CODE_OR_EMOJI = re.compile(r"`[^`]*`|:[a-z0-9_+-]+:")
+
+
+@pytest.mark.parametrize("key", sorted(CATALOGUE))
+def test_every_french_sentence_follows_french_typography(key: str) -> None:
+    printed = _CODE_OR_EMOJI.sub("", t(key, "fr", **sample_params(key, "fr")).replace("⟦", "").replace("⟧", ""))
+    for mark in re.finditer(r"[:;!?%](?=[\s»)\]*_~`’'\".,]|$)", printed):
+        before = printed[: mark.start()]
+        assert before.endswith(NNBSP), f"{key}: no narrow no-break space before {mark[0]!r} in {printed!r}"
+    assert printed.count("«") == printed.count("»")
+    assert printed.count("«" + NNBSP) == printed.count(NNBSP + "»") == printed.count("«")
+    if key not in CODE_QUOTES:
+        assert not re.search(r"[\"“”]", printed), f"{key}: French quotes are « », not {printed!r}"

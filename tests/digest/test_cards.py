@@ -107,8 +107,8 @@ def test_every_section_in_both_languages(lang: str) -> None:
         assert "Against 60%" in text and "Median time to answer: 3 h 20 min" in text
         assert "Written by an LLM" in text
     else:
-        assert "*20* mentions trouvées" in text and "↑ 50 % par rapport à la période précédente" in text
-        assert "Contre 60 %" in text and "Délai médian de réponse : 3 h 20 min" in text
+        assert "*20* mentions trouvées" in text and "↑ 50\u202f% par rapport à la période précédente" in text
+        assert "Contre 60\u202f%" in text and "Délai médian de réponse\u202f: 3 h 20 min" in text
         assert "Rédigé par un LLM" in text
 
 
@@ -150,7 +150,7 @@ def test_a_quiet_day() -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée : parks.")]
+    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée\u202f: parks.")]
 )
 def test_a_watcher_not_polled_yet_is_named_and_nothing_claims_every_watcher_worked(lang: str, expected: str) -> None:
     message = digest_message(
@@ -168,7 +168,7 @@ def test_sparklines_scale_to_the_busiest_day() -> None:
     assert sparkline([]) == ""
 
 
-@pytest.mark.parametrize(("lang", "label"), [("en", "Last 7 days: "), ("fr", "7 derniers jours : ")])
+@pytest.mark.parametrize(("lang", "label"), [("en", "Last 7 days: "), ("fr", "7 derniers jours\u202f: ")])
 def test_the_volume_has_a_7_day_trend_line_overall_and_per_watcher(lang: str, label: str) -> None:
     days = [date(2026, 3, 4) + timedelta(days=n) for n in range(7)]
     trend = digest(daily_volume={"tram": list(zip(days, [0, 1, 2, 3, 4, 5, 6], strict=True)),

@@ -140,8 +140,8 @@ def test_the_answer_and_the_response_times_show_once_closed(mention: Mention) ->
 def test_a_dismissed_escalation_shows_its_reason_and_times_in_french(mention: Mention) -> None:
     built = message(escalation("not_ours"), mention, lang="fr")
     assert block(built, "head")["text"]["text"].endswith("Pas pour nous, selon <@U0MAYOR>")
-    assert block(built, "reason")["text"]["text"] == "*Motif :* The region runs the trams."
-    assert block(built, "times")["elements"][0]["text"] == "Délais : clos en 1 j 2 h"
+    assert block(built, "reason")["text"]["text"] == "*Motif\u202f:* The region runs the trams."
+    assert block(built, "times")["elements"][0]["text"] == "Délais\u202f: clos en 1 j 2 h"
     assert built["text"].startswith("Signalement n° 12 pour <@U0MAYOR>")
 
 

@@ -36,7 +36,8 @@ def blocks_text(message: dict[str, Any]) -> str:
 def stance_counts(message: dict[str, Any]) -> dict[str, str]:
     """"For: *3* (30%)" → {"For": "3 (30%)"}, read from the Stances section."""
     stances = next(b for b in message["blocks"] if b.get("block_id") == "stances")["text"]["text"]
-    return {m[1]: f"{m[2]} ({m[3]})" for m in re.finditer(r"• (\w+) ?: \*(\d+)\* messages? \((\d+ ?%)\)", stances)}
+    lines = re.finditer(r"• (\w+)\u202f?: \*(\d+)\* messages? \((\d+\u202f?%)\)", stances)
+    return {m[1]: f"{m[2]} ({m[3]})" for m in lines}
 
 
 def seed_thread(bot, replies: list[str]) -> dict[str, Any]:
@@ -244,7 +245,7 @@ async def test_french_summaries(make_bot: BotFactory) -> None:
     await bot.slack.wait_for_response(1, within=10)
     (answer,) = bot.responses_to(response_url)
     assert "2 messages couverts" in blocks_text(answer) and "Positions" in blocks_text(answer)
-    assert stance_counts(answer)["Pour"] == "1 (50 %)"
+    assert stance_counts(answer)["Pour"] == "1 (50\u202f%)"
     assert "in French" in bot.llm.requests[0].system
 
 

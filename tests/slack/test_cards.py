@@ -71,8 +71,8 @@ def test_card_in_french(mention: Mention) -> None:
     assert block(message, "source")["text"]["text"] == (
         ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12,3\u00a0k abonnés · 24 nov. 2026 à 09:15"
     )
-    assert detail_texts(message)[-1] == "veille : caen-tram"
-    assert message["text"] == "Nouvelle mention sur Mastodon par @bob@mastodon.social : Tram line closed"
+    assert detail_texts(message)[-1] == "veille\u202f: caen-tram"
+    assert message["text"] == "Nouvelle mention sur Mastodon par @bob@mastodon.social\u202f: Tram line closed"
     assert [button["text"]["text"] for button in buttons(message).values()] == [
         "Rédiger une réponse",
         "Signaler",
@@ -319,8 +319,8 @@ def test_rollup_message_escapes_the_watcher_name() -> None:
         ("en", "20 new mentions for caen-tram, in the thread. 9980 more new mentions got no card, past the limit of "
          "cards per poll: they are kept, and count in the digest and spike alerts."),
         ("fr", "20 nouvelles mentions pour caen-tram, dans le fil. 9980 autres nouvelles mentions n’ont pas eu de "
-         "carte, au-delà de la limite de cartes par relevé : elles sont conservées et comptent dans la synthèse et "
-         "les alertes de pic."),
+         "carte, au-delà de la limite de cartes par relevé\u202f: elles sont conservées et comptent dans la synthèse "
+         "et les alertes de pic."),
     ],
 )
 def test_rollup_message_past_the_card_limit_counts_the_rest_and_lists_the_best(lang: str, expected: str) -> None:

@@ -16,7 +16,9 @@ from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.cards import SOURCES
 from veilleur.slack.markup import escape, link, markup
 
-ITEM_LIMIT = 400
+# A summary of hostile text fills every list to its cap: this keeps the French one (narrow no-break spaces are six
+# characters each in the JSON sent to Slack) under the ~12k of blocks Slack accepts.
+ITEM_LIMIT = 370
 NAME_LIMIT = 80
 EXCERPT_LIMIT = 200
 DETAIL_LIMIT = 200

@@ -1,12 +1,14 @@
 """Every sentence the bot writes, in English and French, and the few locale rules they need.
 
 The catalogue is plain data: one key, one template per language, `str.format` placeholders. A key ending in
-`.one`/`.other` is a plural pair, chosen by `t_plural`. Templates are ours; parameters may be outside text, which
-`str.format` inserts without interpreting.
+`.one`/`.other` (or another CLDR form) is a plural form, chosen by `t_plural`. Templates are ours; parameters may be
+outside text, which `str.format` inserts without interpreting. French templates are written with ordinary spaces:
+`french_typography` gives them their narrow no-break spaces when first used, in this one place.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -483,7 +485,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.test": {"en": "Test the query", "fr": "Tester la requête"},
     "watch.form.query_hint": {
         "en": "E.g. \"Caen la mer\" OR tramway -football lang:fr. Press Enter to check it.",
-        "fr": "Ex. : \"Caen la mer\" OR tramway -football lang:fr. Entrée pour la vérifier.",
+        "fr": "Ex. : « Caen la mer » OR tramway -football lang:fr. Entrée pour la vérifier.",
     },
     "watch.form.query_ok": {"en": "✓ Understood as: {explained}", "fr": "✓ Comprise ainsi : {explained}"},
     "watch.form.query_error": {"en": "⚠ {error}", "fr": "⚠ {error}"},
@@ -1216,7 +1218,30 @@ def _locale(lang: str) -> Locale:
 
 def t(key: str, lang: str, **params: object) -> str:
     """The `lang` sentence for `key`, with `params` filled in. Unknown keys and languages raise KeyError."""
-    return CATALOGUE[key][lang].format(**params)
+    return _template(key, lang).format(**params)
+
+
+@cache
+def _template(key: str, lang: str) -> str:
+    template = CATALOGUE[key][lang]
+    return french_typography(template) if lang == "fr" else template
+
+
+NARROW_NO_BREAK_SPACE = "\u202f"
+# A space (ordinary, no-break or narrow) before : ; ! ? %, when the mark ends a word: followed by a space, a closing
+# mark or markup, or the end. Emoji codes (`:warning:`, no space before their colons) and URLs (`https://`,
+# `lang:fr`, a mark followed by a letter) are left alone.
+_SPACE_BEFORE_MARK = re.compile(r"[ \u00a0\u202f]+([:;!?%])(?=[\s»)\]*_~`’'\".,]|$)")
+_INSIDE_GUILLEMETS = (re.compile(r"«[ \u00a0\u202f]*"), re.compile(r"[ \u00a0\u202f]*»"))
+
+
+def french_typography(text: str) -> str:
+    """`text` as French is printed: a narrow no-break space (U+202F) before : ; ! ? % and inside « », so that
+    these marks never start a line ("Synthèse\u202f: …", "«\u202fCaen\u202f»"). Meant for our templates, before
+    any outside text is filled in."""
+    text = _SPACE_BEFORE_MARK.sub(NARROW_NO_BREAK_SPACE + r"\1", text)
+    opening, closing = _INSIDE_GUILLEMETS
+    return closing.sub(NARROW_NO_BREAK_SPACE + "»", opening.sub("«" + NARROW_NO_BREAK_SPACE, text))
 
 
 def t_plural(key: str, n: float, lang: str, **params: object) -> str:
