@@ -156,7 +156,7 @@ async def run_test_command(
         config, watcher = await watching.catalog.for_trial(table)
     except WatcherFieldError as error:
         await respond(response_type="ephemeral", replace_original=True,
-                      text=escape(t("watch.test.invalid", lang, field=error.field, error=error.message)))
+                      text=escape(t("watch.test.invalid", lang, problem=ui.field_error(error, lang))))
         return
     trial = await watching.catalog.trial(config, watcher)
     message = ui.trial_message(trial, query=query, source=source, tz=watching.settings.bot_timezone, lang=lang)
@@ -194,7 +194,7 @@ async def handle_test_clicked(ack: AsyncAck, body: Payload, client: AsyncWebClie
         table = ui.draft_table(draft) | {"name": "test", "channel": draft.channel or "C0TEST"}
         config, watcher = await watching.catalog.for_trial(table)
     except WatcherFieldError as error:
-        blocks = ui.trial_problem(t("watch.test.invalid", lang, field=error.field, error=error.message))
+        blocks = ui.trial_problem(t("watch.test.invalid", lang, problem=ui.field_error(error, lang)))
     else:
         trial = await watching.catalog.trial(config, watcher)
         blocks = ui.trial_blocks(trial, watcher=draft.editing or draft.name or "test",
@@ -214,7 +214,7 @@ async def handle_submitted(
         table = ui.draft_table(draft)
         config, watcher = await catalog.validate(table, editing=draft.editing)
     except WatcherFieldError as error:
-        await ack(response_action="errors", errors=ui.errors_for(error, draft))
+        await ack(response_action="errors", errors=ui.errors_for(error, draft, lang))
         return
     await ack()
     notes = [await join(client, config.channel, lang)]

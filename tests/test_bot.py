@@ -392,3 +392,23 @@ async def test_logs_at_info_are_the_bots_own_lines_as_json_without_posts_or_toke
     assert records and all({"time", "level", "logger", "message"} <= set(record) for record in records)
     assert not [r for r in records if r["level"] == "INFO" and not r["logger"].startswith(("veilleur", "watchers"))]
     assert "tram strike" not in err and "xoxb-test" not in err
+
+
+async def test_a_source_that_cannot_be_found_is_reported_in_french(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    (tmp_path / "watchers.toml").write_text(
+        '[[watcher]]\nname = "mairie"\nsource = "rss"\nurl = "http://veilleur-test.invalid/feed"\nquery = "tram"\n'
+        f'channel = "{channel_of("mairie")}"\ninterval = "30s"\n'
+    )
+    env = env_for(tmp_path, slack, HEALTH_ALERT_AFTER="1", BOT_LANGUAGE="fr")
+    code, _, _ = await run_cli(tmp_path, env, "once")
+    assert code == 1
+    (alert,) = slack.posted_messages(channel_of("mairie"))
+    text = alert["blocks"][0]["text"]["text"]
+    assert text.startswith(":warning: La veille mairie (RSS) a échoué 1 fois depuis ")
+    assert text.endswith(
+        "\u202f: hôte veilleur-test.invalid introuvable pour http://veilleur-test.invalid/feed (le nom ne se résout "
+        "pas\u202f: vérifiez l’adresse et le DNS de cette machine)"
+    )
+    assert "cannot" not in str(alert)

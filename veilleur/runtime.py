@@ -27,6 +27,7 @@ from veilleur.assist.drafting import Drafter
 from veilleur.assist.llm import LLM
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
+from veilleur.core.i18n import Phrase
 from veilleur.core.settings import Settings, SettingsError, require_slack_connection
 from veilleur.core.watcher_config import (
     AuthorLabel,
@@ -43,7 +44,7 @@ from veilleur.services import LocalServices, Services
 from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.audit import AuditLog
-from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, unavailable_reason
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, unavailable_phrase
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
 from veilleur.watching.mention_cards import MentionCards
@@ -79,12 +80,12 @@ def open_store(settings: Settings, *, copy: bool = False) -> Store:
     try:
         return Store.open_copy(settings.database_path) if copy else Store.open(settings.database_path)
     except DatabaseError as error:
-        if reason := unavailable_reason(error, settings.database_path):
+        if reason := unavailable_phrase(error, settings.database_path):
             raise DatabaseUnavailable(reason) from None
         raise _unusable_database_path(settings, str(error)) from None
     except OSError as error:
         if error.errno == errno.ENOSPC:
-            raise DatabaseUnavailable(f"disk is full ({settings.database_path}): free some space") from None
+            raise DatabaseUnavailable(Phrase.of("db.full", where=f" ({settings.database_path})")) from None
         raise _unusable_database_path(settings, error.strerror or str(error)) from None
 
 

@@ -208,7 +208,7 @@ async def test_a_failing_source_leaves_the_mention_alone_and_says_why(store: Sto
     finally:
         await http.aclose()
     assert [post.text for post in conversation.posts] == ["Is there anywhere to eat on Sandhill Road?"]
-    assert conversation.problem == "conversation.source_failed" and "503" in conversation.problem_detail
+    assert conversation.problem == "conversation.source_failed" and "503" in str(conversation.problem_detail)
 
 
 async def test_a_mention_whose_watcher_is_gone_is_summarised_alone(store: Store) -> None:

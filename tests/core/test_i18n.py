@@ -9,12 +9,14 @@ from veilleur.core.i18n import (
     CATALOGUE,
     LANGUAGES,
     LARGEST_COUNT,
+    Phrase,
     format_count,
     format_datetime,
     format_number,
     french_typography,
     t,
     t_plural,
+    technical,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -244,7 +246,7 @@ _NOT_PROSE = re.compile(
 
 
 def english_words(text: str) -> set[str]:
-    return {word for word in re.findall(r"[a-zA-Z]+", _NOT_PROSE.sub(" ", text)) if word.lower() in ENGLISH}
+    return {word for word in re.findall(r"\b[a-zA-Z]+\b", _NOT_PROSE.sub(" ", text)) if word.lower() in ENGLISH}
 
 
 @pytest.mark.parametrize("key", sorted(key for key in CATALOGUE if stem_and_form(key)[1] is None))
@@ -288,6 +290,44 @@ def test_every_counted_message_agrees_with_0_1_and_2_in_both_languages(stem: str
                 assert word.endswith(("s", "x")), f"{stem} ({lang}, {n}): {text!r} is not plural"
         if lang == "fr":
             assert not english_words(t_plural(stem, n, "fr", **sample_params(f"{stem}.{form}", "fr", n, count)))
+
+
+# Phrases: sentences said later, in the reader's language ----------------------------------------------------------
+
+
+def test_a_phrase_is_said_in_each_language_with_its_nested_phrases_and_plural() -> None:
+    loopback = Phrase.of("url.refused", kind=Phrase.of("url.kind.loopback"))
+    refused = Phrase.of("error.not_allowed", url="http://x/", reason=Phrase.of("url.is", host="::1", reason=loopback))
+    assert str(refused) == (
+        "not allowed to connect for http://x/: ::1 is a loopback address, refused unless ALLOW_PRIVATE_URLS allows it"
+    )
+    assert refused.say("fr") == (
+        "connexion interdite pour http://x/\u202f: ::1 est une adresse de bouclage (loopback), refusée sauf si "
+        "ALLOW_PRIVATE_URLS l’autorise"
+    )
+    assert Phrase.of("error.redirects", url="u", count=1).say("en") == "u redirects more than 1 time (a redirect loop?)"
+    assert Phrase.of("error.redirects", url="u", count=5).say("fr") == "u redirige plus de 5 fois (une boucle de " \
+        "redirections\u202f?)"
+
+
+def test_only_outside_text_is_cleaned_when_a_phrase_is_said() -> None:
+    phrase = Phrase.of("error.tls", host="h", url="u", detail="a\nb")
+    assert phrase.say("fr", outside=lambda text: text.replace("\n", " ")) == (
+        "pas de connexion sécurisée (TLS) avec h pour u\u202f: a b"
+    )
+
+
+def test_a_phrase_survives_storage_and_one_that_can_no_longer_be_said_is_none() -> None:
+    phrase = Phrase.of("error.not_json", url="u", body=Phrase.of("error.body.html"))
+    assert Phrase.from_json(phrase.to_json()) == phrase
+    assert Phrase.from_json('{"key": "error.renamed", "params": {}}') is None
+    assert Phrase.from_json('{"key": "error.not_json", "params": {"url": "u"}}') is None  # a parameter missing
+    assert Phrase.from_json("not json") is None and Phrase.from_json(None) is None
+
+
+def test_a_technical_cause_is_kept_as_written_in_english_and_framed_in_french() -> None:
+    assert technical("ECONNRESET").say("en") == "ECONNRESET"
+    assert technical("ECONNRESET").say("fr") == "erreur technique (ECONNRESET)"
 
 
 # French typography ------------------------------------------------------------------------------------------------

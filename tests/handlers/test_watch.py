@@ -415,7 +415,18 @@ async def test_private_addresses_are_refused_by_watch_test(make_bot: BotFactory,
     _, answer_url = await watch(bot, f"test tram rss {url}", user=PASSER_BY)
     await bot.slack.wait_for_response()
     (answer,) = bot.responses_to(answer_url)
-    assert "Cannot test: url:" in answer["text"] and "ALLOW_PRIVATE_URLS" in answer["text"]
+    assert answer["text"].startswith("Cannot test — Feed URL: ") and "ALLOW_PRIVATE_URLS" in answer["text"]
+
+
+async def test_a_refused_address_is_explained_in_french(make_bot: BotFactory) -> None:
+    bot = await make_bot(ADMIN_USERS=ADMIN, BOT_LANGUAGE="fr")
+    _, answer_url = await watch(bot, "test tram rss http://127.0.0.1/feed", user=PASSER_BY)
+    await bot.slack.wait_for_response()
+    (answer,) = bot.responses_to(answer_url)
+    assert answer["text"] == (
+        "Test impossible — URL du flux\u202f: 127.0.0.1 est une adresse de bouclage (loopback), refusée sauf si "
+        "ALLOW_PRIVATE_URLS l’autorise"
+    )
 
 
 async def test_a_redirect_to_a_private_address_is_refused(make_bot: BotFactory, feeds: FeedServer) -> None:

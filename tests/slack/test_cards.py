@@ -15,6 +15,7 @@ from tests.support.block_kit import (
     block,
     has_block,
 )
+from veilleur.core.i18n import technical
 from veilleur.core.mentions import Mention
 from veilleur.slack import cards
 from veilleur.slack.markup import escape
@@ -351,7 +352,7 @@ def test_rollup_message_of_overflow_alone_says_only_that() -> None:
 def test_health_alert_names_the_watcher_error_and_since_and_stays_inert(lang: str) -> None:
     since = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
     hostile_error = "HTTP 500 <!channel> <@U123> " + "&" * 5000
-    message = cards.health_alert("caen-tram", "rss", hostile_error, since, 3, tz=PARIS, lang=lang)
+    message = cards.health_alert("caen-tram", "rss", technical(hostile_error), since, 3, tz=PARIS, lang=lang)
     assert_within_block_kit_limits(message)
     assert_outside_text_is_inert(message)
     text = message["blocks"][0]["text"]["text"]

@@ -20,12 +20,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.errors import UserError
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import PostTarget, UrlRef, bare_word, parse_target
 from veilleur.storage.store import Store, utcnow
-from watchers.base import Watcher
+from watchers.base import SourceError, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class Post:
 class Conversation:
     """`kind` is "thread" (Slack), "channel" (a Slack channel over `window`) or "mention" (on its source).
 
-    `problem` is a catalogue key saying why the conversation is partial, with `problem_detail` (outside text).
+    `problem` is a catalogue key saying why the conversation is partial, with `problem_detail` (outside text, or a
+    phrase quoting some: a source's error).
     """
 
     kind: str
@@ -78,7 +80,7 @@ class Conversation:
     url: str | None = None
     excerpt: str | None = None
     problem: str | None = None
-    problem_detail: str = ""
+    problem_detail: str | Phrase = ""
 
 
 # What a command points at -----------------------------------------------------------------------------------
@@ -200,7 +202,8 @@ class ConversationFetcher:
     async def mention_conversation(self, mention_id: int) -> Conversation:
         """The conversation on the source around the mention, from its watcher; the mention alone if unreachable."""
         mention = self.mention(mention_id)
-        thread, problem, detail = [mention], None, ""
+        thread, problem = [mention], None
+        detail: str | Phrase = ""
         watcher_name = self.store.watcher_of(mention_id)
         watcher = self.watchers.get(watcher_name) if watcher_name else None
         if watcher is None:
@@ -210,10 +213,12 @@ class ConversationFetcher:
                 async with asyncio.timeout(SOURCE_THREAD_TIMEOUT):
                     thread = await watcher.thread(mention) or [mention]
             except TimeoutError:
-                problem, detail = "conversation.source_failed", f"no answer within {SOURCE_THREAD_TIMEOUT:g} s"
+                problem = "conversation.source_failed"
+                detail = Phrase.of("error.no_answer_within", count=round(SOURCE_THREAD_TIMEOUT))
             except Exception as error:  # a watcher's failure must not lose the mention we already have
                 log.warning("thread of mention %s from %s failed: %s", mention_id, watcher_name, error)
-                problem, detail = "conversation.source_failed", str(error)
+                problem = "conversation.source_failed"
+                detail = error.phrase if isinstance(error, SourceError) else technical(str(error))
         if len(thread) > MAX_MESSAGES:
             thread, problem, detail = thread[:MAX_MESSAGES], "conversation.truncated", str(MAX_MESSAGES)
         # Replies often repeat their story's title (Hacker News, Discourse): show it once.

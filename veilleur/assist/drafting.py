@@ -17,6 +17,7 @@ from veilleur.assist.conversations import ConversationFetcher, Post, Target
 from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Charter, Fence, PromptBook
 from veilleur.core.errors import UserError
+from veilleur.core.i18n import Phrase
 from veilleur.core.language import base_language, detect_language, language_name
 from veilleur.core.text import one_line, truncate
 from veilleur.slack.links import MessageRef
@@ -64,7 +65,7 @@ class Draft:
     text: str
     lang: str
     fallback: str | None = None
-    fallback_detail: str = ""
+    fallback_detail: str | Phrase = ""
     used_answer: bool = False
 
 
@@ -193,7 +194,7 @@ def context_lines(conversation: Sequence[Post], subject: Post, budget_tokens: in
 
 
 def template_draft(
-    charter: Charter, request: DraftRequest, lang: str, default_lang: str, *, reason: str, detail: str = ""
+    charter: Charter, request: DraftRequest, lang: str, default_lang: str, *, reason: str, detail: str | Phrase = ""
 ) -> Draft:
     """The no-LLM draft: the charter's "## Fallback reply (xx)" in the message's language if it has one (else
     BOT_LANGUAGE's, else the first), with the official answer through "## Fallback answer (xx)"."""

@@ -14,7 +14,7 @@ from veilleur.assist.summarize import AuthorStat, StanceLine, Summary
 from veilleur.core.i18n import format_count, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.cards import SOURCES
-from veilleur.slack.markup import escape, link, markup
+from veilleur.slack.markup import escape, link, markup, phrase_line
 
 # A summary of hostile text fills every list to its cap: this keeps the French one (narrow no-break spaces are six
 # characters each in the JSON sent to Slack) under the ~12k of blocks Slack accepts.
@@ -96,7 +96,7 @@ def _partial(conversation: Conversation, lang: str) -> str:
     """Why the summary covers less than the whole conversation, as markup."""
     if conversation.problem == "conversation.truncated":
         return t_plural("summary.conversation.truncated", MAX_MESSAGES, lang, count=MAX_MESSAGES)
-    detail = escape(clean(conversation.problem_detail, DETAIL_LIMIT))
+    detail = escape(phrase_line(conversation.problem_detail, lang, DETAIL_LIMIT))
     return t(f"summary.{conversation.problem}", lang, detail=detail)
 
 
@@ -124,7 +124,7 @@ def _plain_title(summary: Summary, lang: str) -> str:
 def _how(summary: Summary, lang: str) -> str:
     if summary.fallback is None:
         return t_plural("summary.llm", summary.chunks, lang, count=summary.chunks)
-    detail = escape(clean(summary.fallback_detail, DETAIL_LIMIT)) or "?"
+    detail = escape(phrase_line(summary.fallback_detail, lang, DETAIL_LIMIT)) or "?"
     return t(f"summary.fallback.{summary.fallback}", lang, detail=detail)
 
 

@@ -8,7 +8,10 @@ outside text, which `str.format` inserts without interpreting. French templates 
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -89,6 +92,264 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Veilleur can write to its database again; the watchers are catching up.",
         "fr": "Veilleur peut de nouveau écrire dans sa base de données ; les veilles rattrapent leur retard.",
     },
+    # Why a poll, a test or a URL failed. Errors carry these as a Phrase (i18n.Phrase): the English text is what logs
+    # and the database keep, and Slack and the command line say it in BOT_LANGUAGE.
+    "error.technical": {"en": "{detail}", "fr": "erreur technique ({detail})"},
+    "error.internal": {"en": "internal error: {detail}", "fr": "erreur interne ({detail})"},
+    "error.no_answer_within.one": {"en": "no answer within {count}s", "fr": "aucune réponse en {count} s"},
+    "error.no_answer_within.other": {"en": "no answer within {count}s", "fr": "aucune réponse en {count} s"},
+    "error.timeout": {"en": "{url} did not answer in time", "fr": "{url} n’a pas répondu à temps"},
+    "error.too_slow.one": {
+        "en": "{url} was still sending its answer after {count}s (too slow; gave up)",
+        "fr": "{url} envoyait encore sa réponse au bout de {count} s (trop lent : abandon)",
+    },
+    "error.too_slow.other": {
+        "en": "{url} was still sending its answer after {count}s (too slow; gave up)",
+        "fr": "{url} envoyait encore sa réponse au bout de {count} s (trop lent : abandon)",
+    },
+    "error.redirects.one": {
+        "en": "{url} redirects more than {count} time (a redirect loop?)",
+        "fr": "{url} redirige plus de {count} fois (une boucle de redirections ?)",
+    },
+    "error.redirects.other": {
+        "en": "{url} redirects more than {count} times (a redirect loop?)",
+        "fr": "{url} redirige plus de {count} fois (une boucle de redirections ?)",
+    },
+    "error.unreachable": {"en": "could not reach {url}: {detail}", "fr": "{url} est injoignable ({detail})"},
+    "error.dns": {
+        "en": "cannot find the host {host} for {url} (the name does not resolve: check the address and this machine's "
+        "DNS)",
+        "fr": "hôte {host} introuvable pour {url} (le nom ne se résout pas : vérifiez l’adresse et le DNS de cette "
+        "machine)",
+    },
+    "error.refused": {
+        "en": "{host} refused the connection for {url} (is the server down, or the port wrong?)",
+        "fr": "{host} a refusé la connexion pour {url} (le serveur est-il arrêté, ou le port erroné ?)",
+    },
+    "error.tls": {
+        "en": "no secure connection to {host} for {url}: {detail}",
+        "fr": "pas de connexion sécurisée (TLS) avec {host} pour {url} : {detail}",
+    },
+    "error.connect": {
+        "en": "could not connect to {host} for {url}: {detail}",
+        "fr": "connexion impossible à {host} pour {url} ({detail})",
+    },
+    "error.not_allowed": {
+        "en": "not allowed to connect for {url}: {reason}",
+        "fr": "connexion interdite pour {url} : {reason}",
+    },
+    "error.http": {"en": "{status} from {url}", "fr": "{status} de {url}"},
+    "error.http.401": {
+        "en": "{status} from {url} (check the credentials)",
+        "fr": "{status} de {url} (accès refusé : vérifiez les identifiants)",
+    },
+    "error.http.403": {
+        "en": "{status} from {url} (access denied; check the credentials or whether the resource is private)",
+        "fr": "{status} de {url} (accès interdit : vérifiez les identifiants, ou si la ressource est privée)",
+    },
+    "error.http.404": {
+        "en": "{status} from {url} (check the URL)",
+        "fr": "{status} de {url} (introuvable : vérifiez l’URL)",
+    },
+    "error.http.410": {
+        "en": "{status} from {url} (the resource is gone; remove or fix this watcher)",
+        "fr": "{status} de {url} (la ressource n’existe plus : supprimez ou corrigez cette veille)",
+    },
+    "error.http.429": {
+        "en": "{status} from {url} (rate limited; slowing down)",
+        "fr": "{status} de {url} (trop de requêtes : Veilleur ralentit)",
+    },
+    "error.http.5xx": {
+        "en": "{status} from {url} (the server had a problem)",
+        "fr": "{status} de {url} (le serveur a rencontré un problème)",
+    },
+    "error.rate_limit.one": {
+        "en": "{host} rate limit nearly spent; waiting {count}s",
+        "fr": "limite de requêtes de {host} presque atteinte : attente de {count} s",
+    },
+    "error.rate_limit.other": {
+        "en": "{host} rate limit nearly spent; waiting {count}s",
+        "fr": "limite de requêtes de {host} presque atteinte : attente de {count} s",
+    },
+    "error.too_large.one": {
+        "en": "{url} sent an answer larger than {count} MB; it was not read",
+        "fr": "{url} a envoyé une réponse de plus de {count} Mo : elle n’a pas été lue",
+    },
+    "error.too_large.other": {
+        "en": "{url} sent an answer larger than {count} MB; it was not read",
+        "fr": "{url} a envoyé une réponse de plus de {count} Mo : elle n’a pas été lue",
+    },
+    "error.bad_compression": {
+        "en": "{url} sent a compressed answer that does not decompress: {detail}",
+        "fr": "{url} a envoyé une réponse compressée qui ne se décompresse pas ({detail})",
+    },
+    "error.compressed_too_often.one": {
+        "en": "{url} sent an answer compressed {count} time over; refused",
+        "fr": "{url} a envoyé une réponse compressée {count} fois : refusée",
+    },
+    "error.compressed_too_often.other": {
+        "en": "{url} sent an answer compressed {count} times over; refused",
+        "fr": "{url} a envoyé une réponse compressée {count} fois de suite : refusée",
+    },
+    "error.unknown_encoding": {
+        "en": "{url} sent an answer compressed as {encoding}, which was not asked for",
+        "fr": "{url} a envoyé une réponse compressée en {encoding}, ce qui n’était pas demandé",
+    },
+    "error.not_json": {
+        "en": "{url} did not send valid JSON: got {body}",
+        "fr": "{url} n’a pas envoyé de JSON valide, mais {body}",
+    },
+    "error.bad_json": {
+        "en": "{url} did not send valid JSON: {detail} at byte {position}",
+        "fr": "{url} n’a pas envoyé de JSON valide ({detail} à l’octet {position})",
+    },
+    "error.body.html": {"en": "an HTML page", "fr": "une page HTML"},
+    "error.body.empty": {"en": "an empty body", "fr": "une réponse vide"},
+    "error.body.content": {"en": "content starting {start}", "fr": "un contenu commençant par {start}"},
+    "error.body.typed": {"en": "{body} ({content_type})", "fr": "{body} ({content_type})"},
+    "error.body.json_not_feed": {"en": "JSON that is not a JSON Feed", "fr": "du JSON qui n’est pas un JSON Feed"},
+    "error.feed": {"en": "{url} is not a readable feed: {reason}", "fr": "{url} n’est pas un flux lisible : {reason}"},
+    "error.feed.empty": {"en": "got an empty body", "fr": "la réponse est vide"},
+    "error.feed.bomb": {
+        "en": "its entities would expand to more than 1 MB (an XML bomb?), refused",
+        "fr": "ses entités dépasseraient 1 Mo une fois développées (une bombe XML ?) : refusé",
+    },
+    "error.feed.not_a_feed": {"en": "got {body}, not a readable feed", "fr": "c’est {body}"},
+    "error.with_code": {"en": "{error}{code}", "fr": "{error}{code}"},
+    "error.reddit.app_refused": {
+        "en": "{error}: Reddit refused the app credentials; check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "{error} : Reddit a refusé les identifiants de l’application ; vérifiez REDDIT_CLIENT_ID et "
+        "REDDIT_CLIENT_SECRET",
+    },
+    "error.reddit.no_token": {
+        "en": "Reddit did not grant a token{said}; check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "Reddit n’a pas accordé de jeton{said} ; vérifiez REDDIT_CLIENT_ID et REDDIT_CLIENT_SECRET",
+    },
+    "error.reddit.token_refused": {
+        "en": "{error}: Reddit refused the token; check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "{error} : Reddit a refusé le jeton ; vérifiez REDDIT_CLIENT_ID et REDDIT_CLIENT_SECRET",
+    },
+    "error.reddit.forbidden": {
+        "en": "{error}: the subreddit may be private, quarantined or banned, or the app lacks API access; check "
+        "REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "{error} : le subreddit est peut-être privé, en quarantaine ou banni, ou l’application n’a pas accès à "
+        "l’API ; vérifiez REDDIT_CLIENT_ID et REDDIT_CLIENT_SECRET",
+    },
+    "error.mastodon.bad_token": {
+        "en": "{error}; check {env}: it must be a valid token of {instance} with the read:statuses scope",
+        "fr": "{error} ; vérifiez {env} : il faut un jeton valide de {instance} avec la portée read:statuses",
+    },
+    "error.mastodon.needs_token": {
+        "en": "{error}; this instance needs a login for this: set {env} (a token with read:statuses)",
+        "fr": "{error} ; cette instance demande une connexion : réglez {env} (un jeton avec read:statuses)",
+    },
+    "error.mastodon.needs_own_watcher": {
+        "en": "{error}; this instance needs a login for this: watch it in its own watcher, as base_url, with a token",
+        "fr": "{error} ; cette instance demande une connexion : suivez-la dans une veille à part, en base_url, avec "
+        "un jeton",
+    },
+    "error.bluesky.login": {
+        "en": "Bluesky login on {url} failed{code}: check {handle_env} and {password_env} (use an app password: "
+        "Bluesky Settings > Privacy and security > App passwords)",
+        "fr": "la connexion à Bluesky sur {url} a échoué{code} : vérifiez {handle_env} et {password_env} (un mot de "
+        "passe d’application : Bluesky, Réglages > Confidentialité et sécurité > Mots de passe d’application)",
+    },
+    "error.bluesky.credentials": {
+        "en": "{error}{code}: check {handle_env} and {password_env}",
+        "fr": "{error}{code} : vérifiez {handle_env} et {password_env}",
+    },
+    "error.discourse.refused": {
+        "en": "{error}: the forum refused access; if it requires login, set {key_env} and {user_env} (an API key and "
+        "the user it acts as), and check their values",
+        "fr": "{error} : le forum a refusé l’accès ; s’il demande une connexion, réglez {key_env} et {user_env} (une "
+        "clé d’API et l’utilisateur pour lequel elle agit), et vérifiez leurs valeurs",
+    },
+    # Why the LLM gave no usable answer (llm.py), in parentheses after the fallback's label.
+    "llm.budget_spent.one": {
+        "en": "{count} of {budget} tokens spent today",
+        "fr": "{count} jeton sur {budget} utilisé aujourd’hui",
+    },
+    "llm.budget_spent.other": {
+        "en": "{count} of {budget} tokens spent today",
+        "fr": "{count} jetons sur {budget} utilisés aujourd’hui",
+    },
+    "llm.empty": {"en": "empty answer", "fr": "réponse vide"},
+    "llm.not_json": {"en": "the answer was not JSON", "fr": "la réponse n’était pas du JSON"},
+    "llm.bad_json": {"en": "the answer was not valid JSON", "fr": "la réponse n’était pas du JSON valide"},
+    "llm.not_object": {"en": "the answer was not a JSON object", "fr": "la réponse n’était pas un objet JSON"},
+    # Why the database cannot be written (store.py); `where` is " (the file)" or nothing.
+    "db.busy.one": {
+        "en": "database is busy{where}: another program has held a lock on it for more than {count} s; nothing was "
+        "lost, the next poll tries again",
+        "fr": "la base de données est occupée{where} : un autre programme la verrouille depuis plus de {count} s ; "
+        "rien n’est perdu, le prochain relevé réessaie",
+    },
+    "db.busy.other": {
+        "en": "database is busy{where}: another program has held a lock on it for more than {count} s; nothing was "
+        "lost, the next poll tries again",
+        "fr": "la base de données est occupée{where} : un autre programme la verrouille depuis plus de {count} s ; "
+        "rien n’est perdu, le prochain relevé réessaie",
+    },
+    "db.read_only": {
+        "en": "database is read-only{where}: let Veilleur write to DATABASE_PATH and its folder",
+        "fr": "la base de données est en lecture seule{where} : laissez Veilleur écrire dans DATABASE_PATH et son "
+        "dossier",
+    },
+    "db.full": {
+        "en": "disk is full{where}: free some space on the disk that holds DATABASE_PATH",
+        "fr": "le disque est plein{where} : libérez de la place sur le disque de DATABASE_PATH",
+    },
+    "db.io": {
+        "en": "disk I/O error on the database{where}: check the disk that holds DATABASE_PATH",
+        "fr": "erreur d’entrée-sortie sur la base de données{where} : vérifiez le disque de DATABASE_PATH",
+    },
+    "db.error": {"en": "database error{where}: {detail}", "fr": "erreur de la base de données{where} ({detail})"},
+    # URL safety (url_safety.py): why a URL given in Slack may not be fetched.
+    "url.invalid": {"en": "{url} is not a valid URL: {detail}", "fr": "{url} n’est pas une URL valide ({detail})"},
+    "url.scheme": {
+        "en": "only http:// and https:// URLs can be watched (got {url})",
+        "fr": "seules les URL en http:// ou https:// peuvent être surveillées (reçu {url})",
+    },
+    "url.no_host": {"en": "{url} has no host", "fr": "{url} n’indique aucun hôte"},
+    "url.cannot_resolve": {
+        "en": "cannot resolve {host}: {detail}",
+        "fr": "impossible de trouver l’adresse de {host} ({detail})",
+    },
+    "url.resolve_timeout.one": {
+        "en": "cannot resolve {host}: no answer within {count} s",
+        "fr": "impossible de trouver l’adresse de {host} : aucune réponse en {count} s",
+    },
+    "url.resolve_timeout.other": {
+        "en": "cannot resolve {host}: no answer within {count} s",
+        "fr": "impossible de trouver l’adresse de {host} : aucune réponse en {count} s",
+    },
+    "url.resolve_late": {
+        "en": "could not resolve {url} in time; try again",
+        "fr": "l’adresse de {url} n’a pas été trouvée à temps : réessayez",
+    },
+    "url.is": {"en": "{host} is {reason}", "fr": "{host} est {reason}"},
+    "url.resolves_to": {
+        "en": "{host} resolves to {address}, {reason}",
+        "fr": "{host} correspond à {address}, {reason}",
+    },
+    "url.refused": {
+        "en": "{kind}, refused unless ALLOW_PRIVATE_URLS allows it",
+        "fr": "{kind}, refusée sauf si ALLOW_PRIVATE_URLS l’autorise",
+    },
+    "url.metadata": {
+        "en": "a cloud metadata address, refused unless ALLOW_PRIVATE_URLS lists this very address",
+        "fr": "une adresse de métadonnées du cloud, refusée sauf si ALLOW_PRIVATE_URLS cite cette adresse précise",
+    },
+    "url.ipv4_mapped": {"en": "an IPv6 form of {address}, {reason}", "fr": "une forme IPv6 de {address}, {reason}"},
+    "url.sixtofour": {"en": "a 6to4 form of {address}, {reason}", "fr": "une forme 6to4 de {address}, {reason}"},
+    "url.kind.loopback": {"en": "a loopback address", "fr": "une adresse de bouclage (loopback)"},
+    "url.kind.link_local": {"en": "a link-local address", "fr": "une adresse de lien local (link-local)"},
+    "url.kind.unspecified": {"en": "the unspecified address", "fr": "l’adresse non spécifiée"},
+    "url.kind.multicast": {"en": "a multicast address", "fr": "une adresse de multidiffusion (multicast)"},
+    "url.kind.shared": {"en": "a shared (carrier-grade NAT) address", "fr": "une adresse partagée (NAT d’opérateur)"},
+    "url.kind.private": {"en": "a private address", "fr": "une adresse privée"},
+    "url.kind.reserved": {"en": "a reserved address", "fr": "une adresse réservée"},
+    "url.kind.non_public": {"en": "a non-public address", "fr": "une adresse non publique"},
     "privacy.usage": {
         "en": "*/privacy* — what Veilleur holds about a person (admins only)\n"
         "• `/privacy export <author> [source]`: everything held about this author, sent to you as a JSON file in a "
@@ -372,6 +633,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "{name} vient du fichier des veilles : modifiez {file}, puis lancez `/watch reload`. Elle peut être "
         "mise en pause ici.",
     },
+    "watch.name_used": {
+        "en": "{name} is already the name of a watcher (/watch list)",
+        "fr": "{name} est déjà le nom d’une veille (/watch list)",
+    },
     "watch.name_taken": {
         "en": "A watcher called {name} was created meanwhile; choose another name.",
         "fr": "Une veille nommée {name} vient d’être créée ; choisissez un autre nom.",
@@ -466,7 +731,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.test.first.one": {"en": "The first:", "fr": "La première :"},
     "watch.test.first.other": {"en": "The first {count}:", "fr": "Les {count} premières :"},
     "watch.test.failed": {"en": "The source did not answer: {error}", "fr": "La source n’a pas répondu : {error}"},
-    "watch.test.invalid": {"en": "Cannot test: {field}: {error}", "fr": "Test impossible : {field} : {error}"},
+    "watch.test.invalid": {"en": "Cannot test — {problem}", "fr": "Test impossible — {problem}"},
+    "watch.field_error": {"en": "{field}: {error}", "fr": "{field} : {error}"},
     "watch.test.too_many.one": {
         "en": "Too many tests: at most {count} a minute for each person.",
         "fr": "Trop de tests : {count} par minute au plus pour chacun.",
@@ -1253,6 +1519,74 @@ def t_plural(key: str, n: float, lang: str, **params: object) -> str:
     form = _locale(lang).plural_form(abs(n))
     chosen = f"{key}.{form}" if f"{key}.{form}" in CATALOGUE else f"{key}.other"
     return t(chosen, lang, **params)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence of the catalogue to say later, in the reader's language: its key and its parameters, plain values
+    or phrases said in the same language. A plural stem (`error.redirects`) is chosen by its `count` parameter.
+
+    Errors carry one (`SourceError.phrase`, `UnsafeUrlError.phrase`...) and their English text is `str(phrase)`,
+    which logs and the database keep; Slack and the command line say the phrase in BOT_LANGUAGE.
+    """
+
+    key: str
+    params: Mapping[str, str | int | float | Phrase] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: str, /, **params: str | int | float | Phrase) -> Phrase:
+        return cls(key, params)
+
+    def say(self, lang: str, *, outside: Callable[[str], str] | None = None) -> str:
+        """The phrase in `lang`; `outside`, when given, is applied to each text parameter (outside text: a URL, a
+        server's message), never to our own words, which keep their typography."""
+        params = {name: value.say(lang, outside=outside) if isinstance(value, Phrase)
+                  else outside(value) if outside is not None and isinstance(value, str) else value
+                  for name, value in self.params.items()}
+        if self.key in CATALOGUE:
+            return t(self.key, lang, **params)
+        count = self.params["count"]
+        assert isinstance(count, int | float), f"{self.key}: a plural phrase needs its count as a number"
+        return t_plural(self.key, count, lang, **params)
+
+    def __str__(self) -> str:
+        return self.say("en")
+
+    def to_json(self) -> str:
+        return json.dumps(_as_data(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Phrase | None:
+        """The phrase `to_json` wrote, or None when there is none or it can no longer be said (a key renamed since it
+        was stored): the caller then shows the English text kept beside it."""
+        if not text:
+            return None
+        try:
+            phrase = _from_data(json.loads(text))
+            for lang in LANGUAGES:
+                phrase.say(lang)
+        except (ValueError, TypeError, KeyError, IndexError, AssertionError):
+            return None
+        return phrase
+
+
+def technical(detail: str) -> Phrase:
+    """A cause that has no sentence of its own (a rare error, a library's message): shown as it is in English,
+    after a word saying what it is in other languages ("erreur technique (…)")."""
+    return Phrase.of("error.technical", detail=detail)
+
+
+def _as_data(phrase: Phrase) -> dict[str, object]:
+    params = {name: _as_data(value) if isinstance(value, Phrase) else value for name, value in phrase.params.items()}
+    return {"key": phrase.key, "params": params}
+
+
+def _from_data(data: dict[str, object]) -> Phrase:
+    key, params = data["key"], data["params"]
+    if not isinstance(key, str) or not isinstance(params, dict):
+        raise TypeError("not a stored phrase")
+    return Phrase(key, {name: _from_data(value) if isinstance(value, dict) else value
+                        for name, value in params.items()})
 
 
 def format_count(n: int, lang: str) -> str:

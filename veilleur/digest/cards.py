@@ -19,7 +19,7 @@ from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMe
 from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
 from veilleur.escalation.cards import user_refs
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
-from veilleur.slack.markup import escape, link, markup, mrkdwn, plain_text
+from veilleur.slack.markup import escape, link, markup, mrkdwn, phrase_line, plain_text
 
 HEADER_LIMIT = 150
 NAME_LIMIT = 60
@@ -246,7 +246,7 @@ def _health_text(
     for failure in failures[:MAX_FAILURES]:
         at = format_datetime(failure.last_at, tz, lang) if failure.last_at else "-"
         watcher = escape(_clean(failure.watcher, NAME_LIMIT))
-        error = escape(_clean(failure.last_error, ERROR_LIMIT))
+        error = escape(phrase_line(failure.problem, lang, ERROR_LIMIT))
         line = t_plural("digest.health.failed", failure.failures, lang, watcher=watcher, count=failure.failures,
                         at=at, error=error)
         if failure.still_failing:

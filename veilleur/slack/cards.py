@@ -14,10 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from veilleur.core.i18n import format_count, format_datetime, format_duration, t, t_plural
+from veilleur.core.i18n import Phrase, format_count, format_datetime, format_duration, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.text import one_line, truncate, without_invisible
-from veilleur.slack.markup import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, url_as_shown, web_url
+from veilleur.slack.markup import (
+    TEXT_LIMIT,
+    escape,
+    link,
+    markup,
+    mrkdwn,
+    phrase_line,
+    plain_text,
+    url_as_shown,
+    web_url,
+)
 
 SOURCES: dict[str, tuple[str, str]] = {
     "rss": (":newspaper:", "RSS"),
@@ -152,9 +162,10 @@ def mention_line(mention: Mention, lang: str) -> str:
 
 
 def health_alert(
-    watcher: str, source: str, error: str, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
+    watcher: str, source: str, error: Phrase, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
 ) -> dict[str, object]:
-    """Told once when a watcher keeps failing: silence must not pass for calm. The error text is outside text."""
+    """Told once when a watcher keeps failing: silence must not pass for calm. The error, said in `lang`, quotes
+    outside text (URLs, a source's own message)."""
     sentence = t_plural(
         "health.alert",
         failures,
@@ -163,7 +174,7 @@ def health_alert(
         source=_source(source)[1],
         count=failures,
         since=_moment(since, tz, lang),
-        error=_clean(error, SNIPPET_LIMIT),
+        error=phrase_line(error, lang, SNIPPET_LIMIT),
     )
     return _health_notice(":warning:", sentence, t("health.alert_hint", lang))
 
@@ -181,9 +192,9 @@ def health_recovered(
     return _health_notice(":white_check_mark:", sentence)
 
 
-def database_alert(reason: str, *, lang: str) -> dict[str, object]:
+def database_alert(reason: Phrase, *, lang: str) -> dict[str, object]:
     """Sent straight to Slack, not through the outbox: the outbox lives in the database that fails."""
-    sentence = t("health.database_down", lang, reason=_clean(reason, SNIPPET_LIMIT))
+    sentence = t("health.database_down", lang, reason=phrase_line(reason, lang, SNIPPET_LIMIT))
     return _health_notice(":warning:", sentence, t("health.database_down_hint", lang))
 
 

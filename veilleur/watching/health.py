@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.slack import cards
 from veilleur.storage.store import Priority, Store, WatcherStatus
@@ -32,7 +33,7 @@ class SourceHealth:
     channel: str | None = None  # None: each watcher's own channel
     on_queued: Callable[[], None] = lambda: None
     slack: AsyncWebClient | None = None  # for what cannot wait in the outbox: the database itself failing
-    _database_problem: str | None = field(default=None, init=False)
+    _database_problem: Phrase | None = field(default=None, init=False)
 
     def failed(self, config: WatcherConfig, status: WatcherStatus) -> None:
         if status.consecutive_failures != self.alert_after:
@@ -40,7 +41,7 @@ class SourceHealth:
         message = cards.health_alert(
             config.name,
             config.source,
-            status.last_error or "",
+            status.problem,
             _moment(status.failing_since),
             status.consecutive_failures,
             tz=self.tz,
@@ -56,7 +57,7 @@ class SourceHealth:
         )
         self._queue(config, message)
 
-    async def database_failed(self, config: WatcherConfig, problem: str) -> None:
+    async def database_failed(self, config: WatcherConfig, problem: Phrase) -> None:
         """Tell the team once per outage, straight to Slack since the outbox lives in the database that fails."""
         if self._database_problem is not None:
             return

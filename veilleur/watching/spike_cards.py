@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from veilleur.assist.summary_cards import clean, source_name
 from veilleur.core.i18n import format_datetime, format_number, t, t_plural
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
-from veilleur.slack.markup import escape, markup
+from veilleur.slack.markup import escape, markup, phrase_line
 from veilleur.watching.spike_facts import SpikeFacts, SpikeSummary
 
 NAME_LIMIT = 80
@@ -94,7 +94,7 @@ def _summary(summary: SpikeSummary, lang: str) -> str:
 def _how(summary: SpikeSummary, lang: str) -> str:
     if summary.fallback is None:
         return t("spike.summary.llm", lang)
-    detail = escape(clean(summary.detail, DETAIL_LIMIT)) or "?"
+    detail = escape(phrase_line(summary.detail, lang, DETAIL_LIMIT)) or "?"
     return t(f"spike.summary.fallback.{summary.fallback}", lang, detail=detail)
 
 
