@@ -412,3 +412,36 @@ async def test_a_source_that_cannot_be_found_is_reported_in_french(
         "pas\u202f: vérifiez l’adresse et le DNS de cette machine)"
     )
     assert "cannot" not in str(alert)
+
+
+async def test_the_command_line_speaks_bot_language(tmp_path: Path, slack: FakeSlack, feeds: FeedServer) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram", "panne")
+    feeds.add("/caen-tram", feed([("1", "tram late")]))
+    feeds.set_status("/panne", 404)
+    env = env_for(tmp_path, slack, BOT_LANGUAGE="fr")
+    code, out, _ = await run_cli(tmp_path, env, "once")
+    assert code == 1
+    lines = out.replace("\u202f", " ").splitlines()
+    assert "caen-tram : 1 publication lue, 1 correspondante, 1 nouvelle ; premier relevé : 1 enregistrée sans être " \
+        "publiée (backfill = N publie les plus récentes)" in lines
+    assert f"panne : ÉCHEC : HTTP 404 Not Found de {feeds.url('/panne')} (introuvable : vérifiez l’URL)" in lines
+
+    feeds.add("/caen-tram", feed([("2", "tram strike"), ("3", "tram works"), ("1", "tram late")]))
+    code, out, _ = await run_cli(tmp_path, env, "once", "--dry-run")
+    out = out.replace("\u202f", " ")
+    assert "caen-tram : 3 publications lues, 3 correspondantes, 2 nouvelles ; 2 à publier" in out
+    assert "Nouvelle mention sur RSS" in out or "veille : caen-tram" in out
+
+    code, out, _ = await run_cli(tmp_path, env, "status")
+    header, *rows = out.replace("\u202f", " ").splitlines()
+    assert header.split() == ["veille", "source", "canal", "dernier", "succès", "échecs", "dernière", "erreur"]
+    panne = next(row for row in rows if row.startswith("panne "))
+    assert "jamais" in panne and "1 depuis " in panne and "(introuvable : vérifiez" in panne
+    assert "never" not in out and "since" not in out
+
+    code, _, err = await run_cli(tmp_path, env_for(tmp_path, slack, BOT_LANGUAGE="fr", DIGEST_CHANNEL=""), "digest")
+    assert code == 1
+    assert err.strip().replace("\u202f", " ") == (
+        "aucune destination pour la synthèse : réglez DIGEST_CHANNEL, ou digest = true sur une veille (ou utilisez "
+        "--dry-run)"
+    )

@@ -259,7 +259,9 @@ def test_every_message_renders_in_both_languages_and_french_has_no_english_left(
 
 
 # Words after a number that do not change with it (abbreviated units, prepositions...).
-FRENCH_INVARIABLE = frozenset({"fois", "min", "h", "j", "s", "Mo", "avec", "en", "par", "sur", "de", "à", "%"})
+FRENCH_INVARIABLE = frozenset({
+    "fois", "min", "h", "j", "s", "Mo", "avec", "en", "par", "sur", "de", "à", "%", "depuis", "dans", "sans", "plus",
+})
 ENGLISH_INVARIABLE = frozenset({"min", "h", "d", "s", "MB", "%"})
 
 

@@ -555,6 +555,86 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "traitement (vos publications ne sont alors plus collectées) et saisir l’autorité de protection des "
         "données (en France, la CNIL).",
     },
+    # The command line (bot.py, health.py's status table): what `once`, `digest` and `status` print.
+    "cli.poll.failed": {"en": "{watcher}: FAILED: {error}", "fr": "{watcher} : ÉCHEC : {error}"},
+    "cli.poll.nothing_new": {"en": "{watcher}: nothing new", "fr": "{watcher} : rien de nouveau"},
+    "cli.poll.not_modified": {
+        "en": "{watcher}: nothing new (not modified)",
+        "fr": "{watcher} : rien de nouveau (inchangé)",
+    },
+    "cli.poll.line": {"en": "{watcher}: {figures}", "fr": "{watcher} : {figures}"},
+    "cli.poll.fetched.one": {"en": "{count} fetched", "fr": "{count} publication lue"},
+    "cli.poll.fetched.other": {"en": "{count} fetched", "fr": "{count} publications lues"},
+    "cli.poll.matched.one": {"en": "{count} matching", "fr": "{count} correspondante"},
+    "cli.poll.matched.other": {"en": "{count} matching", "fr": "{count} correspondantes"},
+    "cli.poll.new.one": {"en": "{count} new", "fr": "{count} nouvelle"},
+    "cli.poll.new.other": {"en": "{count} new", "fr": "{count} nouvelles"},
+    "cli.poll.quiet.one": {
+        "en": "first run: {count} recorded without posting (set backfill = N to post the newest)",
+        "fr": "premier relevé : {count} enregistrée sans être publiée (backfill = N publie les plus récentes)",
+    },
+    "cli.poll.quiet.other": {
+        "en": "first run: {count} recorded without posting (set backfill = N to post the newest)",
+        "fr": "premier relevé : {count} enregistrées sans être publiées (backfill = N publie les plus récentes)",
+    },
+    "cli.poll.queued.one": {"en": "{count} to post", "fr": "{count} à publier"},
+    "cli.poll.queued.other": {"en": "{count} to post", "fr": "{count} à publier"},
+    "cli.poll.queued_burst.one": {
+        "en": "{count} to post as a burst thread",
+        "fr": "{count} à publier dans un fil de regroupement",
+    },
+    "cli.poll.queued_burst.other": {
+        "en": "{count} to post as a burst thread",
+        "fr": "{count} à publier dans un fil de regroupement",
+    },
+    "cli.poll.overflow.one": {
+        "en": "{count} more stored without a card (past MAX_CARDS_PER_POLL)",
+        "fr": "{count} autre enregistrée sans carte (au-delà de MAX_CARDS_PER_POLL)",
+    },
+    "cli.poll.overflow.other": {
+        "en": "{count} more stored without a card (past MAX_CARDS_PER_POLL)",
+        "fr": "{count} autres enregistrées sans carte (au-delà de MAX_CARDS_PER_POLL)",
+    },
+    # Between the parts of one line: "3 fetched, 2 matching, 1 new; 1 to post".
+    "cli.and": {"en": ", ", "fr": ", "},
+    "cli.then": {"en": "; ", "fr": " ; "},
+    "cli.cards_left.one": {
+        "en": "{count} card still queued; it will be posted by the next run",
+        "fr": "{count} carte encore en attente ; elle sera publiée au prochain lancement",
+    },
+    "cli.cards_left.other": {
+        "en": "{count} cards still queued; they will be posted by the next run",
+        "fr": "{count} cartes encore en attente ; elles seront publiées au prochain lancement",
+    },
+    "cli.messages_left.one": {
+        "en": "{count} message still queued; it will be posted by the next run",
+        "fr": "{count} message encore en attente ; il sera publié au prochain lancement",
+    },
+    "cli.messages_left.other": {
+        "en": "{count} messages still queued; they will be posted by the next run",
+        "fr": "{count} messages encore en attente ; ils seront publiés au prochain lancement",
+    },
+    "cli.card_heading": {"en": "--- #{channel} · {watcher}", "fr": "--- #{channel} · {watcher}"},
+    "cli.card_heading_thread": {
+        "en": "--- #{channel} · {watcher} (in the burst thread)",
+        "fr": "--- #{channel} · {watcher} (dans le fil de regroupement)",
+    },
+    "cli.not_running": {"en": "not running: {problem}", "fr": "ne tourne pas : {problem}"},
+    "cli.no_digest_destination": {
+        "en": "no digest destination: set DIGEST_CHANNEL or digest = true on a watcher (or use --dry-run)",
+        "fr": "aucune destination pour la synthèse : réglez DIGEST_CHANNEL, ou digest = true sur une veille (ou "
+        "utilisez --dry-run)",
+    },
+    "cli.error": {"en": "veilleur: {error}", "fr": "veilleur : {error}"},
+    "cli.status.watcher": {"en": "watcher", "fr": "veille"},
+    "cli.status.source": {"en": "source", "fr": "source"},
+    "cli.status.channel": {"en": "channel", "fr": "canal"},
+    "cli.status.last_success": {"en": "last success", "fr": "dernier succès"},
+    "cli.status.failures": {"en": "failures", "fr": "échecs"},
+    "cli.status.last_error": {"en": "last error", "fr": "dernière erreur"},
+    "cli.status.never": {"en": "never", "fr": "jamais"},
+    "cli.status.failing.one": {"en": "{count} since {since}", "fr": "{count} depuis {since}"},
+    "cli.status.failing.other": {"en": "{count} since {since}", "fr": "{count} depuis {since}"},
     "audit.heading": {
         "en": "Audit log since {since} (times in {tz}):",
         "fr": "Journal d’audit depuis le {since} (heures de {tz})\u202f:",

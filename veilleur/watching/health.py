@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from veilleur.core.i18n import Phrase
+from veilleur.core.i18n import Phrase, t, t_plural
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.slack import cards
+from veilleur.slack.markup import phrase_line
 from veilleur.storage.store import Priority, Store, WatcherStatus
 
 log = logging.getLogger(__name__)
@@ -89,20 +90,25 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def status_table(store: Store, configs: list[WatcherConfig], tz: ZoneInfo) -> str:
-    """The health of every watcher, for `python bot.py status`."""
-    rows = [("watcher", "source", "channel", "last success", "failures", "last error")]
+STATUS_COLUMNS = ("watcher", "source", "channel", "last_success", "failures", "last_error")
+STATUS_ERROR_LIMIT = 80
+
+
+def status_table(store: Store, configs: list[WatcherConfig], tz: ZoneInfo, lang: str) -> str:
+    """The health of every watcher, for `python bot.py status`, in `lang`."""
+    rows = [tuple(t(f"cli.status.{column}", lang) for column in STATUS_COLUMNS)]
     for config in configs:
         status = store.watcher_status(config.name)
+        failures = status.consecutive_failures
+        since = _local(status.failing_since, tz)
         rows.append(
             (
                 config.name,
                 config.source,
                 config.channel,
-                _local(status.last_success_at, tz) or "never",
-                str(status.consecutive_failures)
-                + (f" since {_local(status.failing_since, tz)}" if status.failing_since else ""),
-                (status.last_error or "")[:80] if status.consecutive_failures else "",
+                _local(status.last_success_at, tz) or t("cli.status.never", lang),
+                t_plural("cli.status.failing", failures, lang, count=failures, since=since) if since else str(failures),
+                phrase_line(status.problem, lang, STATUS_ERROR_LIMIT) if failures else "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
