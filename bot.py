@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import NoReturn
 
+from veilleur.core.i18n import t, t_plural
 from veilleur.core.keyed_hash import author_hash
 from veilleur.core.logs import configure_logging
 from veilleur.core.settings import Settings, SettingsError, load_settings
@@ -40,7 +41,7 @@ from veilleur.slack.outbox import new_slack_client
 from veilleur.slack.terminal import as_text
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.privacy_key import PrivacyKey
-from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_problem, utcnow
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_phrase, utcnow
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import PollReport
@@ -54,8 +55,10 @@ MAX_DAYS = 3650
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    lang = "en"
     try:
         settings = load_settings()
+        lang = settings.bot_language
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "once":
             return asyncio.run(run_once(settings, dry_run=args.dry_run))
@@ -80,14 +83,18 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
+        # In English: the settings, BOT_LANGUAGE among them, could not be read. The line names the setting.
         print(f"veilleur: configuration error: {error}", file=sys.stderr)
         return 2
-    except (DatabaseUnavailable, ErasureIncomplete) as error:
-        print(f"veilleur: {error}", file=sys.stderr)
+    except DatabaseUnavailable as error:
+        print(t("cli.error", lang, error=error.phrase.say(lang)), file=sys.stderr)
+    except ErasureIncomplete as error:
+        print(t("cli.error", lang, error=str(error)), file=sys.stderr)
         return 1
     except DatabaseError as error:
         # Anything the database refused outside a poll (posting, a digest): one line, and the next run resumes.
-        print(f"veilleur: {database_problem(error, settings.database_path)}", file=sys.stderr)
+        problem = database_phrase(error, settings.database_path).say(lang)
+        print(t("cli.error", lang, error=problem), file=sys.stderr)
         return 1
 
 
@@ -158,12 +165,11 @@ async def _print_status(settings: Settings) -> int:
     services = open_local_services(settings)
     try:
         configs = [entry.config for entry in services.catalog.entries()]  # the file's and those made in Slack
-        print(status_table(services.store, configs, settings.bot_timezone))
+        print(status_table(services.store, configs, settings.bot_timezone, settings.bot_language))
         failing = [c.name for c in configs if services.store.watcher_status(c.name).consecutive_failures]
     finally:
         await services.aclose()
-    for problem in services.problems:
-        print(f"not running: {problem}")
+    print_problems(services)
     return 1 if failing or services.problems else 0
 
 
@@ -232,16 +238,17 @@ def open_cli_services(settings: Settings, *, dry_run: bool) -> LocalServices:
 async def run_once(settings: Settings, *, dry_run: bool) -> int:
     """One poll of every watcher. Without a Slack token it behaves as a dry run."""
     services = open_cli_services(settings, dry_run=dry_run)
+    lang = settings.bot_language
     try:
         reports = await services.poller.poll_all()
         for report in reports:
-            print(describe(report))
+            print(describe(report, lang))
         if not isinstance(services, Services):
             print_pending_cards(services)
         else:
             left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
             if left:
-                print(still_queued(services, left))
+                print(still_queued(services, left, "cli.cards_left", lang))
     finally:
         await services.aclose()
     return 0 if all(report.ok for report in reports) and not services.problems else 1
@@ -251,6 +258,7 @@ async def run_digest(settings: Settings, *, dry_run: bool, as_json: bool = False
     """A digest since the latest slot to each destination (every watcher when printing without one). It does not
     count as the scheduled digest. Without a Slack token it behaves as a dry run."""
     services = open_cli_services(settings, dry_run=dry_run)
+    lang = settings.bot_language
     try:
         targets = services.digests.targets()
         if not isinstance(services, Services):
@@ -261,15 +269,14 @@ async def run_digest(settings: Settings, *, dry_run: bool, as_json: bool = False
                 print(message_json(built.message) if as_json else as_text(built.message))
             return 0
         if not targets:
-            print("no digest destination: set DIGEST_CHANNEL or digest = true on a watcher (or use --dry-run)",
-                  file=sys.stderr)
+            print(t("cli.no_digest_destination", lang), file=sys.stderr)
             return 1
         for target in targets:
             await services.digests.post_now(target)
         left = await services.outbox.drain(within=ONCE_POSTING_LIMIT)
         await services.digests.settle(within=CHART_UPLOAD_LIMIT)
         if left:
-            print(still_queued(services, left))
+            print(still_queued(services, left, "cli.messages_left", lang))
     finally:
         await services.aclose()
     return 0
@@ -307,30 +314,32 @@ def print_reports(settings: Settings, reports: list[ErasureReport | PurgeReport]
             print("\n".join(forget_lines(report, lang, watchers_file=settings.watchers_file)))
 
 
-def describe(report: PollReport) -> str:
+def describe(report: PollReport, lang: str) -> str:
+    """One line per watcher: what a poll found, and what became of it."""
+    watcher = report.watcher
     if not report.ok:
-        return f"{report.watcher}: FAILED: {report.error}"
+        error = report.problem.say(lang) if report.problem is not None else report.error
+        return t("cli.poll.failed", lang, watcher=watcher, error=error)
     if report.outcome is None or report.not_modified:
-        return f"{report.watcher}: nothing new" + (" (not modified)" if report.not_modified else "")
+        return t("cli.poll.not_modified" if report.not_modified else "cli.poll.nothing_new", lang, watcher=watcher)
     outcome = report.outcome
-    line = f"{report.watcher}: {report.fetched} fetched, {report.matched} matching, {outcome.new_mentions} new"
-    if outcome.quiet:
-        line += f"; first run: {outcome.quiet} recorded without posting (set backfill = N to post the newest)"
-    if outcome.queued:
-        line += f"; {outcome.queued} to post" + (" as a burst thread" if outcome.rollup_id else "")
-    if outcome.overflow:
-        line += f"; {outcome.overflow} more stored without a card (past MAX_CARDS_PER_POLL)"
-    return line
+    found = [t_plural(f"cli.poll.{key}", n, lang, count=n)
+             for key, n in (("fetched", report.fetched), ("matched", report.matched), ("new", outcome.new_mentions))]
+    parts = [t("cli.and", lang).join(found)]
+    queued = "cli.poll.queued_burst" if outcome.rollup_id else "cli.poll.queued"
+    then = (("cli.poll.quiet", outcome.quiet), (queued, outcome.queued), ("cli.poll.overflow", outcome.overflow))
+    parts += [t_plural(key, n, lang, count=n) for key, n in then if n]
+    return t("cli.poll.line", lang, watcher=watcher, figures=t("cli.then", lang).join(parts))
 
 
-def still_queued(services: Services, left: int) -> str:
-    """What is left in the outbox after `once` or `digest`: messages to post, and removals of the bot's messages
-    (retention, erasure), told apart."""
+def still_queued(services: Services, left: int, key: str, lang: str) -> str:
+    """What is left in the outbox after `once` or `digest`: messages to post (`key`: cards or messages), and
+    removals of the bot's messages (retention, erasure), told apart."""
     removals = services.store.pending_removals()
-    parts = [f"{left - removals} message(s)"] if left > removals else []
+    parts = [t_plural(key, left - removals, lang, count=left - removals)] if left > removals else []
     if removals:
-        parts.append(f"{removals} removal(s) of the bot's messages")
-    return f"{' and '.join(parts)} still queued; the next run goes on with them"
+        parts.append(t_plural("cli.removals_left", removals, lang, count=removals))
+    return t("cli.then", lang).join(parts)
 
 
 def print_pending_cards(services: LocalServices) -> None:
@@ -343,11 +352,19 @@ def print_pending_cards(services: LocalServices) -> None:
             delivery, store=services.store, stories=services.stories, lang=lang,
             reach_tiers=services.settings.public_body,
         )
-        where = " (in the burst thread)" if delivery.parent_id else ""
-        print(f"\n--- #{delivery.channel} · {delivery.watcher}{where}")
+        heading = "cli.card_heading_thread" if delivery.parent_id else "cli.card_heading"
+        print()
+        print(t(heading, lang, channel=delivery.channel, watcher=delivery.watcher))
         print(as_text(message))
     if removals := sum(delivery.kind == "removal" for delivery in due):
-        print(f"\n{removals} removal(s) of the bot's messages (retention, erasure) would be sent too")
+        print()
+        print(t_plural("cli.removals_pending", removals, lang, count=removals))
+
+
+def print_problems(services: LocalServices) -> None:
+    """The watchers that could not be built (each with its field), for the operator to fix."""
+    for problem in services.problems:
+        print(t("cli.not_running", services.settings.bot_language, problem=problem))
 
 
 if __name__ == "__main__":

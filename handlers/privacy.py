@@ -28,7 +28,7 @@ from veilleur.core.watcher_config import AuthorLabel
 from veilleur.privacy import cards
 from veilleur.privacy.export import AuthorExport, as_json, collect, nothing_held, subject
 from veilleur.privacy.requests import AuthorRequest, author_of
-from veilleur.slack.admin_access import AdminAccess, admin_mentions
+from veilleur.slack.admin_access import AdminAccess, admin_mentions, admins_named
 from veilleur.slack.markup import escape, user_error_text
 from veilleur.slack.targets import MentionRef, bare_word, parse_target
 from veilleur.storage.audit import AuditLog
@@ -82,10 +82,11 @@ class Privacy:
         return self.settings.bot_language
 
     def refusal(self) -> str:
-        people = admin_mentions(self.settings.admin_users, self.settings.admin_group)
-        return t("privacy.refused.only", self.lang, people=people) if people else t(
-            "privacy.refused.workspace_admins", self.lang
-        )
+        users, group = self.settings.admin_users, self.settings.admin_group
+        people = admin_mentions(users, group)
+        if not people:
+            return t("privacy.refused.workspace_admins", self.lang)
+        return t_plural("privacy.refused.only", admins_named(users, group), self.lang, people=people)
 
     def record(self, user: str, action: str, request: AuthorRequest) -> None:
         """An audit entry naming the author by keyed hash (the key is made when first needed)."""

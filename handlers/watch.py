@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.private_replies import ephemeral, tell_privately
 from veilleur.core.errors import UserError
-from veilleur.core.i18n import t
+from veilleur.core.i18n import t, t_plural
 from veilleur.core.query import QueryError, parse_query
 from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import WatcherFieldError, WatchersFileError
@@ -70,7 +70,11 @@ class Watching:
     def too_many_tests(self, user: str) -> str | None:
         """The refusal when `user` has used up their tests for now; None (and the test is counted) otherwise."""
         wait = self.quota.wait(user)
-        return t("watch.test.too_many", self.lang, limit=self.quota.limit, seconds=math.ceil(wait)) if wait else None
+        if not wait:
+            return None
+        limit, seconds = self.quota.limit, math.ceil(wait)
+        return " ".join([t_plural("watch.test.too_many", limit, self.lang, count=limit),
+                         t_plural("watch.test.retry", seconds, self.lang, count=seconds)])
 
 
 async def handle_watch(
@@ -152,7 +156,7 @@ async def run_test_command(
         config, watcher = await watching.catalog.for_trial(table)
     except WatcherFieldError as error:
         await respond(response_type="ephemeral", replace_original=True,
-                      text=escape(t("watch.test.invalid", lang, field=error.field, error=error.message)))
+                      text=escape(t("watch.test.invalid", lang, problem=ui.field_error(error, lang))))
         return
     trial = await watching.catalog.trial(config, watcher)
     message = ui.trial_message(trial, query=query, source=source, tz=watching.settings.bot_timezone, lang=lang,
@@ -191,7 +195,7 @@ async def handle_test_clicked(ack: AsyncAck, body: Payload, client: AsyncWebClie
         table = ui.draft_table(draft) | {"name": "test", "channel": draft.channel or "C0TEST"}
         config, watcher = await watching.catalog.for_trial(table)
     except WatcherFieldError as error:
-        blocks = ui.trial_problem(t("watch.test.invalid", lang, field=error.field, error=error.message))
+        blocks = ui.trial_problem(t("watch.test.invalid", lang, problem=ui.field_error(error, lang)))
     else:
         trial = await watching.catalog.trial(config, watcher)
         blocks = ui.trial_blocks(trial, watcher=draft.editing or draft.name or "test",
@@ -212,7 +216,7 @@ async def handle_submitted(
         table = ui.draft_table(draft)
         config, watcher = await catalog.validate(table, editing=draft.editing)
     except WatcherFieldError as error:
-        await ack(response_action="errors", errors=ui.errors_for(error, draft))
+        await ack(response_action="errors", errors=ui.errors_for(error, draft, lang))
         return
     await ack()
     notes = [await join(client, config.channel, lang)]

@@ -151,7 +151,7 @@ async def test_once_sends_the_queued_removals_after_the_cards_and_its_dry_run_co
     feeds.add("/caen-tram", feed([("2", "tram strike"), ("1", "tram late")]))
     code, out, _ = await run_cli(tmp_path, env, "once", "--dry-run")
     assert code == 0
-    assert "tram strike" in out and "1 removal(s) of the bot's messages" in out and "Content removed" not in out
+    assert "tram strike" in out and "1 removal of the bot's messages" in out and "Content removed" not in out
     assert slack.calls_to("chat.update") == []
     code, out, _ = await run_cli(tmp_path, env, "once")
     assert code == 0 and "still queued" not in out
@@ -535,3 +535,56 @@ async def test_start_up_says_where_prompts_go_and_refuses_labels_that_are_not_pu
     assert refused.startswith("veilleur: configuration error: WATCHERS_FILE")
     assert "author '@rival', field 'labels': 'opposition' is not a public role" in refused
     assert "PRIVACY_PROFILE=public-body" in refused and "@jdupont" not in err
+
+
+async def test_a_source_that_cannot_be_found_is_reported_in_french(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    (tmp_path / "watchers.toml").write_text(
+        '[[watcher]]\nname = "mairie"\nsource = "rss"\nurl = "http://veilleur-test.invalid/feed"\nquery = "tram"\n'
+        f'channel = "{channel_of("mairie")}"\ninterval = "30s"\n'
+    )
+    env = env_for(tmp_path, slack, HEALTH_ALERT_AFTER="1", BOT_LANGUAGE="fr")
+    code, _, _ = await run_cli(tmp_path, env, "once")
+    assert code == 1
+    (alert,) = slack.posted_messages(channel_of("mairie"))
+    text = alert["blocks"][0]["text"]["text"]
+    assert text.startswith(":warning: La veille mairie (RSS) a échoué 1 fois depuis ")
+    assert text.endswith(
+        "\u202f: hôte veilleur-test.invalid introuvable pour http://veilleur-test.invalid/feed (le nom ne se résout "
+        "pas\u202f: vérifiez l’adresse et le DNS de cette machine)"
+    )
+    assert "cannot" not in str(alert)
+
+
+async def test_the_command_line_speaks_bot_language(tmp_path: Path, slack: FakeSlack, feeds: FeedServer) -> None:
+    write_watchers(tmp_path / "watchers.toml", feeds, "caen-tram", "panne")
+    feeds.add("/caen-tram", feed([("1", "tram late")]))
+    feeds.set_status("/panne", 404)
+    env = env_for(tmp_path, slack, BOT_LANGUAGE="fr")
+    code, out, _ = await run_cli(tmp_path, env, "once")
+    assert code == 1
+    lines = out.replace("\u202f", " ").splitlines()
+    assert "caen-tram : 1 publication lue, 1 correspondante, 1 nouvelle ; premier relevé : 1 enregistrée sans être " \
+        "publiée (backfill = N publie les plus récentes)" in lines
+    assert f"panne : ÉCHEC : HTTP 404 Not Found de {feeds.url('/panne')} (introuvable : vérifiez l’URL)" in lines
+
+    feeds.add("/caen-tram", feed([("2", "tram strike"), ("3", "tram works"), ("1", "tram late")]))
+    code, out, _ = await run_cli(tmp_path, env, "once", "--dry-run")
+    out = out.replace("\u202f", " ")
+    assert "caen-tram : 3 publications lues, 3 correspondantes, 2 nouvelles ; 2 à publier" in out
+    assert "Nouvelle mention sur RSS" in out or "veille : caen-tram" in out
+
+    code, out, _ = await run_cli(tmp_path, env, "status")
+    header, *rows = out.replace("\u202f", " ").splitlines()
+    assert header.split() == ["veille", "source", "canal", "dernier", "succès", "échecs", "dernière", "erreur"]
+    panne = next(row for row in rows if row.startswith("panne "))
+    assert "jamais" in panne and "1 depuis " in panne and "(introuvable : vérifiez" in panne
+    assert "never" not in out and "since" not in out
+
+    code, _, err = await run_cli(tmp_path, env_for(tmp_path, slack, BOT_LANGUAGE="fr", DIGEST_CHANNEL=""), "digest")
+    assert code == 1
+    assert err.strip().replace("\u202f", " ") == (
+        "aucune destination pour la synthèse : réglez DIGEST_CHANNEL, ou digest = true sur une veille (ou utilisez "
+        "--dry-run)"
+    )

@@ -27,6 +27,7 @@ from veilleur.assist.drafting import Drafter
 from veilleur.assist.llm import LLM, llm_destination
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
+from veilleur.core.i18n import Phrase
 from veilleur.core.settings import Settings, SettingsError, require_slack_connection
 from veilleur.core.watcher_config import (
     AuthorLabel,
@@ -45,7 +46,7 @@ from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.privacy_key import PrivacyKey
-from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_reason
+from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_phrase
 from veilleur.storage.suppressions import CollectionGate
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
 from veilleur.watching.health import SourceHealth
@@ -82,12 +83,12 @@ def open_store(settings: Settings, *, copy: bool = False) -> Store:
     try:
         return Store.open_copy(settings.database_path) if copy else Store.open(settings.database_path)
     except DatabaseError as error:
-        if reason := unavailable_reason(error, settings.database_path):
+        if reason := unavailable_phrase(error, settings.database_path):
             raise DatabaseUnavailable(reason) from None
         raise _unusable_database_path(settings, str(error)) from None
     except OSError as error:
         if error.errno == errno.ENOSPC:
-            raise DatabaseUnavailable(f"disk is full ({settings.database_path}): free some space") from None
+            raise DatabaseUnavailable(Phrase.of("db.full", where=f" ({settings.database_path})")) from None
         raise _unusable_database_path(settings, error.strerror or str(error)) from None
 
 

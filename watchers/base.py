@@ -23,6 +23,7 @@ import httpx
 from aiohttp import ClientSession
 from httpx_aiohttp import AiohttpTransport
 
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention
 from veilleur.core.query import Clause
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
@@ -30,6 +31,8 @@ from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 USER_AGENT = "Veilleur/0.1 (self-hosted community listening bot for Slack; +https://github.com/veilleur/veilleur)"
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
+# HTTP errors with a sentence saying what to do (error.http.<status>); any 5xx has one too.
+EXPLAINED_STATUSES = frozenset({401, 403, 404, 410, 429})
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 # The read timeout restarts at every chunk, so a source sending a byte every few seconds would never time out: the
 # whole answer, from the request to its last byte, must come within this. Above connect + read, below a poll's 60 s.
@@ -54,22 +57,25 @@ class PollResult:
 class SourceError(Exception):
     """A poll failed in a way worth telling the team about (HTTP error, bad payload, auth).
 
-    `retry_after` (seconds) is set when the source asked us to slow down; `status` is the HTTP status when the
-    source answered with an error (so a watcher can name the env var to check on a 401/403); `code` is the error
-    name of a JSON error body, `{"error": "ExpiredToken"}` (to tell an expired session from a bad request);
-    `body` is the start of an error answer, for APIs whose error names sit deeper (Google's, Meta's Graph API).
+    `phrase` says it in any language (`str(error)` is its English); a plain message, for a rare error, becomes a
+    `technical` phrase. `retry_after` (seconds) is set when the source asked us to slow down; `status` is the HTTP
+    status when the source answered with an error (so a watcher can name the env var to check on a 401/403); `code`
+    is the error name of a JSON error body, `{"error": "ExpiredToken"}` (to tell an expired session from a bad
+    request); `body` is the start of an error answer, for APIs whose error names sit deeper (Google's, Meta's
+    Graph API).
     """
 
     def __init__(
         self,
-        message: str,
+        message: str | Phrase,
         *,
         retry_after: float | None = None,
         status: int | None = None,
         code: str | None = None,
         body: bytes = b"",
     ) -> None:
-        super().__init__(message)
+        self.phrase = message if isinstance(message, Phrase) else technical(message)
+        super().__init__(str(self.phrase))
         self.retry_after = retry_after
         self.status = status
         self.code = code
@@ -104,7 +110,7 @@ class RateLimits:
         """Sleep until the host's budget resets; past `max_wait` give up this poll rather than block it."""
         delay = self.delay(url)
         if delay > self.max_wait:
-            raise SourceError(f"{host_of(url)} rate limit nearly spent; waiting {delay:.0f}s", retry_after=delay)
+            raise SourceError(Phrase.of("error.rate_limit", host=host_of(url), count=round(delay)), retry_after=delay)
         if delay:
             await asyncio.sleep(delay)
 
@@ -225,16 +231,17 @@ async def _request(
             return response, await _read_bounded(response, url, max_bytes)
     except TimeoutError:
         if not whole_answer.expired():
-            raise SourceError(f"{url} did not answer in time") from None
-        raise SourceError(f"{url} was still sending its answer after {deadline:.0f}s (too slow; gave up)") from None
+            raise SourceError(Phrase.of("error.timeout", url=url)) from None
+        raise SourceError(Phrase.of("error.too_slow", url=url, count=round(deadline))) from None
     except httpx.TooManyRedirects:
-        raise SourceError(f"{url} redirects more than {MAX_REDIRECTS} times (a redirect loop?)") from None
+        raise SourceError(Phrase.of("error.redirects", url=url, count=MAX_REDIRECTS)) from None
     except httpx.ConnectTimeout as error:
         raise _connect_failure(url, error) from None
     except httpx.TimeoutException:
-        raise SourceError(f"{url} did not answer in time") from None
+        raise SourceError(Phrase.of("error.timeout", url=url)) from None
     except httpx.HTTPError as error:
-        raise SourceError(f"could not reach {url}: {error.__class__.__name__} {error}".strip()) from None
+        detail = f"{error.__class__.__name__} {error}".strip()
+        raise SourceError(Phrase.of("error.unreachable", url=url, detail=detail)) from None
 
 
 async def _error_body(response: httpx.Response, url: str) -> bytes:
@@ -269,12 +276,12 @@ async def _read_bounded(response: httpx.Response, url: str, max_bytes: int) -> b
                     raise _too_large(url, max_bytes)
                 body += piece
         except zlib.error as error:
-            raise SourceError(f"{url} sent a compressed answer that does not decompress: {error}") from None
+            raise SourceError(Phrase.of("error.bad_compression", url=url, detail=str(error))) from None
     return bytes(body)
 
 
 def _too_large(url: str, max_bytes: int) -> SourceError:
-    return SourceError(f"{url} sent an answer larger than {max_bytes / 1024 / 1024:.0f} MB; it was not read")
+    return SourceError(Phrase.of("error.too_large", url=url, count=round(max_bytes / 1024 / 1024)))
 
 
 class _Inflater:
@@ -313,10 +320,10 @@ def _inflaters(content_encoding: str, url: str) -> list[_Inflater]:
     """Decoders for a Content-Encoding header, in the order to apply them (the last coding applied comes first)."""
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
     if len(codings) > MAX_ENCODINGS:
-        raise SourceError(f"{url} sent an answer compressed {len(codings)} times over; refused")
+        raise SourceError(Phrase.of("error.compressed_too_often", url=url, count=len(codings)))
     unknown = [coding for coding in codings if coding not in ("gzip", "x-gzip", "deflate")]
     if unknown:
-        raise SourceError(f"{url} sent an answer compressed as {unknown[0][:40]!r}, which was not asked for")
+        raise SourceError(Phrase.of("error.unknown_encoding", url=url, encoding=repr(unknown[0][:40])))
     return [_Inflater("deflate" if coding == "deflate" else "gzip") for coding in reversed(codings)]
 
 
@@ -346,20 +353,19 @@ def _connect_failure(url: str, error: httpx.ConnectTimeout) -> SourceError:
         cause = cause.__cause__
     host = urlsplit(url).hostname or url
     if isinstance(cause, PermissionError):
-        # url_safety refuses a forbidden address this way, naming it.
-        return SourceError(f"not allowed to connect for {url}: {cause.strerror or cause}")
+        # url_safety refuses a forbidden address this way, naming it (as a phrase of its own when it has one).
+        reason = getattr(cause, "phrase", None)
+        reason = reason if isinstance(reason, Phrase) else technical(str(cause.strerror or cause))
+        return SourceError(Phrase.of("error.not_allowed", url=url, reason=reason))
     if isinstance(cause, socket.gaierror):
-        return SourceError(
-            f"cannot find the host {host} for {url}"
-            " (the name does not resolve: check the address and this machine's DNS)"
-        )
+        return SourceError(Phrase.of("error.dns", host=host, url=url))
     if isinstance(cause, ConnectionRefusedError):
-        return SourceError(f"{host} refused the connection for {url} (is the server down, or the port wrong?)")
+        return SourceError(Phrase.of("error.refused", host=host, url=url))
     if isinstance(cause, ssl.SSLError):
-        return SourceError(f"no secure connection to {host} for {url}: {cause.reason or cause}")
+        return SourceError(Phrase.of("error.tls", host=host, url=url, detail=str(cause.reason or cause)))
     if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
-        return SourceError(f"could not connect to {host} for {url}: {cause.strerror or cause}")
-    return SourceError(f"{url} did not answer in time")
+        return SourceError(Phrase.of("error.connect", host=host, url=url, detail=str(cause.strerror or cause)))
+    return SourceError(Phrase.of("error.timeout", url=url))
 
 
 def raise_for_status(response: httpx.Response, url: str, *, code: str | None = None, body: bytes = b"") -> None:
@@ -367,16 +373,13 @@ def raise_for_status(response: httpx.Response, url: str, *, code: str | None = N
     if response.status_code < 400:
         return
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    hint = {
-        401: "check the credentials",
-        403: "access denied; check the credentials or whether the resource is private",
-        404: "check the URL",
-        410: "the resource is gone; remove or fix this watcher",
-        429: "rate limited; slowing down",
-    }.get(response.status_code, "the server had a problem" if response.status_code >= 500 else "")
-    reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    number = response.status_code
+    key = "error.http.5xx" if number >= 500 else "error.http"
+    if number in EXPLAINED_STATUSES:
+        key = f"error.http.{number}"
+    status = f"HTTP {number} {response.reason_phrase}".strip()
     raise SourceError(
-        f"{reason} from {url}" + (f" ({hint})" if hint else ""),
+        Phrase.of(key, status=status, url=url),
         retry_after=retry_after,
         status=response.status_code,
         code=code,
@@ -431,22 +434,22 @@ def _json(body: bytes, *, url: str, content_type: str | None) -> Any:
     try:
         return json.loads(body)
     except UnicodeDecodeError as error:
-        raise SourceError(f"{url} did not send valid JSON: {error.reason} at byte {error.start}") from None
+        raise SourceError(Phrase.of("error.bad_json", url=url, detail=error.reason, position=error.start)) from None
     except ValueError:
-        raise SourceError(f"{url} did not send valid JSON: got {describe_body(body, content_type)}") from None
+        raise SourceError(Phrase.of("error.not_json", url=url, body=describe_body(body, content_type))) from None
 
 
-def describe_body(data: bytes, content_type: str | None) -> str:
+def describe_body(data: bytes, content_type: str | None) -> Phrase:
     """A short account of a body that is not what was expected, for the error shown to the team."""
     head = data.lstrip()[:512].lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
-        what = "an HTML page"
+        what = Phrase.of("error.body.html")
     elif not head:
-        what = "an empty body"
+        what = Phrase.of("error.body.empty")
     else:
         snippet = data.lstrip()[:DESCRIBED_BYTES].decode("utf-8", errors="replace")
-        what = f"content starting {snippet!r}"
-    return f"{what} ({content_type})" if content_type else what
+        what = Phrase.of("error.body.content", start=repr(snippet))
+    return Phrase.of("error.body.typed", body=what, content_type=content_type) if content_type else what
 
 
 def _error_code(body: bytes) -> str | None:

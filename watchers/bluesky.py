@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
 from watchers.base import (
@@ -111,8 +112,8 @@ class BlueskySession:
             if error.status not in (400, 401, 403):
                 raise
             raise SourceError(
-                f"Bluesky login on {self.base_url} failed{_code_note(error)}: check {HANDLE_ENV} and "
-                f"{PASSWORD_ENV} ({APP_PASSWORD_HINT})",
+                Phrase.of("error.bluesky.login", url=self.base_url, code=_code_note(error), handle_env=HANDLE_ENV,
+                          password_env=PASSWORD_ENV),
                 status=error.status,
                 code=error.code,
             ) from None
@@ -389,10 +390,13 @@ def _session_tokens(body: Any, url: str) -> _Tokens:
 
 def _explained(error: SourceError) -> SourceError:
     """`error` with what to check: the credentials on 401/403, the API's error name otherwise."""
-    hint = f": check {HANDLE_ENV} and {PASSWORD_ENV}" if error.status in (401, 403) else ""
-    return SourceError(
-        f"{error}{_code_note(error)}{hint}", retry_after=error.retry_after, status=error.status, code=error.code
-    )
+    code = _code_note(error)
+    if error.status in (401, 403):
+        explained = Phrase.of("error.bluesky.credentials", error=error.phrase, code=code, handle_env=HANDLE_ENV,
+                              password_env=PASSWORD_ENV)
+    else:
+        explained = Phrase.of("error.with_code", error=error.phrase, code=code)
+    return SourceError(explained, retry_after=error.retry_after, status=error.status, code=error.code)
 
 
 def _code_note(error: SourceError) -> str:

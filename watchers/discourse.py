@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.core.text import html_to_text, one_line
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
@@ -180,8 +181,8 @@ class DiscourseWatcher:
         except SourceError as error:
             if error.status in (401, 403):
                 raise SourceError(
-                    f"{error}: the forum refused access; if it requires login, set {self.key_env} and "
-                    f"{self.username_env} (an API key and the user it acts as), and check their values",
+                    Phrase.of("error.discourse.refused", error=error.phrase, key_env=self.key_env,
+                              user_env=self.username_env),
                     retry_after=error.retry_after,
                     status=error.status,
                 ) from None

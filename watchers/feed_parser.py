@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 import fastfeedparser
 import feedparser
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.text import collapse_blanks, html_to_text, one_line
 from watchers.base import describe_body
 
@@ -88,7 +89,12 @@ class ParsedFeed:
 
 
 class FeedError(ValueError):
-    """The bytes are not a feed at all (an HTML page, JSON that is not a JSON Feed, an empty body...)."""
+    """The bytes are not a feed at all (an HTML page, JSON that is not a JSON Feed, an empty body...): `phrase`
+    says why, `str()` in English."""
+
+    def __init__(self, phrase: Phrase) -> None:
+        super().__init__(str(phrase))
+        self.phrase = phrase
 
 
 def parse_feed(data: bytes, *, url: str = "", content_type: str | None = None) -> ParsedFeed:
@@ -99,16 +105,16 @@ def parse_feed(data: bytes, *, url: str = "", content_type: str | None = None) -
     Raises `FeedError` when the bytes hold no feed; never anything else.
     """
     if not data.strip():
-        raise FeedError("got an empty body")
+        raise FeedError(Phrase.of("error.feed.empty"))
     document = utf8_document(data, content_type)
     if b"<!ENTITY" in document and entity_expansion(document) > MAX_ENTITY_EXPANSION:
-        raise FeedError("its entities would expand to more than 1 MB (an XML bomb?), refused")
+        raise FeedError(Phrase.of("error.feed.bomb"))
     fast = None if _fastfeedparser_misreads(document) else _parse_with_fastfeedparser(repair_entities(document))
     if fast is not None and _is_complete(fast, document):
         return _feed_from_fastfeedparser(fast, document, url)
     slow = _parse_with_feedparser(document, url)
     if slow is None:
-        raise FeedError(f"got {_describe(data, content_type)}, not a readable feed")
+        raise FeedError(Phrase.of("error.feed.not_a_feed", body=_describe(data, content_type)))
     return _feed_from_feedparser(slow, url)
 
 
@@ -464,8 +470,9 @@ def _clean_lang(value: str | None) -> str | None:
     return value or None
 
 
-def _describe(data: bytes, content_type: str | None) -> str:
+def _describe(data: bytes, content_type: str | None) -> Phrase:
     """A short account of bytes that are not a feed, for the error shown to the team."""
     if data.lstrip()[:1] in (b"{", b"["):
-        return "JSON that is not a JSON Feed" + (f" ({content_type})" if content_type else "")
+        what = Phrase.of("error.body.json_not_feed")
+        return Phrase.of("error.body.typed", body=what, content_type=content_type) if content_type else what
     return describe_body(data, content_type)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.core.text import html_to_text
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
@@ -256,12 +257,13 @@ class MastodonWatcher:
             if error.status not in (401, 403):
                 raise
             if with_token:
-                hint = f"check {self.token_env}: it must be a valid token of {instance} with the read:statuses scope"
+                explained = Phrase.of("error.mastodon.bad_token", error=error.phrase, env=self.token_env,
+                                      instance=instance)
             elif instance == self.base_url:
-                hint = f"this instance needs a login for this: set {self.token_env} (a token with read:statuses)"
+                explained = Phrase.of("error.mastodon.needs_token", error=error.phrase, env=self.token_env)
             else:
-                hint = "this instance needs a login for this: watch it in its own watcher, as base_url, with a token"
-            raise SourceError(f"{error}; {hint}", retry_after=error.retry_after, status=error.status) from None
+                explained = Phrase.of("error.mastodon.needs_own_watcher", error=error.phrase)
+            raise SourceError(explained, retry_after=error.retry_after, status=error.status) from None
 
 
 def status_to_mention(

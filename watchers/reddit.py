@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.core.text import one_line
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
@@ -46,7 +47,6 @@ OPTIONS = frozenset({"q", "search", "subreddits", "comments", "auth_url"})
 SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 BASE36 = re.compile(r"^[a-z0-9]{1,16}$")
 ARTICLE_IN_URL = re.compile(r"/comments/([a-z0-9]{1,16})(?:/|$)")
-CREDENTIALS_HINT = "check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"
 
 
 @dataclass
@@ -220,7 +220,7 @@ class RedditWatcher:
         except SourceError as error:
             if error.status in (400, 401, 403):
                 raise SourceError(
-                    f"{error}: Reddit refused the app credentials; {CREDENTIALS_HINT}",
+                    Phrase.of("error.reddit.app_refused", error=error.phrase),
                     retry_after=error.retry_after,
                     status=error.status,
                 ) from None
@@ -229,20 +229,17 @@ class RedditWatcher:
         if not isinstance(value, str) or not value:
             reason = body.get("error") if isinstance(body, dict) else None
             said = f" ({one_line(str(reason))[:60]})" if reason else ""
-            raise SourceError(f"Reddit did not grant a token{said}; {CREDENTIALS_HINT}")
+            raise SourceError(Phrase.of("error.reddit.no_token", said=said))
         lifetime = body.get("expires_in")
         seconds = float(lifetime) if isinstance(lifetime, int | float) and not isinstance(lifetime, bool) else 3600.0
         return value, time.monotonic() + max(0.0, seconds - TOKEN_MARGIN)
 
 
 def explain_api_error(error: SourceError) -> SourceError:
-    hint = {
-        401: f"Reddit refused the token; {CREDENTIALS_HINT}",
-        403: f"the subreddit may be private, quarantined or banned, or the app lacks API access; {CREDENTIALS_HINT}",
-    }.get(error.status or 0)
-    if hint is None:
+    key = {401: "error.reddit.token_refused", 403: "error.reddit.forbidden"}.get(error.status or 0)
+    if key is None:
         return error
-    return SourceError(f"{error}: {hint}", retry_after=error.retry_after, status=error.status)
+    return SourceError(Phrase.of(key, error=error.phrase), retry_after=error.retry_after, status=error.status)
 
 
 def auth_url(config: WatcherConfig) -> str:

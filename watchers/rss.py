@@ -7,6 +7,7 @@ import re
 from functools import partial
 from typing import Any
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import WatcherConfig
 from watchers.base import PollResult, SourceError, WatcherContext, fetch, parse_off_loop, raise_for_status
@@ -38,7 +39,7 @@ class RssWatcher:
         try:
             mentions = await parse_off_loop(read, body)
         except FeedError as error:
-            raise SourceError(f"{self.url} is not a readable feed: {error}") from None
+            raise SourceError(Phrase.of("error.feed", url=self.url, reason=error.phrase)) from None
         return PollResult(mentions, next_cursor)
 
     def _mentions(self, body: bytes, *, url: str, content_type: str | None) -> list[Mention]:

@@ -59,6 +59,9 @@ def fetcher_for(store: Store, client: AsyncWebClient | None, watchers: dict | No
         ("3d", WindowRef(timedelta(days=3))),
         ("12h", WindowRef(timedelta(hours=12))),
         ("1w", WindowRef(timedelta(weeks=1))),
+        ("3j", WindowRef(timedelta(days=3))),
+        ("2sem", WindowRef(timedelta(weeks=2))),
+        ("1 SEM", WindowRef(timedelta(weeks=1))),
         ("https://team.slack.com/archives/C0TEAM/p1700000000000100",
          MessageRef("C0TEAM", "1700000000.000100")),
         ("<https://team.slack.com/archives/C0TEAM/p1700000000000200?thread_ts=1700000000.000100&amp;cid=C0TEAM>",
@@ -66,6 +69,7 @@ def fetcher_for(store: Store, client: AsyncWebClient | None, watchers: dict | No
         ("https://mastodon.social/@ann/1", UrlRef("https://mastodon.social/@ann/1")),
         ("<https://news.ycombinator.com/item?id=1|hn>", UrlRef("https://news.ycombinator.com/item?id=1")),
         ("99d", None),
+        ("5s", None),
         ("0h", None),
         ("tram", None),
         ("javascript:alert(1)", None),
@@ -204,7 +208,7 @@ async def test_a_failing_source_leaves_the_mention_alone_and_says_why(store: Sto
     finally:
         await http.aclose()
     assert [post.text for post in conversation.posts] == ["Is there anywhere to eat on Sandhill Road?"]
-    assert conversation.problem == "conversation.source_failed" and "503" in conversation.problem_detail
+    assert conversation.problem == "conversation.source_failed" and "503" in str(conversation.problem_detail)
 
 
 async def test_a_mention_whose_watcher_is_gone_is_summarised_alone(store: Store) -> None:

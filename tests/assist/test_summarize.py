@@ -239,7 +239,8 @@ async def test_a_spent_budget_falls_back_without_asking(
         task="earlier", model="m", prompt_tokens=1000, completion_tokens=5, outcome="ok", seconds=1
     )
     summary = await subject.summarize(conversation([post("Tram late")]))
-    assert summary.fallback == "budget" and "1005 of 1000" in summary.fallback_detail
+    assert summary.fallback == "budget" and "1005 of 1000" in str(summary.fallback_detail)
+    assert "1005 jetons sur 1000 utilisés" in summary.fallback_detail.say("fr")
     assert openai_api.requests == []
 
 

@@ -82,13 +82,13 @@ def test_the_numbers_shown_are_the_summary_numbers() -> None:
                StanceLine("neutral", 6, 15, 6, None, ()), StanceLine("question", 2, 5, 2, None, ()))
     summary = llm_summary(conversation, stances=stances, labelled=(), influential=(), questions=())
     texts = section_texts(summary_message(summary, "en"))
-    assert "For: *12* (30%) · 5 authors · reach 12.3K" in texts["stances"]
-    assert "Against: *20* (50%) · 3 authors · including opposition 4" in texts["stances"]
+    assert "For: *12* messages (30%) · 5 authors · reach 12.3K" in texts["stances"]
+    assert "Against: *20* messages (50%) · 3 authors · including opposition 4" in texts["stances"]
     assert "40 messages covered" in texts["title"] and "Reddit" in texts["title"]
     assert "from 3 parts" in texts["how"]
     french = section_texts(summary_message(summary, "fr"))
-    assert "Pour : *12* (30 %) · 5 auteurs · audience 12,3\u00a0k" in french["stances"]
-    assert "Contre : *20* (50 %) · 3 auteurs · dont opposition 4" in french["stances"]
+    assert "Pour\u202f: *12* messages (30\u202f%) · 5 auteurs · audience 12,3\u00a0k" in french["stances"]
+    assert "Contre\u202f: *20* messages (50\u202f%) · 3 auteurs · dont opposition 4" in french["stances"]
 
 
 @pytest.mark.parametrize(
@@ -117,10 +117,11 @@ def test_extractive_next_steps_follow_from_the_figures() -> None:
 
 
 def test_windows_read_naturally() -> None:
-    assert window_text(timedelta(hours=24), "en") == "1 day"
-    assert window_text(timedelta(days=3), "fr") == "3 jours"
-    assert window_text(timedelta(hours=12), "en") == "12 hours"
-    assert window_text(timedelta(weeks=2), "en") == "2 weeks"
+    assert window_text(timedelta(hours=24), "en") == "the last day"
+    assert window_text(timedelta(hours=24), "fr") == "le dernier jour"
+    assert window_text(timedelta(days=3), "fr") == "les 3 derniers jours"
+    assert window_text(timedelta(hours=12), "en") == "the last 12 hours"
+    assert window_text(timedelta(weeks=2), "en") == "the last 2 weeks"
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -179,7 +180,7 @@ def test_with_reach_tiers_a_summary_shows_tiers_and_what_a_stance_reaches_at_lea
     stat = AuthorStat(author="Ann", handle="@ann", reach=1000, posts=3, labels=("journalist",), stances=())
     summary = llm_summary(conversation, stances=stances, influential=(stat,), labelled=(stat,), questions=())
     texts = section_texts(summary_message(summary, "en"))
-    assert "For: *12* (30%) · 5 authors · reach at least 12K" in texts["stances"]
+    assert "For: *12* messages (30%) · 5 authors · reach at least 12K" in texts["stances"]
     assert "*Ann* · 1K–10K followers · 3 messages · journalist" in texts["influential"]
     assert "1,000" not in texts["influential"] and "1K followers" not in texts["influential"]
     french = section_texts(summary_message(summary, "fr"))

@@ -107,8 +107,8 @@ def test_every_section_in_both_languages(lang: str) -> None:
         assert "Against 60%" in text and "Median time to answer: 3 h 20 min" in text
         assert "Written by an LLM" in text
     else:
-        assert "*20* mentions trouvées" in text and "↑ 50 % par rapport à la période précédente" in text
-        assert "Contre 60 %" in text and "Délai médian de réponse : 3 h 20 min" in text
+        assert "*20* mentions trouvées" in text and "↑ 50\u202f% par rapport à la période précédente" in text
+        assert "Contre 60\u202f%" in text and "Délai médian de réponse\u202f: 3 h 20 min" in text
         assert "Rédigé par un LLM" in text
 
 
@@ -150,7 +150,7 @@ def test_a_quiet_day() -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée : parks.")]
+    ("lang", "expected"), [("en", "Not polled yet: parks."), ("fr", "Pas encore relevée\u202f: parks.")]
 )
 def test_a_watcher_not_polled_yet_is_named_and_nothing_claims_every_watcher_worked(lang: str, expected: str) -> None:
     message = digest_message(
@@ -168,7 +168,7 @@ def test_sparklines_scale_to_the_busiest_day() -> None:
     assert sparkline([]) == ""
 
 
-@pytest.mark.parametrize(("lang", "label"), [("en", "Last 7 days: "), ("fr", "7 derniers jours : ")])
+@pytest.mark.parametrize(("lang", "label"), [("en", "Last 7 days: "), ("fr", "7 derniers jours\u202f: ")])
 def test_the_volume_has_a_7_day_trend_line_overall_and_per_watcher(lang: str, label: str) -> None:
     days = [date(2026, 3, 4) + timedelta(days=n) for n in range(7)]
     trend = digest(daily_volume={"tram": list(zip(days, [0, 1, 2, 3, 4, 5, 6], strict=True)),
@@ -190,3 +190,47 @@ def test_with_reach_tiers_the_digest_shows_tiers_and_no_follower_count(lang: str
     assert tier in top_line
     assert f"Ann ({tier})" in text  # the theme's influential author
     assert "12.3K" not in text and "12,3\u00a0k" not in text
+
+
+def section(message: dict, block_id: str) -> str:
+    return next(block for block in message["blocks"] if block.get("block_id") == block_id)["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "overall", "first"),
+    [
+        ("en", "none in the previous period · none in the 7 days before", "• tram: *12* mentions (none before)"),
+        ("fr", "aucune sur la période précédente · aucune sur les 7 jours d’avant",
+         "• tram : *12* mentions (aucune auparavant)"),
+    ],
+)
+def test_with_nothing_to_compare_the_volume_says_there_was_none_before(lang: str, overall: str, first: str) -> None:
+    fresh = Volume("tram", 12, 0, 0, Change("new", None), Change("new", None))
+    message = digest_message(digest(overall=replace(fresh, name=""), by_watcher=(fresh, volume("parks"))),
+                             Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS)
+
+    text = section(message, "volume").replace("\u202f", " ")
+    assert overall in text and first in text
+    assert "new" not in text.split() and "nouveau" not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "figures", "expected"),
+    [
+        ("fr", EscalationFigures(0, 1, 2, (), None), "0 ouvert · 1 avec réponse · *2* en attente de réponse"),
+        ("fr", EscalationFigures(2, 0, 1, (), None), "2 ouverts · 0 avec réponse · *1* en attente de réponse"),
+        ("en", EscalationFigures(1, 2, 0, (), None), "1 opened · 2 answered · *0* waiting for an answer"),
+    ],
+)
+def test_each_escalation_count_agrees_with_its_own_noun(lang: str, figures: EscalationFigures, expected: str) -> None:
+    message = digest_message(digest(escalations=figures), Narrative("Calm.", by_llm=True), lang=lang, tz=PARIS)
+
+    assert expected in section(message, "escalations")
+    assert section(message, "escalations").startswith("*Signalements*" if lang == "fr" else "*Escalations*")
+
+
+def test_one_interaction_is_singular() -> None:
+    one = replace(top(1), engagement=1)
+    text = section(digest_message(digest(top_mentions=(one,)), Narrative("Calm.", by_llm=True), lang="en", tz=PARIS),
+                   "top")
+    assert "· 1 interaction" in text and "1 interactions" not in text

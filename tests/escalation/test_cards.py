@@ -100,7 +100,7 @@ def test_an_open_escalation_pings_its_officials_and_offers_every_next_step(menti
         ":rotating_light: *Escalation #12* · Sent to <@U0MAYOR>, <@U0DEPUTY> by <@U0ANN>, <@U0BOB>"
     )
     assert block(built, "people")["text"]["text"] == (
-        "*For:* <@U0MAYOR>, <@U0DEPUTY>\n*Raised by:* <@U0ANN>, <@U0BOB> · 24 Nov 2026 09:00"
+        "*For:* <@U0MAYOR>, <@U0DEPUTY>\n*Escalated by:* <@U0ANN>, <@U0BOB> · 24 Nov 2026 09:00"
     )
     assert "Tram line closed" in block(built, "body")["text"]["text"]
     assert block(built, "notes")["text"]["text"] == "*Notes*\n<@U0BOB>: Please answer today"
@@ -140,8 +140,8 @@ def test_the_answer_and_the_response_times_show_once_closed(mention: Mention) ->
 def test_a_dismissed_escalation_shows_its_reason_and_times_in_french(mention: Mention) -> None:
     built = message(escalation("not_ours"), mention, lang="fr")
     assert block(built, "head")["text"]["text"].endswith("Pas pour nous, selon <@U0MAYOR>")
-    assert block(built, "reason")["text"]["text"] == "*Motif :* The region runs the trams."
-    assert block(built, "times")["elements"][0]["text"] == "Délais : clos en 1 j 2 h"
+    assert block(built, "reason")["text"]["text"] == "*Motif\u202f:* The region runs the trams."
+    assert block(built, "times")["elements"][0]["text"] == "Délais\u202f: clos en 1 j 2 h"
     assert built["text"].startswith("Signalement n° 12 pour <@U0MAYOR>")
 
 

@@ -73,3 +73,14 @@ async def test_the_messages_tab_does_not_publish(make_bot: BotFactory) -> None:
     await bot.send(home_opened(bot, "U0BOB"))
     calls = await eventually(lambda: bot.slack.calls_to("views.publish"))
     assert [call.args["user_id"] for call in calls] == ["U0BOB"]
+
+
+async def test_in_french_no_escalation_is_said_once_without_a_zero(make_bot: BotFactory) -> None:
+    bot = await make_bot(BOT_LANGUAGE="fr")
+    await bot.send(home_opened(bot, "U0ANN"))
+    (call,) = await bot.slack.wait_for_calls("views.publish")
+    blocks = call.args["view"]["blocks"]
+    title = next(block for block in blocks if block.get("block_id") == "escalations_title")["text"]["text"]
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert title == "Aucun signalement en cours"
+    assert text.count("signalement") == 1 and "0 signalement" not in text

@@ -62,7 +62,7 @@ async def test_watch_test_is_refused_past_the_quota_without_fetching(services: S
     assert quota.wait(USER) == 0  # the one test allowed is used up
     ack, respond = Recorder(), Recorder()
     await watch.handle_watch(ack, command("test tram"), UNUSED_CLIENT, respond, watching=watching_of(services, quota))
-    refusal = t("watch.test.too_many", LANG, limit=1, seconds=60)
+    refusal = "Too many tests: at most 1 a minute for each person. Try again in 60 seconds."
     assert ack.calls == [{"response_type": "ephemeral", "text": refusal}]
     assert respond.calls == []  # no "running" message, no trial
 

@@ -108,8 +108,8 @@ async def test_whoever_is_not_an_admin_is_refused_and_nothing_is_looked_up(bot: 
     response, response_url = await bot.slash("/privacy", text, user_id=PASSER_BY)
     assert response.json() == {
         "response_type": "ephemeral",
-        "text": "Only <@U0ADMIN> can use /privacy (ADMIN_USERS, ADMIN_GROUP): it exports and erases what Veilleur "
-        "holds about people.",
+        "text": "Only <@U0ADMIN> can use /privacy (ADMIN_USERS): it exports and erases what Veilleur holds about "
+        "people.",
     }
     assert bot.slack.files == {} and bot.slack.calls_to("conversations.open") == []
     assert audit_rows(bot) == [] and bot.responses_to(response_url) == []

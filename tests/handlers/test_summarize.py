@@ -38,7 +38,8 @@ def blocks_text(message: dict[str, Any]) -> str:
 def stance_counts(message: dict[str, Any]) -> dict[str, str]:
     """"For: *3* (30%)" → {"For": "3 (30%)"}, read from the Stances section."""
     stances = next(b for b in message["blocks"] if b.get("block_id") == "stances")["text"]["text"]
-    return {m[1]: f"{m[2]} ({m[3]})" for m in re.finditer(r"• (\w+) ?: \*(\d+)\* \((\d+ ?%)\)", stances)}
+    lines = re.finditer(r"• (\w+)\u202f?: \*(\d+)\* messages? \((\d+\u202f?%)\)", stances)
+    return {m[1]: f"{m[2]} ({m[3]})" for m in lines}
 
 
 def seed_thread(bot, replies: list[str]) -> dict[str, Any]:
@@ -65,7 +66,7 @@ async def test_a_message_link_is_acknowledged_at_once_then_replaced_by_the_summa
     ack_seconds = time.monotonic() - started
     assert response.status_code == 200 and ack_seconds < 1.0
     ack = response.json()
-    assert ack["response_type"] == "ephemeral" and "Summarising" in ack["text"]
+    assert ack["response_type"] == "ephemeral" and "Summarizing" in ack["text"]
     await bot.slack.wait_for_response(1, within=15)
     (answer,) = bot.responses_to(response_url)
     assert answer["replace_original"] is True and answer["response_type"] == "ephemeral"
@@ -85,7 +86,7 @@ async def test_the_shortcut_on_a_reply_summarises_its_whole_thread(make_bot: Bot
     assert response.status_code == 200
     await bot.slack.wait_for_response(2, within=15)
     working, summary = (post.body for post in bot.slack.responses)
-    assert "Summarising" in working["text"] and summary["replace_original"] is True
+    assert "Summarizing" in working["text"] and summary["replace_original"] is True
     assert "231 messages covered" in blocks_text(summary)
     assert stance_counts(summary)["Against"] == "230 (100%)"
     calls = bot.slack.calls_to("conversations.replies")
@@ -102,7 +103,7 @@ async def test_an_at_mention_in_a_thread_answers_in_the_thread(make_bot: BotFact
     response = await bot.send(bot.requests.event_callback(event))
     assert response.status_code == 200
     (post,) = await bot.slack.wait_for_calls("chat.postMessage", 1, within=10)
-    assert post.args["thread_ts"] == root["ts"] and "Summarising" in post.args["text"]
+    assert post.args["thread_ts"] == root["ts"] and "Summarizing" in post.args["text"]
     (update,) = await bot.slack.wait_for_calls("chat.update", 1, within=15)
     assert update.args["ts"] == post.response["ts"]
     assert stance_counts(update.args) == {"For": "1 (25%)", "Against": "1 (25%)", "Neutral": "1 (25%)",
@@ -182,8 +183,8 @@ async def test_alone_in_a_channel_it_summarises_the_last_day_or_the_window_asked
     await bot.slack.wait_for_response(2, within=15)
     (last_day,) = bot.responses_to(day)
     (window,) = bot.responses_to(three_days)
-    assert "1 message covered" in blocks_text(last_day) and "1 day" in blocks_text(last_day)
-    assert "2 messages covered" in blocks_text(window) and "3 days" in blocks_text(window)
+    assert "1 message covered" in blocks_text(last_day) and "the last day" in blocks_text(last_day)
+    assert "2 messages covered" in blocks_text(window) and "the last 3 days" in blocks_text(window)
     assert stance_counts(window) == {"For": "1 (50%)", "Against": "1 (50%)", "Neutral": "0 (0%)",
                                      "Questions": "0 (0%)"}
 
@@ -195,7 +196,7 @@ async def test_an_empty_channel_or_a_bad_argument_is_told(make_bot: BotFactory) 
     _, response_url = await bot.slash("/summarize", "", channel_id="C0EMPTY")
     await bot.slack.wait_for_response(1, within=10)
     (answer,) = bot.responses_to(response_url)
-    assert "Nothing to summarise" in answer["text"]
+    assert "Nothing to summarize" in answer["text"]
     _, unknown = await bot.slash("/summarize", "4242", channel_id=TEAM)
     await bot.slack.wait_for_response(2, within=10)
     assert "There is no mention #4242" in bot.responses_to(unknown)[0]["text"]
@@ -246,7 +247,7 @@ async def test_french_summaries(make_bot: BotFactory) -> None:
     await bot.slack.wait_for_response(1, within=10)
     (answer,) = bot.responses_to(response_url)
     assert "2 messages couverts" in blocks_text(answer) and "Positions" in blocks_text(answer)
-    assert stance_counts(answer)["Pour"] == "1 (50 %)"
+    assert stance_counts(answer)["Pour"] == "1 (50\u202f%)"
     assert "in French" in bot.llm.requests[0].system
 
 

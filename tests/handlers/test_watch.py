@@ -299,7 +299,7 @@ async def test_watch_test_is_limited_per_person_with_a_clear_answer(make_bot: Bo
     refusal = response.json()
     assert refusal["response_type"] == "ephemeral"
     assert re.fullmatch(
-        r"Trop de tests : 5 par minute au plus pour chacun\. Réessayez dans (\d+) s\.", refusal["text"]
+        "Trop de tests\u202f: 5 par minute au plus pour chacun\\. Réessayez dans (\\d+) secondes?\\.", refusal["text"]
     )
     assert 0 < int(re.findall(r"\d+", refusal["text"])[-1]) <= 60
     assert len(feeds.requests("/news")) == TESTS_PER_USER  # the refused test fetched nothing
@@ -415,7 +415,18 @@ async def test_private_addresses_are_refused_by_watch_test(make_bot: BotFactory,
     _, answer_url = await watch(bot, f"test tram rss {url}", user=PASSER_BY)
     await bot.slack.wait_for_response()
     (answer,) = bot.responses_to(answer_url)
-    assert "Cannot test: url:" in answer["text"] and "ALLOW_PRIVATE_URLS" in answer["text"]
+    assert answer["text"].startswith("Cannot test — Feed URL: ") and "ALLOW_PRIVATE_URLS" in answer["text"]
+
+
+async def test_a_refused_address_is_explained_in_french(make_bot: BotFactory) -> None:
+    bot = await make_bot(ADMIN_USERS=ADMIN, BOT_LANGUAGE="fr")
+    _, answer_url = await watch(bot, "test tram rss http://127.0.0.1/feed", user=PASSER_BY)
+    await bot.slack.wait_for_response()
+    (answer,) = bot.responses_to(answer_url)
+    assert answer["text"] == (
+        "Test impossible — URL du flux\u202f: 127.0.0.1 est une adresse de bouclage (loopback), refusée sauf si "
+        "ALLOW_PRIVATE_URLS l’autorise"
+    )
 
 
 async def test_a_redirect_to_a_private_address_is_refused(make_bot: BotFactory, feeds: FeedServer) -> None:

@@ -15,6 +15,7 @@ from tests.support.block_kit import (
     block,
     has_block,
 )
+from veilleur.core.i18n import technical
 from veilleur.core.mentions import Mention
 from veilleur.slack import cards
 from veilleur.slack.markup import escape
@@ -71,8 +72,8 @@ def test_card_in_french(mention: Mention) -> None:
     assert block(message, "source")["text"]["text"] == (
         ":elephant: *Mastodon* · Bob Martin (@bob@mastodon.social) · 12,3\u00a0k abonnés · 24 nov. 2026 à 09:15"
     )
-    assert detail_texts(message)[-1] == "veille : caen-tram"
-    assert message["text"] == "Nouvelle mention sur Mastodon par @bob@mastodon.social : Tram line closed"
+    assert detail_texts(message)[-1] == "veille\u202f: caen-tram"
+    assert message["text"] == "Nouvelle mention sur Mastodon par @bob@mastodon.social\u202f: Tram line closed"
     assert [button["text"]["text"] for button in buttons(message).values()] == [
         "Rédiger une réponse",
         "Signaler",
@@ -87,7 +88,7 @@ def test_buttons_carry_the_mention_id_and_open_links_to_the_post(mention: Mentio
     assert list(found) == ["mention_draft", "mention_flag", "mention_summarize", "mention_dismiss", "mention_open"]
     assert [found[action]["text"]["text"] for action in found] == [
         "Draft reply",
-        "Flag",
+        "Escalate",
         "Summarize",
         "Dismiss",
         "Open",
@@ -322,8 +323,8 @@ def test_rollup_message_escapes_the_watcher_name() -> None:
         ("en", "20 new mentions for caen-tram, in the thread. 9980 more new mentions got no card, past the limit of "
          "cards per poll: they are kept, and count in the digest and spike alerts."),
         ("fr", "20 nouvelles mentions pour caen-tram, dans le fil. 9980 autres nouvelles mentions n’ont pas eu de "
-         "carte, au-delà de la limite de cartes par relevé : elles sont conservées et comptent dans la synthèse et "
-         "les alertes de pic."),
+         "carte, au-delà de la limite de cartes par relevé\u202f: elles sont conservées et comptent dans la synthèse "
+         "et les alertes de pic."),
     ],
 )
 def test_rollup_message_past_the_card_limit_counts_the_rest_and_lists_the_best(lang: str, expected: str) -> None:
@@ -354,7 +355,7 @@ def test_rollup_message_of_overflow_alone_says_only_that() -> None:
 def test_health_alert_names_the_watcher_error_and_since_and_stays_inert(lang: str) -> None:
     since = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
     hostile_error = "HTTP 500 <!channel> <@U123> " + "&" * 5000
-    message = cards.health_alert("caen-tram", "rss", hostile_error, since, 3, tz=PARIS, lang=lang)
+    message = cards.health_alert("caen-tram", "rss", technical(hostile_error), since, 3, tz=PARIS, lang=lang)
     assert_within_block_kit_limits(message)
     assert_outside_text_is_inert(message)
     text = message["blocks"][0]["text"]["text"]

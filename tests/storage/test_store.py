@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from tests.support.database_lock import locked_database
 from tests.support.sql import sql
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.storage.digests import FoundMentions
 from veilleur.storage.spikes import SpikeRecords
@@ -243,6 +244,27 @@ def test_failures_are_counted_and_reset_by_success(store: Store) -> None:
     assert status.consecutive_failures == 2 and status.last_error == "HTTP 502"
     store.record_poll("w", "C1", [], {}, now=NOW)
     assert store.watcher_status("w").consecutive_failures == 0
+
+
+def test_an_error_is_kept_in_english_and_as_a_phrase_to_say_in_french(store: Store) -> None:
+    refused = Phrase.of("error.refused", host="10.1.2.3", url="http://10.1.2.3/feed")
+    status = store.record_poll_failure("w", refused, NOW)
+    assert status.last_error == (
+        "10.1.2.3 refused the connection for http://10.1.2.3/feed (is the server down, or the port wrong?)"
+    )
+    assert store.watcher_status("w").problem.say("fr").startswith("10.1.2.3 a refusé la connexion")
+    (failure,) = store.poll_failures(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert failure.error == status.last_error and failure.problem == refused
+
+
+def test_an_error_stored_without_its_phrase_is_shown_as_it_was_written(store: Store) -> None:
+    store.record_poll_failure("w", "HTTP 500 from an older version", NOW)
+    sql(store).execute("update watcher_state set last_error_phrase = null")
+    sql(store).execute("update poll_failures set error_phrase = '{\"key\": \"error.gone\", \"params\": {}}'")
+    assert store.watcher_status("w").problem.say("en") == "HTTP 500 from an older version"
+    assert store.watcher_status("w").problem.say("fr") == "erreur technique (HTTP 500 from an older version)"
+    (failure,) = store.poll_failures(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert failure.problem.say("en") == "HTTP 500 from an older version"
 
 
 def test_requeue_respects_not_before(store: Store) -> None:

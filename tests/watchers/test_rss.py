@@ -95,6 +95,33 @@ async def test_bad_sources_raise_a_clear_source_error(
     assert feeds.url("/x") in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("setup", "french"),
+    [
+        (lambda s: s.set_status("/x", 404), "HTTP 404 Not Found de {url} (introuvable : vérifiez l’URL)"),
+        (lambda s: s.set_status("/x", 503), "de {url} (le serveur a rencontré un problème)"),
+        (lambda s: s.add("/x", "<html><body>Not a feed</body></html>", content_type="text/html"),
+         "{url} n’est pas un flux lisible : c’est une page HTML (text/html)"),
+        (lambda s: s.add("/x", b""), "{url} n’est pas un flux lisible : la réponse est vide"),
+        (lambda s: s.add("/x", '{"json": true}', content_type="application/json"),
+         "c’est du JSON qui n’est pas un JSON Feed (application/json)"),
+        (lambda s: s.add_huge("/x", 12 * 1024 * 1024), "{url} a envoyé une réponse de plus de 10 Mo : elle n’a pas"),
+        (lambda s: s.redirect("/x", "/x"), "{url} redirige plus de 5 fois (une boucle de redirections ?)"),
+        (lambda s: s.hang("/x"), "{url} n’a pas répondu à temps"),
+    ],
+    ids=["404", "503", "html", "empty", "json", "oversized", "redirect-loop", "timeout"],
+)
+async def test_each_common_failure_has_a_french_sentence(
+    feeds: FeedServer, http: httpx.AsyncClient, setup, french: str
+) -> None:
+    setup(feeds)
+    with pytest.raises(SourceError) as raised:
+        await watcher(feeds.url("/x"), http).poll({})
+    said = raised.value.phrase.say("fr")
+    assert french.format(url=feeds.url("/x")) in said.replace("\u202f", " ")
+    assert str(raised.value) == raised.value.phrase.say("en")  # the English kept for logs and the database
+
+
 async def test_connection_failures_say_what_went_wrong_not_just_timeout(
     feeds: FeedServer, http: httpx.AsyncClient, free_port: int
 ) -> None:
@@ -105,11 +132,14 @@ async def test_connection_failures_say_what_went_wrong_not_just_timeout(
         (f"http://127.0.0.1:{free_port}/feed", r"127\.0\.0\.1 refused the connection .*server down"),
         (feeds.url("/x").replace("http://", "https://"), r"no secure connection to 127\.0\.0\.1 "),
     ]
-    for url, message in cases:
+    french = ["hôte veilleur-test.invalid introuvable pour", "127.0.0.1 a refusé la connexion pour",
+              "pas de connexion sécurisée (TLS) avec 127.0.0.1 pour"]
+    for (url, message), in_french in zip(cases, french, strict=True):
         with pytest.raises(SourceError, match=message) as raised:
             await watcher(url, http).poll({})
         assert url in str(raised.value)
         assert "did not answer in time" not in str(raised.value)
+        assert raised.value.phrase.say("fr").startswith(in_french)
 
 
 async def test_rate_limited_feed_reports_retry_after(feeds: FeedServer, http: httpx.AsyncClient) -> None:

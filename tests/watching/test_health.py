@@ -85,7 +85,7 @@ async def test_alert_once_then_recovery_once(source: str, feeds: FeedServer, tmp
     assert len(notices) == 1
     alert = str(notices[0].message)
     assert config.name in alert and "503" in alert
-    assert "5" in status_table(store, [config], ZoneInfo("Europe/Paris")).splitlines()[1]
+    assert "5" in status_table(store, [config], ZoneInfo("Europe/Paris"), "en").splitlines()[1]
     for path, fixture in ROUTES[source].items():
         feeds.add_file(path, fixture, content_type="application/json" if fixture.suffix == ".json" else None)
     poller._resume_at.clear()

@@ -561,7 +561,7 @@ async def test_the_alert_is_written_in_french(store: Store, slack: FakeSlack) ->
     alerts = Alerts(store, slack, lang="fr")
     assert await alerts.check() is not None
     [message] = alerts.posted()
-    assert message["text"] == "Pic de mentions sur caen-tram : 10 dans la dernière heure (d’habitude 1,5)"
+    assert message["text"] == "Pic de mentions sur caen-tram\u202f: 10 mentions dans la dernière heure (d’habitude 1,5)"
     assert "*10* mentions dans la dernière heure, contre 1,5 d’habitude" in block_text(message, "volume")
     assert "Résumé extractif" in block_text(message, "summary_how")
     assert "avant le 24 nov. 2026 à 21:30" in block_text(message, "cooldown")

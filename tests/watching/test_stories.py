@@ -456,7 +456,7 @@ def test_the_story_lines_in_french() -> None:
         ":link: Vu aussi sur " + ", ".join(f"<https://reddit.example/{n}|Reddit> (u{n})" for n in range(5))
         + " et 2 autres"
     )
-    assert "*Campagne coordonnée possible* : 6 messages presque identiques de 5 comptes différents en 1 h" in (
+    assert "*Campagne coordonnée possible*\u202f: 6 messages presque identiques de 5 comptes différents en 1 h" in (
         block_text(message, "campaign")
     )
 

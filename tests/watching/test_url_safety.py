@@ -52,6 +52,34 @@ async def test_check_url_refuses_addresses_inside_the_network(url: str, address:
     assert address in message and "ALLOW_PRIVATE_URLS" in message
 
 
+@pytest.mark.parametrize(("url", "address"), FORBIDDEN)
+async def test_every_refusal_has_its_french_sentence(url: str, address: str) -> None:
+    with pytest.raises(UnsafeUrlError) as raised:
+        await check_url(url, UrlPolicy())
+    french = raised.value.phrase.say("fr").replace("\u202f", " ")
+    assert address in french and "ALLOW_PRIVATE_URLS" in french
+    assert "refusée sauf si ALLOW_PRIVATE_URLS" in french and "refused" not in french and " is " not in french
+
+
+@pytest.mark.parametrize(
+    ("url", "french"),
+    [
+        ("http://127.0.0.1/feed", "127.0.0.1 est une adresse de bouclage (loopback), refusée sauf si "
+         "ALLOW_PRIVATE_URLS l’autorise"),
+        ("http://localhost/", "localhost correspond à 127.0.0.1, une adresse de bouclage (loopback), refusée"),
+        ("http://[::ffff:10.0.0.1]/", "::ffff:10.0.0.1 est une forme IPv6 de 10.0.0.1, une adresse privée, refusée"),
+        ("http://169.254.169.254/", "169.254.169.254 est une adresse de métadonnées du cloud, refusée sauf si "
+         "ALLOW_PRIVATE_URLS cite cette adresse précise"),
+        ("ftp://example.org/feed", "seules les URL en http:// ou https:// peuvent être surveillées (reçu "
+         "'ftp://example.org/feed')"),
+    ],
+)
+async def test_refusals_read_as_french(url: str, french: str) -> None:
+    with pytest.raises(UnsafeUrlError) as raised:
+        await check_url(url, UrlPolicy())
+    assert raised.value.phrase.say("fr").replace("\u202f", " ").startswith(french)
+
+
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "gopher://127.0.0.1:70/_x", "ftp://example.org/feed", "javascript:alert(1)"]
 )

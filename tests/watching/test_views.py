@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.models.views import View
 
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
-from veilleur.core.i18n import LANGUAGES
+from veilleur.core.i18n import LANGUAGES, Phrase, technical
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import WatcherConfig, WatcherFieldError
@@ -72,8 +72,17 @@ def test_unreadable_options_and_backfill_name_their_field() -> None:
 
 def test_an_error_of_a_field_without_a_block_shows_under_the_first_one() -> None:
     draft = ui.FormDraft(source="rss")
-    assert ui.errors_for(WatcherFieldError("options", "bad"), draft) == {"name": "options: bad"}
-    assert ui.errors_for(WatcherFieldError("url", "bad"), draft) == {"url": "bad"}
+    assert ui.errors_for(WatcherFieldError("options", "bad"), draft, "en") == {"name": "Options: bad"}
+    assert ui.errors_for(WatcherFieldError("digest", "bad"), draft, "en") == {"name": "digest: bad"}
+    assert ui.errors_for(WatcherFieldError("url", "bad"), draft, "en") == {"url": "bad"}
+
+
+def test_a_refused_url_is_explained_under_its_field_in_french() -> None:
+    draft = ui.FormDraft(source="rss")
+    refusal = Phrase.of("url.is", host="10.0.0.1", reason=Phrase.of("url.refused", kind=Phrase.of("url.kind.private")))
+    assert ui.errors_for(WatcherFieldError("url", refusal), draft, "fr") == {
+        "url": "10.0.0.1 est une adresse privée, refusée sauf si ALLOW_PRIVATE_URLS l’autorise"
+    }
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -83,7 +92,7 @@ def test_test_results_are_inert_and_within_limits(lang: str) -> None:
     message = ui.trial_message(Trial(40, matched), query=HOSTILE, source="rss", tz=PARIS, lang=lang)
     assert_within_block_kit_limits(message)
     assert_outside_text_is_inert(message)
-    failed = ui.trial_message(Trial(0, [], HOSTILE), query="tram", source="rss", tz=PARIS, lang=lang)
+    failed = ui.trial_message(Trial(0, [], technical(HOSTILE)), query="tram", source="rss", tz=PARIS, lang=lang)
     assert_outside_text_is_inert(failed)
 
 
@@ -113,8 +122,22 @@ def test_the_home_view_holds_at_most_100_blocks(lang: str) -> None:
 def test_health_says_paused_failing_or_fine() -> None:
     assert "paused" in ui.health_text(status("a"), paused=True, tz=PARIS, lang="en")
     failing = ui.health_text(status("a", failures=4, error="HTTP 503"), paused=False, tz=PARIS, lang="en")
-    assert "4 in a row" in failing and "HTTP 503" in failing
+    assert "4 failures in a row" in failing and "HTTP 503" in failing
     never = WatcherStatus("a", {}, None, None, None, None, None, 0)
     assert ui.health_text(never, paused=False, tz=PARIS, lang="en") == "not polled yet"
     assert ui.watcher_line(entry("a"), status("a"), tz=PARIS, lang="en").startswith("*a* · made in Slack · RSS")
     assert "every 5 min" in ui.watcher_line(entry("a"), status("a"), tz=PARIS, lang="en")
+
+
+@pytest.mark.parametrize(
+    ("users", "group", "expected"),
+    [
+        (("U0ADMIN",), None, "Seule la personne désignée, <@U0ADMIN>, peut modifier les veilles"),
+        (("U0ANN", "U0BOB"), None, "Seules les personnes désignées, <@U0ANN>, <@U0BOB>, peuvent modifier"),
+        ((), "S0ADMINS", "Seules les personnes désignées, <!subteam^S0ADMINS>, peuvent modifier"),
+    ],
+)
+def test_the_refusal_agrees_with_how_many_people_may_change_watchers(
+    users: tuple[str, ...], group: str | None, expected: str
+) -> None:
+    assert ui.refusal(users, group, "fr").startswith(expected)

@@ -20,12 +20,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.errors import UserError
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention, tier_floor
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import PostTarget, UrlRef, bare_word, parse_target
 from veilleur.storage.store import Store, utcnow
-from watchers.base import Watcher
+from watchers.base import SourceError, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ MAX_WINDOW = timedelta(days=30)
 DEFAULT_WINDOW = timedelta(hours=24)
 # Messages people wrote; joins, topic changes and the like are not part of a conversation.
 _CONVERSATION_SUBTYPES = frozenset({None, "thread_broadcast", "bot_message", "file_share", "me_message"})
-_WINDOW = re.compile(r"^(\d{1,4})\s*(h|d|w)$", re.IGNORECASE)
-_WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+# English units and French ones (jours, semaines): the usage hint shows those of BOT_LANGUAGE, both always work.
+_WINDOW = re.compile(r"^(\d{1,4})\s*(h|d|j|w|sem)$", re.IGNORECASE)
+_WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "j": timedelta(days=1), "w": timedelta(weeks=1),
+                 "sem": timedelta(weeks=1)}
 _SLACK_SEQUENCE = re.compile(r"<([^<>]*)>")
 _BROADCASTS = ("!here", "!channel", "!everyone")
 
@@ -65,7 +68,8 @@ class Post:
 class Conversation:
     """`kind` is "thread" (Slack), "channel" (a Slack channel over `window`) or "mention" (on its source).
 
-    `problem` is a catalogue key saying why the conversation is partial, with `problem_detail` (outside text).
+    `problem` is a catalogue key saying why the conversation is partial, with `problem_detail` (outside text, or a
+    phrase quoting some: a source's error).
     With `reach_tiers` (PRIVACY_PROFILE=public-body), each post's reach is its tier's lowest count (`tier_floor`),
     to be shown as a tier.
     """
@@ -78,7 +82,7 @@ class Conversation:
     url: str | None = None
     excerpt: str | None = None
     problem: str | None = None
-    problem_detail: str = ""
+    problem_detail: str | Phrase = ""
     reach_tiers: bool = False
 
 
@@ -94,7 +98,8 @@ Target = PostTarget | WindowRef
 
 
 def parse_conversation_target(word: str) -> Target | None:
-    """What /summarize reads: a message, mention or post (`parse_target`), or a window ("3d", "12h", "1w")."""
+    """What /summarize reads: a message, mention or post (`parse_target`), or a window ("3d", "12h", "1w"; or in
+    French "3j", "1sem")."""
     if target := parse_target(word):
         return target
     if match := _WINDOW.match(bare_word(word)):
@@ -207,7 +212,8 @@ class ConversationFetcher:
     async def mention_conversation(self, mention_id: int) -> Conversation:
         """The conversation on the source around the mention, from its watcher; the mention alone if unreachable."""
         mention = self.mention(mention_id)
-        thread, problem, detail = [mention], None, ""
+        thread, problem = [mention], None
+        detail: str | Phrase = ""
         watcher_name = self.store.watcher_of(mention_id)
         watcher = self.watchers.get(watcher_name) if watcher_name else None
         if watcher is None:
@@ -217,10 +223,12 @@ class ConversationFetcher:
                 async with asyncio.timeout(SOURCE_THREAD_TIMEOUT):
                     thread = await watcher.thread(mention) or [mention]
             except TimeoutError:
-                problem, detail = "conversation.source_failed", f"no answer within {SOURCE_THREAD_TIMEOUT:g} s"
+                problem = "conversation.source_failed"
+                detail = Phrase.of("error.no_answer_within", count=round(SOURCE_THREAD_TIMEOUT))
             except Exception as error:  # a watcher's failure must not lose the mention we already have
                 log.warning("thread of mention %s from %s failed: %s", mention_id, watcher_name, error)
-                problem, detail = "conversation.source_failed", str(error)
+                problem = "conversation.source_failed"
+                detail = error.phrase if isinstance(error, SourceError) else technical(str(error))
         if len(thread) > MAX_MESSAGES:
             thread, problem, detail = thread[:MAX_MESSAGES], "conversation.truncated", str(MAX_MESSAGES)
         # Replies often repeat their story's title (Hacker News, Discourse): show it once.

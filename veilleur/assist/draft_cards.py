@@ -11,7 +11,7 @@ from veilleur.assist.conversations import Post
 from veilleur.assist.drafting import Draft
 from veilleur.assist.summary_cards import DETAIL_LIMIT, NAME_LIMIT, clean, source_name
 from veilleur.core.i18n import t
-from veilleur.slack.markup import cut_markup, escape, link, markup, plain_text
+from veilleur.slack.markup import cut_markup, escape, link, markup, phrase_line, plain_text
 
 # (action_id, catalogue key of the label); each button's value is the draft's state.
 DRAFT_BUTTONS = (
@@ -60,7 +60,7 @@ def code_block(text: str) -> str:
 def _how(draft: Draft, lang: str) -> str:
     if draft.fallback is None:
         return t("draft.llm", lang, language=draft.lang.upper())
-    detail = escape(clean(draft.fallback_detail, DETAIL_LIMIT)) or "?"
+    detail = escape(phrase_line(draft.fallback_detail, lang, DETAIL_LIMIT)) or "?"
     return t(f"draft.fallback.{draft.fallback}", lang, detail=detail)
 
 

@@ -18,6 +18,7 @@ from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Charter, Fence, PromptBook
 from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.errors import UserError
+from veilleur.core.i18n import Phrase
 from veilleur.core.language import base_language, detect_language, language_name
 from veilleur.core.text import one_line, truncate
 from veilleur.slack.links import MessageRef
@@ -65,7 +66,7 @@ class Draft:
     text: str
     lang: str
     fallback: str | None = None
-    fallback_detail: str = ""
+    fallback_detail: str | Phrase = ""
     used_answer: bool = False
 
 
@@ -203,7 +204,7 @@ def context_lines(
 
 
 def template_draft(
-    charter: Charter, request: DraftRequest, lang: str, default_lang: str, *, reason: str, detail: str = ""
+    charter: Charter, request: DraftRequest, lang: str, default_lang: str, *, reason: str, detail: str | Phrase = ""
 ) -> Draft:
     """The no-LLM draft: the charter's "## Fallback reply (xx)" in the message's language if it has one (else
     BOT_LANGUAGE's, else the first), with the official answer through "## Fallback answer (xx)"."""

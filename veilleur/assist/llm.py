@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.settings import Settings
 from veilleur.storage.llm_usage import UsageLedger
 from veilleur.storage.store import Store
@@ -33,12 +34,13 @@ DETAIL_LIMIT = 200
 
 
 class LLMUnavailable(Exception):
-    """No answer from the LLM. `reason` is one of REASONS; `detail` says more (plain text, may be empty)."""
+    """No answer from the LLM. `reason` is one of REASONS; `detail` says more: a phrase, or a technical cause in
+    plain text (an HTTP status, an exception's name), or nothing."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str | Phrase = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
-        self.detail = detail[:DETAIL_LIMIT]
+        self.detail = detail[:DETAIL_LIMIT] if isinstance(detail, str) else detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ class LLM:
             return
         spent = self.usage.spent_today()
         if spent >= self.daily_budget:
-            raise LLMUnavailable("budget", f"{spent} of {self.daily_budget} tokens spent today")
+            raise LLMUnavailable("budget", Phrase.of("llm.budget_spent", count=spent, budget=self.daily_budget))
 
     async def complete(self, task: str, prompt: Prompt, *, max_tokens: int) -> str:
         """The model's answer to `prompt`, at most `max_tokens` long. `task` names the request in `llm_usage`."""
@@ -121,7 +123,7 @@ class LLM:
                 )
         except (TimeoutError, openai.APITimeoutError):
             self._record_failure(task, prompt, "timeout", started)
-            raise LLMUnavailable("timeout", f"no answer within {self.timeout:g} s") from None
+            raise LLMUnavailable("timeout", Phrase.of("error.no_answer_within", count=round(self.timeout))) from None
         except openai.APIStatusError as error:
             self._record_failure(task, prompt, "error", started)
             raise LLMUnavailable("error", f"HTTP {error.status_code}") from None
@@ -141,7 +143,7 @@ class LLM:
             seconds=time.monotonic() - started,
         )
         if not text.strip():
-            raise LLMUnavailable("error", "empty answer")
+            raise LLMUnavailable("error", Phrase.of("llm.empty"))
         return text
 
     async def complete_json(self, task: str, prompt: Prompt, *, max_tokens: int) -> dict[str, Any]:
@@ -169,11 +171,11 @@ def parse_json_object(text: str) -> dict[str, Any]:
     """The JSON object in a model's answer, tolerating a code fence or words around it."""
     start, end = text.find("{"), text.rfind("}")
     if start == -1 or end < start:
-        raise LLMUnavailable("error", "the answer was not JSON")
+        raise LLMUnavailable("error", Phrase.of("llm.not_json"))
     try:
         value = json.loads(text[start : end + 1])
     except ValueError:
-        raise LLMUnavailable("error", "the answer was not valid JSON") from None
+        raise LLMUnavailable("error", Phrase.of("llm.bad_json")) from None
     if not isinstance(value, dict):
-        raise LLMUnavailable("error", "the answer was not a JSON object")
+        raise LLMUnavailable("error", Phrase.of("llm.not_object"))
     return value

@@ -21,6 +21,7 @@ from veilleur.assist.conversations import Conversation, Post
 from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Fence, PromptBook
 from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
+from veilleur.core.i18n import Phrase
 from veilleur.core.language import FUNCTION_WORDS, language_name
 from veilleur.core.stances import LABELS, classify_lexically, tally
 from veilleur.core.text import one_line, truncate
@@ -88,7 +89,7 @@ class Summary:
     key_posts: tuple[Post, ...] = ()
     next_steps: tuple[str, ...] = ()
     fallback: str | None = None
-    fallback_detail: str = ""
+    fallback_detail: str | Phrase = ""
     chunks: int = 0
 
 
@@ -231,7 +232,7 @@ class Summarizer:
         return points, clean_strings(answer.get("next_steps"), MAX_NEXT_STEPS)
 
 
-def extractive_summary(conversation: Conversation, *, reason: str, detail: str = "") -> Summary:
+def extractive_summary(conversation: Conversation, *, reason: str, detail: str | Phrase = "") -> Summary:
     """The no-LLM summary: deterministic, and fast enough for a 500-message thread on the event loop's thread."""
     posts = conversation.posts
     labels = [classify_lexically(post.text) for post in posts]

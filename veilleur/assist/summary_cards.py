@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from veilleur.assist.conversations import MAX_MESSAGES, Conversation
 from veilleur.assist.summarize import AuthorStat, StanceLine, Summary
 from veilleur.core.i18n import format_count, format_reach, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.cards import SOURCES
-from veilleur.slack.markup import escape, link, markup
+from veilleur.slack.markup import escape, link, markup, phrase_line
 
-ITEM_LIMIT = 400
+# A summary of hostile text fills every list to its cap: this keeps the French one (narrow no-break spaces are six
+# characters each in the JSON sent to Slack) under the ~12k of blocks Slack accepts.
+ITEM_LIMIT = 370
 NAME_LIMIT = 80
 EXCERPT_LIMIT = 200
 DETAIL_LIMIT = 200
@@ -70,11 +73,7 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
     ]
     conversation = summary.conversation
     if conversation.problem:
-        detail = escape(clean(conversation.problem_detail, DETAIL_LIMIT))
-        blocks.append(
-            {"type": "context", "block_id": "partial",
-             "elements": [markup(t(f"summary.{conversation.problem}", lang, detail=detail))]}
-        )
+        blocks.append({"type": "context", "block_id": "partial", "elements": [markup(_partial(conversation, lang))]})
     if summary.fallback is None:
         points = [escape(clean(point, ITEM_LIMIT)) for point in summary.main_points]
         _add_list(blocks, "points", t("summary.main_points", lang), points)
@@ -93,6 +92,14 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
     _add_list(blocks, "questions", t("summary.questions", lang), questions)
     _add_list(blocks, "next_steps", t("summary.next_steps", lang), _next_steps(summary, lang))
     return {"text": escape(f"{_plain_title(summary, lang)} · {covered}"), "blocks": blocks}
+
+
+def _partial(conversation: Conversation, lang: str) -> str:
+    """Why the summary covers less than the whole conversation, as markup."""
+    if conversation.problem == "conversation.truncated":
+        return t_plural("summary.conversation.truncated", MAX_MESSAGES, lang, count=MAX_MESSAGES)
+    detail = escape(phrase_line(conversation.problem_detail, lang, DETAIL_LIMIT))
+    return t(f"summary.{conversation.problem}", lang, detail=detail)
 
 
 def _title(summary: Summary, lang: str) -> str:
@@ -119,13 +126,13 @@ def _plain_title(summary: Summary, lang: str) -> str:
 def _how(summary: Summary, lang: str) -> str:
     if summary.fallback is None:
         return t_plural("summary.llm", summary.chunks, lang, count=summary.chunks)
-    detail = escape(clean(summary.fallback_detail, DETAIL_LIMIT)) or "?"
+    detail = escape(phrase_line(summary.fallback_detail, lang, DETAIL_LIMIT)) or "?"
     return t(f"summary.fallback.{summary.fallback}", lang, detail=detail)
 
 
 def _stance(line: StanceLine, lang: str, tiers: bool) -> str:
-    parts = [t("summary.stance_line", lang, stance=t(f"stance.{line.label}", lang), count=line.count,
-               percent=line.percent)]
+    parts = [t_plural("summary.stance_line", line.count, lang, stance=t(f"stance.{line.label}", lang),
+                      count=line.count, percent=line.percent)]
     if line.count:
         parts.append(t_plural("summary.authors", line.authors, lang, count=line.authors))
     if line.reach is not None and line.count:

@@ -1,12 +1,17 @@
 """Every sentence the bot writes, in English and French, and the few locale rules they need.
 
 The catalogue is plain data: one key, one template per language, `str.format` placeholders. A key ending in
-`.one`/`.other` is a plural pair, chosen by `t_plural`. Templates are ours; parameters may be outside text, which
-`str.format` inserts without interpreting.
+`.one`/`.other` (or another CLDR form) is a plural form, chosen by `t_plural`. Templates are ours; parameters may be
+outside text, which `str.format` inserts without interpreting. French templates are written with ordinary spaces:
+`french_typography` gives them their narrow no-break spaces when first used, in this one place.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -21,7 +26,7 @@ LANGUAGES = ("en", "fr")
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "button.draft": {"en": "Draft reply", "fr": "Rédiger une réponse"},
-    "button.flag": {"en": "Flag", "fr": "Signaler"},
+    "button.flag": {"en": "Escalate", "fr": "Signaler"},
     "button.summarize": {"en": "Summarize", "fr": "Résumer"},
     "button.dismiss": {"en": "Dismiss", "fr": "Ignorer"},
     "button.open": {"en": "Open", "fr": "Ouvrir"},
@@ -61,9 +66,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "elles sont conservées et comptent dans la synthèse et les alertes de pic.",
     },
     "rollup.more_best": {"en": "Most reached of them", "fr": "Plus forte audience parmi elles"},
-    "health.alert": {
-        "en": "Watcher {watcher} ({source}) has failed {failures} times in a row since {since}: {error}",
-        "fr": "La veille {watcher} ({source}) a échoué {failures} fois de suite depuis {since} : {error}",
+    "health.alert.one": {
+        "en": "Watcher {watcher} ({source}) has failed since {since}: {error}",
+        "fr": "La veille {watcher} ({source}) a échoué {count} fois depuis {since} : {error}",
+    },
+    "health.alert.other": {
+        "en": "Watcher {watcher} ({source}) has failed {count} times in a row since {since}: {error}",
+        "fr": "La veille {watcher} ({source}) a échoué {count} fois de suite depuis {since} : {error}",
     },
     "health.alert_hint": {
         "en": "No new mentions arrive from it until this is fixed. Run `python bot.py status` for every watcher.",
@@ -83,12 +92,270 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "health.database_down_hint": {
         "en": "Nothing already collected is lost: once the database can be written again, the next polls catch up.",
         "fr": "Rien de ce qui a déjà été collecté n’est perdu : dès que la base accepte de nouveau les écritures, "
-        "les prochaines relèves rattrapent le retard.",
+        "les prochains relevés rattrapent le retard.",
     },
     "health.database_up": {
         "en": "Veilleur can write to its database again; the watchers are catching up.",
         "fr": "Veilleur peut de nouveau écrire dans sa base de données ; les veilles rattrapent leur retard.",
     },
+    # Why a poll, a test or a URL failed. Errors carry these as a Phrase (i18n.Phrase): the English text is what logs
+    # and the database keep, and Slack and the command line say it in BOT_LANGUAGE.
+    "error.technical": {"en": "{detail}", "fr": "erreur technique ({detail})"},
+    "error.internal": {"en": "internal error: {detail}", "fr": "erreur interne ({detail})"},
+    "error.no_answer_within.one": {"en": "no answer within {count}s", "fr": "aucune réponse en {count} s"},
+    "error.no_answer_within.other": {"en": "no answer within {count}s", "fr": "aucune réponse en {count} s"},
+    "error.timeout": {"en": "{url} did not answer in time", "fr": "{url} n’a pas répondu à temps"},
+    "error.too_slow.one": {
+        "en": "{url} was still sending its answer after {count}s (too slow; gave up)",
+        "fr": "{url} envoyait encore sa réponse au bout de {count} s (trop lent : abandon)",
+    },
+    "error.too_slow.other": {
+        "en": "{url} was still sending its answer after {count}s (too slow; gave up)",
+        "fr": "{url} envoyait encore sa réponse au bout de {count} s (trop lent : abandon)",
+    },
+    "error.redirects.one": {
+        "en": "{url} redirects more than {count} time (a redirect loop?)",
+        "fr": "{url} redirige plus de {count} fois (une boucle de redirections ?)",
+    },
+    "error.redirects.other": {
+        "en": "{url} redirects more than {count} times (a redirect loop?)",
+        "fr": "{url} redirige plus de {count} fois (une boucle de redirections ?)",
+    },
+    "error.unreachable": {"en": "could not reach {url}: {detail}", "fr": "{url} est injoignable ({detail})"},
+    "error.dns": {
+        "en": "cannot find the host {host} for {url} (the name does not resolve: check the address and this machine's "
+        "DNS)",
+        "fr": "hôte {host} introuvable pour {url} (le nom ne se résout pas : vérifiez l’adresse et le DNS de cette "
+        "machine)",
+    },
+    "error.refused": {
+        "en": "{host} refused the connection for {url} (is the server down, or the port wrong?)",
+        "fr": "{host} a refusé la connexion pour {url} (le serveur est-il arrêté, ou le port erroné ?)",
+    },
+    "error.tls": {
+        "en": "no secure connection to {host} for {url}: {detail}",
+        "fr": "pas de connexion sécurisée (TLS) avec {host} pour {url} : {detail}",
+    },
+    "error.connect": {
+        "en": "could not connect to {host} for {url}: {detail}",
+        "fr": "connexion impossible à {host} pour {url} ({detail})",
+    },
+    "error.not_allowed": {
+        "en": "not allowed to connect for {url}: {reason}",
+        "fr": "connexion interdite pour {url} : {reason}",
+    },
+    "error.http": {"en": "{status} from {url}", "fr": "{status} de {url}"},
+    "error.http.401": {
+        "en": "{status} from {url} (check the credentials)",
+        "fr": "{status} de {url} (accès refusé : vérifiez les identifiants)",
+    },
+    "error.http.403": {
+        "en": "{status} from {url} (access denied; check the credentials or whether the resource is private)",
+        "fr": "{status} de {url} (accès interdit : vérifiez les identifiants, ou si la ressource est privée)",
+    },
+    "error.http.404": {
+        "en": "{status} from {url} (check the URL)",
+        "fr": "{status} de {url} (introuvable : vérifiez l’URL)",
+    },
+    "error.http.410": {
+        "en": "{status} from {url} (the resource is gone; remove or fix this watcher)",
+        "fr": "{status} de {url} (la ressource n’existe plus : supprimez ou corrigez cette veille)",
+    },
+    "error.http.429": {
+        "en": "{status} from {url} (rate limited; slowing down)",
+        "fr": "{status} de {url} (trop de requêtes : Veilleur ralentit)",
+    },
+    "error.http.5xx": {
+        "en": "{status} from {url} (the server had a problem)",
+        "fr": "{status} de {url} (le serveur a rencontré un problème)",
+    },
+    "error.rate_limit.one": {
+        "en": "{host} rate limit nearly spent; waiting {count}s",
+        "fr": "limite de requêtes de {host} presque atteinte : attente de {count} s",
+    },
+    "error.rate_limit.other": {
+        "en": "{host} rate limit nearly spent; waiting {count}s",
+        "fr": "limite de requêtes de {host} presque atteinte : attente de {count} s",
+    },
+    "error.too_large.one": {
+        "en": "{url} sent an answer larger than {count} MB; it was not read",
+        "fr": "{url} a envoyé une réponse de plus de {count} Mo : elle n’a pas été lue",
+    },
+    "error.too_large.other": {
+        "en": "{url} sent an answer larger than {count} MB; it was not read",
+        "fr": "{url} a envoyé une réponse de plus de {count} Mo : elle n’a pas été lue",
+    },
+    "error.bad_compression": {
+        "en": "{url} sent a compressed answer that does not decompress: {detail}",
+        "fr": "{url} a envoyé une réponse compressée qui ne se décompresse pas ({detail})",
+    },
+    "error.compressed_too_often.one": {
+        "en": "{url} sent an answer compressed {count} time over; refused",
+        "fr": "{url} a envoyé une réponse compressée {count} fois : refusée",
+    },
+    "error.compressed_too_often.other": {
+        "en": "{url} sent an answer compressed {count} times over; refused",
+        "fr": "{url} a envoyé une réponse compressée {count} fois de suite : refusée",
+    },
+    "error.unknown_encoding": {
+        "en": "{url} sent an answer compressed as {encoding}, which was not asked for",
+        "fr": "{url} a envoyé une réponse compressée en {encoding}, ce qui n’était pas demandé",
+    },
+    "error.not_json": {
+        "en": "{url} did not send valid JSON: got {body}",
+        "fr": "{url} n’a pas envoyé de JSON valide, mais {body}",
+    },
+    "error.bad_json": {
+        "en": "{url} did not send valid JSON: {detail} at byte {position}",
+        "fr": "{url} n’a pas envoyé de JSON valide ({detail} à l’octet {position})",
+    },
+    "error.body.html": {"en": "an HTML page", "fr": "une page HTML"},
+    "error.body.empty": {"en": "an empty body", "fr": "une réponse vide"},
+    "error.body.content": {"en": "content starting {start}", "fr": "un contenu commençant par {start}"},
+    "error.body.typed": {"en": "{body} ({content_type})", "fr": "{body} ({content_type})"},
+    "error.body.json_not_feed": {"en": "JSON that is not a JSON Feed", "fr": "du JSON qui n’est pas un JSON Feed"},
+    "error.feed": {"en": "{url} is not a readable feed: {reason}", "fr": "{url} n’est pas un flux lisible : {reason}"},
+    "error.feed.empty": {"en": "got an empty body", "fr": "la réponse est vide"},
+    "error.feed.bomb": {
+        "en": "its entities would expand to more than 1 MB (an XML bomb?), refused",
+        "fr": "ses entités dépasseraient 1 Mo une fois développées (une bombe XML ?) : refusé",
+    },
+    "error.feed.not_a_feed": {"en": "got {body}, not a readable feed", "fr": "c’est {body}"},
+    "error.with_code": {"en": "{error}{code}", "fr": "{error}{code}"},
+    "error.reddit.app_refused": {
+        "en": "{error}: Reddit refused the app credentials; check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "{error} : Reddit a refusé les identifiants de l’application ; vérifiez REDDIT_CLIENT_ID et "
+        "REDDIT_CLIENT_SECRET",
+    },
+    "error.reddit.no_token": {
+        "en": "Reddit did not grant a token{said}; check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "Reddit n’a pas accordé de jeton{said} ; vérifiez REDDIT_CLIENT_ID et REDDIT_CLIENT_SECRET",
+    },
+    "error.reddit.token_refused": {
+        "en": "{error}: Reddit refused the token; check REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "{error} : Reddit a refusé le jeton ; vérifiez REDDIT_CLIENT_ID et REDDIT_CLIENT_SECRET",
+    },
+    "error.reddit.forbidden": {
+        "en": "{error}: the subreddit may be private, quarantined or banned, or the app lacks API access; check "
+        "REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET",
+        "fr": "{error} : le subreddit est peut-être privé, en quarantaine ou banni, ou l’application n’a pas accès à "
+        "l’API ; vérifiez REDDIT_CLIENT_ID et REDDIT_CLIENT_SECRET",
+    },
+    "error.mastodon.bad_token": {
+        "en": "{error}; check {env}: it must be a valid token of {instance} with the read:statuses scope",
+        "fr": "{error} ; vérifiez {env} : il faut un jeton valide de {instance} avec la portée read:statuses",
+    },
+    "error.mastodon.needs_token": {
+        "en": "{error}; this instance needs a login for this: set {env} (a token with read:statuses)",
+        "fr": "{error} ; cette instance demande une connexion : réglez {env} (un jeton avec read:statuses)",
+    },
+    "error.mastodon.needs_own_watcher": {
+        "en": "{error}; this instance needs a login for this: watch it in its own watcher, as base_url, with a token",
+        "fr": "{error} ; cette instance demande une connexion : suivez-la dans une veille à part, en base_url, avec "
+        "un jeton",
+    },
+    "error.bluesky.login": {
+        "en": "Bluesky login on {url} failed{code}: check {handle_env} and {password_env} (use an app password: "
+        "Bluesky Settings > Privacy and security > App passwords)",
+        "fr": "la connexion à Bluesky sur {url} a échoué{code} : vérifiez {handle_env} et {password_env} (un mot de "
+        "passe d’application : Bluesky, Réglages > Confidentialité et sécurité > Mots de passe d’application)",
+    },
+    "error.bluesky.credentials": {
+        "en": "{error}{code}: check {handle_env} and {password_env}",
+        "fr": "{error}{code} : vérifiez {handle_env} et {password_env}",
+    },
+    "error.discourse.refused": {
+        "en": "{error}: the forum refused access; if it requires login, set {key_env} and {user_env} (an API key and "
+        "the user it acts as), and check their values",
+        "fr": "{error} : le forum a refusé l’accès ; s’il demande une connexion, réglez {key_env} et {user_env} (une "
+        "clé d’API et l’utilisateur pour lequel elle agit), et vérifiez leurs valeurs",
+    },
+    # Why the LLM gave no usable answer (llm.py), in parentheses after the fallback's label.
+    "llm.budget_spent.one": {
+        "en": "{count} of {budget} tokens spent today",
+        "fr": "{count} jeton sur {budget} utilisé aujourd’hui",
+    },
+    "llm.budget_spent.other": {
+        "en": "{count} of {budget} tokens spent today",
+        "fr": "{count} jetons sur {budget} utilisés aujourd’hui",
+    },
+    "llm.empty": {"en": "empty answer", "fr": "réponse vide"},
+    "llm.not_json": {"en": "the answer was not JSON", "fr": "la réponse n’était pas du JSON"},
+    "llm.bad_json": {"en": "the answer was not valid JSON", "fr": "la réponse n’était pas du JSON valide"},
+    "llm.not_object": {"en": "the answer was not a JSON object", "fr": "la réponse n’était pas un objet JSON"},
+    # Why the database cannot be written (store.py); `where` is " (the file)" or nothing.
+    "db.busy.one": {
+        "en": "database is busy{where}: another program has held a lock on it for more than {count} s; nothing was "
+        "lost, the next poll tries again",
+        "fr": "la base de données est occupée{where} : un autre programme la verrouille depuis plus de {count} s ; "
+        "rien n’est perdu, le prochain relevé réessaie",
+    },
+    "db.busy.other": {
+        "en": "database is busy{where}: another program has held a lock on it for more than {count} s; nothing was "
+        "lost, the next poll tries again",
+        "fr": "la base de données est occupée{where} : un autre programme la verrouille depuis plus de {count} s ; "
+        "rien n’est perdu, le prochain relevé réessaie",
+    },
+    "db.read_only": {
+        "en": "database is read-only{where}: let Veilleur write to DATABASE_PATH and its folder",
+        "fr": "la base de données est en lecture seule{where} : laissez Veilleur écrire dans DATABASE_PATH et son "
+        "dossier",
+    },
+    "db.full": {
+        "en": "disk is full{where}: free some space on the disk that holds DATABASE_PATH",
+        "fr": "le disque est plein{where} : libérez de la place sur le disque de DATABASE_PATH",
+    },
+    "db.io": {
+        "en": "disk I/O error on the database{where}: check the disk that holds DATABASE_PATH",
+        "fr": "erreur d’entrée-sortie sur la base de données{where} : vérifiez le disque de DATABASE_PATH",
+    },
+    "db.error": {"en": "database error{where}: {detail}", "fr": "erreur de la base de données{where} ({detail})"},
+    # URL safety (url_safety.py): why a URL given in Slack may not be fetched.
+    "url.invalid": {"en": "{url} is not a valid URL: {detail}", "fr": "{url} n’est pas une URL valide ({detail})"},
+    "url.scheme": {
+        "en": "only http:// and https:// URLs can be watched (got {url})",
+        "fr": "seules les URL en http:// ou https:// peuvent être surveillées (reçu {url})",
+    },
+    "url.no_host": {"en": "{url} has no host", "fr": "{url} n’indique aucun hôte"},
+    "url.cannot_resolve": {
+        "en": "cannot resolve {host}: {detail}",
+        "fr": "impossible de trouver l’adresse de {host} ({detail})",
+    },
+    "url.resolve_timeout.one": {
+        "en": "cannot resolve {host}: no answer within {count} s",
+        "fr": "impossible de trouver l’adresse de {host} : aucune réponse en {count} s",
+    },
+    "url.resolve_timeout.other": {
+        "en": "cannot resolve {host}: no answer within {count} s",
+        "fr": "impossible de trouver l’adresse de {host} : aucune réponse en {count} s",
+    },
+    "url.resolve_late": {
+        "en": "could not resolve {url} in time; try again",
+        "fr": "l’adresse de {url} n’a pas été trouvée à temps : réessayez",
+    },
+    "url.is": {"en": "{host} is {reason}", "fr": "{host} est {reason}"},
+    "url.resolves_to": {
+        "en": "{host} resolves to {address}, {reason}",
+        "fr": "{host} correspond à {address}, {reason}",
+    },
+    "url.refused": {
+        "en": "{kind}, refused unless ALLOW_PRIVATE_URLS allows it",
+        "fr": "{kind}, refusée sauf si ALLOW_PRIVATE_URLS l’autorise",
+    },
+    "url.metadata": {
+        "en": "a cloud metadata address, refused unless ALLOW_PRIVATE_URLS lists this very address",
+        "fr": "une adresse de métadonnées du cloud, refusée sauf si ALLOW_PRIVATE_URLS cite cette adresse précise",
+    },
+    "url.ipv4_mapped": {"en": "an IPv6 form of {address}, {reason}", "fr": "une forme IPv6 de {address}, {reason}"},
+    "url.sixtofour": {"en": "a 6to4 form of {address}, {reason}", "fr": "une forme 6to4 de {address}, {reason}"},
+    "url.kind.loopback": {"en": "a loopback address", "fr": "une adresse de bouclage (loopback)"},
+    "url.kind.link_local": {"en": "a link-local address", "fr": "une adresse de lien local (link-local)"},
+    "url.kind.unspecified": {"en": "the unspecified address", "fr": "l’adresse non spécifiée"},
+    "url.kind.multicast": {"en": "a multicast address", "fr": "une adresse de multidiffusion (multicast)"},
+    "url.kind.shared": {"en": "a shared (carrier-grade NAT) address", "fr": "une adresse partagée (NAT d’opérateur)"},
+    "url.kind.private": {"en": "a private address", "fr": "une adresse privée"},
+    "url.kind.reserved": {"en": "a reserved address", "fr": "une adresse réservée"},
+    "url.kind.non_public": {"en": "a non-public address", "fr": "une adresse non publique"},
     "privacy.usage": {
         "en": "*/privacy* — what Veilleur holds about a person (admins only)\n"
         "• `/privacy export <author> [source]`: everything held about this author, sent to you as a JSON file in a "
@@ -97,7 +364,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "author and drop their future posts (asks for confirmation first)\n"
         "An author is a handle (`ann@mastodon.social`) or, for feeds, a name; the source narrows it to one platform. "
         "On the server, `python bot.py export`, `forget` and `audit` do the same.",
-        "fr": "*/privacy* — ce que Veilleur détient sur une personne (admins seulement)\n"
+        "fr": "*/privacy* — ce que Veilleur détient sur une personne (administrateurs seulement)\n"
         "• `/privacy export <auteur> [source]`\u202f: tout ce qui est détenu sur cet auteur, envoyé en fichier JSON "
         "dans un message direct\n"
         "• `/privacy forget <auteur> [source]`, ou le lien d’une carte ou l’URL d’une publication\u202f: effacer ce "
@@ -105,16 +372,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "Un auteur est un identifiant (`ann@mastodon.social`) ou, pour les flux, un nom\u202f; la source le limite à "
         "une plateforme. Sur le serveur, `python bot.py export`, `forget` et `audit` font de même.",
     },
-    "privacy.refused.only": {
+    "privacy.refused.only.one": {
+        "en": "Only {people} can use /privacy (ADMIN_USERS): it exports and erases what Veilleur holds about people.",
+        "fr": "Seule la personne désignée, {people}, peut utiliser /privacy (ADMIN_USERS)\u202f: la commande exporte "
+        "et efface ce que Veilleur détient sur des personnes.",
+    },
+    "privacy.refused.only.other": {
         "en": "Only {people} can use /privacy (ADMIN_USERS, ADMIN_GROUP): it exports and erases what Veilleur holds "
         "about people.",
-        "fr": "Seuls {people} peuvent utiliser /privacy (ADMIN_USERS, ADMIN_GROUP)\u202f: la commande exporte et "
-        "efface ce que Veilleur détient sur des personnes.",
+        "fr": "Seules les personnes désignées, {people}, peuvent utiliser /privacy (ADMIN_USERS, ADMIN_GROUP)\u202f: "
+        "la commande exporte et efface ce que Veilleur détient sur des personnes.",
     },
     "privacy.refused.workspace_admins": {
         "en": "Only the workspace’s admins and owners can use /privacy; set ADMIN_USERS or ADMIN_GROUP to choose who. "
         "It exports and erases what Veilleur holds about people.",
-        "fr": "Seuls les admins et propriétaires de l’espace de travail peuvent utiliser /privacy\u202f; ADMIN_USERS "
+        "fr": "Seuls les administrateurs et propriétaires de l’espace de travail peuvent utiliser /privacy\u202f; "
+        "ADMIN_USERS "
         "ou ADMIN_GROUP permettent de choisir qui. La commande exporte et efface ce que Veilleur détient sur des "
         "personnes.",
     },
@@ -180,11 +453,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "privacy.forget.held.other": {"en": "{count} mentions are held.", "fr": "{count} mentions sont détenues."},
     "privacy.forget.cards.redact.one": {
         "en": "{count} card in Slack will be edited to a short notice.",
-        "fr": "{count} carte dans Slack sera remplacée par une courte mention.",
+        "fr": "{count} carte dans Slack sera remplacée par un court avis.",
     },
     "privacy.forget.cards.redact.other": {
         "en": "{count} cards in Slack will be edited to a short notice.",
-        "fr": "{count} cartes dans Slack seront remplacées par une courte mention.",
+        "fr": "{count} cartes dans Slack seront remplacées par un court avis.",
     },
     "privacy.forget.cards.delete.one": {
         "en": "{count} card in Slack will be deleted.",
@@ -282,6 +555,104 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "traitement (vos publications ne sont alors plus collectées) et saisir l’autorité de protection des "
         "données (en France, la CNIL).",
     },
+    # The command line (bot.py, health.py's status table): what `once`, `digest` and `status` print.
+    "cli.poll.failed": {"en": "{watcher}: FAILED: {error}", "fr": "{watcher} : ÉCHEC : {error}"},
+    "cli.poll.nothing_new": {"en": "{watcher}: nothing new", "fr": "{watcher} : rien de nouveau"},
+    "cli.poll.not_modified": {
+        "en": "{watcher}: nothing new (not modified)",
+        "fr": "{watcher} : rien de nouveau (inchangé)",
+    },
+    "cli.poll.line": {"en": "{watcher}: {figures}", "fr": "{watcher} : {figures}"},
+    "cli.poll.fetched.one": {"en": "{count} fetched", "fr": "{count} publication lue"},
+    "cli.poll.fetched.other": {"en": "{count} fetched", "fr": "{count} publications lues"},
+    "cli.poll.matched.one": {"en": "{count} matching", "fr": "{count} correspondante"},
+    "cli.poll.matched.other": {"en": "{count} matching", "fr": "{count} correspondantes"},
+    "cli.poll.new.one": {"en": "{count} new", "fr": "{count} nouvelle"},
+    "cli.poll.new.other": {"en": "{count} new", "fr": "{count} nouvelles"},
+    "cli.poll.quiet.one": {
+        "en": "first run: {count} recorded without posting (set backfill = N to post the newest)",
+        "fr": "premier relevé : {count} enregistrée sans être publiée (backfill = N publie les plus récentes)",
+    },
+    "cli.poll.quiet.other": {
+        "en": "first run: {count} recorded without posting (set backfill = N to post the newest)",
+        "fr": "premier relevé : {count} enregistrées sans être publiées (backfill = N publie les plus récentes)",
+    },
+    "cli.poll.queued.one": {"en": "{count} to post", "fr": "{count} à publier"},
+    "cli.poll.queued.other": {"en": "{count} to post", "fr": "{count} à publier"},
+    "cli.poll.queued_burst.one": {
+        "en": "{count} to post as a burst thread",
+        "fr": "{count} à publier dans un fil de regroupement",
+    },
+    "cli.poll.queued_burst.other": {
+        "en": "{count} to post as a burst thread",
+        "fr": "{count} à publier dans un fil de regroupement",
+    },
+    "cli.poll.overflow.one": {
+        "en": "{count} more stored without a card (past MAX_CARDS_PER_POLL)",
+        "fr": "{count} autre enregistrée sans carte (au-delà de MAX_CARDS_PER_POLL)",
+    },
+    "cli.poll.overflow.other": {
+        "en": "{count} more stored without a card (past MAX_CARDS_PER_POLL)",
+        "fr": "{count} autres enregistrées sans carte (au-delà de MAX_CARDS_PER_POLL)",
+    },
+    # Between the parts of one line: "3 fetched, 2 matching, 1 new; 1 to post".
+    "cli.and": {"en": ", ", "fr": ", "},
+    "cli.then": {"en": "; ", "fr": " ; "},
+    "cli.cards_left.one": {
+        "en": "{count} card still queued; it will be posted by the next run",
+        "fr": "{count} carte encore en attente ; elle sera publiée au prochain lancement",
+    },
+    "cli.cards_left.other": {
+        "en": "{count} cards still queued; they will be posted by the next run",
+        "fr": "{count} cartes encore en attente ; elles seront publiées au prochain lancement",
+    },
+    "cli.messages_left.one": {
+        "en": "{count} message still queued; it will be posted by the next run",
+        "fr": "{count} message encore en attente ; il sera publié au prochain lancement",
+    },
+    "cli.messages_left.other": {
+        "en": "{count} messages still queued; they will be posted by the next run",
+        "fr": "{count} messages encore en attente ; ils seront publiés au prochain lancement",
+    },
+    "cli.removals_left.one": {
+        "en": "{count} removal of the bot's messages (retention, erasure) still queued; the next run sends it",
+        "fr": "{count} retrait de message du bot (conservation, effacement) encore en attente ; le prochain lancement "
+        "l’enverra",
+    },
+    "cli.removals_left.other": {
+        "en": "{count} removals of the bot's messages (retention, erasure) still queued; the next run sends them",
+        "fr": "{count} retraits de messages du bot (conservation, effacement) encore en attente ; le prochain "
+        "lancement les enverra",
+    },
+    "cli.removals_pending.one": {
+        "en": "{count} removal of the bot's messages (retention, erasure) would be sent too",
+        "fr": "{count} retrait de message du bot (conservation, effacement) serait aussi envoyé",
+    },
+    "cli.removals_pending.other": {
+        "en": "{count} removals of the bot's messages (retention, erasure) would be sent too",
+        "fr": "{count} retraits de messages du bot (conservation, effacement) seraient aussi envoyés",
+    },
+    "cli.card_heading": {"en": "--- #{channel} · {watcher}", "fr": "--- #{channel} · {watcher}"},
+    "cli.card_heading_thread": {
+        "en": "--- #{channel} · {watcher} (in the burst thread)",
+        "fr": "--- #{channel} · {watcher} (dans le fil de regroupement)",
+    },
+    "cli.not_running": {"en": "not running: {problem}", "fr": "ne tourne pas : {problem}"},
+    "cli.no_digest_destination": {
+        "en": "no digest destination: set DIGEST_CHANNEL or digest = true on a watcher (or use --dry-run)",
+        "fr": "aucune destination pour la synthèse : réglez DIGEST_CHANNEL, ou digest = true sur une veille (ou "
+        "utilisez --dry-run)",
+    },
+    "cli.error": {"en": "veilleur: {error}", "fr": "veilleur : {error}"},
+    "cli.status.watcher": {"en": "watcher", "fr": "veille"},
+    "cli.status.source": {"en": "source", "fr": "source"},
+    "cli.status.channel": {"en": "channel", "fr": "canal"},
+    "cli.status.last_success": {"en": "last success", "fr": "dernier succès"},
+    "cli.status.failures": {"en": "failures", "fr": "échecs"},
+    "cli.status.last_error": {"en": "last error", "fr": "dernière erreur"},
+    "cli.status.never": {"en": "never", "fr": "jamais"},
+    "cli.status.failing.one": {"en": "{count} since {since}", "fr": "{count} depuis {since}"},
+    "cli.status.failing.other": {"en": "{count} since {since}", "fr": "{count} depuis {since}"},
     "audit.heading": {
         "en": "Audit log since {since} (times in {tz}):",
         "fr": "Journal d’audit depuis le {since} (heures de {tz})\u202f:",
@@ -323,15 +694,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "• `/watch remove <nom>` : supprimer une veille créée dans Slack (ses mentions restent)\n"
         "• `/watch reload` : relire le fichier des veilles",
     },
-    "watch.refused.only": {
+    "watch.refused.only.one": {
+        "en": "Only {people} can change watchers (ADMIN_USERS). Anyone can list and test them.",
+        "fr": "Seule la personne désignée, {people}, peut modifier les veilles (ADMIN_USERS). Tout le monde peut les "
+        "lister et les tester.",
+    },
+    "watch.refused.only.other": {
         "en": "Only {people} can change watchers (ADMIN_USERS, ADMIN_GROUP). Anyone can list and test them.",
-        "fr": "Seuls {people} peuvent modifier les veilles (ADMIN_USERS, ADMIN_GROUP). Tout le monde peut les lister "
-        "et les tester.",
+        "fr": "Seules les personnes désignées, {people}, peuvent modifier les veilles (ADMIN_USERS, ADMIN_GROUP). Tout "
+        "le monde peut les lister et les tester.",
     },
     "watch.refused.workspace_admins": {
         "en": "Only the workspace’s admins and owners can change watchers; set ADMIN_USERS or ADMIN_GROUP to choose "
         "who. Anyone can list and test them.",
-        "fr": "Seuls les admins et propriétaires de l’espace de travail peuvent modifier les veilles ; ADMIN_USERS ou "
+        "fr": "Seuls les administrateurs et propriétaires de l’espace de travail peuvent modifier les veilles ; "
+        "ADMIN_USERS ou "
         "ADMIN_GROUP permettent de choisir qui. Tout le monde peut les lister et les tester.",
     },
     "watch.who.only": {
@@ -341,7 +718,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.who.workspace_admins": {
         "en": "Who can change watchers: the workspace’s admins and owners (set ADMIN_USERS or ADMIN_GROUP to "
         "choose). Anyone can list and test them.",
-        "fr": "Qui peut modifier les veilles : les admins et propriétaires de l’espace de travail (ADMIN_USERS ou "
+        "fr": "Qui peut modifier les veilles : les administrateurs et propriétaires de l’espace de travail "
+        "(ADMIN_USERS ou "
         "ADMIN_GROUP permettent de choisir). Tout le monde peut les lister et les tester.",
     },
     "watch.unknown": {
@@ -352,6 +730,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{name} comes from the watchers file: edit {file}, then run `/watch reload`. It can be paused here.",
         "fr": "{name} vient du fichier des veilles : modifiez {file}, puis lancez `/watch reload`. Elle peut être "
         "mise en pause ici.",
+    },
+    "watch.name_used": {
+        "en": "{name} is already the name of a watcher (/watch list)",
+        "fr": "{name} est déjà le nom d’une veille (/watch list)",
     },
     "watch.name_taken": {
         "en": "A watcher called {name} was created meanwhile; choose another name.",
@@ -382,7 +764,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "watch.removed": {
         "en": ":wastebasket: {name} is removed. The mentions it found stay in the digest and search.",
-        "fr": ":wastebasket: {name} est supprimée. Les mentions trouvées restent dans le résumé et la recherche.",
+        "fr": ":wastebasket: {name} est supprimée. Les mentions trouvées restent dans la synthèse et la recherche.",
     },
     "watch.remove.question": {
         "en": "Remove watcher {name}? It stops polling; the mentions it found stay.",
@@ -415,14 +797,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "watch.list.heading.one": {"en": "{count} watcher", "fr": "{count} veille"},
     "watch.list.heading.other": {"en": "{count} watchers", "fr": "{count} veilles"},
-    "watch.more": {"en": "…and {count} more.", "fr": "…et {count} de plus."},
+    "watch.more.one": {"en": "…and {count} more.", "fr": "…et {count} autre."},
+    "watch.more.other": {"en": "…and {count} more.", "fr": "…et {count} autres."},
     "watch.origin.file": {"en": "file", "fr": "fichier"},
     "watch.origin.slack": {"en": "made in Slack", "fr": "créée dans Slack"},
-    "watch.every": {"en": "every {interval}", "fr": "toutes les {interval}"},
+    "watch.every": {"en": "every {interval}", "fr": "fréquence : {interval}"},
     "watch.health.paused": {"en": "⏸ paused", "fr": "⏸ en pause"},
-    "watch.health.failing": {
-        "en": "⚠ failing since {since} ({count} in a row): {error}",
-        "fr": "⚠ en échec depuis {since} ({count} de suite) : {error}",
+    "watch.health.failing.one": {
+        "en": "⚠ failing since {since} ({count} failure): {error}",
+        "fr": "⚠ en échec depuis {since} ({count} échec) : {error}",
+    },
+    "watch.health.failing.other": {
+        "en": "⚠ failing since {since} ({count} failures in a row): {error}",
+        "fr": "⚠ en échec depuis {since} ({count} échecs de suite) : {error}",
     },
     "watch.health.never": {"en": "not polled yet", "fr": "pas encore relevée"},
     "watch.health.ok": {"en": "✓ last poll {at}", "fr": "✓ dernier relevé {at}"},
@@ -439,13 +826,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{matched} posts of {fetched} match the query.",
         "fr": "{matched} publications sur {fetched} correspondent à la requête.",
     },
-    "watch.test.first": {"en": "The first {shown}:", "fr": "Les {shown} premières :"},
+    "watch.test.first.one": {"en": "The first:", "fr": "La première :"},
+    "watch.test.first.other": {"en": "The first {count}:", "fr": "Les {count} premières :"},
     "watch.test.failed": {"en": "The source did not answer: {error}", "fr": "La source n’a pas répondu : {error}"},
-    "watch.test.invalid": {"en": "Cannot test: {field}: {error}", "fr": "Test impossible : {field} : {error}"},
-    "watch.test.too_many": {
-        "en": "Too many tests: at most {limit} a minute for each person. Try again in {seconds} s.",
-        "fr": "Trop de tests : {limit} par minute au plus pour chacun. Réessayez dans {seconds} s.",
+    "watch.test.invalid": {"en": "Cannot test — {problem}", "fr": "Test impossible — {problem}"},
+    "watch.field_error": {"en": "{field}: {error}", "fr": "{field} : {error}"},
+    "watch.test.too_many.one": {
+        "en": "Too many tests: at most {count} a minute for each person.",
+        "fr": "Trop de tests : {count} par minute au plus pour chacun.",
     },
+    "watch.test.too_many.other": {
+        "en": "Too many tests: at most {count} a minute for each person.",
+        "fr": "Trop de tests : {count} par minute au plus pour chacun.",
+    },
+    "watch.test.retry.one": {"en": "Try again in {count} second.", "fr": "Réessayez dans {count} seconde."},
+    "watch.test.retry.other": {"en": "Try again in {count} seconds.", "fr": "Réessayez dans {count} secondes."},
     "watch.form.add_title": {"en": "New watcher", "fr": "Nouvelle veille"},
     "watch.form.edit_title": {"en": "Edit watcher", "fr": "Modifier la veille"},
     "watch.form.editing": {"en": "Watcher: {name}", "fr": "Veille : {name}"},
@@ -454,13 +849,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.test": {"en": "Test the query", "fr": "Tester la requête"},
     "watch.form.query_hint": {
         "en": "E.g. \"Caen la mer\" OR tramway -football lang:fr. Press Enter to check it.",
-        "fr": "Ex. : \"Caen la mer\" OR tramway -football lang:fr. Entrée pour la vérifier.",
+        "fr": "Ex. : « Caen la mer » OR tramway -football lang:fr. Entrée pour la vérifier.",
     },
     "watch.form.query_ok": {"en": "✓ Understood as: {explained}", "fr": "✓ Comprise ainsi : {explained}"},
     "watch.form.query_error": {"en": "⚠ {error}", "fr": "⚠ {error}"},
     "watch.form.channel_hint": {
         "en": "Cards are posted there. I join public channels by myself; invite me to private ones.",
-        "fr": "Les fiches y sont publiées. J’entre seul dans les canaux publics ; invitez-moi dans les privés.",
+        "fr": "Les cartes y sont publiées. J’entre seul dans les canaux publics ; invitez-moi dans les privés.",
     },
     "watch.form.interval_hint": {
         "en": "How often to look: 90s, 5m, 1h (at least 30s).",
@@ -551,19 +946,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "home.llm_off": {
         "en": ":robot_face: AI assistance is off: summaries and drafts use a labelled fallback.",
-        "fr": ":robot_face: L’assistance IA est désactivée : résumés et brouillons utilisent un repli signalé.",
+        "fr": ":robot_face: L’assistance IA est désactivée : résumés et brouillons utilisent une solution de repli, "
+        "indiquée comme telle.",
     },
     "home.watchers.one": {"en": "{count} watcher", "fr": "{count} veille"},
     "home.watchers.other": {"en": "{count} watchers", "fr": "{count} veilles"},
-    "home.no_watchers": {
-        "en": "No watcher yet: `/watch add` creates one.",
-        "fr": "Aucune veille pour l’instant : `/watch add` en crée une.",
-    },
+    "home.no_watchers": {"en": "No watcher yet", "fr": "Aucune veille pour l’instant"},
+    "home.no_watchers_hint": {"en": "`/watch add` creates one.", "fr": "`/watch add` en crée une."},
     "home.last_day.one": {"en": "{count} mention in 24 h", "fr": "{count} mention en 24 h"},
     "home.last_day.other": {"en": "{count} mentions in 24 h", "fr": "{count} mentions en 24 h"},
     "home.escalations.one": {"en": "{count} open escalation", "fr": "{count} signalement en cours"},
     "home.escalations.other": {"en": "{count} open escalations", "fr": "{count} signalements en cours"},
-    "home.no_escalations": {"en": "No escalation in progress.", "fr": "Aucun signalement en cours."},
+    "home.no_escalations": {"en": "No escalation in progress", "fr": "Aucun signalement en cours"},
     "home.commands_title": {"en": "Commands", "fr": "Commandes"},
     "spike.title": {"en": "Spike on {watcher}", "fr": "Pic de mentions sur {watcher}"},
     "spike.volume.one": {
@@ -575,21 +969,29 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "*{count}* mentions dans la dernière heure, contre {usual} d’habitude à cette heure-ci",
     },
     "spike.ratio": {"en": "{ratio}× the usual", "fr": "{ratio} fois l’habitude"},
-    "spike.fallback": {
+    "spike.fallback.one": {
+        "en": "Spike on {watcher}: {count} mention in the last hour (usually {usual})",
+        "fr": "Pic de mentions sur {watcher} : {count} mention dans la dernière heure (d’habitude {usual})",
+    },
+    "spike.fallback.other": {
         "en": "Spike on {watcher}: {count} mentions in the last hour (usually {usual})",
-        "fr": "Pic de mentions sur {watcher} : {count} dans la dernière heure (d’habitude {usual})",
+        "fr": "Pic de mentions sur {watcher} : {count} mentions dans la dernière heure (d’habitude {usual})",
     },
     "spike.baseline.one": {
-        "en": "Usual: the mean of the same hour on the last {count} day Veilleur watched.",
-        "fr": "Habitude : la moyenne de la même heure sur le dernier jour de veille ({count}).",
+        "en": "Usual: the same hour on the last day Veilleur watched.",
+        "fr": "Habitude : la même heure lors du dernier jour de veille.",
     },
     "spike.baseline.other": {
         "en": "Usual: the mean of the same hour over the last {count} days Veilleur watched.",
         "fr": "Habitude : la moyenne de la même heure sur les {count} derniers jours de veille.",
     },
-    "spike.baseline.none": {
-        "en": "No history for this hour yet: compared with a floor of {floor} per hour.",
-        "fr": "Pas encore d’historique pour cette heure : comparé à un plancher de {floor} par heure.",
+    "spike.floor.one": {
+        "en": "No history for this hour yet: compared with a floor of {count} mention per hour.",
+        "fr": "Pas encore d’historique pour cette heure : comparaison avec un plancher de {count} mention par heure.",
+    },
+    "spike.floor.other": {
+        "en": "No history for this hour yet: compared with a floor of {count} mentions per hour.",
+        "fr": "Pas encore d’historique pour cette heure : comparaison avec un plancher de {count} mentions par heure.",
     },
     "spike.terms": {"en": "Top terms", "fr": "Termes les plus fréquents"},
     "spike.sources": {"en": "Sources", "fr": "Sources"},
@@ -630,7 +1032,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "card.not_ours": {
         "en": "This message is not a Veilleur mention card.",
-        "fr": "Ce message n’est pas une fiche de mention de Veilleur.",
+        "fr": "Ce message n’est pas une carte de mention de Veilleur.",
     },
     # What a card of ours says once its mention is purged or erased (SLACK_CARD_RETENTION=redact).
     "removal.retention": {
@@ -665,23 +1067,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Envoyé à {officials} par {escalators}",
     },
     "escalation.state.open_nobody": {
-        "en": "Raised by {escalators}; no official is set",
-        "fr": "Soulevé par {escalators} ; aucun responsable n’est désigné",
+        "en": "Escalated by {escalators}; no official is set",
+        "fr": "Signalé par {escalators} ; aucun responsable n’est désigné",
     },
     "escalation.state.acknowledged": {"en": "Acknowledged by {user}", "fr": "Pris en charge par {user}"},
-    "escalation.state.answered": {"en": "Answered by {user}", "fr": "Répondu par {user}"},
+    "escalation.state.answered": {"en": "Answered by {user}", "fr": "Réponse de {user}"},
     "escalation.state.closed": {"en": "Closed by {user}", "fr": "Clos par {user}"},
     "escalation.state.not_ours": {"en": "Not ours, says {user}", "fr": "Pas pour nous, selon {user}"},
     "escalation.state.dismissed": {"en": "Dismissed by {user}", "fr": "Classé sans suite par {user}"},
     "escalation.state_name.open": {"en": "waiting", "fr": "en attente"},
     "escalation.state_name.acknowledged": {"en": "acknowledged", "fr": "pris en charge"},
-    "escalation.state_name.answered": {"en": "answered", "fr": "répondu"},
+    "escalation.state_name.answered": {"en": "answered", "fr": "réponse donnée"},
     "escalation.state_name.closed": {"en": "closed", "fr": "clos"},
     "escalation.state_name.not_ours": {"en": "not ours", "fr": "pas pour nous"},
     "escalation.state_name.dismissed": {"en": "dismissed", "fr": "classé sans suite"},
     "escalation.people": {
-        "en": "*For:* {officials}\n*Raised by:* {escalators} · {when}",
-        "fr": "*Pour :* {officials}\n*Soulevé par :* {escalators} · {when}",
+        "en": "*For:* {officials}\n*Escalated by:* {escalators} · {when}",
+        "fr": "*Pour :* {officials}\n*Signalé par :* {escalators} · {when}",
     },
     "escalation.no_official": {
         "en": "no official is set: name one with `/flag … @someone`, or set OFFICIALS",
@@ -692,30 +1094,38 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "escalation.reason": {"en": "*Reason:* {reason}", "fr": "*Motif :* {reason}"},
     "escalation.times": {"en": "Response times: {times}", "fr": "Délais : {times}"},
     "escalation.time.acknowledge": {"en": "acknowledged in {duration}", "fr": "pris en charge en {duration}"},
-    "escalation.time.answer": {"en": "answered in {duration}", "fr": "répondu en {duration}"},
+    "escalation.time.answer": {"en": "answered in {duration}", "fr": "réponse en {duration}"},
     "escalation.time.close": {"en": "closed in {duration}", "fr": "clos en {duration}"},
     "escalation.in_card_thread": {
         "en": "ESCALATION_CHANNEL is not set, so this escalation is posted in the mention’s thread.",
         "fr": "ESCALATION_CHANNEL n’est pas réglé : ce signalement est donc publié dans le fil de la mention.",
     },
-    "escalation.thread_note": {
+    "escalation.thread_note.one": {
         "en": "{escalators} escalated this mention to {officials}: {link}",
         "fr": "{escalators} a signalé cette mention à {officials} : {link}",
     },
-    "escalation.thread_note_nobody": {
+    "escalation.thread_note.other": {
+        "en": "{escalators} escalated this mention to {officials}: {link}",
+        "fr": "{escalators} ont signalé cette mention à {officials} : {link}",
+    },
+    "escalation.thread_note_nobody.one": {
         "en": "{escalators} escalated this mention: {link}",
         "fr": "{escalators} a signalé cette mention : {link}",
+    },
+    "escalation.thread_note_nobody.other": {
+        "en": "{escalators} escalated this mention: {link}",
+        "fr": "{escalators} ont signalé cette mention : {link}",
     },
     "escalation.thread_answer": {"en": "{user} answered ({link}):", "fr": "{user} a répondu ({link}) :"},
     "escalation.joined": {"en": "{user} escalated this too.", "fr": "{user} signale aussi cette mention."},
     "escalation.cc": {"en": "Also for {officials}.", "fr": "Aussi pour {officials}."},
     "escalation.reminder": {
-        "en": "Reminder {count}/{limit}: {officials}, this escalation has waited {duration} to be acknowledged.",
-        "fr": "Rappel {count}/{limit} : {officials}, ce signalement attend d’être pris en charge depuis {duration}.",
+        "en": "Reminder {number}/{last}: {officials}, this escalation has waited {duration} to be acknowledged.",
+        "fr": "Rappel {number}/{last} : {officials}, ce signalement attend d’être pris en charge depuis {duration}.",
     },
     "escalation.reminder_nobody": {
-        "en": "Reminder {count}/{limit}: this escalation has waited {duration} and no official is set.",
-        "fr": "Rappel {count}/{limit} : ce signalement attend depuis {duration} et aucun responsable n’est désigné.",
+        "en": "Reminder {number}/{last}: this escalation has waited {duration} and no official is set.",
+        "fr": "Rappel {number}/{last} : ce signalement attend depuis {duration} et aucun responsable n’est désigné.",
     },
     "escalation.reminder_dm": {
         "en": "Reminder: {link} has waited {duration} for you to acknowledge it.",
@@ -723,35 +1133,38 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "escalation.refused": {
         "en": "Only {people} or an admin (ADMIN_USERS) can close or dismiss this escalation.",
-        "fr": "Seuls {people} ou un admin (ADMIN_USERS) peuvent clore ou classer ce signalement.",
+        "fr": "Ce signalement ne peut être clos ou classé que par {people} ou un administrateur (ADMIN_USERS).",
     },
     "escalation.conflict": {
         "en": "Nothing changed: {link} is now “{state}”.",
         "fr": "Rien n’a changé : {link} est désormais « {state} ».",
     },
     "escalation.gone": {"en": "This escalation no longer exists.", "fr": "Ce signalement n’existe plus."},
-    "flag.done": {"en": "Escalated to {officials}: {link}", "fr": "Signalé à {officials} : {link}"},
+    "flag.done": {"en": "Escalated to {officials}: {link}", "fr": "Mention signalée à {officials} : {link}"},
     "flag.done_nobody": {
         "en": "Escalated, but no official is set: name one with `/flag … @someone`, or set OFFICIALS. {link}",
-        "fr": "Signalé, mais aucun responsable n’est désigné : nommez-en un avec `/flag … @quelqu’un`, ou réglez "
+        "fr": "Mention signalée, mais aucun responsable n’est désigné : nommez-en un avec `/flag … @quelqu’un`, ou "
+            "réglez "
             "OFFICIALS. {link}",
     },
     "flag.joined": {
-        "en": "This mention was already escalated; you are now among those who raised it: {link}",
-        "fr": "Cette mention était déjà signalée ; vous êtes maintenant parmi ceux qui l’ont soulevée : {link}",
+        "en": "This mention was already escalated; you are now among those who escalated it: {link}",
+        "fr": "Cette mention était déjà signalée ; vous faites maintenant partie des personnes qui l’ont signalée : "
+        "{link}",
     },
     "flag.already": {
         "en": "You already escalated this mention: {link}",
         "fr": "Vous avez déjà signalé cette mention : {link}",
     },
     "flag.finished": {
-        "en": "{link} is already “{state}”. To raise it again, use the card’s Flag button or `/flag`.",
-        "fr": "{link} est déjà « {state} ». Pour le relancer, utilisez le bouton Signaler de la carte ou `/flag`.",
+        "en": "{link} is already “{state}”. To escalate the mention again, use the card’s Escalate button or `/flag`.",
+        "fr": "{link} est déjà « {state} ». Pour signaler de nouveau la mention, utilisez le bouton Signaler de la "
+        "carte ou `/flag`.",
     },
     "flag.pending": {"en": "the message is on its way", "fr": "le message arrive"},
     "flag.usage": {
         "en": "Usage: `/flag <message link | mention URL | mention id> [@official] [note]`, or `/flag list`.",
-        "fr": "Usage : `/flag <lien du message | URL de la mention | numéro de mention> [@responsable] [note]`, ou "
+        "fr": "Syntaxe : `/flag <lien du message | URL de la mention | numéro de mention> [@responsable] [note]`, ou "
             "`/flag list`.",
     },
     "flag.bad_target": {
@@ -784,7 +1197,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "flag.list_more.one": {"en": "…and {count} more.", "fr": "…et {count} autre."},
     "flag.list_more.other": {"en": "…and {count} more.", "fr": "…et {count} autres."},
     "flag.list_empty": {"en": "No escalation is in progress.", "fr": "Aucun signalement en cours."},
-    "modal.flag.title": {"en": "Flag to an official", "fr": "Signaler la mention"},
+    "modal.flag.title": {"en": "Escalate the mention", "fr": "Signaler la mention"},
     "modal.flag.submit": {"en": "Escalate", "fr": "Signaler"},
     "modal.flag.official": {"en": "Official to ping", "fr": "Responsable à prévenir"},
     "modal.flag.official_hint": {
@@ -802,15 +1215,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "modal.reason.submit": {"en": "Confirm", "fr": "Confirmer"},
     "modal.cancel": {"en": "Cancel", "fr": "Annuler"},
     "duration.under_a_minute": {"en": "under a minute", "fr": "moins d’une minute"},
-    "duration.minutes": {"en": "{n} min", "fr": "{n} min"},
-    "duration.hours": {"en": "{n} h", "fr": "{n} h"},
-    "duration.days": {"en": "{n} d", "fr": "{n} j"},
+    # Abbreviated units take no plural mark, but they go through t_plural like every count.
+    "duration.minutes.one": {"en": "{count} min", "fr": "{count} min"},
+    "duration.minutes.other": {"en": "{count} min", "fr": "{count} min"},
+    "duration.hours.one": {"en": "{count} h", "fr": "{count} h"},
+    "duration.hours.other": {"en": "{count} h", "fr": "{count} h"},
+    "duration.days.one": {"en": "{count} d", "fr": "{count} j"},
+    "duration.days.other": {"en": "{count} d", "fr": "{count} j"},
     "date.datetime": {"en": "{day} {month} {year} {time}", "fr": "{day} {month} {year} à {time}"},
     "date.first_day": {"en": "1", "fr": "1er"},
     # A no-break space keeps "12,3 k" on one line.
     # /summarize and /draft (summarize.py, drafting.py, summary_cards.py, draft_cards.py)
     "assist.working.summary": {
-        "en": ":hourglass_flowing_sand: Summarising… this takes a few seconds.",
+        "en": ":hourglass_flowing_sand: Summarizing… this takes a few seconds.",
         "fr": ":hourglass_flowing_sand: Résumé en cours… quelques secondes.",
     },
     "assist.working.draft": {
@@ -847,20 +1264,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "summarize.usage": {
         "en": "Usage: `/summarize` (this channel, last 24 hours), `/summarize 3d` (or 12h, 1w), or `/summarize "
         "<message link | mention id | post URL>`. In a thread, mention @veilleur.",
-        "fr": "Usage : `/summarize` (ce canal, dernières 24 heures), `/summarize 3d` (ou 12h, 1w), ou `/summarize "
+        "fr": "Syntaxe : `/summarize` (ce canal, dernières 24 heures), `/summarize 3j` (ou 12h, 1sem), ou `/summarize "
         "<lien du message | numéro de mention | URL de la publication>`. Dans un fil, mentionnez @veilleur.",
     },
     "summarize.mention_hint": {
-        "en": "Mention me inside a thread to summarise it, or use `/summarize` in this channel.",
+        "en": "Mention me inside a thread to summarize it, or use `/summarize` in this channel.",
         "fr": "Mentionnez-moi dans un fil pour le résumer, ou utilisez `/summarize` dans ce canal.",
     },
     "summarize.empty": {
-        "en": "Nothing to summarise: I found no message to read there.",
+        "en": "Nothing to summarize: I found no message to read there.",
         "fr": "Rien à résumer : je n’ai trouvé aucun message à lire.",
     },
     "summary.title.thread": {"en": "Summary of a thread in {channel}", "fr": "Résumé d’un fil de {channel}"},
     "summary.title.channel": {
-        "en": "Summary of {channel} over the last {window}",
+        "en": "Summary of {channel} over {window}",
         "fr": "Résumé de {channel} sur {window}",
     },
     "summary.title.mention": {
@@ -911,14 +1328,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": ":warning: La veille qui a trouvé cette mention ({detail}) n’est plus configurée : ceci ne couvre que la "
         "mention.",
     },
-    "summary.conversation.truncated": {
-        "en": ":warning: Only the first {detail} messages were read.",
-        "fr": ":warning: Seuls les {detail} premiers messages ont été lus.",
+    "summary.conversation.truncated.one": {
+        "en": ":warning: Only the first message was read.",
+        "fr": ":warning: Seul le premier message a été lu.",
+    },
+    "summary.conversation.truncated.other": {
+        "en": ":warning: Only the first {count} messages were read.",
+        "fr": ":warning: Seuls les {count} premiers messages ont été lus.",
     },
     "summary.main_points": {"en": "Main points", "fr": "Points principaux"},
     "summary.key_posts": {"en": "Most representative messages", "fr": "Messages les plus représentatifs"},
     "summary.stances": {"en": "Stances", "fr": "Positions"},
-    "summary.stance_line": {"en": "{stance}: *{count}* ({percent}%)", "fr": "{stance} : *{count}* ({percent} %)"},
+    "summary.stance_line.one": {
+        "en": "{stance}: *{count}* message ({percent}%)",
+        "fr": "{stance} : *{count}* message ({percent} %)",
+    },
+    "summary.stance_line.other": {
+        "en": "{stance}: *{count}* messages ({percent}%)",
+        "fr": "{stance} : *{count}* messages ({percent} %)",
+    },
     "summary.authors.one": {"en": "{count} author", "fr": "{count} auteur"},
     "summary.authors.other": {"en": "{count} authors", "fr": "{count} auteurs"},
     "summary.reach": {"en": "reach {reach}", "fr": "audience {reach}"},
@@ -936,11 +1364,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "summary.next_steps": {"en": "Suggested next steps", "fr": "Prochaines étapes suggérées"},
     "summary.step.answer.one": {
         "en": "Answer the question above (`/draft` helps).",
-        "fr": "Répondre à la question ci-dessus (`/draft` aide).",
+        "fr": "Répondre à la question ci-dessus (`/draft` peut aider).",
     },
     "summary.step.answer.other": {
         "en": "Answer the {count} questions above (`/draft` helps).",
-        "fr": "Répondre aux {count} questions ci-dessus (`/draft` aide).",
+        "fr": "Répondre aux {count} questions ci-dessus (`/draft` peut aider).",
     },
     "summary.step.flag": {
         "en": "Most messages are against ({percent}%): consider flagging this to an official.",
@@ -958,17 +1386,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.institution": {"en": "institution", "fr": "institution"},
     # What an author is called in prompts when PRIVACY_PROFILE=public-body (see assist/pseudonyms.py).
     "llm.pseudonym": {"en": "Author {number}", "fr": "Auteur {number}"},
-    "window.hours.one": {"en": "{count} hour", "fr": "{count} heure"},
-    "window.hours.other": {"en": "{count} hours", "fr": "{count} heures"},
-    "window.days.one": {"en": "{count} day", "fr": "{count} jour"},
-    "window.days.other": {"en": "{count} days", "fr": "{count} jours"},
-    "window.weeks.one": {"en": "{count} week", "fr": "{count} semaine"},
-    "window.weeks.other": {"en": "{count} weeks", "fr": "{count} semaines"},
+    "window.hours.one": {"en": "the last hour", "fr": "la dernière heure"},
+    "window.hours.other": {"en": "the last {count} hours", "fr": "les {count} dernières heures"},
+    "window.days.one": {"en": "the last day", "fr": "le dernier jour"},
+    "window.days.other": {"en": "the last {count} days", "fr": "les {count} derniers jours"},
+    "window.weeks.one": {"en": "the last week", "fr": "la dernière semaine"},
+    "window.weeks.other": {"en": "the last {count} weeks", "fr": "les {count} dernières semaines"},
     "draft.usage": {
         "en": "Usage: `/draft <message link | mention id | post URL> [instructions]`, e.g. `/draft 12 mention the "
         "replacement buses`.",
-        "fr": "Usage : `/draft <lien du message | numéro de mention | URL de la publication> [consignes]`, par exemple "
-        "`/draft 12 parler des bus de remplacement`.",
+        "fr": "Syntaxe : `/draft <lien du message | numéro de mention | URL de la publication> [consignes]`, par "
+        "exemple `/draft 12 parler des bus de remplacement`.",
     },
     "draft.title": {
         "en": "*Draft reply* to {author} on {source}",
@@ -1017,21 +1445,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # Posting the digest: /digest, its chart (digest_delivery.py, handlers/digest.py)
     "digest_delivery.working": {
         "en": ":hourglass_flowing_sand: Building the digest…",
-        "fr": ":hourglass_flowing_sand: Préparation du récapitulatif…",
+        "fr": ":hourglass_flowing_sand: Préparation de la synthèse…",
     },
     "digest_delivery.posted": {
         "en": "The digest since the last scheduled one is on its way to this channel.",
-        "fr": "Le récapitulatif depuis le dernier envoi prévu arrive dans ce canal.",
+        "fr": "La synthèse depuis le dernier envoi prévu arrive dans ce canal.",
     },
     "digest_delivery.usage": {
         "en": "`/digest` posts the digest since the last scheduled one in this channel; `/digest preview` shows it "
         "only to you.",
-        "fr": "`/digest` publie dans ce canal le récapitulatif depuis le dernier envoi prévu ; `/digest preview` ne "
-        "le montre qu’à vous.",
+        "fr": "`/digest` publie dans ce canal la synthèse depuis le dernier envoi prévu ; `/digest preview` ne "
+        "la montre qu’à vous.",
     },
     "digest_delivery.failed": {
-        "en": "The digest could not be built; the reason is in the bot's log.",
-        "fr": "Le récapitulatif n’a pas pu être préparé ; la raison est dans le journal du bot.",
+        "en": "The digest could not be built; the reason is in the bot’s log.",
+        "fr": "La synthèse n’a pas pu être préparée ; la raison est dans le journal du bot.",
     },
     "digest_delivery.chart_title": {
         "en": "Mentions per day, last 7 days",
@@ -1045,11 +1473,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "story.also_seen_more.one": {"en": "{sources} and {count} more", "fr": "{sources} et {count} autre"},
     "story.also_seen_more.other": {"en": "{sources} and {count} more", "fr": "{sources} et {count} autres"},
     "story.campaign": {
-        "en": ":warning: *Possible coordinated campaign*: {posts} near-identical posts from {authors} different "
-        "accounts within {window}. This is a signal, not a verdict: look at the accounts before reacting.",
-        "fr": ":warning: *Campagne coordonnée possible* : {posts} messages presque identiques de {authors} comptes "
-        "différents en {window}. C’est un signal, pas un verdict : regardez les comptes avant de réagir.",
+        "en": ":warning: *Possible coordinated campaign*: {copies} from {accounts} within {window}. This is a signal, "
+        "not a verdict: look at the accounts before reacting.",
+        "fr": ":warning: *Campagne coordonnée possible* : {copies} de {accounts} en {window}. C’est un signal, pas "
+        "un verdict : regardez les comptes avant de réagir.",
     },
+    "story.campaign.posts.one": {"en": "{count} near-identical post", "fr": "{count} message presque identique"},
+    "story.campaign.posts.other": {"en": "{count} near-identical posts", "fr": "{count} messages presque identiques"},
+    "story.campaign.accounts.one": {"en": "{count} different account", "fr": "{count} compte différent"},
+    "story.campaign.accounts.other": {"en": "{count} different accounts", "fr": "{count} comptes différents"},
     "story.campaign_example": {"en": "First post: “{excerpt}”", "fr": "Premier message : « {excerpt} »"},
     # The digest (digest.py, digest_cards.py)
     "digest.title": {"en": ":newspaper: Digest: {start} – {end}", "fr": ":newspaper: Synthèse : {start} – {end}"},
@@ -1057,64 +1489,92 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.change.up": {"en": "↑ {percent}%", "fr": "↑ {percent} %"},
     "digest.change.down": {"en": "↓ {percent}%", "fr": "↓ {percent} %"},
     "digest.change.flat": {"en": "→ {percent}%", "fr": "→ {percent} %"},
-    "digest.change.new": {"en": "new", "fr": "nouveau"},
+    # "new": nothing to compare with, the reference was zero.
+    "digest.change.new": {"en": "none before", "fr": "aucune auparavant"},
+    "digest.compare.previous": {
+        "en": "{change} vs the previous period",
+        "fr": "{change} par rapport à la période précédente",
+    },
+    "digest.compare.previous_none": {"en": "none in the previous period", "fr": "aucune sur la période précédente"},
+    "digest.compare.week": {
+        "en": "{change} vs the 7-day average",
+        "fr": "{change} par rapport à la moyenne sur 7 jours",
+    },
+    "digest.compare.week_none": {"en": "none in the 7 days before", "fr": "aucune sur les 7 jours d’avant"},
     "digest.volume.title": {"en": "Volume", "fr": "Volume"},
     "digest.volume.total.one": {"en": "*{count}* mention found", "fr": "*{count}* mention trouvée"},
     "digest.volume.total.other": {"en": "*{count}* mentions found", "fr": "*{count}* mentions trouvées"},
-    "digest.volume.trends": {
-        "en": "{previous} vs the previous period · {week} vs the 7-day average",
-        "fr": "{previous} par rapport à la période précédente · {week} par rapport à la moyenne sur 7 jours",
-    },
     "digest.volume.days": {
         "en": "Last 7 days: {sparkline} ({counts})",
         "fr": "7 derniers jours : {sparkline} ({counts})",
     },
-    "digest.volume.line": {
-        "en": "{name}: *{count}* ({previous} · {week})",
-        "fr": "{name} : *{count}* ({previous} · {week})",
+    "digest.volume.line.one": {
+        "en": "{name}: *{count}* mention ({trend})",
+        "fr": "{name} : *{count}* mention ({trend})",
+    },
+    "digest.volume.line.other": {
+        "en": "{name}: *{count}* mentions ({trend})",
+        "fr": "{name} : *{count}* mentions ({trend})",
     },
     "digest.volume.by_watcher": {"en": "By watcher", "fr": "Par veille"},
     "digest.volume.by_source": {"en": "By source", "fr": "Par source"},
     "digest.more.one": {"en": "…and {count} more", "fr": "…et {count} autre"},
     "digest.more.other": {"en": "…and {count} more", "fr": "…et {count} autres"},
     "digest.top.title": {"en": "Top mentions", "fr": "Mentions les plus marquantes"},
-    "digest.top.engagement": {"en": "{count} interactions", "fr": "{count} interactions"},
+    "digest.top.engagement.one": {"en": "{count} interaction", "fr": "{count} interaction"},
+    "digest.top.engagement.other": {"en": "{count} interactions", "fr": "{count} interactions"},
     "digest.themes.title": {"en": "Themes", "fr": "Thèmes"},
-    "digest.themes.sample": {
-        "en": "Drawn from {clustered} of the {total} mentions (the most reached, and an even sample of the rest); "
-        "shares are of the mentions in these themes, stances counted by simple word rules.",
-        "fr": "Tirés de {clustered} des {total} mentions (les plus vues, et un échantillon régulier des autres) ; "
-        "parts calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+    "digest.themes.sample.one": {
+        "en": "Drawn from {count} mention out of {total} (the most reached, and an even sample of the rest); shares "
+        "are of the mentions in these themes, stances counted by simple word rules.",
+        "fr": "Tirés de {count} mention sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
+        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
     },
-    "digest.themes.line": {"en": "*{label}*: {count} ({percent}%)", "fr": "*{label}* : {count} ({percent} %)"},
+    "digest.themes.sample.other": {
+        "en": "Drawn from {count} mentions out of {total} (the most reached, and an even sample of the rest); shares "
+        "are of the mentions in these themes, stances counted by simple word rules.",
+        "fr": "Tirés de {count} mentions sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
+        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+    },
+    "digest.themes.line.one": {
+        "en": "*{label}*: {count} mention ({percent}%)",
+        "fr": "*{label}* : {count} mention ({percent} %)",
+    },
+    "digest.themes.line.other": {
+        "en": "*{label}*: {count} mentions ({percent}%)",
+        "fr": "*{label}* : {count} mentions ({percent} %)",
+    },
     "digest.themes.stance": {"en": "{stance} {percent}%", "fr": "{stance} {percent} %"},
     "digest.themes.none": {"en": "No theme stands out.", "fr": "Aucun thème ne se dégage."},
     "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
     "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},
-    "digest.escalations.title": {"en": "Escalations", "fr": "Escalades"},
-    "digest.escalations.line": {
-        "en": "{opened} opened · {answered} answered · *{open}* waiting for an answer",
-        "fr": "{opened} ouvertes · {answered} répondues · *{open}* en attente de réponse",
-    },
+    "digest.escalations.title": {"en": "Escalations", "fr": "Signalements"},
+    # One piece per count, joined: "2 opened · 1 answered · 1 waiting for an answer".
+    "digest.escalations.opened.one": {"en": "{count} opened", "fr": "{count} ouvert"},
+    "digest.escalations.opened.other": {"en": "{count} opened", "fr": "{count} ouverts"},
+    "digest.escalations.answered.one": {"en": "{count} answered", "fr": "{count} avec réponse"},
+    "digest.escalations.answered.other": {"en": "{count} answered", "fr": "{count} avec réponse"},
+    "digest.escalations.waiting.one": {"en": "{count} waiting for an answer", "fr": "{count} en attente de réponse"},
+    "digest.escalations.waiting.other": {"en": "{count} waiting for an answer", "fr": "{count} en attente de réponse"},
     "digest.escalations.median": {
         "en": "Median time to answer: {duration}",
         "fr": "Délai médian de réponse : {duration}",
     },
     "digest.escalations.open_item": {
         "en": "{excerpt}: waiting for {age}, with {owners}",
-        "fr": "{excerpt} : en attente depuis {age}, chez {owners}",
+        "fr": "{excerpt} : en attente depuis {age}, auprès de {owners}",
     },
     "digest.health.title": {"en": "Source health", "fr": "État des sources"},
     "digest.health.ok": {"en": "Every watcher worked.", "fr": "Toutes les veilles ont fonctionné."},
     "digest.health.unpolled.one": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevée : {names}."},
     "digest.health.unpolled.other": {"en": "Not polled yet: {names}.", "fr": "Pas encore relevées : {names}."},
     "digest.health.failed.one": {
-        "en": "{watcher}: {count} failed poll, last {at}: {error}",
-        "fr": "{watcher} : {count} échec, le dernier {at} : {error}",
+        "en": "{watcher}: {count} failed poll ({at}): {error}",
+        "fr": "{watcher} : {count} relevé en échec (le {at}) : {error}",
     },
     "digest.health.failed.other": {
-        "en": "{watcher}: {count} failed polls, last {at}: {error}",
-        "fr": "{watcher} : {count} échecs, le dernier {at} : {error}",
+        "en": "{watcher}: {count} failed polls, the last {at}: {error}",
+        "fr": "{watcher} : {count} relevés en échec, le dernier le {at} : {error}",
     },
     "digest.health.still_failing": {
         "en": ":red_circle: still failing since {since}",
@@ -1141,27 +1601,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "Aucune mention n’a été trouvée sur cette période.",
     },
     "digest.story.volume.one": {
-        "en": "{count} mention was found ({previous} vs the previous period, {week} vs the 7-day average).",
-        "fr": "{count} mention a été trouvée ({previous} par rapport à la période précédente, {week} par rapport à la "
-        "moyenne sur 7 jours).",
+        "en": "{count} mention was found ({comparison}).",
+        "fr": "{count} mention a été trouvée ({comparison}).",
     },
     "digest.story.volume.other": {
-        "en": "{count} mentions were found ({previous} vs the previous period, {week} vs the 7-day average).",
-        "fr": "{count} mentions ont été trouvées ({previous} par rapport à la période précédente, {week} par rapport "
-        "à la moyenne sur 7 jours).",
+        "en": "{count} mentions were found ({comparison}).",
+        "fr": "{count} mentions ont été trouvées ({comparison}).",
     },
     "digest.story.theme": {
         "en": "The main theme is “{label}” ({percent}% of the themed mentions; {stance}: {stance_percent}%).",
         "fr": "Le thème principal est « {label} » ({percent} % des mentions classées ; {stance} : {stance_percent} %).",
     },
-    "digest.story.escalations.one": {
-        "en": "Escalations: {opened} opened, {answered} answered, {open} still waiting for an answer.",
-        "fr": "Escalades : {opened} ouvertes, {answered} répondues, {open} encore en attente de réponse.",
-    },
-    "digest.story.escalations.other": {
-        "en": "Escalations: {opened} opened, {answered} answered, {open} still waiting for an answer.",
-        "fr": "Escalades : {opened} ouvertes, {answered} répondues, {open} encore en attente de réponse.",
-    },
+    "digest.story.escalations": {"en": "Escalations: {figures}.", "fr": "Signalements : {figures}."},
     "digest.story.median": {
         "en": "The median time to answer was {duration}.",
         "fr": "Le délai médian de réponse a été de {duration}.",
@@ -1328,10 +1779,33 @@ def _locale(lang: str) -> Locale:
 
 def t(key: str, lang: str, **params: object) -> str:
     """The `lang` sentence for `key`, with `params` filled in. Unknown keys and languages raise KeyError."""
-    return CATALOGUE[key][lang].format(**params)
+    return _template(key, lang).format(**params)
 
 
-def t_plural(key: str, n: int, lang: str, **params: object) -> str:
+@cache
+def _template(key: str, lang: str) -> str:
+    template = CATALOGUE[key][lang]
+    return french_typography(template) if lang == "fr" else template
+
+
+NARROW_NO_BREAK_SPACE = "\u202f"
+# A space (ordinary, no-break or narrow) before : ; ! ? %, when the mark ends a word: followed by a space, a closing
+# mark or markup, or the end. Emoji codes (`:warning:`, no space before their colons) and URLs (`https://`,
+# `lang:fr`, a mark followed by a letter) are left alone.
+_SPACE_BEFORE_MARK = re.compile(r"[ \u00a0\u202f]+([:;!?%])(?=[\s»)\]*_~`’'\".,]|$)")
+_INSIDE_GUILLEMETS = (re.compile(r"«[ \u00a0\u202f]*"), re.compile(r"[ \u00a0\u202f]*»"))
+
+
+def french_typography(text: str) -> str:
+    """`text` as French is printed: a narrow no-break space (U+202F) before : ; ! ? % and inside « », so that
+    these marks never start a line ("Synthèse\u202f: …", "«\u202fCaen\u202f»"). Meant for our templates, before
+    any outside text is filled in."""
+    text = _SPACE_BEFORE_MARK.sub(NARROW_NO_BREAK_SPACE + r"\1", text)
+    opening, closing = _INSIDE_GUILLEMETS
+    return closing.sub(NARROW_NO_BREAK_SPACE + "»", opening.sub("«" + NARROW_NO_BREAK_SPACE, text))
+
+
+def t_plural(key: str, n: float, lang: str, **params: object) -> str:
     """The sentence for a count of `n` in `lang`, by the language's CLDR plural rule (Babel): `key.one`, `key.few`,
     `key.many`… when the catalogue has that form, else `key.other`. French takes the singular for 0 and 1.
 
@@ -1340,6 +1814,74 @@ def t_plural(key: str, n: int, lang: str, **params: object) -> str:
     form = _locale(lang).plural_form(abs(n))
     chosen = f"{key}.{form}" if f"{key}.{form}" in CATALOGUE else f"{key}.other"
     return t(chosen, lang, **params)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence of the catalogue to say later, in the reader's language: its key and its parameters, plain values
+    or phrases said in the same language. A plural stem (`error.redirects`) is chosen by its `count` parameter.
+
+    Errors carry one (`SourceError.phrase`, `UnsafeUrlError.phrase`...) and their English text is `str(phrase)`,
+    which logs and the database keep; Slack and the command line say the phrase in BOT_LANGUAGE.
+    """
+
+    key: str
+    params: Mapping[str, str | int | float | Phrase] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: str, /, **params: str | int | float | Phrase) -> Phrase:
+        return cls(key, params)
+
+    def say(self, lang: str, *, outside: Callable[[str], str] | None = None) -> str:
+        """The phrase in `lang`; `outside`, when given, is applied to each text parameter (outside text: a URL, a
+        server's message), never to our own words, which keep their typography."""
+        params = {name: value.say(lang, outside=outside) if isinstance(value, Phrase)
+                  else outside(value) if outside is not None and isinstance(value, str) else value
+                  for name, value in self.params.items()}
+        if self.key in CATALOGUE:
+            return t(self.key, lang, **params)
+        count = self.params["count"]
+        assert isinstance(count, int | float), f"{self.key}: a plural phrase needs its count as a number"
+        return t_plural(self.key, count, lang, **params)
+
+    def __str__(self) -> str:
+        return self.say("en")
+
+    def to_json(self) -> str:
+        return json.dumps(_as_data(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Phrase | None:
+        """The phrase `to_json` wrote, or None when there is none or it can no longer be said (a key renamed since it
+        was stored): the caller then shows the English text kept beside it."""
+        if not text:
+            return None
+        try:
+            phrase = _from_data(json.loads(text))
+            for lang in LANGUAGES:
+                phrase.say(lang)
+        except (ValueError, TypeError, KeyError, IndexError, AssertionError):
+            return None
+        return phrase
+
+
+def technical(detail: str) -> Phrase:
+    """A cause that has no sentence of its own (a rare error, a library's message): shown as it is in English,
+    after a word saying what it is in other languages ("erreur technique (…)")."""
+    return Phrase.of("error.technical", detail=detail)
+
+
+def _as_data(phrase: Phrase) -> dict[str, object]:
+    params = {name: _as_data(value) if isinstance(value, Phrase) else value for name, value in phrase.params.items()}
+    return {"key": phrase.key, "params": params}
+
+
+def _from_data(data: dict[str, object]) -> Phrase:
+    key, params = data["key"], data["params"]
+    if not isinstance(key, str) or not isinstance(params, dict):
+        raise TypeError("not a stored phrase")
+    return Phrase(key, {name: _from_data(value) if isinstance(value, dict) else value
+                        for name, value in params.items()})
 
 
 def format_count(n: int, lang: str) -> str:
@@ -1385,4 +1927,4 @@ def format_duration(duration: timedelta, lang: str) -> str:
     hours, minutes = divmod(rest, 60)
     units = [("duration.days", days), ("duration.hours", hours), ("duration.minutes", minutes)]
     first = next(index for index, (_, n) in enumerate(units) if n)
-    return " ".join(t(key, lang, n=n) for key, n in units[first : first + 2] if n)
+    return " ".join(t_plural(key, n, lang, count=n) for key, n in units[first : first + 2] if n)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention
 from veilleur.core.query import Query, QueryError, parse_query
 from veilleur.core.settings import CHANNEL_ID, USER_ID
@@ -161,10 +162,15 @@ def parse_watchers(
 
 
 class WatcherFieldError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    """A field of a watcher that cannot be taken: `message` in English (the watchers file's errors are the
+    operator's), `phrase` to tell someone in Slack in their language (a `technical` one when the check has no
+    sentence of its own)."""
+
+    def __init__(self, field: str, message: str | Phrase) -> None:
+        self.phrase = message if isinstance(message, Phrase) else technical(message)
         self.field = field
-        self.message = message
+        self.message = str(self.phrase)
+        super().__init__(f"{field}: {self.message}")
 
 
 def parse_watcher(table: dict[str, Any], sources: Collection[str]) -> WatcherConfig:

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMention, Volume
-from veilleur.digest.narrative import change_text
+from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
 from veilleur.escalation.cards import user_refs
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
-from veilleur.slack.markup import escape, link, markup, mrkdwn, plain_text
+from veilleur.slack.markup import escape, link, markup, mrkdwn, phrase_line, plain_text
 
 HEADER_LIMIT = 150
 NAME_LIMIT = 60
@@ -90,8 +90,7 @@ def _volume_text(digest: Digest, lang: str) -> str:
     lines = [
         f"*{escape(t('digest.volume.title', lang))}*",
         t_plural("digest.volume.total", overall.count, lang, count=format_count(overall.count, lang)),
-        escape(t("digest.volume.trends", lang, previous=change_text(overall.vs_previous, lang),
-                 week=change_text(overall.vs_week, lang))),
+        escape(" · ".join(comparisons(overall, lang))),
     ]
     days = _days_summed(digest.daily_volume.values())
     if any(days):
@@ -120,8 +119,8 @@ def _volume_lines(
     lines = [f"*{escape(title)}*"]
     for volume in shown[:limit]:
         name = naming(volume.name) if naming else escape(_clean(volume.name, NAME_LIMIT))
-        line = t("digest.volume.line", lang, name=name, count=format_count(volume.count, lang),
-                 previous=escape(change_text(volume.vs_previous, lang)), week=escape(change_text(volume.vs_week, lang)))
+        line = t_plural("digest.volume.line", volume.count, lang, name=name, count=format_count(volume.count, lang),
+                        trend=escape(trend_text(volume, lang)))
         trend = (trends or {}).get(volume.name)
         lines.append("• " + line + (f" `{trend}`" if trend else ""))
     if len(shown) > limit:
@@ -172,7 +171,8 @@ def _mention_line(item: TopMention, lang: str, reach_tiers: bool) -> str:
     if mention.author_reach is not None:
         parts.append(escape(format_reach(mention.author_reach, lang, tiers=reach_tiers)))
     if item.engagement:
-        parts.append(escape(t("digest.top.engagement", lang, count=format_count(item.engagement, lang))))
+        engagement = format_count(item.engagement, lang)
+        parts.append(escape(t_plural("digest.top.engagement", item.engagement, lang, count=engagement)))
     return " · ".join(parts)
 
 
@@ -183,15 +183,15 @@ def _theme_blocks(digest: Digest, lang: str, reach_tiers: bool) -> list[dict[str
     blocks = [_section("themes", title)]
     blocks += [_section(f"theme_{number}", _theme_text(theme, lang, reach_tiers), THEME_LIMIT)
                for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
-    note = t("digest.themes.sample", lang, clustered=format_count(digest.clustered, lang),
-             total=format_count(digest.total, lang))
+    note = t_plural("digest.themes.sample", digest.clustered, lang, count=format_count(digest.clustered, lang),
+                    total=format_count(digest.total, lang))
     blocks.append({"type": "context", "block_id": "themes_note", "elements": [plain_text(note, CONTEXT_LIMIT)]})
     return blocks
 
 
 def _theme_text(theme: Theme, lang: str, reach_tiers: bool) -> str:
-    lines = [t("digest.themes.line", lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
-               count=format_count(theme.size, lang), percent=theme.percent)]
+    lines = [t_plural("digest.themes.line", theme.size, lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
+                      count=format_count(theme.size, lang), percent=theme.percent)]
     stances = [t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
                for share in theme.stances if share.count]
     if stances:
@@ -222,7 +222,7 @@ def _escalations_text(digest: Digest, lang: str) -> str:
     figures = digest.escalations
     lines = [
         f"*{escape(t('digest.escalations.title', lang))}*",
-        t("digest.escalations.line", lang, opened=figures.opened, answered=figures.answered, open=figures.still_open),
+        " · ".join(escalation_counts(figures, lang, waiting="*{}*")),
     ]
     if figures.median_to_answer is not None:
         lines.append(escape(t("digest.escalations.median", lang,
@@ -253,7 +253,7 @@ def _health_text(
     for failure in failures[:MAX_FAILURES]:
         at = format_datetime(failure.last_at, tz, lang) if failure.last_at else "-"
         watcher = escape(_clean(failure.watcher, NAME_LIMIT))
-        error = escape(_clean(failure.last_error, ERROR_LIMIT))
+        error = escape(phrase_line(failure.problem, lang, ERROR_LIMIT))
         line = t_plural("digest.health.failed", failure.failures, lang, watcher=watcher, count=failure.failures,
                         at=at, error=error)
         if failure.still_failing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention
 from veilleur.core.stances import StanceShare
 from veilleur.storage.escalations import Escalation
@@ -102,10 +103,15 @@ class EscalationFigures:
 class SourceFailure:
     watcher: str
     failures: int  # failed polls during the period
-    last_error: str  # outside text (an HTTP error, a server's message)
+    last_error: str  # in English; outside text (an HTTP error, a server's message)
     last_at: datetime | None
     still_failing: bool
     failing_since: datetime | None
+    last_problem: Phrase | None = None  # the same error, to say in the digest's language
+
+    @property
+    def problem(self) -> Phrase:
+        return self.last_problem or technical(self.last_error)
 
 
 @dataclass(frozen=True)

@@ -180,10 +180,10 @@ def fallback_text(digest: Digest, lang: str) -> str:
     if digest.total == 0:
         sentences = [t("digest.story.quiet", lang)]
     else:
+        comparison = ", ".join(comparisons(digest.overall, lang))
         sentences = [
             t_plural("digest.story.volume", digest.total, lang, count=format_count(digest.total, lang),
-                     previous=change_text(digest.overall.vs_previous, lang),
-                     week=change_text(digest.overall.vs_week, lang))
+                     comparison=comparison)
         ]
     if digest.themes:
         theme = digest.themes[0]
@@ -192,8 +192,7 @@ def fallback_text(digest: Digest, lang: str) -> str:
                            stance=t(f"stance.{leading.label}", lang).casefold(), stance_percent=leading.percent))
     figures = digest.escalations
     if figures.opened or figures.still_open or figures.answered:
-        sentences.append(t_plural("digest.story.escalations", figures.still_open, lang, open=figures.still_open,
-                                  opened=figures.opened, answered=figures.answered))
+        sentences.append(t("digest.story.escalations", lang, figures=", ".join(escalation_counts(figures, lang))))
     if figures.median_to_answer is not None:
         sentences.append(t("digest.story.median", lang, duration=format_duration(figures.median_to_answer, lang)))
     failing = [failure.watcher for failure in digest.failures]
@@ -204,7 +203,34 @@ def fallback_text(digest: Digest, lang: str) -> str:
 
 
 def change_text(value: Change, lang: str) -> str:
-    """"↑ 12 %", "↓ 5%", "→ 0%" or "new", as the reader's language writes it."""
+    """"↑ 12 %", "↓ 5%", "→ 0%", or "none before" when the reference was zero, as the reader's language writes
+    it."""
     if value.direction == "new":
         return t("digest.change.new", lang)
     return t(f"digest.change.{value.direction}", lang, percent=abs(value.percent or 0))
+
+
+def comparisons(volume: Volume, lang: str) -> list[str]:
+    """How `volume` compares with the previous period and with the 7-day average, each said in full: "↑ 12 % vs
+    the previous period", or "none in the previous period" when there was nothing to compare with."""
+    return [
+        t(key + "_none", lang) if change.direction == "new" else t(key, lang, change=change_text(change, lang))
+        for key, change in (("digest.compare.previous", volume.vs_previous), ("digest.compare.week", volume.vs_week))
+    ]
+
+
+def trend_text(volume: Volume, lang: str) -> str:
+    """The two changes side by side, "↑ 12 % · → 0 %"; once "none before" when neither reference had any."""
+    if volume.vs_previous.direction == volume.vs_week.direction == "new":
+        return t("digest.change.new", lang)
+    return " · ".join(change_text(change, lang) for change in (volume.vs_previous, volume.vs_week))
+
+
+def escalation_counts(figures: EscalationFigures, lang: str, *, waiting: str = "{}") -> list[str]:
+    """ "2 opened", "1 answered", "1 waiting for an answer": each count agreeing with its own noun. `waiting`
+    wraps the last count (the card makes it bold)."""
+    return [
+        t_plural("digest.escalations.opened", figures.opened, lang, count=figures.opened),
+        t_plural("digest.escalations.answered", figures.answered, lang, count=figures.answered),
+        t_plural("digest.escalations.waiting", figures.still_open, lang, count=waiting.format(figures.still_open)),
+    ]

@@ -31,6 +31,7 @@ def source_failures(store: Store, period: DigestPeriod, watchers: Collection[str
                 last_at=last.at if last else _moment(status.last_error_at),
                 still_failing=failing,
                 failing_since=_moment(status.failing_since) if failing else None,
+                last_problem=last.problem if last else status.problem,
             )
         )
     return tuple(sorted(lines, key=lambda line: (not line.still_failing, -line.failures, line.watcher)))

@@ -193,11 +193,14 @@ def thread_note(escalation: Escalation, lang: str) -> dict[str, object]:
     """Told in the card's thread when the escalation went to the escalation channel."""
     escalators = user_refs(e.user for e in escalation.escalators)
     link_text = escalation_link(escalation, lang)
+    # "Ann a signalé", "Ann, Bob ont signalé": the verb agrees with how many escalated.
+    people = len(escalation.escalators)
     if escalation.officials:
         officials = user_refs(escalation.officials)
-        sentence = t("escalation.thread_note", lang, escalators=escalators, officials=officials, link=link_text)
+        sentence = t_plural("escalation.thread_note", people, lang, escalators=escalators, officials=officials,
+                            link=link_text)
     else:
-        sentence = t("escalation.thread_note_nobody", lang, escalators=escalators, link=link_text)
+        sentence = t_plural("escalation.thread_note_nobody", people, lang, escalators=escalators, link=link_text)
     return _sentence(f"{STATE_EMOJI['open']} {sentence}", "escalation_note")
 
 
@@ -229,18 +232,18 @@ def joined_note(user: str, note: str | None, added_officials: Sequence[str], lan
 def reminder(escalation: Escalation, *, now: datetime, limit: int, lang: str) -> dict[str, object]:
     """The reminder in the escalation's thread, pinging its officials again."""
     waited = format_duration(now - escalation.created_at, lang)
-    count = escalation.reminders_sent + 1
+    number = escalation.reminders_sent + 1
     if escalation.officials:
         sentence = t(
             "escalation.reminder",
             lang,
-            count=count,
-            limit=limit,
+            number=number,
+            last=limit,
             officials=user_refs(escalation.officials),
             duration=waited,
         )
     else:
-        sentence = t("escalation.reminder_nobody", lang, count=count, limit=limit, duration=waited)
+        sentence = t("escalation.reminder_nobody", lang, number=number, last=limit, duration=waited)
     return _sentence(f":alarm_clock: {sentence}", "escalation_reminder")
 
 

@@ -21,11 +21,18 @@ from veilleur.core.settings import Settings
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 60.0
+# A user group names several people, however many it holds: "only the people named" takes the plural.
+GROUP_COUNTS_AS = 2
 
 
 def admin_mentions(admin_users: Sequence[str], admin_group: str | None) -> str:
     """ADMIN_USERS and ADMIN_GROUP as Slack mentions (both validated IDs); "" when the workspace's admins are."""
     return ", ".join([f"<@{user}>" for user in admin_users] + ([f"<!subteam^{admin_group}>"] if admin_group else []))
+
+
+def admins_named(admin_users: Sequence[str], admin_group: str | None) -> int:
+    """How many people ADMIN_USERS and ADMIN_GROUP name, for the grammar of a sentence naming them."""
+    return len(admin_users) + (GROUP_COUNTS_AS if admin_group else 0)
 
 
 class AdminAccess:

@@ -14,10 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
+from veilleur.core.i18n import Phrase, format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.text import one_line, truncate, without_invisible
-from veilleur.slack.markup import TEXT_LIMIT, escape, link, markup, mrkdwn, plain_text, url_as_shown, web_url
+from veilleur.slack.markup import (
+    TEXT_LIMIT,
+    escape,
+    link,
+    markup,
+    mrkdwn,
+    phrase_line,
+    plain_text,
+    url_as_shown,
+    web_url,
+)
 
 SOURCES: dict[str, tuple[str, str]] = {
     "rss": (":newspaper:", "RSS"),
@@ -161,17 +171,19 @@ def mention_line(mention: Mention, lang: str, *, reach_tiers: bool = False) -> s
 
 
 def health_alert(
-    watcher: str, source: str, error: str, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
+    watcher: str, source: str, error: Phrase, since: datetime | None, failures: int, *, tz: ZoneInfo, lang: str
 ) -> dict[str, object]:
-    """Told once when a watcher keeps failing: silence must not pass for calm. The error text is outside text."""
-    sentence = t(
+    """Told once when a watcher keeps failing: silence must not pass for calm. The error, said in `lang`, quotes
+    outside text (URLs, a source's own message)."""
+    sentence = t_plural(
         "health.alert",
+        failures,
         lang,
         watcher=_clean(watcher, NAME_LIMIT),
         source=_source(source)[1],
-        failures=failures,
+        count=failures,
         since=_moment(since, tz, lang),
-        error=_clean(error, SNIPPET_LIMIT),
+        error=phrase_line(error, lang, SNIPPET_LIMIT),
     )
     return _health_notice(":warning:", sentence, t("health.alert_hint", lang))
 
@@ -189,9 +201,9 @@ def health_recovered(
     return _health_notice(":white_check_mark:", sentence)
 
 
-def database_alert(reason: str, *, lang: str) -> dict[str, object]:
+def database_alert(reason: Phrase, *, lang: str) -> dict[str, object]:
     """Sent straight to Slack, not through the outbox: the outbox lives in the database that fails."""
-    sentence = t("health.database_down", lang, reason=_clean(reason, SNIPPET_LIMIT))
+    sentence = t("health.database_down", lang, reason=phrase_line(reason, lang, SNIPPET_LIMIT))
     return _health_notice(":warning:", sentence, t("health.database_down_hint", lang))
 
 
@@ -361,8 +373,8 @@ def campaign_warning(flag: CampaignFlag, lang: str) -> str:
     return t(
         "story.campaign",
         lang,
-        posts=flag.posts,
-        authors=flag.authors,
+        copies=t_plural("story.campaign.posts", flag.posts, lang, count=flag.posts),
+        accounts=t_plural("story.campaign.accounts", flag.authors, lang, count=flag.authors),
         window=format_duration(flag.window, lang),
     )
 

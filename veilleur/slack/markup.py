@@ -13,8 +13,8 @@ import re
 from urllib.parse import quote, urlsplit
 
 from veilleur.core.errors import UserError
-from veilleur.core.i18n import t
-from veilleur.core.text import ELLIPSIS, FORMAT_CHARACTERS, truncate
+from veilleur.core.i18n import Phrase, t
+from veilleur.core.text import ELLIPSIS, FORMAT_CHARACTERS, one_line, truncate, without_invisible
 
 TEXT_LIMIT = 3000
 _WEB_SCHEMES = frozenset({"http", "https"})
@@ -38,6 +38,19 @@ def escape(text: str) -> str:
 def user_error_text(error: UserError, lang: str) -> str:
     """The sentence a person reads for `error`, its outside-text parameters escaped."""
     return t(error.key, lang, **{name: escape(value) for name, value in error.params.items()})
+
+
+def phrase_line(phrase: Phrase | str, lang: str, limit: int) -> str:
+    """`phrase` said in `lang` on one line, cut to `limit`: plain text, unescaped. Only its outside text (URLs, a
+    server's message, or a plain text given instead of a phrase) is cleaned (whitespace collapsed, invisible
+    characters dropped), so our French keeps its narrow no-break spaces."""
+    if isinstance(phrase, str):
+        return truncate(_clean_line(phrase), limit)
+    return truncate(phrase.say(lang, outside=_clean_line), limit)
+
+
+def _clean_line(text: str) -> str:
+    return one_line(without_invisible(text))
 
 
 def cut_markup(markup: str, limit: int) -> str:

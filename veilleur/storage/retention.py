@@ -113,7 +113,7 @@ RETENTION_RULES: dict[str, TableRule] = {
     "watcher_state": TableRule(
         Rule.KEPT, "one row per watcher, overwritten by each poll: its cursor and its last error",
         ("name", "cursor", "first_polled_at", "last_polled_at", "last_success_at", "last_error", "last_error_at",
-         "failing_since", "consecutive_failures"),
+         "failing_since", "consecutive_failures", "last_error_phrase"),
     ),
     "watchers": TableRule(
         Rule.KEPT, "the watchers made in Slack, as long as they exist",

@@ -37,6 +37,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database, Migrations
 
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import (
     HANDLES_NEVER_ADDRESSES,
     REACH_TIERS,
@@ -69,31 +70,44 @@ DatabaseError = sqlite3.Error
 
 
 class DatabaseUnavailable(Exception):
-    """The database cannot take a write now (busy, read-only, full disk, failing disk); the message says which and
-    what to do. Nothing was written: the caller's transaction was rolled back and can be tried again later."""
+    """The database cannot take a write now (busy, read-only, full disk, failing disk); `phrase` says which and
+    what to do (`str()` in English). Nothing was written: the caller's transaction was rolled back and can be tried
+    again later."""
+
+    def __init__(self, problem: str | Phrase) -> None:
+        self.phrase = problem if isinstance(problem, Phrase) else technical(problem)
+        super().__init__(str(self.phrase))
+
+
+def database_phrase(error: DatabaseError, path: Path | str | None = None) -> Phrase:
+    """What an operator should read for an SQLite error, naming the cause rather than SQLite's code."""
+    return unavailable_phrase(error, path) or Phrase.of("db.error", where=_where(path), detail=str(error))
 
 
 def database_problem(error: DatabaseError, path: Path | str | None = None) -> str:
-    """What an operator should read for an SQLite error, naming the cause rather than SQLite's code."""
-    return unavailable_reason(error, path) or f"database error{_where(path)}: {error}"
+    """`database_phrase` in English, for logs."""
+    return str(database_phrase(error, path))
 
 
 def unavailable_reason(error: sqlite3.Error, path: Path | str | None = None) -> str | None:
+    """`unavailable_phrase` in English."""
+    phrase = unavailable_phrase(error, path)
+    return None if phrase is None else str(phrase)
+
+
+def unavailable_phrase(error: sqlite3.Error, path: Path | str | None = None) -> Phrase | None:
     """Why the database cannot be written now (busy, read-only, full or failing disk), or None when the error is
     of another kind (not a database, a bug)."""
     name = getattr(error, "sqlite_errorname", "") or ""
     where = _where(path)
     if _is_busy(error):
-        return (
-            f"database is busy{where}: another program has held a lock on it for more than"
-            f" {DATABASE_BUSY_TIMEOUT:.0f} s; nothing was lost, the next poll tries again"
-        )
+        return Phrase.of("db.busy", where=where, count=round(DATABASE_BUSY_TIMEOUT))
     if name.startswith("SQLITE_READONLY"):
-        return f"database is read-only{where}: let Veilleur write to DATABASE_PATH and its folder"
+        return Phrase.of("db.read_only", where=where)
     if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _disk_nearly_full(path)):
-        return f"disk is full{where}: free some space on the disk that holds DATABASE_PATH"
+        return Phrase.of("db.full", where=where)
     if name.startswith("SQLITE_IOERR"):
-        return f"disk I/O error on the database{where}: check the disk that holds DATABASE_PATH"
+        return Phrase.of("db.io", where=where)
     return None
 
 
@@ -131,7 +145,7 @@ async def write_patiently(
             return write()
         except sqlite3.Error as error:
             if not _is_busy(error) or time.monotonic() + pause > deadline:
-                raise DatabaseUnavailable(database_problem(error, path)) from error
+                raise DatabaseUnavailable(database_phrase(error, path)) from error
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.5)
 # How many of a poll's mentions past its card limit the rollup shows (the best-scoring).
@@ -567,6 +581,15 @@ def m012_no_email_addresses(db: Database) -> None:
         db.execute("update story_members set author = ? where mention_id = ?", [key, mention_id])
 
 
+@migrations()
+def m013_error_keys(db: Database) -> None:
+    """A failed poll's error as a catalogue phrase too (JSON: key and parameters, see i18n.Phrase), beside its
+    English text, so that Slack and the command line can say it in BOT_LANGUAGE. Rows from before have none and are
+    shown in English."""
+    db.execute("alter table watcher_state add column last_error_phrase text")
+    db.execute("alter table poll_failures add column error_phrase text")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -615,6 +638,12 @@ class WatcherStatus:
     last_error_at: str | None
     failing_since: str | None
     consecutive_failures: int
+    last_error_phrase: Phrase | None = None
+
+    @property
+    def problem(self) -> Phrase:
+        """The last error, to say in any language (in English when it was stored without its phrase)."""
+        return self.last_error_phrase or technical(self.last_error or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -622,6 +651,11 @@ class PollFailure:
     watcher: str
     at: datetime
     error: str
+    phrase: Phrase | None = None
+
+    @property
+    def problem(self) -> Phrase:
+        return self.phrase or technical(self.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -770,12 +804,17 @@ class Store:
             last_error_at=row["last_error_at"] if row else None,
             failing_since=row["failing_since"] if row else None,
             consecutive_failures=row["consecutive_failures"] if row else 0,
+            last_error_phrase=Phrase.from_json(row["last_error_phrase"]) if row else None,
         )
 
     def record_poll_failure(
-        self, name: str, error: str, now: datetime | None = None, *, unrecorded: int = 0
+        self, name: str, error: str | Phrase, now: datetime | None = None, *, unrecorded: int = 0
     ) -> WatcherStatus:
-        """Count a failed poll, plus `unrecorded` earlier ones the database could not take when they happened."""
+        """Count a failed poll, plus `unrecorded` earlier ones the database could not take when they happened.
+
+        The error is kept in English and, when it is a phrase, as one too (to be said in BOT_LANGUAGE)."""
+        phrase = error if isinstance(error, Phrase) else technical(error)
+        text, stored_phrase = str(phrase), phrase.to_json()
         moment = iso(now or utcnow())
         row = self._watcher_row(name)
         failures = (row["consecutive_failures"] if row else 0) + 1 + unrecorded
@@ -784,22 +823,26 @@ class Store:
                 {
                     "name": name,
                     "last_polled_at": moment,
-                    "last_error": error,
+                    "last_error": text,
+                    "last_error_phrase": stored_phrase,
                     "last_error_at": moment,
                     "failing_since": (row or {}).get("failing_since") if failures > 1 else moment,
                     "consecutive_failures": failures,
                 },
                 pk="name",
             )
-            self._db["poll_failures"].insert({"watcher": name, "at": moment, "error": error})
+            self._db["poll_failures"].insert(
+                {"watcher": name, "at": moment, "error": text, "error_phrase": stored_phrase}
+            )
         return self.watcher_status(name)
 
     def poll_failures(self, start: datetime, end: datetime) -> list[PollFailure]:
         """The polls that failed in [start, end), oldest first."""
         return [
-            PollFailure(row["watcher"], datetime.fromisoformat(row["at"]), row["error"] or "")
+            PollFailure(row["watcher"], datetime.fromisoformat(row["at"]), row["error"] or "",
+                        Phrase.from_json(row["error_phrase"]))
             for row in self._db.query(
-                "select watcher, at, error from poll_failures where at >= ? and at < ? order by at, id",
+                "select watcher, at, error, error_phrase from poll_failures where at >= ? and at < ? order by at, id",
                 [iso(start), iso(end)],
             )
         ]

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from veilleur.core.errors import UserError
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import (
@@ -74,7 +75,7 @@ class Trial:
 
     fetched: int
     matched: list[Mention]
-    error: str | None = None
+    error: Phrase | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ class WatcherCatalog:
         """
         config = parse_watcher(table, SOURCES.keys())
         if config.name != editing and config.name in self._entries:
-            raise WatcherFieldError("name", f"{config.name!r} is already the name of a watcher (/watch list)")
+            raise WatcherFieldError("name", Phrase.of("watch.name_used", name=repr(config.name)))
         return await self._checked(config)
 
     async def for_trial(self, table: dict[str, Any]) -> tuple[WatcherConfig, Watcher]:
@@ -229,9 +230,9 @@ class WatcherCatalog:
                 async with asyncio.timeout(URL_CHECK_TIMEOUT):
                     await check_url(url, self.policy)
             except UnsafeUrlError as error:
-                raise WatcherFieldError(key, str(error)) from None
+                raise WatcherFieldError(key, error.phrase) from None
             except TimeoutError:
-                raise WatcherFieldError(key, f"could not resolve {url} in time; try again") from None
+                raise WatcherFieldError(key, Phrase.of("url.resolve_late", url=url)) from None
         return config, build_watcher(config, self.slack_context)
 
     async def trial(self, config: WatcherConfig, watcher: Watcher) -> Trial:
@@ -240,9 +241,9 @@ class WatcherCatalog:
             async with asyncio.timeout(TRIAL_TIMEOUT):
                 result = await watcher.poll({})
         except SourceError as error:
-            return Trial(0, [], str(error))
+            return Trial(0, [], error.phrase)
         except TimeoutError:
-            return Trial(0, [], f"no answer within {TRIAL_TIMEOUT:.0f}s")
+            return Trial(0, [], Phrase.of("error.no_answer_within", count=round(TRIAL_TIMEOUT)))
         return Trial(len(result.mentions), [m for m in result.mentions if config.query.matches(m)])
 
     # Changing ------------------------------------------------------------------------------------------------

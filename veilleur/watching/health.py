@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from veilleur.core.i18n import Phrase, t, t_plural
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.slack import cards
+from veilleur.slack.markup import phrase_line
 from veilleur.storage.store import Priority, Store, WatcherStatus
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class SourceHealth:
     channel: str | None = None  # None: each watcher's own channel
     on_queued: Callable[[], None] = lambda: None
     slack: AsyncWebClient | None = None  # for what cannot wait in the outbox: the database itself failing
-    _database_problem: str | None = field(default=None, init=False)
+    _database_problem: Phrase | None = field(default=None, init=False)
 
     def failed(self, config: WatcherConfig, status: WatcherStatus) -> None:
         if status.consecutive_failures != self.alert_after:
@@ -40,7 +42,7 @@ class SourceHealth:
         message = cards.health_alert(
             config.name,
             config.source,
-            status.last_error or "",
+            status.problem,
             _moment(status.failing_since),
             status.consecutive_failures,
             tz=self.tz,
@@ -56,7 +58,7 @@ class SourceHealth:
         )
         self._queue(config, message)
 
-    async def database_failed(self, config: WatcherConfig, problem: str) -> None:
+    async def database_failed(self, config: WatcherConfig, problem: Phrase) -> None:
         """Tell the team once per outage, straight to Slack since the outbox lives in the database that fails."""
         if self._database_problem is not None:
             return
@@ -88,20 +90,25 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def status_table(store: Store, configs: list[WatcherConfig], tz: ZoneInfo) -> str:
-    """The health of every watcher, for `python bot.py status`."""
-    rows = [("watcher", "source", "channel", "last success", "failures", "last error")]
+STATUS_COLUMNS = ("watcher", "source", "channel", "last_success", "failures", "last_error")
+STATUS_ERROR_LIMIT = 80
+
+
+def status_table(store: Store, configs: list[WatcherConfig], tz: ZoneInfo, lang: str) -> str:
+    """The health of every watcher, for `python bot.py status`, in `lang`."""
+    rows = [tuple(t(f"cli.status.{column}", lang) for column in STATUS_COLUMNS)]
     for config in configs:
         status = store.watcher_status(config.name)
+        failures = status.consecutive_failures
+        since = _local(status.failing_since, tz)
         rows.append(
             (
                 config.name,
                 config.source,
                 config.channel,
-                _local(status.last_success_at, tz) or "never",
-                str(status.consecutive_failures)
-                + (f" since {_local(status.failing_since, tz)}" if status.failing_since else ""),
-                (status.last_error or "")[:80] if status.consecutive_failures else "",
+                _local(status.last_success_at, tz) or t("cli.status.never", lang),
+                t_plural("cli.status.failing", failures, lang, count=failures, since=since) if since else str(failures),
+                phrase_line(status.problem, lang, STATUS_ERROR_LIMIT) if failures else "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -52,18 +52,18 @@ def home_view(
     top = [
         {"type": "header", "block_id": "title", "text": plain_text(t("home.title", lang), HEADER_LIMIT)},
         {"type": "context", "block_id": "llm", "elements": [mrkdwn(llm)]},
-        _header("watchers_title", t_plural("home.watchers", len(watchers), lang, count=len(watchers))),
+        _header("watchers_title", _count_or_none(len(watchers), "home.watchers", "home.no_watchers", lang)),
     ]
     shown_escalations = list(escalations[:MAX_ESCALATIONS])
     middle = [
         {"type": "divider", "block_id": "escalations_divider"},
-        _header("escalations_title", t_plural("home.escalations", len(escalations), lang, count=len(escalations))),
+        _header("escalations_title",
+                _count_or_none(len(escalations), "home.escalations", "home.no_escalations", lang)),
         *[_escalation(item, tz, lang) for item in shown_escalations],
     ]
-    if not escalations:
-        middle.append(_context("no_escalations", t("home.no_escalations", lang)))
-    elif len(escalations) > len(shown_escalations):
-        middle.append(_context("more_escalations", t("watch.more", lang, count=len(escalations) - MAX_ESCALATIONS)))
+    if len(escalations) > len(shown_escalations):
+        hidden = len(escalations) - MAX_ESCALATIONS
+        middle.append(_context("more_escalations", t_plural("watch.more", hidden, lang, count=hidden)))
     bottom = [
         {"type": "divider", "block_id": "commands_divider"},
         _header("commands_title", t("home.commands_title", lang)),
@@ -73,10 +73,11 @@ def home_view(
     room = BLOCK_LIMIT - len(top) - len(middle) - len(bottom)
     watcher_blocks = [_watcher(item, tz, lang) for item in watchers]
     if not watchers:
-        watcher_blocks = [_context("no_watchers", t("home.no_watchers", lang))]
+        watcher_blocks = [_context("no_watchers", t("home.no_watchers_hint", lang))]
     elif len(watcher_blocks) > room:
         watcher_blocks = watcher_blocks[: room - 1]
-        watcher_blocks.append(_context("more_watchers", t("watch.more", lang, count=len(watchers) - (room - 1))))
+        hidden = len(watchers) - (room - 1)
+        watcher_blocks.append(_context("more_watchers", t_plural("watch.more", hidden, lang, count=hidden)))
     return {"type": "home", "blocks": [*top, *watcher_blocks, *middle, *bottom]}
 
 
@@ -91,6 +92,11 @@ def _escalation(item: HomeEscalation, tz: ZoneInfo, lang: str) -> dict[str, Any]
     since = format_datetime(escalation.created_at, tz, lang)
     text = f"{escalation_status(escalation, lang)}\n{escape(mention_excerpt(item.mention))} · {escape(since)}"
     return {"type": "section", "block_id": f"e_{escalation.id}", "text": markup(text)}
+
+
+def _count_or_none(count: int, key: str, none_key: str, lang: str) -> str:
+    """ "3 watchers", or for none one sentence of its own ("No watcher yet") rather than "0 watchers"."""
+    return t_plural(key, count, lang, count=count) if count else t(none_key, lang)
 
 
 def _header(block_id: str, text: str) -> dict[str, Any]:

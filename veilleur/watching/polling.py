@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention, with_reach_tier
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.storage.privacy_key import PrivacyKeyError
@@ -22,6 +23,7 @@ from veilleur.storage.store import (
     PollOutcome,
     Store,
     WatcherStatus,
+    database_phrase,
     database_problem,
     utcnow,
 )
@@ -42,7 +44,8 @@ class PollReport:
     outcome: PollOutcome | None = None
     not_modified: bool = False
     skipped: bool = False
-    error: str | None = None
+    error: str | None = None  # in English, as logged
+    problem: Phrase | None = None  # the same, to say in BOT_LANGUAGE
 
 
 class Poller:
@@ -106,26 +109,28 @@ class Poller:
         try:
             status = self.store.watcher_status(config.name)
         except DatabaseError as error:
-            return self._failed(config, database_problem(error, self.store.path), None)
+            return self._failed(config, database_phrase(error, self.store.path), None)
         try:
             result = await asyncio.wait_for(watcher.poll(status.cursor), self.poll_timeout)
-        except (SourceError, TimeoutError) as error:
-            message = str(error) or f"no answer within {self.poll_timeout:.0f}s"
-            return self._failed(config, message, getattr(error, "retry_after", None))
+        except SourceError as error:
+            return self._failed(config, error.phrase, error.retry_after)
+        except TimeoutError:
+            return self._failed(config, Phrase.of("error.no_answer_within", count=round(self.poll_timeout)), None)
         except Exception as error:
             log.exception("watcher %s crashed while polling", config.name)
-            return self._failed(config, f"internal error: {error.__class__.__name__}: {error}", None)
+            detail = f"{error.__class__.__name__}: {error}"
+            return self._failed(config, Phrase.of("error.internal", detail=detail), None)
         try:
             async with self._storing:
                 return await self._succeeded(config, status, result)
         except DatabaseUnavailable as error:
             # Nothing of this poll was stored, its cursor included: the next poll fetches the same items again.
             if self.health is not None:
-                await self.health.database_failed(config, str(error))
-            return self._failed(config, str(error), None)
+                await self.health.database_failed(config, error.phrase)
+            return self._failed(config, error.phrase, None)
         except PrivacyKeyError as error:
             # Without its key, the suppression list cannot be checked: storing nothing beats storing an objector's.
-            return self._failed(config, str(error), None)
+            return self._failed(config, technical(str(error)), None)
 
     async def _succeeded(self, config: WatcherConfig, before: WatcherStatus, result: PollResult) -> PollReport:
         matched = [mention for mention in result.mentions if config.query.matches(mention)]
@@ -176,8 +181,8 @@ class Poller:
             not_modified=result.not_modified,
         )
 
-    def _failed(self, config: WatcherConfig, message: str, retry_after: float | None) -> PollReport:
-        status = self._record_failure(config, message)
+    def _failed(self, config: WatcherConfig, problem: Phrase, retry_after: float | None) -> PollReport:
+        status = self._record_failure(config, problem)
         self._tell_health(config, lambda health: health.failed(config, status))
         backoff = retry_after if retry_after is not None else self._backoff(config, status.consecutive_failures)
         self._resume_at[config.name] = time.monotonic() + backoff
@@ -186,9 +191,9 @@ class Poller:
             config.name,
             status.consecutive_failures,
             backoff,
-            message,
+            problem,
         )
-        return PollReport(config.name, ok=False, error=message)
+        return PollReport(config.name, ok=False, error=str(problem), problem=problem)
 
     def _tell_health(self, config: WatcherConfig, tell: Callable[[SourceHealth], None]) -> None:
         """Queue a health alert or recovery notice; a database that cannot take it must not fail the poll."""
@@ -200,12 +205,12 @@ class Poller:
             log.error("watcher %s: cannot queue its health notice: %s", config.name,
                       database_problem(error, self.store.path))
 
-    def _record_failure(self, config: WatcherConfig, message: str) -> WatcherStatus:
+    def _record_failure(self, config: WatcherConfig, problem: Phrase) -> WatcherStatus:
         """The watcher's health after this failure, recorded in the database, or counted here when the database
         itself is what fails."""
         try:
             status = self.store.record_poll_failure(
-                config.name, message, unrecorded=self._unrecorded_failures.get(config.name, 0)
+                config.name, problem, unrecorded=self._unrecorded_failures.get(config.name, 0)
             )
         except DatabaseError:
             unrecorded = self._unrecorded_failures.get(config.name, 0) + 1
@@ -217,7 +222,8 @@ class Poller:
             moment = utcnow().isoformat()
             return replace(
                 before,
-                last_error=message,
+                last_error=str(problem),
+                last_error_phrase=problem,
                 last_error_at=moment,
                 failing_since=before.failing_since or moment,
                 consecutive_failures=before.consecutive_failures + unrecorded,

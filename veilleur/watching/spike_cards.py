@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from veilleur.assist.summary_cards import clean, source_name
 from veilleur.core.i18n import format_datetime, format_number, t, t_plural
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
-from veilleur.slack.markup import escape, markup
+from veilleur.slack.markup import escape, markup, phrase_line
 from veilleur.watching.spike_facts import SpikeFacts, SpikeSummary
 
 NAME_LIMIT = 80
@@ -61,7 +61,7 @@ def spike_alert(
         blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})
     cooldown = t("spike.cooldown", lang, time=format_datetime(until, tz, lang))
     blocks.append({"type": "context", "block_id": "cooldown", "elements": [markup(cooldown)]})
-    fallback = t("spike.fallback", lang, watcher=watcher, count=volume.recent, usual=usual)
+    fallback = t_plural("spike.fallback", volume.recent, lang, watcher=watcher, count=volume.recent, usual=usual)
     return {"text": escape(fallback), "blocks": blocks}
 
 
@@ -73,7 +73,8 @@ def _baseline_note(facts: SpikeFacts, lang: str) -> str:
     days = len(facts.volume.history)
     if not days:
         # Without history the reference is the floor.
-        return t("spike.baseline.none", lang, floor=format_number(facts.volume.reference, lang))
+        floor = facts.volume.reference
+        return t_plural("spike.floor", floor, lang, count=format_number(floor, lang))
     return t_plural("spike.baseline", days, lang, count=days)
 
 
@@ -94,7 +95,7 @@ def _summary(summary: SpikeSummary, lang: str) -> str:
 def _how(summary: SpikeSummary, lang: str) -> str:
     if summary.fallback is None:
         return t("spike.summary.llm", lang)
-    detail = escape(clean(summary.detail, DETAIL_LIMIT)) or "?"
+    detail = escape(phrase_line(summary.detail, lang, DETAIL_LIMIT)) or "?"
     return t(f"spike.summary.fallback.{summary.fallback}", lang, detail=detail)
 
 

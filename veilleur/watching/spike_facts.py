@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
 
 # The least "usual" volume a spike is measured against: with no history, SPIKE_FACTOR mentions an hour.
@@ -62,6 +63,6 @@ class SpikeSummary:
 
     text: str
     fallback: str | None = None
-    detail: str = ""
+    detail: str | Phrase = ""
     author: str = ""
     source: str = ""

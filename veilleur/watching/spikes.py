@@ -37,6 +37,7 @@ from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Fence, PromptBook
 from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.assist.summarize import central_posts
+from veilleur.core.i18n import Phrase
 from veilleur.core.language import language_name, topic_words
 from veilleur.core.query import Query
 from veilleur.core.settings import Settings
@@ -187,11 +188,11 @@ async def summarize_spike(facts: SpikeFacts, llm: LLM | None, prompts: PromptBoo
         return await _extract(facts, reason=failure.reason, detail=failure.detail)
     cleaned = truncate(one_line(text), SUMMARY_CHARS)
     if not cleaned:
-        return await _extract(facts, reason="error", detail="empty answer")
+        return await _extract(facts, reason="error", detail=Phrase.of("llm.empty"))
     return SpikeSummary(cleaned)
 
 
-async def _extract(facts: SpikeFacts, *, reason: str, detail: str = "") -> SpikeSummary:
+async def _extract(facts: SpikeFacts, *, reason: str, detail: str | Phrase = "") -> SpikeSummary:
     """`extractive_summary` in a worker thread: comparing up to FACT_MENTIONS texts takes a tenth of a second."""
     return await asyncio.to_thread(extractive_summary, facts, reason=reason, detail=detail)
 
@@ -232,7 +233,7 @@ def prompt_line(number: int, found: SpikeMention, pseudonyms: Pseudonyms = REAL_
     return f"{number}. {mention.source}, {author}{reach}: {truncate(body, PROMPT_LINE_CHARS)}"
 
 
-def extractive_summary(facts: SpikeFacts, *, reason: str, detail: str = "") -> SpikeSummary:
+def extractive_summary(facts: SpikeFacts, *, reason: str, detail: str | Phrase = "") -> SpikeSummary:
     """The mention most like all the others (see summarize.central_posts), quoted: labelled, never invented."""
     posts = [
         Post(author=m.author_name or m.author_handle, handle=m.author_handle, text=f"{m.title}\n{m.text}".strip(),
@@ -247,7 +248,7 @@ def extractive_summary(facts: SpikeFacts, *, reason: str, detail: str = "") -> S
 
 
 def alert_content(
-    store: Store, volume: Volume, query: Query, reason: str, detail: str = ""
+    store: Store, volume: Volume, query: Query, reason: str, detail: str | Phrase = ""
 ) -> tuple[SpikeFacts, SpikeSummary]:
     """What an alert says, and its extractive summary (labelled with `reason`): reads only, for `Store.read`."""
     facts = gather_facts(store, volume, query)

@@ -22,6 +22,7 @@ import httpx
 from aiohttp import ClientSession, TCPConnector
 from aiohttp.connector import AddrInfoType, SocketFactoryType
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.settings import Settings
 from watchers.base import POOL_LIMITS, TIMEOUT, new_http_client
 
@@ -36,19 +37,24 @@ SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NA
 
 
 class UnsafeUrlError(ValueError):
-    """A URL is not http(s), or reaches an address it may not; the message says which."""
+    """A URL is not http(s), or reaches an address it may not; `phrase` says which (`str()` in English)."""
+
+    def __init__(self, phrase: Phrase) -> None:
+        super().__init__(str(phrase))
+        self.phrase = phrase
 
 
 class RefusedAddressError(PermissionError):
     """A connection to a forbidden address was stopped before it was made.
 
     An OSError, so aiohttp reports it like any failed connection (httpx-aiohttp then raises httpx.ConnectTimeout
-    from it); watchers.base.fetch and fetch_json find it in the causes and raise a `SourceError` with this
-    message, which names the address.
+    from it); watchers.base.fetch and fetch_json find it in the causes and raise a `SourceError` with its
+    `phrase`, which names the address.
     """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(errno.EACCES, message)
+    def __init__(self, phrase: Phrase) -> None:
+        super().__init__(errno.EACCES, str(phrase))
+        self.phrase = phrase
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class UrlPolicy:
         return cls(allow_private=settings.allow_private_urls, allowed_networks=settings.private_url_networks)
 
 
-def refusal(address: Address, policy: UrlPolicy) -> str | None:
+def refusal(address: Address, policy: UrlPolicy) -> Phrase | None:
     """Why `policy` forbids connecting to `address` ("a loopback address, refused unless…"), or None when it may
     be reached.
 
@@ -74,40 +80,41 @@ def refusal(address: Address, policy: UrlPolicy) -> str | None:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         reason = refusal(address.ipv4_mapped, policy)
-        return None if reason is None else f"an IPv6 form of {address.ipv4_mapped}, {reason}"
+        return None if reason is None else Phrase.of("url.ipv4_mapped", address=str(address.ipv4_mapped), reason=reason)
     if address in METADATA_ADDRESSES:
         if any(network.num_addresses == 1 and address in network for network in policy.allowed_networks):
             return None
-        return "a cloud metadata address, refused unless ALLOW_PRIVATE_URLS lists this very address"
+        return Phrase.of("url.metadata")
     if any(address in network for network in policy.allowed_networks):
         return None
     if kind := _non_public_kind(address):
-        return f"{kind}, refused unless ALLOW_PRIVATE_URLS allows it"
+        return Phrase.of("url.refused", kind=Phrase.of(f"url.kind.{kind}"))
     if isinstance(address, ipaddress.IPv6Address) and address.sixtofour is not None:
         reason = refusal(address.sixtofour, policy)
-        return None if reason is None else f"a 6to4 form of {address.sixtofour}, {reason}"
+        return None if reason is None else Phrase.of("url.sixtofour", address=str(address.sixtofour), reason=reason)
     return None
 
 
-def _refused(host: str, address: Address, reason: str) -> str:
+def _refused(host: str, address: Address, reason: Phrase) -> Phrase:
     """ "10.0.0.1 is a private address, …" for an IP literal; "intranet resolves to 10.0.0.1, a private …"."""
     with contextlib.suppress(ValueError):
         if ipaddress.ip_address(host) == address:
-            return f"{host} is {reason}"
-    return f"{host} resolves to {address}, {reason}"
+            return Phrase.of("url.is", host=host, reason=reason)
+    return Phrase.of("url.resolves_to", host=host, address=str(address), reason=reason)
 
 
 def _non_public_kind(address: Address) -> str | None:
-    """What kind of non-public address this is (the most telling name first), or None for a public one."""
+    """What kind of non-public address this is (the most telling first: `url.kind.<kind>` names it), or None for a
+    public one."""
     kinds = (
-        (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address"),
-        (address.is_unspecified, "the unspecified address"),
-        (address.is_multicast, "a multicast address"),
-        (address in SHARED_ADDRESS_SPACE, "a shared (carrier-grade NAT) address"),
-        (address.is_private, "a private address"),
-        (address.is_reserved, "a reserved address"),
-        (not address.is_global, "a non-public address"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link_local"),
+        (address.is_unspecified, "unspecified"),
+        (address.is_multicast, "multicast"),
+        (address in SHARED_ADDRESS_SPACE, "shared"),
+        (address.is_private, "private"),
+        (address.is_reserved, "reserved"),
+        (not address.is_global, "non_public"),
     )
     return next((name for matches, name in kinds if matches), None)
 
@@ -118,11 +125,11 @@ async def check_url(url: str, policy: UrlPolicy) -> None:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as error:
-        raise UnsafeUrlError(f"{url!r} is not a valid URL: {error}") from None
+        raise UnsafeUrlError(Phrase.of("url.invalid", url=repr(url), detail=str(error))) from None
     if parsed.scheme not in ("http", "https"):
-        raise UnsafeUrlError(f"only http:// and https:// URLs can be watched (got {url!r})")
+        raise UnsafeUrlError(Phrase.of("url.scheme", url=repr(url)))
     if not parsed.host:
-        raise UnsafeUrlError(f"{url!r} has no host")
+        raise UnsafeUrlError(Phrase.of("url.no_host", url=repr(url)))
     if policy.allow_private:
         return
     host = parsed.raw_host.decode("ascii")
@@ -146,9 +153,9 @@ async def _resolve(host: str, port: int) -> set[Address]:
         async with asyncio.timeout(RESOLVE_TIMEOUT):
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise UnsafeUrlError(f"cannot resolve {host}: {error.strerror}") from None
+        raise UnsafeUrlError(Phrase.of("url.cannot_resolve", host=host, detail=str(error.strerror))) from None
     except TimeoutError:
-        raise UnsafeUrlError(f"cannot resolve {host}: no answer within {RESOLVE_TIMEOUT:g} s") from None
+        raise UnsafeUrlError(Phrase.of("url.resolve_timeout", host=host, count=round(RESOLVE_TIMEOUT))) from None
     return {ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in infos}
 
 
@@ -164,7 +171,7 @@ def guarded_socket_factory(policy: UrlPolicy) -> SocketFactoryType:
         family, type_, proto, _, sockaddr = addr_info
         address = ipaddress.ip_address(sockaddr[0])
         if reason := refusal(address, policy):
-            raise RefusedAddressError(f"{address} is {reason}")
+            raise RefusedAddressError(Phrase.of("url.is", host=str(address), reason=reason))
         return socket.socket(family=family, type=type_, proto=proto)
 
     return open_socket

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from veilleur.core.i18n import format_datetime, format_duration, t, t_plural
+from veilleur.core.i18n import CATALOGUE, format_datetime, format_duration, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import WatcherFieldError
-from veilleur.slack.admin_access import admin_mentions
+from veilleur.slack.admin_access import admin_mentions, admins_named
 from veilleur.slack.cards import SOURCES as SOURCE_LABELS
 from veilleur.slack.cards import confirm_or_cancel, quoted_mention_blocks
-from veilleur.slack.markup import escape, markup, mrkdwn, plain_text
+from veilleur.slack.markup import escape, markup, mrkdwn, phrase_line, plain_text
 from veilleur.storage.store import WatcherStatus
 from veilleur.watching.catalog import FILE, CatalogEntry, ReloadReport, Trial
 
@@ -295,12 +295,25 @@ def query_note(explained: str | None, error: str | None, lang: str) -> str:
     return t("watch.form.query_ok", lang, explained=(explained or "")[:ERROR_LIMIT])
 
 
-def errors_for(error: WatcherFieldError, draft: FormDraft) -> dict[str, str]:
+def errors_for(error: WatcherFieldError, draft: FormDraft, lang: str) -> dict[str, str]:
     """`response_action=errors` for a field; a field without a block of its own is named under the first block."""
     blocks = form_block_ids(draft)
     if error.field in blocks:
-        return {error.field: error.message[:LABEL_LIMIT]}
-    return {blocks[0]: f"{error.field}: {error.message}"[:LABEL_LIMIT]}
+        return {error.field: phrase_line(error.phrase, lang, LABEL_LIMIT)}
+    return {blocks[0]: field_error(error, lang)[:LABEL_LIMIT]}
+
+
+def field_error(error: WatcherFieldError, lang: str) -> str:
+    """ "Feed URL: 127.0.0.1 is a loopback address, …", the field by its name in the form (plain text)."""
+    return t("watch.field_error", lang, field=field_label(error.field, lang),
+             error=phrase_line(error.phrase, lang, LABEL_LIMIT))
+
+
+def field_label(field: str, lang: str) -> str:
+    """A watcher's field as the form names it ("URL du flux"), or as the watchers file does when the form has no
+    such field (`digest`)."""
+    key = f"watch.field.{field}"
+    return t(key, lang) if key in CATALOGUE else field
 
 
 def form_block_ids(draft: FormDraft) -> list[str]:
@@ -317,11 +330,11 @@ def trial_blocks(
     """What a test found: the count, then the first few matches as compact quotes (reach as tiers with
     `reach_tiers`, PRIVACY_PROFILE=public-body)."""
     if trial.error is not None:
-        return trial_problem(t("watch.test.failed", lang, error=trial.error[:ERROR_LIMIT]))
+        return trial_problem(t("watch.test.failed", lang, error=phrase_line(trial.error, lang, ERROR_LIMIT)))
     summary = t_plural("watch.test.found", len(trial.matched), lang, matched=len(trial.matched),
                        fetched=trial.fetched)
     if len(trial.matched) > previews:
-        summary += " " + t("watch.test.first", lang, shown=previews)
+        summary += " " + t_plural("watch.test.first", previews, lang, count=previews)
     blocks: list[dict[str, Any]] = [{"type": "section", "block_id": "trial", "text": mrkdwn(summary)}]
     for index, mention in enumerate(trial.matched[:previews]):
         preview = [{"type": "divider", "block_id": f"trial_{index}"},
@@ -383,7 +396,8 @@ def list_message(
     shown = len(blocks) - 1
     if len(entries) > shown:
         blocks.append({"type": "context", "block_id": "more",
-                       "elements": [mrkdwn(t("watch.more", lang, count=len(entries) - shown))]})
+                       "elements": [mrkdwn(t_plural("watch.more", len(entries) - shown, lang,
+                                                    count=len(entries) - shown))]})
     return {"text": heading, "blocks": blocks}
 
 
@@ -403,8 +417,9 @@ def health_text(status: WatcherStatus, *, paused: bool, tz: ZoneInfo, lang: str)
         return t("watch.health.paused", lang)
     if status.consecutive_failures:
         since = format_datetime(datetime.fromisoformat(status.failing_since or status.last_error_at or ""), tz, lang)
-        error = (status.last_error or "").replace("\n", " ")[:LINE_ERROR_LIMIT]
-        return t("watch.health.failing", lang, count=status.consecutive_failures, since=since, error=error)
+        error = phrase_line(status.problem, lang, LINE_ERROR_LIMIT)
+        failures = status.consecutive_failures
+        return t_plural("watch.health.failing", failures, lang, count=failures, since=since, error=error)
     if status.last_success_at is None:
         return t("watch.health.never", lang)
     return t("watch.health.ok", lang, at=format_datetime(datetime.fromisoformat(status.last_success_at), tz, lang))
@@ -447,7 +462,7 @@ def refusal(admin_users: Sequence[str], admin_group: str | None, lang: str) -> s
     people = admin_mentions(admin_users, admin_group)
     if not people:
         return t("watch.refused.workspace_admins", lang)
-    return t("watch.refused.only", lang, people=people)
+    return t_plural("watch.refused.only", admins_named(admin_users, admin_group), lang, people=people)
 
 
 def who_may_change(admin_users: Sequence[str], admin_group: str | None, lang: str) -> str:
