@@ -386,7 +386,8 @@ def test_typography_is_applied_to_french_sentences_only_and_not_to_what_fills_th
 
 
 # French templates whose straight quotes are code: TOML examples of the watchers file.
-CODE_QUOTES = frozenset(key for key in CATALOGUE if key.startswith("watch.form.options_hint."))
+CODE_QUOTES = frozenset(key for key in CATALOGUE
+                        if key.startswith("watch.form.options_hint.") or key == "watch.form.bad_options")
 _CODE_OR_EMOJI = re.compile(r"`[^`]*`|:[a-z0-9_+-]+:")
 
 

@@ -299,7 +299,8 @@ async def test_watch_test_is_limited_per_person_with_a_clear_answer(make_bot: Bo
     refusal = response.json()
     assert refusal["response_type"] == "ephemeral"
     assert re.fullmatch(
-        "Trop de tests\u202f: 5 par minute au plus pour chacun\\. Réessayez dans (\\d+) secondes?\\.", refusal["text"]
+        "Trop de tests\u202f: 5 par minute et par personne au plus\\. Réessayez dans (\\d+) secondes?\\.",
+        refusal["text"],
     )
     assert 0 < int(re.findall(r"\d+", refusal["text"])[-1]) <= 60
     assert len(feeds.requests("/news")) == TESTS_PER_USER  # the refused test fetched nothing

@@ -83,7 +83,7 @@ def test_the_alert_in_french() -> None:
     assert text_of(message, "baseline") == (
         "Habitude\u202f: la moyenne de la même heure sur les 2 derniers jours de veille."
     )
-    assert text_of(message, "terms").startswith("*Termes les plus fréquents*: ")
+    assert text_of(message, "terms").startswith("*Termes les plus fréquents*\u202f: ")
     assert "120\u00a0k abonnés" in text_of(message, "top")
     assert text_of(message, "cooldown") == "Pas d’autre alerte de pic pour cette veille avant le 24 nov. 2026 à 21:30."
     assert message["text"] == "Pic de mentions sur caen-tram\u202f: 24 mentions dans la dernière heure (d’habitude 1,5)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from veilleur.assist.conversations import MAX_MESSAGES, Conversation
+from veilleur.assist.conversations import MAX_MESSAGES, Conversation, Post
 from veilleur.assist.summarize import AuthorStat, StanceLine, Summary
 from veilleur.core.i18n import format_count, format_reach, t, t_plural
 from veilleur.core.text import one_line, truncate, without_invisible
@@ -78,8 +78,7 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
         points = [escape(clean(point, ITEM_LIMIT)) for point in summary.main_points]
         _add_list(blocks, "points", t("summary.main_points", lang), points)
     else:
-        quotes = [f"*{escape(clean(post.author, NAME_LIMIT))}*: {escape(clean(post.text, ITEM_LIMIT))}"
-                  for post in summary.key_posts]
+        quotes = [_quote(post, lang) for post in summary.key_posts]
         _add_list(blocks, "points", t("summary.key_posts", lang), quotes)
     tiers = summary.conversation.reach_tiers
     _add_list(blocks, "stances", t("summary.stances", lang), [_stance(line, lang, tiers) for line in summary.stances])
@@ -87,11 +86,16 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
     _add_list(blocks, "influential", heading, [_author(stat, lang, tiers) for stat in summary.influential])
     labelled = [_author(stat, lang, tiers) for stat in summary.labelled]
     _add_list(blocks, "labelled", t("summary.labelled", lang), labelled)
-    questions = [f"*{escape(clean(post.author, NAME_LIMIT))}*: {escape(clean(post.text, ITEM_LIMIT))}"
-                 for post in summary.questions]
+    questions = [_quote(post, lang) for post in summary.questions]
     _add_list(blocks, "questions", t("summary.questions", lang), questions)
     _add_list(blocks, "next_steps", t("summary.next_steps", lang), _next_steps(summary, lang))
     return {"text": escape(f"{_plain_title(summary, lang)} · {covered}"), "blocks": blocks}
+
+
+def _quote(post: Post, lang: str) -> str:
+    """ "*Ann*: what she said", as markup."""
+    return t("common.labelled", lang, label=escape(clean(post.author, NAME_LIMIT)),
+             text=escape(clean(post.text, ITEM_LIMIT)))
 
 
 def _partial(conversation: Conversation, lang: str) -> str:

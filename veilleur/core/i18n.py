@@ -25,6 +25,8 @@ from veilleur.core.mentions import reach_tier
 LANGUAGES = ("en", "fr")
 
 CATALOGUE: dict[str, dict[str, str]] = {
+    # A heading and what it introduces, on one line: "*Top terms*: tram (12) · strike (4)".
+    "common.labelled": {"en": "*{label}*: {text}", "fr": "*{label}* : {text}"},
     "button.draft": {"en": "Draft reply", "fr": "Rédiger une réponse"},
     "button.flag": {"en": "Escalate", "fr": "Signaler"},
     "button.summarize": {"en": "Summarize", "fr": "Résumer"},
@@ -833,11 +835,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.field_error": {"en": "{field}: {error}", "fr": "{field} : {error}"},
     "watch.test.too_many.one": {
         "en": "Too many tests: at most {count} a minute for each person.",
-        "fr": "Trop de tests : {count} par minute au plus pour chacun.",
+        "fr": "Trop de tests : {count} par minute et par personne au plus.",
     },
     "watch.test.too_many.other": {
         "en": "Too many tests: at most {count} a minute for each person.",
-        "fr": "Trop de tests : {count} par minute au plus pour chacun.",
+        "fr": "Trop de tests : {count} par minute et par personne au plus.",
     },
     "watch.test.retry.one": {"en": "Try again in {count} second.", "fr": "Réessayez dans {count} seconde."},
     "watch.test.retry.other": {"en": "Try again in {count} seconds.", "fr": "Réessayez dans {count} secondes."},
@@ -877,6 +879,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.base_url_hint": {
         "en": "The instance or API address; leave empty for the source’s usual one.",
         "fr": "L’adresse de l’instance ou de l’API ; vide pour l’adresse habituelle de la source.",
+    },
+    "watch.form.bad_backfill": {
+        "en": "expected a whole number from 0 to 100, got {value}",
+        "fr": "un nombre entier de 0 à 100 est attendu (reçu {value})",
+    },
+    "watch.form.bad_options": {
+        "en": "write one setting per line as in the watchers file, e.g. tags = [\"tram\"] ({detail})",
+        "fr": "un réglage par ligne, comme dans le fichier des veilles, par exemple tags = [\"tram\"] ({detail})",
     },
     "watch.form.options_hint.mastodon": {
         "en": "One setting per line, as in the watchers file: tags = [\"tramway\"], instances, local, search, q.",
@@ -1090,6 +1100,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "aucun responsable n’est désigné : nommez-en un avec `/flag … @quelqu’un`, ou réglez OFFICIALS",
     },
     "escalation.notes": {"en": "*Notes*", "fr": "*Notes*"},
+    "escalation.note_line": {"en": "{user}: {note}", "fr": "{user} : {note}"},
+    "escalation.status_line": {"en": "{emoji} {link}: {state}", "fr": "{emoji} {link} : {state}"},
     "escalation.answer": {"en": "*Answer* from {user} · {when}", "fr": "*Réponse* de {user} · {when}"},
     "escalation.reason": {"en": "*Reason:* {reason}", "fr": "*Motif :* {reason}"},
     "escalation.times": {"en": "Response times: {times}", "fr": "Délais : {times}"},
@@ -1372,7 +1384,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "summary.step.flag": {
         "en": "Most messages are against ({percent}%): consider flagging this to an official.",
-        "fr": "La plupart des messages sont contre ({percent} %) : envisagez de le signaler à un responsable.",
+        "fr": "La plupart des messages sont contre ({percent} %) : envisagez de signaler la conversation à un "
+        "responsable.",
     },
     "stance.for": {"en": "For", "fr": "Pour"},
     "stance.against": {"en": "Against", "fr": "Contre"},
@@ -1411,7 +1424,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Based on the official answer recorded for this mention.",
         "fr": "Fondé sur la réponse officielle enregistrée pour cette mention.",
     },
-    "draft.only_you": {"en": "Only you can see this draft.", "fr": "Vous seul voyez ce brouillon."},
+    "draft.only_you": {"en": "Only you can see this draft.", "fr": "Ce brouillon n’est visible que par vous."},
     "draft.for_user": {"en": "Drafted for {user}.", "fr": "Rédigé pour {user}."},
     "draft.copy_hint": {
         "en": "Read it, copy it from the block above and post it yourself: Veilleur never posts on social networks.",
@@ -1485,6 +1498,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "story.campaign_example": {"en": "First post: “{excerpt}”", "fr": "Premier message : « {excerpt} »"},
     # The digest (digest.py, digest_cards.py)
     "digest.title": {"en": ":newspaper: Digest: {start} – {end}", "fr": ":newspaper: Synthèse : {start} – {end}"},
+    "digest.fallback": {"en": "Digest {start} – {end}: {found}", "fr": "Synthèse du {start} au {end} : {found}"},
     "digest.scope": {"en": "Watchers: {names}", "fr": "Veilles : {names}"},
     "digest.change.up": {"en": "↑ {percent}%", "fr": "↑ {percent} %"},
     "digest.change.down": {"en": "↓ {percent}%", "fr": "↓ {percent} %"},

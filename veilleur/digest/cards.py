@@ -47,8 +47,8 @@ def digest_message(
 ) -> dict[str, Any]:
     """{"text": fallback, "blocks": [...]} for chat.postMessage; outside text escaped. `reach_tiers` shows authors'
     reach as tiers, not counts (PRIVACY_PROFILE=public-body)."""
-    title = t("digest.title", lang, start=format_datetime(digest.period.start, tz, lang),
-              end=format_datetime(digest.period.end, tz, lang))
+    start, end = format_datetime(digest.period.start, tz, lang), format_datetime(digest.period.end, tz, lang)
+    title = t("digest.title", lang, start=start, end=end)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "block_id": "title", "text": plain_text(title, HEADER_LIMIT)},
         {"type": "context", "block_id": "scope", "elements": [mrkdwn(_scope(digest, lang), CONTEXT_LIMIT)]},
@@ -63,7 +63,7 @@ def digest_message(
     blocks += _theme_blocks(digest, lang, reach_tiers)
     blocks.append(_section("escalations", _escalations_text(digest, lang)))
     blocks.append(_section("health", _health_text(digest.failures, digest.unpolled, tz, lang)))
-    return {"text": _fallback(digest, title, lang), "blocks": blocks}
+    return {"text": _fallback(digest, start, end, lang), "blocks": blocks}
 
 
 def _section(block_id: str, text: str, limit: int = SECTION_LIMIT) -> dict[str, Any]:
@@ -268,11 +268,11 @@ def _health_text(
     return "\n".join(lines)
 
 
-def _fallback(digest: Digest, title: str, lang: str) -> str:
+def _fallback(digest: Digest, start: str, end: str, lang: str) -> str:
     """The notification text: the period and how many mentions, in one short line."""
     count = format_count(digest.total, lang)
     total = t_plural("digest.volume.total", digest.total, lang, count=count).replace("*", "")
-    return escape(truncate(f"{title.removeprefix(':newspaper: ')}: {total}", FALLBACK_LIMIT))
+    return escape(truncate(t("digest.fallback", lang, start=start, end=end, found=total), FALLBACK_LIMIT))
 
 
 def _clean(text: str, limit: int) -> str:

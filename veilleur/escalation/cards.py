@@ -108,7 +108,9 @@ def state_name(escalation: Escalation, lang: str) -> str:
 
 def escalation_status(escalation: Escalation, lang: str) -> str:
     """The line under the escalated mention's card (`cards.mention_card(..., status=...)`)."""
-    return f"{STATE_EMOJI[escalation.state]} {escalation_link(escalation, lang)}: {state_line(escalation, lang)}"
+    link = escalation_link(escalation, lang)
+    return t("escalation.status_line", lang, emoji=STATE_EMOJI[escalation.state], link=link,
+             state=state_line(escalation, lang))
 
 
 def card_status(
@@ -148,7 +150,8 @@ def escalation_message(
         *quoted_mention_blocks(mention, watcher=escalation.watcher or "-", tz=tz, lang=lang, reach_tiers=reach_tiers),
     ]
     notes = [
-        f"{user_ref(e.user)}: {escape(truncate(e.note, NOTE_LIMIT))}" for e in escalation.escalators if e.note
+        t("escalation.note_line", lang, user=user_ref(e.user), note=escape(truncate(e.note, NOTE_LIMIT)))
+        for e in escalation.escalators if e.note
     ]
     if notes:
         text = "\n".join([t("escalation.notes", lang), *notes])

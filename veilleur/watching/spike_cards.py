@@ -48,14 +48,14 @@ def spike_alert(
         blocks.append({"type": "context", "block_id": "summary_how", "elements": [markup(_how(summary, lang))]})
     if facts.terms:
         terms = " · ".join(f"{escape(clean(term, TERM_LIMIT))} ({count})" for term, count in facts.terms)
-        blocks.append({"type": "section", "block_id": "terms", "text": markup(f"*{t('spike.terms', lang)}*: {terms}")})
+        heading = t("common.labelled", lang, label=t("spike.terms", lang), text=terms)
+        blocks.append({"type": "section", "block_id": "terms", "text": markup(heading)})
     if facts.sources:
         sources = " · ".join(
             f"{_emoji(source)} {escape(source_name(source))} {count}" for source, count in facts.sources
         )
-        blocks.append(
-            {"type": "section", "block_id": "sources", "text": markup(f"*{t('spike.sources', lang)}*: {sources}")}
-        )
+        heading = t("common.labelled", lang, label=t("spike.sources", lang), text=sources)
+        blocks.append({"type": "section", "block_id": "sources", "text": markup(heading)})
     if facts.top:
         lines = "\n".join(f"• {mention_line(found.mention, lang, reach_tiers=reach_tiers)}" for found in facts.top)
         blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from veilleur.core.i18n import CATALOGUE, format_datetime, format_duration, t, t_plural
+from veilleur.core.i18n import CATALOGUE, Phrase, format_datetime, format_duration, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.watcher_config import WatcherFieldError
 from veilleur.slack.admin_access import admin_mentions, admins_named
@@ -255,16 +255,14 @@ def _backfill(raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise WatcherFieldError("backfill", f"expected a whole number from 0 to 100, got {raw!r}") from None
+        raise WatcherFieldError("backfill", Phrase.of("watch.form.bad_backfill", value=repr(raw))) from None
 
 
 def _options(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise WatcherFieldError(
-            "options", f"write one setting per line as in the watchers file, e.g. tags = [\"tram\"] ({error})"
-        ) from None
+        raise WatcherFieldError("options", Phrase.of("watch.form.bad_options", detail=str(error))) from None
 
 
 def options_text(options: dict[str, Any]) -> str:
