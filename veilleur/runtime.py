@@ -27,6 +27,7 @@ from veilleur.assist.drafting import Drafter
 from veilleur.assist.llm import LLM, llm_destination
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
+from veilleur.core.public_roles import with_imported_roles
 from veilleur.core.settings import Settings, SettingsError, require_slack_connection
 from veilleur.core.watcher_config import (
     AuthorLabel,
@@ -45,6 +46,7 @@ from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.privacy_key import PrivacyKey
+from veilleur.storage.public_roles import PublicRoles
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_reason
 from veilleur.storage.suppressions import CollectionGate
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
@@ -137,6 +139,9 @@ def _load(settings: Settings, store: Store | None) -> _Loaded:
     for problem in author_problems:
         log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
     problems.extend(author_problems)
+    # One list wherever `[[author]]` labels are used (summaries, digest themes, pseudonyms, export): the roles
+    # imported with `bot.py authors import`, then the tables that do not name the same authors.
+    authors = with_imported_roles(authors, PublicRoles(store).all())
     key = PrivacyKey.for_database(settings.privacy_key, settings.database_path)
     key.load()  # a damaged key file stops the start with one line, rather than the first poll
     return _Loaded(settings, store, context, configs, watchers, routes, authors, problems, key)

@@ -956,6 +956,45 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "label.troll": {"en": "known troll", "fr": "troll connu"},
     "label.media": {"en": "media", "fr": "média"},
     "label.institution": {"en": "institution", "fr": "institution"},
+    # `bot.py authors import` and `authors list` (public roles from the team's CSV file).
+    "authors.import.done.one": {
+        "en": "{added} public role added, {updated} updated; {left_out} row(s) left out. The bot uses them from its"
+        " next start.",
+        "fr": "{added} rôle public ajouté, {updated} mis à jour\u202f; {left_out} ligne(s) écartée(s). Le bot les"
+        " utilise dès son prochain démarrage.",
+    },
+    "authors.import.done.other": {
+        "en": "{added} public roles added, {updated} updated; {left_out} row(s) left out. The bot uses them from its"
+        " next start.",
+        "fr": "{added} rôles publics ajoutés, {updated} mis à jour\u202f; {left_out} ligne(s) écartée(s). Le bot les"
+        " utilise dès son prochain démarrage.",
+    },
+    "authors.import.would.one": {
+        "en": "Dry run: {added} public role would be added, {updated} updated; {left_out} row(s) left out. Nothing"
+        " was changed.",
+        "fr": "Essai\u202f: {added} rôle public serait ajouté, {updated} mis à jour\u202f; {left_out} ligne(s)"
+        " écartée(s). Rien n’a été modifié.",
+    },
+    "authors.import.would.other": {
+        "en": "Dry run: {added} public roles would be added, {updated} updated; {left_out} row(s) left out. Nothing"
+        " was changed.",
+        "fr": "Essai\u202f: {added} rôles publics seraient ajoutés, {updated} mis à jour\u202f; {left_out} ligne(s)"
+        " écartée(s). Rien n’a été modifié.",
+    },
+    "authors.import.bad_row": {
+        "en": "{file}, line {line}: {error}; fix that row and import the file again (the others are imported).",
+        "fr": "{file}, ligne {line}\u202f: {error}\u202f; corrigez cette ligne et importez à nouveau le fichier"
+        " (les autres sont importées).",
+    },
+    "authors.import.unreadable": {
+        "en": "cannot import {file}: {error}. Save it as CSV (UTF-8) with the header handle,source,role,name.",
+        "fr": "impossible d’importer {file}\u202f: {error}. Enregistrez-le en CSV (UTF-8) avec l’en-tête"
+        " handle,source,role,name.",
+    },
+    "authors.list.none": {
+        "en": "No public roles imported yet: python bot.py authors import FILE.csv",
+        "fr": "Aucun rôle public importé pour l’instant\u202f: python bot.py authors import FICHIER.csv",
+    },
     # What an author is called in prompts when PRIVACY_PROFILE=public-body (see assist/pseudonyms.py).
     "llm.pseudonym": {"en": "Author {number}", "fr": "Auteur {number}"},
     "window.hours.one": {"en": "{count} hour", "fr": "{count} heure"},
