@@ -33,7 +33,7 @@ from typing import NoReturn
 from veilleur.core.i18n import t, t_plural
 from veilleur.core.keyed_hash import author_hash
 from veilleur.core.logs import configure_logging
-from veilleur.core.public_roles import RolesFileError, parse_public_roles, public_role_lines
+from veilleur.core.public_roles import RolesFileError, parse_public_roles, public_role_lines, with_imported_roles
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError, load_authors_file
 from veilleur.digest.delivery import DigestTarget, message_json
@@ -213,7 +213,8 @@ async def run_export(settings: Settings, author: str, source: str | None, fmt: s
     audit log under the author's keyed hash. Nothing held is an answer too, with the retention period."""
     store = open_store(settings)
     try:
-        labels, _ = load_authors_file(settings.watchers_file, SOURCES.keys())
+        tables, _ = load_authors_file(settings.watchers_file, SOURCES.keys())
+        labels = with_imported_roles(tables, PublicRoles(store).all())
         export = await store.read(collect, author, source, labels=labels, now=utcnow())
         key = PrivacyKey.for_database(settings.privacy_key, settings.database_path)
         subject = author_hash(key.ensure(), author, source)

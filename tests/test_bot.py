@@ -569,6 +569,13 @@ async def test_authors_import_loads_public_roles_reports_bad_rows_by_line_and_up
     code, out, _ = await run_cli(tmp_path, env, "authors", "list")
     assert code == 0 and out.splitlines() == ["mastodon  ann@mairie.example  Ann  journalist", "rss  Le Progrès  media"]
 
+    code, out, _ = await run_cli(tmp_path, env, "export", "--author", "@Ann@mairie.example")
+    assert code == 0 and json.loads(out)["labels"][0]["labels"] == ["journalist"]
+    (tmp_path / "watchers.toml").write_text("", encoding="utf-8")
+    code, _, err = await run_cli(tmp_path, env, "forget", "--author", "ann@mairie.example")
+    assert code == 0, err
+    assert sql_roles(tmp_path) == [("", "rss", "media")]
+
 
 async def test_authors_import_of_a_file_without_the_header_changes_nothing_and_says_what_to_do(tmp_path: Path) -> None:
     roles = tmp_path / "roles.csv"
