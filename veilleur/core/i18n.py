@@ -39,6 +39,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reach.under_1k": {"en": "under 1K followers", "fr": "moins de 1\u00a0k abonnés"},
     "reach.1k_10k": {"en": "1K–10K followers", "fr": "1\u00a0k à 10\u00a0k abonnés"},
     "reach.over_10k": {"en": "over 10K followers", "fr": "plus de 10\u00a0k abonnés"},
+    # A mention's reach compared across sources (reach.reach_level): followers, score, points, likes or outlet.
+    "reach.level.low": {"en": "low reach", "fr": "faible audience"},
+    "reach.level.medium": {"en": "medium reach", "fr": "audience moyenne"},
+    "reach.level.high": {"en": "high reach", "fr": "forte audience"},
     "card.watcher": {"en": "watcher: {name}", "fr": "veille : {name}"},
     "rollup.one": {
         "en": "{count} new mention for {watcher}, in the thread",
