@@ -276,6 +276,7 @@ def _digests(
         authors=loaded.authors,
         slack=slack,
         on_queued=on_queued,
+        outlets=loaded.outlets,
     )
 
 

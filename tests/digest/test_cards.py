@@ -190,3 +190,11 @@ def test_with_reach_tiers_the_digest_shows_tiers_and_no_follower_count(lang: str
     assert tier in top_line
     assert f"Ann ({tier})" in text  # the theme's influential author
     assert "12.3K" not in text and "12,3\u00a0k" not in text
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "high reach"), ("fr", "forte audience")])
+def test_a_top_mention_shows_its_reach_tier(lang: str, words: str) -> None:
+    tiered = digest(top_mentions=(replace(top(1), level="high"), top(2)))
+    lines = all_text(digest_message(tiered, Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS)).splitlines()
+    assert words in next(line for line in lines if line.startswith("1. "))
+    assert words not in next(line for line in lines if line.startswith("2. "))

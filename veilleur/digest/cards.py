@@ -171,6 +171,8 @@ def _mention_line(item: TopMention, lang: str, reach_tiers: bool) -> str:
         parts.append(escape(author))
     if mention.author_reach is not None:
         parts.append(escape(format_reach(mention.author_reach, lang, tiers=reach_tiers)))
+    if item.level is not None:
+        parts.append(t(f"reach.level.{item.level}", lang))
     if item.engagement:
         parts.append(escape(t("digest.top.engagement", lang, count=format_count(item.engagement, lang))))
     return " · ".join(parts)

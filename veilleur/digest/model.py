@@ -58,6 +58,7 @@ class TopMention:
     mention: Mention
     engagement: int  # the sum of the mention's engagement counts
     score: int  # engagement + author reach // REACH_PER_INTERACTION
+    level: str | None = None  # reach compared across sources (reach.reach_level): low, medium, high
 
 
 @dataclass(frozen=True)
