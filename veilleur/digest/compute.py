@@ -64,7 +64,7 @@ def compute_digest(
         by_source=volumes(found, period, "source", ()),
         daily_volume=daily_volume(found, period, names),
         top_mentions=tuple(replace(item, level=reach_level(item.mention, outlets or {})) for item in best[:top]),
-        themes=themes(sample, authors),
+        themes=themes(sample, authors, outlets),
         clustered=len(sample),
         escalations=escalation_figures(store, period, None if watchers is None else set(names), top),
         failures=source_failures(store, period, names),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_synthesis import StanceSynthesis
 from veilleur.core.stances import StanceShare
 from veilleur.storage.escalations import Escalation
 
@@ -81,6 +82,8 @@ class Theme:
     influential: tuple[ThemeAuthor, ...]  # by reach
     labelled: tuple[ThemeAuthor, ...]  # [[author]] tables
     examples: tuple[TopMention, ...]  # its best-scoring mentions
+    # Stances per author, of high-reach authors and public figures (stance_synthesis.py); None without authors.
+    synthesis: StanceSynthesis | None = None
 
 
 @dataclass(frozen=True)
