@@ -22,9 +22,11 @@ from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Fence, PromptBook
 from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.language import FUNCTION_WORDS, language_name
+from veilleur.core.reach import is_high_followers
+from veilleur.core.stance_synthesis import AuthorStance, StanceSynthesis, author_stance, synthesize
 from veilleur.core.stances import LABELS, classify_lexically, tally
 from veilleur.core.text import one_line, truncate
-from veilleur.core.watcher_config import AUTHOR_LABELS
+from veilleur.core.watcher_config import AUTHOR_LABELS, PUBLIC_ROLES
 
 MAX_POINTS = 6
 MAX_QUESTIONS = 5
@@ -90,6 +92,7 @@ class Summary:
     fallback: str | None = None
     fallback_detail: str = ""
     chunks: int = 0
+    synthesis: StanceSynthesis | None = None  # per author, high-reach authors and public figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,7 @@ class Summarizer:
             main_points=tuple(pseudonyms.reveal(point) for point in main_points[:MAX_POINTS]),
             next_steps=tuple(pseudonyms.reveal(step) for step in next_steps[:MAX_NEXT_STEPS]),
             chunks=len(chunks),
+            synthesis=stance_synthesis(stats),
         )
 
     async def _read_chunk(self, chunk: list[int], lines: Sequence[str], total: int) -> ChunkNotes:
@@ -249,6 +253,7 @@ def extractive_summary(conversation: Conversation, *, reason: str, detail: str =
         key_posts=tuple(central_posts(posts, KEY_POSTS)),
         fallback=reason,
         fallback_detail=detail,
+        synthesis=stance_synthesis(stats),
     )
 
 
@@ -325,6 +330,18 @@ def author_stats(posts: Sequence[Post], labels: Sequence[str]) -> list[AuthorSta
             )
         )
     return stats
+
+
+def stance_synthesis(stats: Sequence[AuthorStat]) -> StanceSynthesis | None:
+    """The synthesis sentence's figures: each author once, high-reach by followers, public roles only."""
+    return synthesize([
+        AuthorStance(
+            stance=author_stance([label for label, count in stat.stances for _ in range(count)]),
+            high_reach=is_high_followers(stat.reach),
+            roles=tuple(label for label in stat.labels if label in PUBLIC_ROLES),
+        )
+        for stat in stats
+    ])
 
 
 def most_influential(stats: Sequence[AuthorStat]) -> tuple[tuple[AuthorStat, ...], bool]:

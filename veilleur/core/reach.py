@@ -68,6 +68,11 @@ def reach_level(mention: Mention, outlets: Outlets) -> str | None:
     return "high" if value >= high else "medium" if value >= medium else "low"
 
 
+def is_high_followers(followers: int | None) -> bool:
+    """Whether a follower count is "high" reach (where only the count is known, as in a conversation's posts)."""
+    return followers is not None and followers >= FOLLOWERS[1]
+
+
 def outlet_of(url: str, outlets: Outlets) -> Outlet | None:
     """The outlet whose domain the link is on, or a subdomain of (the longest match: "france3-regions.
     francetvinfo.fr" before "francetvinfo.fr")."""
