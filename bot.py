@@ -11,6 +11,8 @@
     python bot.py purge [--older-than DAYS] [--dry-run]      erase what is past the retention period now
     python bot.py forget --author HANDLE [--source SOURCE] [--reason erasure|objection] [--dry-run]
                                   erase everything held about one author and drop their future posts
+    python bot.py authors import FILE.csv [--dry-run]  load public roles (handle,source,role,name); re-import updates
+    python bot.py authors list    print the imported public roles
 
 Installed (`pip install .`), the `veilleur` command is the same CLI: `veilleur once --dry-run`.
 """
@@ -19,15 +21,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 from typing import NoReturn
 
 from veilleur.core.i18n import t, t_plural
 from veilleur.core.keyed_hash import author_hash
 from veilleur.core.logs import configure_logging
+from veilleur.core.public_roles import RolesFileError, parse_public_roles, public_role_lines, with_imported_roles
 from veilleur.core.settings import Settings, SettingsError, load_settings
 from veilleur.core.watcher_config import WatchersFileError, load_authors_file
 from veilleur.digest.delivery import DigestTarget, message_json
@@ -41,6 +47,7 @@ from veilleur.slack.outbox import new_slack_client
 from veilleur.slack.terminal import as_text
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.privacy_key import PrivacyKey
+from veilleur.storage.public_roles import PublicRoles
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, database_phrase, utcnow
 from veilleur.watching.health import status_table
 from veilleur.watching.outbox_messages import outbox_message
@@ -80,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                                                dry_run=args.dry_run),
                 dry_run=args.dry_run,
             ))
+        if args.command == "authors":
+            return run_authors(settings, args)
         asyncio.run(run_bot(settings))
         return 0
     except (SettingsError, WatchersFileError) as error:
@@ -137,6 +146,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     forget.add_argument("--reason", choices=REASONS, default="erasure",
                         help="the person's request: erasure (the default) or objection")
     forget.add_argument("--dry-run", action="store_true", help="print what would be erased; change nothing")
+    authors = commands.add_parser("authors", help="the team's list of public roles (elected, journalist, media…)")
+    authors_commands = authors.add_subparsers(dest="authors_command", required=True)
+    importing = authors_commands.add_parser("import", help="load public roles from CSV (handle,source,role,name)")
+    importing.add_argument("file", type=Path, metavar="FILE.csv")
+    importing.add_argument("--dry-run", action="store_true", help="check the file and print what would change")
+    authors_commands.add_parser("list", help="print the imported public roles")
     return parser.parse_args(argv)
 
 
@@ -154,6 +169,31 @@ def days_arg(value: str) -> int:
     if not 1 <= days <= MAX_DAYS:
         raise argparse.ArgumentTypeError(f"give a whole number of days from 1 to {MAX_DAYS} (got {value!r})")
     return days
+
+
+def run_authors(settings: Settings, args: argparse.Namespace) -> int:
+    """`authors import` (exit code 1 when a row was left out, so a script notices) and `authors list`."""
+    lang = settings.bot_language
+    if args.authors_command == "list":
+        with closing(open_store(settings)) as store:
+            roles = PublicRoles(store).all()
+        print("\n".join(public_role_lines(roles, lang)))
+        return 0
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+        roles, problems = parse_public_roles(text, SOURCES.keys())
+    except (OSError, UnicodeDecodeError, RolesFileError, csv.Error) as error:
+        print(t("authors.import.unreadable", lang, file=str(args.file), error=str(error)), file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(t("authors.import.bad_row", lang, file=args.file.name, line=problem.line, error=problem.message),
+              file=sys.stderr)
+    with closing(open_store(settings, copy=args.dry_run)) as store:
+        counts = PublicRoles(store).save(roles, utcnow())
+    key = "authors.import.would" if args.dry_run else "authors.import.done"
+    print(t_plural(key, counts.added, lang, added=counts.added, updated=counts.updated,
+                   left_out=len(problems)))
+    return 1 if problems else 0
 
 
 def print_status(settings: Settings) -> int:
@@ -178,7 +218,8 @@ async def run_export(settings: Settings, author: str, source: str | None, fmt: s
     audit log under the author's keyed hash. Nothing held is an answer too, with the retention period."""
     store = open_store(settings)
     try:
-        labels, _ = load_authors_file(settings.watchers_file, SOURCES.keys())
+        tables, _ = load_authors_file(settings.watchers_file, SOURCES.keys())
+        labels = with_imported_roles(tables, PublicRoles(store).all())
         export = await store.read(collect, author, source, labels=labels, now=utcnow())
         key = PrivacyKey.for_database(settings.privacy_key, settings.database_path)
         subject = author_hash(key.ensure(), author, source)

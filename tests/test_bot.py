@@ -588,3 +588,60 @@ async def test_the_command_line_speaks_bot_language(tmp_path: Path, slack: FakeS
         "aucune destination pour la synthèse : réglez DIGEST_CHANNEL, ou digest = true sur une veille (ou utilisez "
         "--dry-run)"
     )
+
+
+# ---- authors import / list ------------------------------------------------------------------------------------
+
+
+async def test_authors_import_loads_public_roles_reports_bad_rows_by_line_and_updates_on_reimport(
+    tmp_path: Path,
+) -> None:
+    roles = tmp_path / "roles.csv"
+    roles.write_text(
+        "handle,source,role,name\n"
+        "@Ann@mairie.example,mastodon,elected,Ann Maire\n"
+        "bob,bluesky,troll,Bob\n"
+        "carl,myspace,journalist,Carl\n"
+        ",rss,media,Le Progrès\n",
+        encoding="utf-8",
+    )
+    env = env_for(tmp_path, None)
+    code, out, err = await run_cli(tmp_path, env, "authors", "import", str(roles), "--dry-run")
+    assert code == 1 and "2 public roles would be added, 0 updated; 2 row(s) left out" in out
+    assert not (tmp_path / "veilleur.db").exists() or sql_roles(tmp_path) == []
+
+    code, out, err = await run_cli(tmp_path, env, "authors", "import", str(roles))
+    assert code == 1
+    assert "roles.csv, line 3: unknown role 'troll'" in err and "roles.csv, line 4: unknown source 'myspace'" in err
+    assert "2 public roles added, 0 updated; 2 row(s) left out" in out
+    assert sql_roles(tmp_path) == [("", "rss", "media"), ("ann@mairie.example", "mastodon", "elected")]
+
+    roles.write_text("handle,source,role,name\nann@mairie.example,mastodon,journalist,Ann\n", encoding="utf-8")
+    code, out, _ = await run_cli(tmp_path, env, "authors", "import", str(roles))
+    assert code == 0 and "0 public roles added, 1 updated; 0 row(s) left out" in out
+    code, out, _ = await run_cli(tmp_path, env, "authors", "list")
+    assert code == 0 and out.splitlines() == ["mastodon  ann@mairie.example  Ann  journalist", "rss  Le Progrès  media"]
+
+    code, out, _ = await run_cli(tmp_path, env, "export", "--author", "@Ann@mairie.example")
+    assert code == 0 and json.loads(out)["labels"][0]["labels"] == ["journalist"]
+    (tmp_path / "watchers.toml").write_text("", encoding="utf-8")
+    code, _, err = await run_cli(tmp_path, env, "forget", "--author", "ann@mairie.example")
+    assert code == 0, err
+    assert sql_roles(tmp_path) == [("", "rss", "media")]
+
+
+async def test_authors_import_of_a_file_without_the_header_changes_nothing_and_says_what_to_do(tmp_path: Path) -> None:
+    roles = tmp_path / "roles.csv"
+    roles.write_text("ann,mastodon,elected,Ann\n", encoding="utf-8")
+    code, _, err = await run_cli(tmp_path, env_for(tmp_path, None, BOT_LANGUAGE="fr"), "authors", "import",
+                                   str(roles))
+    assert code == 2 and "impossible d’importer" in err and "handle,source,role,name" in err
+
+
+def sql_roles(workdir: Path) -> list[tuple[str, str, str]]:
+    store = Store.open(workdir / "veilleur.db")
+    try:
+        rows = sql(store).execute("select handle, source, role from public_roles order by handle")
+        return [tuple(row) for row in rows]
+    finally:
+        store.close()

@@ -8,8 +8,12 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tests.support.feed_server import FeedServer
+from veilleur.assist.conversations import author_labels
+from veilleur.core.public_roles import PublicRole
 from veilleur.core.settings import parse_settings
 from veilleur.runtime import open_local_services, schedule_watchers
+from veilleur.storage.public_roles import PublicRoles
+from veilleur.storage.store import Store
 from watchers.base import new_http_client
 
 FEED = "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
@@ -81,3 +85,22 @@ async def test_two_polls_of_one_watcher_never_overlap(tmp_path: Path, feeds: Fee
     assert len(feeds.requests("/slow")) == 1
     assert first.skipped != second.skipped
     await services.aclose()
+
+
+async def test_imported_public_roles_join_the_author_tables_and_win_on_conflict(tmp_path: Path) -> None:
+    (tmp_path / "watchers.toml").write_text(
+        '[[author]]\nhandle = "@ann"\nsource = "mastodon"\nlabels = ["journalist"]\n'
+        '[[author]]\nhandle = "bob"\nlabels = ["media"]\n'
+    )
+    store = Store.open(tmp_path / "veilleur.db")
+    PublicRoles(store).save([PublicRole("ann", "mastodon", "elected", "Ann"),
+                             PublicRole("", "rss", "journalist", "Jean Dupont")], datetime.now(UTC))
+    settings = parse_settings({"WATCHERS_FILE": str(tmp_path / "watchers.toml"),
+                               "DATABASE_PATH": str(tmp_path / "veilleur.db")})
+    services = open_local_services(settings, store=store)
+    try:
+        assert author_labels(services.authors, "mastodon", "Ann", "") == ("elected",)
+        assert author_labels(services.authors, "rss", "", "jean dupont") == ("journalist",)
+        assert author_labels(services.authors, "bluesky", "bob", "") == ("media",)
+    finally:
+        await services.aclose()

@@ -28,6 +28,8 @@ from veilleur.assist.llm import LLM, llm_destination
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
 from veilleur.core.i18n import Phrase
+from veilleur.core.public_roles import with_imported_roles
+from veilleur.core.reach import Outlets, load_outlets
 from veilleur.core.settings import Settings, SettingsError, require_slack_connection
 from veilleur.core.watcher_config import (
     AuthorLabel,
@@ -46,6 +48,7 @@ from veilleur.slack.outbox import Outbox, new_slack_client
 from veilleur.slack.tokens import check_slack_tokens
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.privacy_key import PrivacyKey
+from veilleur.storage.public_roles import PublicRoles
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_phrase
 from veilleur.storage.suppressions import CollectionGate
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
@@ -113,6 +116,7 @@ class _Loaded:
     authors: list[AuthorLabel]
     problems: list[ConfigProblem]
     key: PrivacyKey
+    outlets: Outlets
 
 
 def _load(settings: Settings, store: Store | None) -> _Loaded:
@@ -138,9 +142,16 @@ def _load(settings: Settings, store: Store | None) -> _Loaded:
     for problem in author_problems:
         log.error("%s: %s (this author's labels are not used)", settings.watchers_file, problem)
     problems.extend(author_problems)
+    # One list wherever `[[author]]` labels are used (summaries, digest themes, pseudonyms, export): the roles
+    # imported with `bot.py authors import`, then the tables that do not name the same authors.
+    authors = with_imported_roles(authors, PublicRoles(store).all())
+    outlets, outlet_problems = load_outlets(settings.watchers_file)
+    for problem in outlet_problems:
+        log.error("%s: %s (this outlet is not used)", settings.watchers_file, problem)
+    problems.extend(outlet_problems)
     key = PrivacyKey.for_database(settings.privacy_key, settings.database_path)
     key.load()  # a damaged key file stops the start with one line, rather than the first poll
-    return _Loaded(settings, store, context, configs, watchers, routes, authors, problems, key)
+    return _Loaded(settings, store, context, configs, watchers, routes, authors, problems, key, outlets)
 
 
 def _keep_reach_tiers_only(store: Store) -> None:
@@ -250,6 +261,7 @@ def _stories(loaded: _Loaded, *, slack: AsyncWebClient | None, on_queued: Callab
         slack=slack,
         on_queued=on_queued,
         reach_tiers=settings.public_body,
+        outlets=loaded.outlets,
     )
 
 
@@ -265,6 +277,7 @@ def _digests(
         authors=loaded.authors,
         slack=slack,
         on_queued=on_queued,
+        outlets=loaded.outlets,
     )
 
 

@@ -289,3 +289,13 @@ def test_posts_without_reach_rank_authors_by_activity() -> None:
     summary = extractive_summary(conversation(posts), reason="not_configured")
     assert not summary.by_reach
     assert [(a.author, a.posts) for a in summary.influential] == [("y", 3), ("x", 1), ("z", 1)]
+
+
+def test_the_summary_gives_the_stance_synthesis_per_author() -> None:
+    posts = [post("This tram is a disaster, a shame", "a", reach=50_000), post("A shame, what a disaster", "b"),
+             post("Disaster again, shame on them", "b"), post("Bravo, great tram, thank you", "mayor",
+                                                                 labels=("elected", "opposition"))]
+    synthesis = extractive_summary(conversation(posts), reason="not_configured").synthesis
+    assert synthesis is not None and synthesis.authors == 3
+    assert (synthesis.leading.label, synthesis.leading.count, synthesis.leading_high_reach) == ("against", 2, 1)
+    assert [role.role for role in synthesis.roles] == ["elected"]

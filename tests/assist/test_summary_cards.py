@@ -11,6 +11,7 @@ from veilleur.assist.draft_cards import code_block, draft_in_thread_notice, draf
 from veilleur.assist.drafting import Draft
 from veilleur.assist.summarize import AuthorStat, StanceLine, Summary, extractive_summary
 from veilleur.assist.summary_cards import problem_message, summary_message, window_text, working_message
+from veilleur.core.stance_synthesis import AuthorStance, synthesize
 from veilleur.core.stances import LABELS
 
 
@@ -185,3 +186,14 @@ def test_with_reach_tiers_a_summary_shows_tiers_and_what_a_stance_reaches_at_lea
     assert "1,000" not in texts["influential"] and "1K followers" not in texts["influential"]
     french = section_texts(summary_message(summary, "fr"))
     assert "audience d’au moins 12\u00a0k" in french["stances"] and "1\u00a0k à 10\u00a0k abonnés" in french["labelled"]
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [
+    ("en", "67% of the 3 authors are against, 1 of them high-reach; the elected official is for"),
+    ("fr", "67\u202f% des 3 auteurs sont contre, dont 1 à forte audience\u202f; l’élu est pour"),
+])
+def test_the_stances_section_ends_with_the_synthesis_sentence(lang: str, sentence: str) -> None:
+    people = [AuthorStance("against", True), AuthorStance("against", False), AuthorStance("for", False, ("elected",))]
+    message = summary_message(llm_summary(hostile_conversation(), synthesis=synthesize(people)), lang)
+    (stances,) = [block for block in message["blocks"] if block.get("block_id") == "stances"]
+    assert stances["text"]["text"].splitlines()[-1] == f"• {sentence}"

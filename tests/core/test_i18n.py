@@ -190,6 +190,9 @@ NEVER_NONE = {
     "window.weeks": "a window is never empty",
     "audit.none": "--since is one day at least",
     "digest.story.failures": "only said when a watcher failed",
+    "synthesis.lead": "only said of a theme or conversation with authors",
+    **{f"synthesis.role.{role}": "a role is named only when some authors hold it"
+       for role in ("elected", "journalist", "media", "institution")},
 }
 PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 SAMPLE = "⟦{}⟧"  # how a sample value of a placeholder shows; stripped before looking for words

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_synthesis import AuthorStance, synthesize
 from veilleur.core.stances import StanceShare
 from veilleur.digest.cards import digest_message, sparkline
 from veilleur.digest.model import (
@@ -234,3 +235,24 @@ def test_one_interaction_is_singular() -> None:
     text = section(digest_message(digest(top_mentions=(one,)), Narrative("Calm.", by_llm=True), lang="en", tz=PARIS),
                    "top")
     assert "· 1 interaction" in text and "1 interactions" not in text
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "high reach"), ("fr", "forte audience")])
+def test_a_top_mention_shows_its_reach_tier(lang: str, words: str) -> None:
+    tiered = digest(top_mentions=(replace(top(1), level="high"), top(2)))
+    lines = all_text(digest_message(tiered, Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS)).splitlines()
+    assert words in next(line for line in lines if line.startswith("1. "))
+    assert words not in next(line for line in lines if line.startswith("2. "))
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [
+    ("en", "80% of the 5 authors are against, none of them high-reach; the elected official is for"),
+    ("fr", "80\u202f% des 5 auteurs sont contre, aucun à forte audience\u202f; l’élu est pour"),
+])
+def test_a_theme_shows_its_stance_synthesis(lang: str, sentence: str) -> None:
+    people = [AuthorStance("against", False)] * 4 + [AuthorStance("for", False, ("elected",))]
+    themed = digest(themes=(replace(theme(), synthesis=synthesize(people)),))
+    text = all_text(digest_message(themed, Narrative("A calm day.", by_llm=True), lang=lang, tz=PARIS))
+    assert sentence in text
+    assert "authors are" not in all_text(digest_message(digest(), Narrative("A calm day.", by_llm=True), lang="en",
+                                                        tz=PARIS))

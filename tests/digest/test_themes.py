@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, mention
+from veilleur.core.stance_synthesis import synthesis_sentence
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.compute import compute_digest
 from veilleur.storage.store import Store
@@ -42,3 +43,22 @@ def test_themes_group_distinct_topics_with_shares_stances_and_authors(store: Sto
     assert [(author.handle, author.labels) for author in by_topic["budget"].labelled] == [("@mayor", ("elected",))]
     assert by_topic["park"].influential == ()
     assert digest.clustered == 11
+
+
+def test_a_theme_says_which_stance_most_authors_hold_and_where_high_reach_authors_and_figures_stand(
+    store: Store,
+) -> None:
+    mentions = [mention(f"budget{n}", text, handle="@mayor" if n == 0 else f"@voter{n}",
+                        reach=50_000 if n == 1 else 50) for n, text in enumerate(BUDGET)]
+    found(store, "city", mentions, END - timedelta(hours=1))
+    authors = [AuthorLabel(labels=("elected",), handle="@Mayor"), AuthorLabel(labels=("troll",), handle="@voter2")]
+
+    (theme,) = compute_digest(store, DAY, authors=authors).themes
+
+    synthesis = theme.synthesis
+    assert synthesis is not None and synthesis.authors == 3
+    assert (synthesis.leading.label, synthesis.leading.count, synthesis.leading_high_reach) == ("against", 2, 1)
+    assert [role.role for role in synthesis.roles] == ["elected"]  # a "troll" label is never a figure here
+    assert synthesis_sentence(synthesis, "en") == (
+        "67% of the 3 authors are against, 1 of them high-reach; the elected official is against"
+    )

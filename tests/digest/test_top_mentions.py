@@ -33,3 +33,13 @@ def test_top_mentions_by_reach_and_engagement(store: Store) -> None:
     assert [item.mention.external_id for item in digest.top_mentions] == ["famous", "both", "liked"]
     assert [item.engagement for item in digest.top_mentions] == [1, 30, 40]
     assert digest.top_mentions[0].mention.url == "https://social.example/famous"
+
+
+def test_top_mentions_carry_their_reach_tier(store: Store) -> None:
+    found(store, "tram", [mention("famous", reach=50_000), mention("both", reach=2_000, likes=30),
+                          mention("unknown", likes=10)], END - timedelta(hours=1))
+
+    digest = compute_digest(store, DAY, top=3)
+
+    assert [(item.mention.external_id, item.level) for item in digest.top_mentions] == [
+        ("famous", "high"), ("both", "medium"), ("unknown", None)]

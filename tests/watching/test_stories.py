@@ -16,9 +16,11 @@ import httpx
 import pytest
 
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
+from tests.support.bot import BotLauncher
 from tests.support.feed_server import FeedServer
 from tests.support.slack_api import FakeSlack
 from tests.support.sql import sql
+from tests.support.world import write_hn_watcher
 from veilleur.core.mentions import Mention
 from veilleur.core.query import parse_query
 from veilleur.core.settings import SettingsError, parse_settings
@@ -551,3 +553,29 @@ async def test_a_large_poll_is_grouped_in_chunks_that_let_the_loop_run_and_none_
     [card] = rig.cards()  # one story, one card
     assert f"and {copies - 1 - cards.ALSO_SEEN_SHOWN} more" in block_text(card, "also_seen")
     assert rig.store.delivery_counts("news") == {"posted": 1, "grouped": copies - 1}
+
+
+async def test_a_card_shows_the_reach_tier_of_its_source_and_outlet(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer, signing_secret: str, free_port: int, launch_bot: BotLauncher,
+) -> None:
+    """Hacker News points, and a news site's outlet from the watchers file, give the card its tier; in French too."""
+    write_hn_watcher(tmp_path / "watchers.toml", feeds,
+                     '[[outlet]]\ndomain = "journal-de-caen.example"\ntier = "high"\nname = "Journal de Caen"\n')
+    bot = await launch_bot({
+        "DATABASE_PATH": str(tmp_path / "veilleur.db"), "WATCHERS_FILE": str(tmp_path / "watchers.toml"),
+        "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": signing_secret,
+        "PORT": str(free_port), "LOG_LEVEL": "WARNING", "BOT_LANGUAGE": "fr", "PRIVACY_PROFILE": "public-body",
+    })
+    hn = Mention(source="hackernews", external_id="1", url="https://news.ycombinator.com/item?id=1",
+                 text="tram points", engagement={"score": 120, "comments": 4})
+    _, card = await bot.post_card(hn)
+    assert "audience moyenne" in json.dumps(card["blocks"], ensure_ascii=False)
+    article = Mention(source="rss", external_id="2", url="https://www.journal-de-caen.example/tram",
+                      text="tram article", author_name="Jean Dupont")
+    _, card = await bot.post_card(article)
+    assert "forte audience" in json.dumps(card["blocks"], ensure_ascii=False)
+    toot = Mention(source="mastodon", external_id="3", url="https://m.example/@ann/3", text="tram toot",
+                   author_handle="ann", author_reach=12_345)
+    _, card = await bot.post_card(toot)
+    source_line = card["blocks"][0]["text"]["text"]
+    assert "forte audience" in source_line and "12" not in source_line.replace("10\u00a0k", "")

@@ -23,9 +23,11 @@ from veilleur.assist.prompt_book import Fence, PromptBook
 from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.i18n import Phrase
 from veilleur.core.language import FUNCTION_WORDS, language_name
+from veilleur.core.reach import is_high_followers
+from veilleur.core.stance_synthesis import AuthorStance, StanceSynthesis, author_stance, synthesize
 from veilleur.core.stances import LABELS, classify_lexically, tally
 from veilleur.core.text import one_line, truncate
-from veilleur.core.watcher_config import AUTHOR_LABELS
+from veilleur.core.watcher_config import AUTHOR_LABELS, PUBLIC_ROLES
 
 MAX_POINTS = 6
 MAX_QUESTIONS = 5
@@ -91,6 +93,7 @@ class Summary:
     fallback: str | None = None
     fallback_detail: str | Phrase = ""
     chunks: int = 0
+    synthesis: StanceSynthesis | None = None  # per author, high-reach authors and public figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ class Summarizer:
             main_points=tuple(pseudonyms.reveal(point) for point in main_points[:MAX_POINTS]),
             next_steps=tuple(pseudonyms.reveal(step) for step in next_steps[:MAX_NEXT_STEPS]),
             chunks=len(chunks),
+            synthesis=stance_synthesis(stats),
         )
 
     async def _read_chunk(self, chunk: list[int], lines: Sequence[str], total: int) -> ChunkNotes:
@@ -250,6 +254,7 @@ def extractive_summary(conversation: Conversation, *, reason: str, detail: str |
         key_posts=tuple(central_posts(posts, KEY_POSTS)),
         fallback=reason,
         fallback_detail=detail,
+        synthesis=stance_synthesis(stats),
     )
 
 
@@ -326,6 +331,18 @@ def author_stats(posts: Sequence[Post], labels: Sequence[str]) -> list[AuthorSta
             )
         )
     return stats
+
+
+def stance_synthesis(stats: Sequence[AuthorStat]) -> StanceSynthesis | None:
+    """The synthesis sentence's figures: each author once, high-reach by followers, public roles only."""
+    return synthesize([
+        AuthorStance(
+            stance=author_stance([label for label, count in stat.stances for _ in range(count)]),
+            high_reach=is_high_followers(stat.reach),
+            roles=tuple(label for label in stat.labels if label in PUBLIC_ROLES),
+        )
+        for stat in stats
+    ])
 
 
 def most_influential(stats: Sequence[AuthorStat]) -> tuple[tuple[AuthorStat, ...], bool]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from veilleur.assist.conversations import MAX_MESSAGES, Conversation, Post
 from veilleur.assist.summarize import AuthorStat, StanceLine, Summary
 from veilleur.core.i18n import format_count, format_reach, t, t_plural
+from veilleur.core.stance_synthesis import synthesis_sentence
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.cards import SOURCES
 from veilleur.slack.markup import escape, link, markup, phrase_line
@@ -81,7 +82,10 @@ def summary_message(summary: Summary, lang: str) -> dict[str, object]:
         quotes = [_quote(post, lang) for post in summary.key_posts]
         _add_list(blocks, "points", t("summary.key_posts", lang), quotes)
     tiers = summary.conversation.reach_tiers
-    _add_list(blocks, "stances", t("summary.stances", lang), [_stance(line, lang, tiers) for line in summary.stances])
+    stances = [_stance(line, lang, tiers) for line in summary.stances]
+    if summary.synthesis is not None:
+        stances.append(escape(synthesis_sentence(summary.synthesis, lang)))
+    _add_list(blocks, "stances", t("summary.stances", lang), stances)
     heading = t("summary.influential" if summary.by_reach else "summary.active", lang)
     _add_list(blocks, "influential", heading, [_author(stat, lang, tiers) for stat in summary.influential])
     labelled = [_author(stat, lang, tiers) for stat in summary.labelled]

@@ -46,6 +46,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reach.under_1k": {"en": "under 1K followers", "fr": "moins de 1\u00a0k abonnés"},
     "reach.1k_10k": {"en": "1K–10K followers", "fr": "1\u00a0k à 10\u00a0k abonnés"},
     "reach.over_10k": {"en": "over 10K followers", "fr": "plus de 10\u00a0k abonnés"},
+    # A mention's reach compared across sources (reach.reach_level): followers, score, points, likes or outlet.
+    "reach.level.low": {"en": "low reach", "fr": "faible audience"},
+    "reach.level.medium": {"en": "medium reach", "fr": "audience moyenne"},
+    "reach.level.high": {"en": "high reach", "fr": "forte audience"},
     "card.watcher": {"en": "watcher: {name}", "fr": "veille : {name}"},
     "rollup.one": {
         "en": "{count} new mention for {watcher}, in the thread",
@@ -1391,12 +1395,80 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "stance.against": {"en": "Against", "fr": "Contre"},
     "stance.neutral": {"en": "Neutral", "fr": "Neutres"},
     "stance.question": {"en": "Questions", "fr": "Questions"},
+    # The stance synthesis of a theme (stance_synthesis.py): per author, high-reach authors and public figures.
+    "synthesis.stance.for": {"en": "for", "fr": "pour"},
+    "synthesis.stance.against": {"en": "against", "fr": "contre"},
+    "synthesis.stance.neutral": {"en": "neutral", "fr": "sans avis tranché"},
+    "synthesis.stance.question": {"en": "asking questions", "fr": "en questionnement"},
+    "synthesis.lead.one": {"en": "the only author is {stance}", "fr": "le seul auteur est {stance}"},
+    "synthesis.lead.other": {
+        "en": "{percent}% of the {count} authors are {stance}",
+        "fr": "{percent}\u202f% des {count} auteurs sont {stance}",
+    },
+    "synthesis.high_reach.none": {"en": "none of them high-reach", "fr": "aucun à forte audience"},
+    "synthesis.high_reach.one": {"en": "{count} of them high-reach", "fr": "dont {count} à forte audience"},
+    "synthesis.high_reach.other": {"en": "{count} of them high-reach", "fr": "dont {count} à forte audience"},
+    "synthesis.high_reach.self": {"en": "with a high reach", "fr": "avec une forte audience"},
+    "synthesis.high_reach.not_self": {"en": "not high-reach", "fr": "sans forte audience"},
+    "synthesis.role.elected.one": {"en": "the elected official", "fr": "l’élu"},
+    "synthesis.role.elected.other": {"en": "the {count} elected officials", "fr": "les {count} élus"},
+    "synthesis.role.journalist.one": {"en": "the journalist", "fr": "le journaliste"},
+    "synthesis.role.journalist.other": {"en": "the {count} journalists", "fr": "les {count} journalistes"},
+    "synthesis.role.media.one": {"en": "the media outlet", "fr": "le média"},
+    "synthesis.role.media.other": {"en": "the {count} media outlets", "fr": "les {count} médias"},
+    "synthesis.role.institution.one": {"en": "the institution", "fr": "l’institution"},
+    "synthesis.role.institution.other": {"en": "the {count} institutions", "fr": "les {count} institutions"},
+    "synthesis.figures.same.one": {"en": "{who} is {stance}", "fr": "{who} est {stance}"},
+    "synthesis.figures.same.other": {"en": "{who} are {stance}", "fr": "{who} sont {stance}"},
+    "synthesis.figures.split": {"en": "{who}: {shares}", "fr": "{who}\u202f: {shares}"},
+    "synthesis.share.one": {"en": "{count} {stance}", "fr": "{count} {stance}"},
+    "synthesis.share.other": {"en": "{count} {stance}", "fr": "{count} {stance}"},
+    "synthesis.then": {"en": "{first}; {then}", "fr": "{first}\u202f; {then}"},
     "label.journalist": {"en": "journalist", "fr": "journaliste"},
     "label.elected": {"en": "elected official", "fr": "élu"},
     "label.opposition": {"en": "opposition", "fr": "opposition"},
     "label.troll": {"en": "known troll", "fr": "troll connu"},
     "label.media": {"en": "media", "fr": "média"},
     "label.institution": {"en": "institution", "fr": "institution"},
+    # `bot.py authors import` and `authors list` (public roles from the team's CSV file).
+    "authors.import.done.one": {
+        "en": "{added} public role added, {updated} updated; {left_out} row(s) left out. The bot uses them from its"
+        " next start.",
+        "fr": "{added} rôle public ajouté, {updated} mis à jour\u202f; {left_out} ligne(s) écartée(s). Le bot les"
+        " utilise dès son prochain démarrage.",
+    },
+    "authors.import.done.other": {
+        "en": "{added} public roles added, {updated} updated; {left_out} row(s) left out. The bot uses them from its"
+        " next start.",
+        "fr": "{added} rôles publics ajoutés, {updated} mis à jour\u202f; {left_out} ligne(s) écartée(s). Le bot les"
+        " utilise dès son prochain démarrage.",
+    },
+    "authors.import.would.one": {
+        "en": "Dry run: {added} public role would be added, {updated} updated; {left_out} row(s) left out. Nothing"
+        " was changed.",
+        "fr": "Essai\u202f: {added} rôle public serait ajouté, {updated} mis à jour\u202f; {left_out} ligne(s)"
+        " écartée(s). Rien n’a été modifié.",
+    },
+    "authors.import.would.other": {
+        "en": "Dry run: {added} public roles would be added, {updated} updated; {left_out} row(s) left out. Nothing"
+        " was changed.",
+        "fr": "Essai\u202f: {added} rôles publics seraient ajoutés, {updated} mis à jour\u202f; {left_out} ligne(s)"
+        " écartée(s). Rien n’a été modifié.",
+    },
+    "authors.import.bad_row": {
+        "en": "{file}, line {line}: {error}; fix that row and import the file again (the others are imported).",
+        "fr": "{file}, ligne {line}\u202f: {error}\u202f; corrigez cette ligne et importez à nouveau le fichier"
+        " (les autres sont importées).",
+    },
+    "authors.import.unreadable": {
+        "en": "cannot import {file}: {error}. Save it as CSV (UTF-8) with the header handle,source,role,name.",
+        "fr": "impossible d’importer {file}\u202f: {error}. Enregistrez-le en CSV (UTF-8) avec l’en-tête"
+        " handle,source,role,name.",
+    },
+    "authors.list.none": {
+        "en": "No public roles imported yet: python bot.py authors import FILE.csv",
+        "fr": "Aucun rôle public importé pour l’instant\u202f: python bot.py authors import FICHIER.csv",
+    },
     # What an author is called in prompts when PRIVACY_PROFILE=public-body (see assist/pseudonyms.py).
     "llm.pseudonym": {"en": "Author {number}", "fr": "Auteur {number}"},
     "window.hours.one": {"en": "the last hour", "fr": "la dernière heure"},

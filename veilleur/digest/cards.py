@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
+from veilleur.core.stance_synthesis import synthesis_sentence
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMention, Volume
 from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
@@ -170,6 +171,8 @@ def _mention_line(item: TopMention, lang: str, reach_tiers: bool) -> str:
         parts.append(escape(author))
     if mention.author_reach is not None:
         parts.append(escape(format_reach(mention.author_reach, lang, tiers=reach_tiers)))
+    if item.level is not None:
+        parts.append(t(f"reach.level.{item.level}", lang))
     if item.engagement:
         engagement = format_count(item.engagement, lang)
         parts.append(escape(t_plural("digest.top.engagement", item.engagement, lang, count=engagement)))
@@ -196,6 +199,8 @@ def _theme_text(theme: Theme, lang: str, reach_tiers: bool) -> str:
                for share in theme.stances if share.count]
     if stances:
         lines.append(escape(" · ".join(stances)))
+    if theme.synthesis is not None:
+        lines.append(escape(synthesis_sentence(theme.synthesis, lang)))
     if theme.influential:
         names = ", ".join(
             f"{escape(_clean(a.author, NAME_LIMIT))} ({_reach(a.reach or 0, lang, reach_tiers)})"

@@ -17,7 +17,9 @@ one over 500 does.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
+from veilleur.core.reach import Outlets, reach_level
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.escalation_figures import escalation_figures
 from veilleur.digest.found import watchers_in_scope
@@ -41,11 +43,12 @@ def compute_digest(
     watchers: Collection[str] | None = None,
     authors: Sequence[AuthorLabel] = (),
     top: int = 5,
+    outlets: Outlets | None = None,
 ) -> Digest:
     """The digest of `period`, for `watchers` (None: every watcher). Pure computation: no LLM, no Slack.
 
     `authors` label the themes' authors ([[author]] tables); `top` bounds the top mentions and the oldest open
-    escalations listed.
+    escalations listed; `outlets` give news sites their reach tier.
     """
     names = watchers_in_scope(store, watchers)
     found = FoundMentions(store, names)
@@ -60,8 +63,8 @@ def compute_digest(
         by_watcher=volumes(found, period, "watcher", names),
         by_source=volumes(found, period, "source", ()),
         daily_volume=daily_volume(found, period, names),
-        top_mentions=tuple(best[:top]),
-        themes=themes(sample, authors),
+        top_mentions=tuple(replace(item, level=reach_level(item.mention, outlets or {})) for item in best[:top]),
+        themes=themes(sample, authors, outlets),
         clustered=len(sample),
         escalations=escalation_figures(store, period, None if watchers is None else set(names), top),
         failures=source_failures(store, period, names),

@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from veilleur.assist.llm import LLM
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.i18n import t
+from veilleur.core.reach import Outlets
 from veilleur.core.settings import WEEKDAYS, Settings
 from veilleur.core.watcher_config import AuthorLabel, WatcherConfig
 from veilleur.digest.cards import digest_message
@@ -121,12 +122,14 @@ class DigestService:
         authors: Sequence[AuthorLabel] = (),
         slack: AsyncWebClient | None = None,
         on_queued: Callable[[], None] | None = None,
+        outlets: Outlets | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.configs = configs
         self.llm = llm
         self.authors = authors
+        self.outlets = outlets
         self.slack = slack
         self.on_queued = on_queued
         self.schedule = DigestSchedule.from_settings(settings)
@@ -151,7 +154,9 @@ class DigestService:
             # Every watcher running now; the outbox's other rows (digests, alerts) carry labels that are not watchers.
             watchers = tuple(sorted(config.name for config in self.configs())) or None
         # Seconds of SQL and clustering over a large database: in a worker thread, so Slack is answered meanwhile.
-        digest = await self.store.read(compute_digest, period, watchers=watchers, authors=self.authors)
+        digest = await self.store.read(
+            compute_digest, period, watchers=watchers, authors=self.authors, outlets=self.outlets
+        )
         narrative = await narrate(digest, self.llm, self.lang, prompts=self.prompts)
         message = digest_message(
             digest, narrative, lang=self.lang, tz=self.settings.bot_timezone, reach_tiers=self.settings.public_body

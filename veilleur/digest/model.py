@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_synthesis import StanceSynthesis
 from veilleur.core.stances import StanceShare
 from veilleur.storage.escalations import Escalation
 
@@ -59,6 +60,7 @@ class TopMention:
     mention: Mention
     engagement: int  # the sum of the mention's engagement counts
     score: int  # engagement + author reach // REACH_PER_INTERACTION
+    level: str | None = None  # reach compared across sources (reach.reach_level): low, medium, high
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Theme:
     influential: tuple[ThemeAuthor, ...]  # by reach
     labelled: tuple[ThemeAuthor, ...]  # [[author]] tables
     examples: tuple[TopMention, ...]  # its best-scoring mentions
+    # Stances per author, of high-reach authors and public figures (stance_synthesis.py); None without authors.
+    synthesis: StanceSynthesis | None = None
 
 
 @dataclass(frozen=True)

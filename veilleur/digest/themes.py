@@ -10,9 +10,11 @@ from veilleur.assist.conversations import author_labels
 from veilleur.core.language import topic_words
 from veilleur.core.mentions import Mention
 from veilleur.core.query import fold
+from veilleur.core.reach import Outlets, reach_level
+from veilleur.core.stance_synthesis import AuthorStance, author_stance, synthesize
 from veilleur.core.stances import classify_lexically, tally
 from veilleur.core.text import one_line
-from veilleur.core.watcher_config import AuthorLabel, normal_handle
+from veilleur.core.watcher_config import PUBLIC_ROLES, AuthorLabel, normal_handle
 from veilleur.digest.clustering import leader_clusters, tf_idf
 from veilleur.digest.model import Theme, ThemeAuthor, TopMention, mention_text
 
@@ -25,14 +27,16 @@ THEME_AUTHORS = 3
 THEME_EXAMPLES = 2
 
 
-def themes(mentions: Sequence[TopMention], authors: Sequence[AuthorLabel] = ()) -> tuple[Theme, ...]:
+def themes(
+    mentions: Sequence[TopMention], authors: Sequence[AuthorLabel] = (), outlets: Outlets | None = None
+) -> tuple[Theme, ...]:
     """The main themes of `mentions`: clusters of similar texts, biggest first, at most MAX_THEMES.
 
     Each text is a bag of folded words (case and accents removed, English and French stop words, numbers and links
     dropped), weighted by TF-IDF. Mentions are read in order (best first, so the prominent ones lead): each joins
     the theme whose centroid is the most similar, if at least clustering.SIMILARITY by cosine, else starts a
     theme. Themes with fewer than MIN_THEME_SIZE mentions are not shown; shares are of the mentions in the shown
-    themes.
+    themes. `outlets` tell high-reach authors on news sites (reach.reach_level).
     """
     words = [topic_words(mention_text(item.mention)) for item in mentions]
     documents = [Counter(folded for folded, _ in pairs) for pairs in words]
@@ -68,9 +72,27 @@ def themes(mentions: Sequence[TopMention], authors: Sequence[AuthorLabel] = ()) 
                     ]
                 ),
                 examples=_examples(members),
+                synthesis=synthesize(_author_stances(members, authors, outlets or {})),
             )
         )
     return tuple(shown)
+
+
+def _author_stances(
+    members: Sequence[TopMention], authors: Sequence[AuthorLabel], outlets: Outlets
+) -> list[AuthorStance]:
+    """Each author of the theme once: the stance most of their posts take, whether one of them reached far, and
+    their public roles."""
+    stances = []
+    for source, written in _by_author(members):
+        first = written[0]
+        labels = author_labels(authors, source, first.author_handle, first.author_name)
+        stances.append(AuthorStance(
+            stance=author_stance([classify_lexically(mention_text(mention)) for mention in written]),
+            high_reach=any(reach_level(mention, outlets) == "high" for mention in written),
+            roles=tuple(label for label in labels if label in PUBLIC_ROLES),
+        ))
+    return stances
 
 
 def _examples(members: Sequence[TopMention]) -> tuple[TopMention, ...]:
@@ -105,14 +127,8 @@ def _spellings(words: Iterable[Iterable[tuple[str, str]]]) -> dict[str, str]:
 
 def _theme_authors(members: Sequence[TopMention], authors: Sequence[AuthorLabel]) -> list[ThemeAuthor]:
     """One line per author of the theme (by source and handle, else name), with their reach and labels."""
-    grouped: dict[tuple[str, str], list[Mention]] = defaultdict(list)
-    for item in members:
-        mention = item.mention
-        key = normal_handle(mention.author_handle) or mention.author_name.casefold()
-        if key:
-            grouped[(mention.source, key)].append(mention)
     lines = []
-    for (source, _), written in grouped.items():
+    for source, written in _by_author(members):
         first = written[0]
         reaches = [mention.author_reach for mention in written if mention.author_reach is not None]
         lines.append(
@@ -126,3 +142,14 @@ def _theme_authors(members: Sequence[TopMention], authors: Sequence[AuthorLabel]
             )
         )
     return lines
+
+
+def _by_author(members: Sequence[TopMention]) -> list[tuple[str, list[Mention]]]:
+    """The theme's mentions per author (by source and handle, else name), as (source, their mentions)."""
+    grouped: dict[tuple[str, str], list[Mention]] = defaultdict(list)
+    for item in members:
+        mention = item.mention
+        key = normal_handle(mention.author_handle) or mention.author_name.casefold()
+        if key:
+            grouped[(mention.source, key)].append(mention)
+    return [(source, written) for (source, _), written in grouped.items()]

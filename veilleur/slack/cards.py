@@ -87,14 +87,16 @@ def mention_card(
     also_seen: Sequence[AlsoSeen] = (),
     campaign: CampaignFlag | None = None,
     reach_tiers: bool = False,
+    level: str | None = None,
 ) -> dict[str, object]:
     """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
 
     `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons. `also_seen` lists the other
     mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
-    `reach_tiers` shows the author's reach as a tier (PRIVACY_PROFILE=public-body), not as a count.
+    `reach_tiers` shows the author's reach as a tier (PRIVACY_PROFILE=public-body), not as a count; `level` is the
+    mention's reach compared across sources (`reach.reach_level`: low, medium, high).
     """
-    source = _source_line(mention, tz, lang, reach_tiers)
+    source = _source_line(mention, tz, lang, reach_tiers, level)
     blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
     body = _body(mention)
     if body:
@@ -253,7 +255,9 @@ def mention_excerpt(mention: Mention) -> str:
     return _clean(mention.title or mention.text, EXCERPT_LIMIT) or _link_label(mention.url) or "…"
 
 
-def _source_line(mention: Mention, tz: ZoneInfo, lang: str, reach_tiers: bool) -> dict[str, object]:
+def _source_line(
+    mention: Mention, tz: ZoneInfo, lang: str, reach_tiers: bool, level: str | None = None
+) -> dict[str, object]:
     emoji, name = _source(mention.source)
     parts = [f"{emoji} *{escape(name)}*"]
     author = _author(mention)
@@ -261,6 +265,8 @@ def _source_line(mention: Mention, tz: ZoneInfo, lang: str, reach_tiers: bool) -
         parts.append(escape(author))
     if mention.author_reach is not None:
         parts.append(format_reach(mention.author_reach, lang, tiers=reach_tiers))
+    if level is not None:
+        parts.append(t(f"reach.level.{level}", lang))
     if mention.created_at is not None:
         parts.append(format_datetime(mention.created_at, tz, lang))
     return markup(" · ".join(parts))

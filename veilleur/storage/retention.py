@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from veilleur.core.stances import classify_lexically
+from veilleur.core.watcher_config import normal_handle
 from veilleur.storage.escalations import IN_PROGRESS
 from veilleur.storage.store import Store, _chunks, iso
 
@@ -120,6 +121,12 @@ RETENTION_RULES: dict[str, TableRule] = {
         ("name", "source", "fields", "created_by", "created_at", "updated_by", "updated_at"),
     ),
     "watcher_pauses": TableRule(Rule.KEPT, "paused watchers", ("name", "paused_by", "paused_at")),
+    "public_roles": TableRule(
+        Rule.KEPT,
+        "the team's own list of public figures (`authors import`: elected officials, journalists, media,"
+        " institutions), kept until re-imported; `forget` deletes the author's rows, since they name them",
+        ("source", "handle", "name", "role", "imported_at"),
+    ),
     "_sqlite_migrations": TableRule(
         Rule.KEPT, "the migrations applied", ("id", "migration_set", "name", "applied_at")
     ),
@@ -244,6 +251,12 @@ class ErasureRecords:
                 "insert into suppressions (key_hash, created_at, reason) values (?, ?, ?)"
                 " on conflict (key_hash) do nothing",
                 [author_hash, iso(now), reason],
+            )
+            # An imported public role names the author: it goes with the rest (compared as `AuthorRecords` does).
+            self._db.execute(
+                "delete from public_roles where (handle = :author or lower(name) = :name)"
+                " and (:source is null or source = :source)",
+                {"author": normal_handle(author), "name": author.strip().casefold(), "source": source},
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid

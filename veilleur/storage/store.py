@@ -589,6 +589,16 @@ def m013_error_keys(db: Database) -> None:
     db.execute("alter table watcher_state add column last_error_phrase text")
     db.execute("alter table poll_failures add column error_phrase text")
 
+@migrations()
+def m014_public_roles(db: Database) -> None:
+    """The public roles a team imports (`bot.py authors import`): one row per author and source, `handle` as
+    `normal_handle` gives it ("" for an author known by name only), so a re-import updates the row."""
+    db.execute(
+        "create table public_roles (source text not null, handle text not null, name text not null, role text not"
+        " null, imported_at text not null)"
+    )
+    db.execute("create unique index public_roles_by_author on public_roles (source, handle, lower(name))")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

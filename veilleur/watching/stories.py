@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.mentions import Mention, author_key
 from veilleur.core.query import fold
+from veilleur.core.reach import Outlets, reach_level
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
@@ -196,6 +197,7 @@ class StoryService:
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         reach_tiers: bool = False,
+        outlets: Outlets | None = None,
     ) -> None:
         self.store = store
         self.records = StoryRecords(store)
@@ -208,6 +210,7 @@ class StoryService:
         self.on_queued = on_queued
         self.clock = clock
         self.reach_tiers = reach_tiers  # cards show reach tiers, not counts (PRIVACY_PROFILE=public-body)
+        self.outlets: Outlets = outlets if outlets is not None else {}  # news sites' tiers, for `reach_level`
         self._tasks: set[asyncio.Task[None]] = set()
         # One card update at a time: each renders the story as it is then, so the last one sent is the newest.
         self._updating = asyncio.Lock()
@@ -336,8 +339,9 @@ class StoryService:
         assert card.mention_id is not None
         story = self.view(card.id)
         status = self._status(card, escalation)
+        mention = self.store.mention(card.mention_id)
         return cards.mention_card(
-            self.store.mention(card.mention_id),
+            mention,
             mention_id=card.mention_id,
             watcher=card.watcher,
             tz=self.tz,
@@ -346,6 +350,7 @@ class StoryService:
             also_seen=story.also_seen,
             campaign=story.campaign,
             reach_tiers=self.reach_tiers,
+            level=reach_level(mention, self.outlets),
         )
 
     # Refreshing posted first cards ----------------------------------------------------------------------
