@@ -95,10 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         # In English: the settings, BOT_LANGUAGE among them, could not be read. The line names the setting.
         print(f"veilleur: configuration error: {error}", file=sys.stderr)
         return 2
-    except DatabaseUnavailable as error:
+    except (DatabaseUnavailable, ErasureIncomplete) as error:
         print(t("cli.error", lang, error=error.phrase.say(lang)), file=sys.stderr)
-    except ErasureIncomplete as error:
-        print(t("cli.error", lang, error=str(error)), file=sys.stderr)
         return 1
     except DatabaseError as error:
         # Anything the database refused outside a poll (posting, a digest): one line, and the next run resumes.

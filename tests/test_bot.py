@@ -403,6 +403,17 @@ async def test_once_on_a_locked_database_ends_with_one_line_and_a_later_run_lose
     assert [text.count("tram strike") for text in texts[1:]] == [1]
 
 
+async def test_a_command_the_database_refuses_ends_with_one_line_in_bot_language_and_code_1(
+    tmp_path: Path, slack: FakeSlack, feeds: FeedServer
+) -> None:
+    env = await caen_tram_after_its_quiet_first_run(tmp_path, slack, feeds)
+    with locked_database(tmp_path / "veilleur.db"):
+        code, out, err = await run_cli(tmp_path, env | {"BOT_LANGUAGE": "fr"}, "export", "--author", "ann")
+    assert code == 1 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.replace("\u202f", " ").startswith("veilleur : la base de données est occupée (")
+
+
 async def test_logs_at_info_are_the_bots_own_lines_as_json_without_posts_or_tokens(
     tmp_path: Path, slack: FakeSlack, feeds: FeedServer
 ) -> None:

@@ -9,20 +9,22 @@ watching, digest, escalation, assist, privacy, and bot.py). Where it looks, the 
 - Block Kit text: the text builders (`mrkdwn`, `markup`, `plain_text`) and, in a dict literal, the values of the
   keys that hold text (`text`, `title`, `label`, `hint`, `placeholder`, `alt_text`, `initial_comment`);
 - the errors that reach people: `WatcherFieldError`, `SourceError`, `UnsafeUrlError`, `LLMUnavailable`'s detail.
-A name said there is followed to what the function assigned to it (one function, any number of hops); what a
-function returns as text (an f-string, or anything from a function declared `-> str`) counts as said, text builders
-such as `escalation_status` returning their line; and a function that passes one of its parameters on to such a
-place makes that parameter a place at its calls in the same module.
+A name said there is followed to what the function assigned to it or put in it (`lines.append(…)`); what a function
+returns as text (an f-string, or anything from a function declared `-> str`) counts as said, so text builders such as
+`escalation_status` are read; a function that passes one of its parameters on to such a place makes that parameter
+a place wherever the function is called (functions are known by name across the modules read); and the text given
+to the catalogue (`t(key, lang, name=…)`) or to `escape`, `truncate`, `join` and the like is said too. What is given
+to any other call is not: that call makes its own result.
 
 What it flags: a string literal (or the literal part of an f-string) with a word in it, or with a mark French
-typography spaces (`: ; ! ? %`), once emoji codes (`:warning:`), Slack markup (`<@U1>`), URLs and catalogue keys
-(`watch.usage`, `f"digest.reason.{x}"`) are set aside. Separators and notation (` · `, `• `, `*`, `---`, a lone `?`)
-pass. A lone lowercase identifier handed to some other call (`action.get("value")`, `.encode("ascii")`) is taken for
-a name, not a word.
+typography spaces (`: ; ! ? %`), once emoji codes (`:warning:`), Slack markup (`<@U1>`), HTML entities, URLs and
+catalogue keys (`watch.usage`, `f"digest.reason.{x}"`) are set aside. Separators and notation (` · `, `• `, `*`,
+`---`, a lone `?`) pass, and so does a lone lowercase identifier where a name may stand ("posted", returned).
 
-Its limits: it reads one function at a time, so a sentence built in one function and said by its caller is seen only
-when it is returned as an f-string, said in the same function, or goes through one of the builders above; a plain
-string returned, or kept in a constant of another module, is not seen; and what the few entries of ALLOWED hold is
+Its limits: a sentence kept in a module-level constant, handed through a function of another module by a name
+several functions share, or built in a module it does not read, is not seen; a function known by name alone may
+be mistaken for another of the same name. NOT_SAID lists the functions whose text is not for people (the LLM's
+prompts, a log line, a regular expression, the watchers file's syntax) and ALLOWED the few literals that stay
 English on purpose.
 """
 
@@ -62,26 +64,14 @@ ALLOWED = {
     ("bot.py", "veilleur: configuration error: "),
     # A status code, in parentheses after the translated reason ("le LLM a échoué (HTTP 503)").
     ("veilleur/assist/llm.py", "HTTP "),
-    # The start-up log line saying where prompts go: for the operator, in English like every log line.
-    ("veilleur/assist/llm.py", "LLM: none configured (OPENAI_API_KEY and OPENAI_BASE_URL unset): summaries, drafts, "
-     "the digest and spike alerts use their labelled fallbacks"),
-    ("veilleur/assist/llm.py", "authors as pseudonyms (PRIVACY_PROFILE=public-body)"),
-    ("veilleur/assist/llm.py", "authors by name"),
-    ("veilleur/assist/llm.py", " (model "),
-    ("veilleur/assist/llm.py", "LLM: prompts go to "),
-    # Why a removal of the bot's message is retried or failed: kept on its outbox row and logged, for the operator.
-    ("veilleur/slack/outbox.py", "no answer from Slack ("),
-    ("veilleur/slack/outbox.py", "HTTP "),
-    # Notation: the watchers file's table header, and pieces of a regular expression.
-    ("veilleur/privacy/reports.py", "[[author]]"),
-    ("veilleur/assist/pseudonyms.py", "(?:"),
-    ("veilleur/assist/pseudonyms.py", ")?"),
 }
-# What the LLM reads (a prompt's lines, the digest's facts): English on purpose, the model answers in the language
-# it is asked for.
-FOR_THE_MODEL = {
+# Functions whose text is not for people: what the LLM reads (a prompt's lines, the digest's facts: English on
+# purpose, the model answers in the language it is asked for), a start-up log line, a regular expression, the
+# watchers file's own syntax.
+NOT_SAID = {
     ("veilleur/assist/summarize.py", "message_line"),
     ("veilleur/assist/summarize.py", "figures_text"),
+    ("veilleur/assist/summarize.py", "_combine"),
     ("veilleur/assist/drafting.py", "draft_data"),
     ("veilleur/assist/drafting.py", "message_line"),
     ("veilleur/assist/pseudonyms.py", "reach"),
@@ -90,6 +80,9 @@ FOR_THE_MODEL = {
         "facts_text", "_volume_fact", "_change_fact", "_theme_fact", "_mention_fact", "_escalation_fact",
         "_failure_fact", "_listing",
     )),
+    ("veilleur/assist/llm.py", "llm_destination"),
+    ("veilleur/assist/pseudonyms.py", "_branches"),
+    ("veilleur/privacy/reports.py", "author_table"),
 }
 # Names that are the same in every language.
 PROPER_NOUNS = frozenset({"Slack"})
@@ -121,25 +114,29 @@ def call_name(call: ast.Call) -> str:
 
 
 class Scan:
-    """The literals said to people in one module, each as (line, text); `skipped` names functions not read.
+    """The literals said to people in some modules, each as (module, line, text).
 
-    A function of the module that passes one of its parameters on to a place that reaches people (`_add_list(blocks,
-    heading, items)` putting `items` in a `markup`) makes that parameter such a place at its calls in the module."""
+    A function that passes one of its parameters on to a place that reaches people (`_add_list(blocks, heading,
+    items)` putting `items` in a `markup`, `trial_problem(text)`) makes that parameter such a place wherever it is
+    called, in any of the modules: functions are known by name."""
 
-    def __init__(self, tree: ast.Module, skipped: frozenset[str] = frozenset()) -> None:
-        self.found: set[tuple[int, str]] = set()
+    def __init__(self, modules: dict[str, ast.Module], skipped: frozenset[tuple[str, str]] = frozenset()) -> None:
+        self.found: set[tuple[str, int, str]] = set()
+        self.speaking: dict[str, set[str]] = {}  # function name → its parameters that reach people
         self._assigned: dict[str, list[ast.expr]] = {}
         self._parameters: list[str] = []
-        self._function = ""
-        self.speaking: dict[str, set[str]] = {}  # function → its parameters that reach people
-        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        self._function = self._module = ""
+        functions = {where: [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+                     for where, tree in modules.items()}
         self._signatures = {f.name: [a.arg for a in (*f.args.posonlyargs, *f.args.args) if a.arg not in ("self", "cls")]
-                            for f in functions}
+                            for found in functions.values() for f in found}
         known = -1
         while known != sum(map(len, self.speaking.values())):  # until no parameter is found to reach people
             known = sum(map(len, self.speaking.values()))
-            for function in [tree, *(f for f in functions if f.name not in skipped)]:
-                self._read(function)
+            for where, tree in modules.items():
+                self._module = where
+                for function in [tree, *(f for f in functions[where] if (where, f.name) not in skipped)]:
+                    self._read(function)
 
     def _read(self, function: ast.AST) -> None:
         self._assigned = _assignments(function)
@@ -176,52 +173,52 @@ class Scan:
         for argument in said:
             self._said(argument, set())
 
-    def _said(self, node: ast.expr, followed: set[str], *, handed_on: bool = False, loose: bool = False) -> None:
-        """Flag the language in `node`, said to people. `handed_on`: an argument of a call that is no text builder,
-        `loose`: maybe a name rather than text (what a function returns, what a loop goes over); a lone
-        identifier there is a name ("posted", "fetched"), not a word."""
+    def _said(self, node: ast.expr, followed: set[str], *, loose: bool = False) -> None:
+        """Flag the language in `node`, said to people. `loose`: maybe a name rather than text (what a function
+        returns, what a loop goes over); a lone identifier there is a name ("posted", "fetched"), not a word."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if is_language(node.value) and not ((handed_on or loose) and _IDENTIFIER.fullmatch(node.value)):
-                self.found.add((node.lineno, node.value))
+            if is_language(node.value) and not (loose and _IDENTIFIER.fullmatch(node.value)):
+                self.found.add((self._module, node.lineno, node.value))
         elif isinstance(node, ast.JoinedStr):
             for part in node.values:
                 self._said(part.value if isinstance(part, ast.FormattedValue) else part, followed)
         elif isinstance(node, ast.Name):
-            if node.id in self._parameters and not handed_on:
+            if node.id in self._parameters:
                 self.speaking.setdefault(self._function, set()).add(node.id)
             if node.id not in followed:
                 for value in self._assigned.get(node.id, []):
-                    self._said(value, followed | {node.id}, handed_on=handed_on, loose=loose)
+                    self._said(value, followed | {node.id}, loose=loose)
         elif isinstance(node, ast.Call):
-            name = call_name(node)
-            places = SAYING | TEXT_BUILDERS | ERRORS | set(self.speaking)
-            if name in places and not (name == "say" and isinstance(node.func, ast.Attribute)):
-                return  # a place of its own, scanned as such
-            if name in KEYED:  # its key and language are not said, its parameters are
-                for keyword in node.keywords:
-                    self._said(keyword.value, followed, handed_on=handed_on, loose=loose)
-                return
-            passing_on = name in PASSING_ON
-            for argument in [*node.args, *(kw.value for kw in node.keywords if kw.arg not in NOT_TEXT)]:
-                self._said(argument, followed, handed_on=handed_on or not passing_on, loose=loose)
-            if passing_on and isinstance(node.func, ast.Attribute):  # " · ".join(...), f"…".format(...)
-                self._said(node.func.value, followed, handed_on=handed_on, loose=loose)
+            self._said_call(node, followed, loose)
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if (isinstance(key, ast.Constant) and key.value in TEXT_KEYS) or isinstance(value, ast.Dict | ast.List):
                     self._said(value, followed)
         elif isinstance(node, ast.IfExp):
-            self._said(node.body, followed, handed_on=handed_on, loose=loose)  # its test is not said
-            self._said(node.orelse, followed, handed_on=handed_on, loose=loose)
+            self._said(node.body, followed, loose=loose)  # its test is not said
+            self._said(node.orelse, followed, loose=loose)
         elif isinstance(node, ast.ListComp | ast.GeneratorExp):
-            self._said(node.elt, followed, handed_on=handed_on, loose=loose)
+            self._said(node.elt, followed, loose=loose)
             for generator in node.generators:
-                self._said(generator.iter, followed, handed_on=handed_on, loose=True)
+                self._said(generator.iter, followed, loose=True)
         elif isinstance(node, ast.BinOp | ast.BoolOp | ast.List | ast.Tuple | ast.Starred | ast.Subscript
-                        | ast.Attribute | ast.UnaryOp):
+                        | ast.UnaryOp):
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr) and not (isinstance(node, ast.Subscript) and child is node.slice):
-                    self._said(child, followed, handed_on=handed_on, loose=loose)
+                    self._said(child, followed, loose=loose)
+
+    def _said_call(self, call: ast.Call, followed: set[str], loose: bool) -> None:
+        """What a call said to people hands on: a catalogue call its parameters, `escape`, `join` and the like
+        their text; any other call makes its own result (a place of its own is scanned as such)."""
+        name = call_name(call)
+        if name in KEYED:
+            for keyword in call.keywords:
+                self._said(keyword.value, followed, loose=loose)
+        elif name in PASSING_ON:
+            for argument in [*call.args, *(kw.value for kw in call.keywords if kw.arg not in NOT_TEXT)]:
+                self._said(argument, followed, loose=loose)
+            if isinstance(call.func, ast.Attribute):  # " · ".join(...), f"…".format(...)
+                self._said(call.func.value, followed, loose=loose)
 
 
 def _returns_str(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -243,7 +240,13 @@ def _own_nodes(function: ast.AST, kind: type[ast.AST]) -> Iterator:
 
 
 def _assignments(function: ast.AST) -> dict[str, list[ast.expr]]:
+    """What each name of `function` is given: assignments, and what goes into a list (`lines.append(…)`)."""
     assigned: dict[str, list[ast.expr]] = {}
+    for call in _own_nodes(function, ast.Call):
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "insert") and \
+                isinstance(func.value, ast.Name) and call.args:
+            assigned.setdefault(func.value.id, []).append(call.args[-1])
     for node in _own_nodes(function, ast.stmt):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
@@ -256,14 +259,14 @@ def _assignments(function: ast.AST) -> dict[str, list[ast.expr]]:
     return assigned
 
 
-def literals_said_to_people(path: Path) -> list[str]:
-    where = str(path.relative_to(ROOT))
-    scan = Scan(ast.parse(path.read_text(), str(path)), frozenset(f for w, f in FOR_THE_MODEL if w == where))
-    return [f"{where}:{line}: {text!r}" for line, text in sorted(scan.found) if (where, text) not in ALLOWED]
+def literals_said_to_people(paths: list[Path]) -> list[str]:
+    modules = {str(path.relative_to(ROOT)): ast.parse(path.read_text(), str(path)) for path in paths}
+    scan = Scan(modules, frozenset(NOT_SAID))
+    return [f"{where}:{line}: {text!r}" for where, line, text in sorted(scan.found) if (where, text) not in ALLOWED]
 
 
 def test_no_sentence_for_people_is_written_outside_the_catalogue() -> None:
-    found = [finding for path in SCANNED for finding in literals_said_to_people(path)]
+    found = literals_said_to_people(SCANNED)
     assert found == [], "put these sentences in veilleur/core/i18n.py and say them with t()/t_plural()"
 
 
@@ -287,8 +290,14 @@ def test_the_scan_finds_a_sentence_wherever_it_is_said(tmp_path: Path) -> None:
         "def g(blocks):\n"
         "    blocks.append({'type': 'context', 'elements': [plain_text('Too many tests', 75)]})\n"
         "    raise WatcherFieldError('backfill', f'expected a number, got {blocks!r}')\n"
+        "def notice(lines):\n"
+        "    return {'type': 'section', 'text': markup('\\n'.join(lines))}\n"
+        "def h(note, lang):\n"
+        "    lines = [t('escalation.joined', lang, user=note)]\n"
+        "    lines.append(f'Also for {note}')\n"
+        "    return notice(lines), action.get('value'), 'ascii'\n"
     )
-    scan = Scan(ast.parse(module.read_text()))
-    assert sorted(text for _, text in scan.found) == [
-        " (first run)", "*: ", ": nothing new", "Too many tests", "expected a number, got "
+    scan = Scan({"bot.py": ast.parse(module.read_text())})
+    assert sorted(text for _, _, text in scan.found) == [
+        " (first run)", "*: ", ": nothing new", "Also for ", "Too many tests", "expected a number, got "
     ]

@@ -178,7 +178,9 @@ COUNTS = frozenset({
 })
 # A count that takes no agreement where it stands ("3 posts of {fetched}", "3 mentions out of {total}"): not the
 # one choosing the form.
-NO_AGREEMENT = {"watch.test.found": {"fetched"}, "digest.themes.sample": {"total"}}
+NO_AGREEMENT = {
+    "watch.test.found": {"fetched"}, "digest.themes.sample": {"total"}, "privacy.erasure_incomplete": {"seconds"},
+}
 # Plural forms whose French "one" (0 and 1) may leave the number out: callers never ask them for none.
 NEVER_NONE = {
     "summary.step.answer": "only given for the questions a summary found",

@@ -457,6 +457,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "privacy.forget.held.one": {"en": "{count} mention is held.", "fr": "{count} mention est détenue."},
     "privacy.forget.held.other": {"en": "{count} mentions are held.", "fr": "{count} mentions sont détenues."},
+    "privacy.erasure_incomplete.one": {
+        "en": "{count} mention could not be erased yet: its card was still being posted to Slack after {seconds} s; "
+        "the next run (or the bot’s next start) erases it",
+        "fr": "{count} mention n’a pas encore pu être effacée : sa carte était encore en cours de publication dans "
+        "Slack au bout de {seconds} s ; le prochain lancement (ou le prochain démarrage du bot) l’effacera",
+    },
+    "privacy.erasure_incomplete.other": {
+        "en": "{count} mentions could not be erased yet: their card was still being posted to Slack after {seconds} "
+        "s; the next run (or the bot’s next start) erases them",
+        "fr": "{count} mentions n’ont pas encore pu être effacées : leur carte était encore en cours de publication "
+        "dans Slack au bout de {seconds} s ; le prochain lancement (ou le prochain démarrage du bot) les effacera",
+    },
     "privacy.forget.cards.redact.one": {
         "en": "{count} card in Slack will be edited to a short notice.",
         "fr": "{count} carte dans Slack sera remplacée par un court avis.",
@@ -1770,8 +1782,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{count} places in stories",
         "fr": "{count} places dans des histoires",
     },
-    "privacy.count.escalations.one": {"en": "{count} escalation", "fr": "{count} escalade"},
-    "privacy.count.escalations.other": {"en": "{count} escalations", "fr": "{count} escalades"},
+    "privacy.count.escalations.one": {"en": "{count} escalation", "fr": "{count} signalement"},
+    "privacy.count.escalations.other": {"en": "{count} escalations", "fr": "{count} signalements"},
     "privacy.count.notices.one": {
         "en": "{count} stored copy of a digest or an alert, emptied",
         "fr": "{count} copie enregistrée d’une synthèse ou d’une alerte, vidée",
@@ -1842,12 +1854,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "privacy.purge.kept.one": {
         "en": "{count} older mention is kept: an escalation still needs it (ESCALATION_RETENTION_DAYS).",
-        "fr": "{count} mention plus ancienne est conservée\u202f: une escalade en a encore besoin "
+        "fr": "{count} mention plus ancienne est conservée\u202f: un signalement en a encore besoin "
         "(ESCALATION_RETENTION_DAYS).",
     },
     "privacy.purge.kept.other": {
         "en": "{count} older mentions are kept: escalations still need them (ESCALATION_RETENTION_DAYS).",
-        "fr": "{count} mentions plus anciennes sont conservées\u202f: des escalades en ont encore besoin "
+        "fr": "{count} mentions plus anciennes sont conservées\u202f: des signalements en ont encore besoin "
         "(ESCALATION_RETENTION_DAYS).",
     },
 }

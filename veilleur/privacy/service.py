@@ -24,6 +24,7 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from veilleur.core.i18n import Phrase
 from veilleur.core.keyed_hash import author_key, item_key, keyed_hash
 from veilleur.core.settings import Settings
 from veilleur.core.watcher_config import AuthorLabel, normal_handle
@@ -51,7 +52,12 @@ DRY_RUN_HASH = "dry-run"
 
 
 class ErasureIncomplete(Exception):
-    """Some mentions could not be erased yet (their card was being posted); the next run finishes the job."""
+    """Some mentions could not be erased yet (their card was being posted); the next run finishes the job. `phrase`
+    says so in any language (`str()` in English)."""
+
+    def __init__(self, phrase: Phrase) -> None:
+        super().__init__(str(phrase))
+        self.phrase = phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,10 +396,8 @@ class PrivacyService:
             total += result.counts
             ids = list(result.in_flight)
         if ids:
-            raise ErasureIncomplete(
-                f"{len(ids)} mention(s) could not be erased yet: their card was still being posted to Slack after"
-                f" {IN_FLIGHT_PAUSE * IN_FLIGHT_TRIES:.0f} s; the next run (or the bot's next start) erases them"
-            )
+            waited = round(IN_FLIGHT_PAUSE * IN_FLIGHT_TRIES)
+            raise ErasureIncomplete(Phrase.of("privacy.erasure_incomplete", count=len(ids), seconds=waited))
         return total
 
     async def _between_steps(self, dry_run: bool) -> None:
