@@ -485,7 +485,8 @@ async def test_in_the_public_body_profile_followers_are_stored_and_shown_only_as
     cards = json.dumps(slack.posted_messages(), ensure_ascii=False)
     assert "1K–10K followers" in cards and "over 10K followers" in cards and "under 1K followers" in cards
     # Counts as shown, never inside a longer number (a message ts such as 1764849656.000100 holds any digits).
-    shown = [count for count in ("5.4K", "48K", "656", "718") if re.search(rf"(?<![\d.]){re.escape(count)}(?!\d)", cards)]
+    counts = ("5.4K", "48K", "656", "718")
+    shown = [count for count in counts if re.search(rf"(?<![\d.]){re.escape(count)}(?!\d)", cards)]
     assert shown == []
     store = Store.open(tmp_path / "veilleur.db")
     assert {row["author_reach"] for row in sql(store).query("select author_reach from mentions")} == {0, 1000, 10_000}
