@@ -600,6 +600,31 @@ def m014_public_roles(db: Database) -> None:
     db.execute("create unique index public_roles_by_author on public_roles (source, handle, lower(name))")
 
 
+@migrations()
+def m015_labels(db: Database) -> None:
+    """What a mention says, as labelled (issue 16): the model's stance toward what its watcher follows and whether
+    the post is hostile, and the team's correction of the stance, which always wins over the model's.
+
+    - `stance_model`: for, against, question or neutral, as the LLM answered; NULL when no model labelled it (the
+      word list's estimate is computed when needed, never stored, so that a better word list applies at once).
+    - `hostile_model`: 1 when the LLM found the post insulting or harassing, 0 when not, NULL when not asked.
+    - `labelled_at`: when the LLM was asked about this mention (answered or skipped it): a mention is asked once.
+    - `stance_team`, `stance_team_by` (a Slack user id), `stance_team_at`: the team's correction from the card.
+    """
+    for column, kind in (
+        ("stance_model", "text"),
+        ("hostile_model", "integer"),
+        ("labelled_at", "text"),
+        ("stance_team", "text"),
+        ("stance_team_by", "text"),
+        ("stance_team_at", "text"),
+    ):
+        db.execute(f"alter table mentions add column {column} {kind}")
+    # The labelling job's queue (mentions not yet asked) and the team's latest corrections: both stay small.
+    db.execute("create index mentions_unlabelled on mentions (id) where labelled_at is null")
+    db.execute("create index mentions_corrected on mentions (stance_team_at) where stance_team is not null")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
