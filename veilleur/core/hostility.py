@@ -136,7 +136,7 @@ LISTS: dict[str, frozenset[str]] = {
         pauvre pauvres vieux vieille petit petite sacre sacree putain de d bon bonne vrai vraie veritable tous toutes
         comme la les rien autre
         a an such so the biggest complete total absolute utter fucking fuckin bloody little big fat stupid dumb ugly
-        real right one of just all like nothing but
+        real right one of just all like nothing but pathetic sad miserable lying useless
         """
     ),
 }
@@ -146,11 +146,11 @@ RULES: tuple[tuple[str, str], ...] = (
     # Threats and death wishes
     ("threat", "je|j|on|nous|ils|quelqu|faut|faudrait|va|vais|vas|allons|vont|veux|devrait|devrais|doit "
                "te|t|vous tuer|buter|egorger|decapiter|defoncer|pendre|fusiller|abattre|flinguer|lyncher"),
-    ("threat", "je|j|on|nous|ils|va|vais|vas|allons|vont|veux te|t|vous faire|casser|peter|exploser|eclater "
-               "la|ta|votre|vos peau|gueule|jambes"),
+    ("threat", "je|j|on|nous|ils|va|vais|vas|allons|vont|veux te|t|vous "
+               "faire|fais|casser|casse|peter|pete|exploser|explose|eclater|eclate la|ta|votre|vos peau|gueule|jambes"),
     ("threat", "sait|sais|savons|connait|connais|connaissons|trouve|trouverons|trouvera ou "
                "tu|vous|t habites|habitez|vis|vivez|dors|dormez|travailles|travaillez"),
-    ("threat", "connait|connais|a|ai|avons ton adresse"),
+    ("threat", "connait|connais|connaissons ton|votre adresse"),
     ("threat", "mettre|coller|loger|tirer une balle"),
     ("threat", "balle dans|entre ta|tes|vos tete|yeux"),
     ("threat", "surveille|surveillez tes|vos arrieres"),
@@ -174,6 +174,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("threat", "you|u|he|she|they should|deserve|deserves|must to? be killed|shot|hanged|lynched"),
     ("threat", "should|must|deserves|deserve|ought to? be shot|hanged|lynched"),
     ("threat", "i|we|ll|gonna|will|someone|somebody|ill kill|stab|murder|strangle|rape you|u|ya|him|her|them"),
+    ("threat", "someone|somebody should|must|needs|ought to? shoot|kill|stab|hang|strangle"),
     ("threat", "know|found where you|u|your|ur live|lives|family|kids|house"),
     ("threat", "watch your|ur back"),
     ("threat", "you|u re|are dead meat"),
@@ -190,9 +191,9 @@ RULES: tuple[tuple[str, str], ...] = (
     # Words that deny people their humanity
     ("dehumanising", "sous|sub homme|hommes|race|races|human|humans"),
     ("dehumanising", "subhuman|subhumans|untermensch|untermenschen"),
-    ("dehumanising", "{fr_group}|{fr_person}|eux|vous|ceux ~? ~? es|etes|est|sont|etait|etaient {filler}* "
+    ("dehumanising", "{fr_group}|{fr_person}|eux|vous|ceux ~* ~? es|etes|est|sont|etait|etaient {filler}* "
                      "{dehumanising}"),
-    ("dehumanising", "{en_group}|{en_person}|you|u|them ~? ~? are|re|is|was|were {filler}* {dehumanising}"),
+    ("dehumanising", "{en_group}|{en_person}|you|u|them ~* ~? are|re|is|was|were {filler}* {dehumanising}"),
     ("dehumanising", "bande|ramassis|troupeau|bunch|pack de|d|of {filler}* parasites|vermine|cafards|cloportes|"
                      "degeneres|consanguins|sauvages|savages|vermin|cockroaches|degenerates|subhumans"),
     ("dehumanising", "human|you|u|sale|sales vermine|vermin|scum"),
@@ -219,7 +220,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("insult", "t|tu|toi|vous|{fr_person} es|etes|est|sont|etait|etaient {filler}* {fr_adjective}|{fr_noun}"),
     ("insult", "bunch|pack|load of {filler}* {en_noun}|{en_weak}|clowns|pigs|bastards|muppets"),
     ("insult", "you|u|ya|what|such|fucking|fuckin|bloody|stupid|dumb|fat|ugly|little a|an? {filler}* {en_noun}"),
-    ("insult", "you|u|ya|what|such|fucking|stupid|dumb|fat|ugly a|an? {filler}* {en_literal}"),
+    ("insult", "you|u|ya|what|such|fucking|stupid|dumb a|an? {filler}* {en_literal}"),
     ("insult", "is|are|re|was|were|am a|an|such|one {filler}* {en_noun}"),
     ("insult", "you|u|ya|{en_person} are|re|r|is|s|was|were {filler}* {en_adjective}|{en_noun}|{en_literal}"),
 )
