@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import product
 
+from veilleur.core.mentions import Mention
 from veilleur.core.query import fold
 
 CATEGORIES = ("threat", "harassment", "dehumanising", "insult")
@@ -262,6 +263,26 @@ class _Lexicon:
     by_word: dict[str, tuple[int, ...]]  # a word -> the rules whose first required slot holds it
     vocabulary: frozenset[str]
     by_length: dict[int, tuple[str, ...]]  # known words by length, for starred letters
+
+
+@dataclass(frozen=True, slots=True)
+class HostileMark:
+    """A post marked hostile, on its card and for /draft: by the LLM, or by the word list (`estimate`)."""
+
+    estimate: bool
+
+
+def hostile_mark(model: bool | None, text: str) -> HostileMark | None:
+    """The model's flag when it labelled the post (`mentions.hostile_model`: its "no" wins over the word list),
+    else the word list's estimate on `text`."""
+    if model is not None:
+        return HostileMark(estimate=False) if model else None
+    return HostileMark(estimate=True) if is_hostile(text) else None
+
+
+def mention_mark(model: bool | None, mention: Mention) -> HostileMark | None:
+    """`hostile_mark` of a stored mention: its title and text."""
+    return hostile_mark(model, f"{mention.title}\n{mention.text}" if mention.title else mention.text)
 
 
 def classify(text: str) -> Hostility | None:

@@ -51,6 +51,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reach.level.medium": {"en": "medium reach", "fr": "audience moyenne"},
     "reach.level.high": {"en": "high reach", "fr": "forte audience"},
     "card.watcher": {"en": "watcher: {name}", "fr": "veille : {name}"},
+    # A post marked hostile (core/hostility.py): the mark is about the post, never its author.
+    "card.hostile.model": {
+        "en": "Hostile post: don’t feed it — see the charter",
+        "fr": "Message hostile : ne pas répondre sur le fond — voir la charte",
+    },
+    "card.hostile.estimate": {
+        "en": "Hostile post: don’t feed it — see the charter (estimate)",
+        "fr": "Message hostile : ne pas répondre sur le fond — voir la charte (estimation)",
+    },
     "rollup.one": {
         "en": "{count} new mention for {watcher}, in the thread",
         "fr": "{count} nouvelle mention pour {watcher}, dans le fil",
@@ -1536,6 +1545,33 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Your draft is in the thread: {link}",
         "fr": "Votre brouillon est dans le fil : {link}",
     },
+    # /draft on a hostile post: the charter's guidance instead of a reply (assist/draft_cards.py).
+    "draft.hostile.title": {
+        "en": "*Hostile post* from {author} on {source}: the charter’s guidance, not a reply",
+        "fr": "*Message hostile* de {author} sur {source} : la consigne de la charte, pas une réponse",
+    },
+    "draft.hostile.fallback_text": {
+        "en": "Hostile post from {author}: the charter’s guidance",
+        "fr": "Message hostile de {author} : la consigne de la charte",
+    },
+    "draft.hostile.by_model": {"en": "Marked hostile by the LLM.", "fr": "Marqué hostile par le LLM."},
+    "draft.hostile.by_word_list": {
+        "en": "Marked hostile by the word list (estimate).",
+        "fr": "Marqué hostile par la liste de mots (estimation).",
+    },
+    "draft.hostile.anyway_hint": {
+        "en": "Wrongly marked? *Draft a reply anyway* writes one as usual.",
+        "fr": "Marqué à tort ? *Rédiger quand même* rédige une réponse comme d’habitude.",
+    },
+    "draft.hostile.no_charter": {
+        "en": "Don’t answer it on the substance. Hide or report it on the platform, keep a screenshot, and escalate "
+        "it to an official if it threatens someone. (The charter has no “Hostile posts” section yet: add one to "
+        "state your team’s policy.)",
+        "fr": "Ne répondez pas sur le fond. Masquez-le ou signalez-le sur la plateforme, faites une capture d’écran, "
+        "et faites-le remonter à un élu ou un responsable s’il menace quelqu’un. (La charte n’a pas encore de "
+        "section « Hostile posts » : ajoutez-en une pour dire la règle de votre équipe.)",
+    },
+    "button.draft_anyway": {"en": "Draft a reply anyway", "fr": "Rédiger quand même"},
     "button.regenerate": {"en": "Regenerate", "fr": "Régénérer"},
     "button.shorter": {"en": "Shorter", "fr": "Plus court"},
     "button.formal": {"en": "More formal", "fr": "Plus formel"},
@@ -1602,6 +1638,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.volume.title": {"en": "Volume", "fr": "Volume"},
     "digest.volume.total.one": {"en": "*{count}* mention found", "fr": "*{count}* mention trouvée"},
     "digest.volume.total.other": {"en": "*{count}* mentions found", "fr": "*{count}* mentions trouvées"},
+    "digest.volume.hostile.one": {
+        "en": "*{count}* hostile post (marked on its card; see the charter)",
+        "fr": "*{count}* message hostile (marqué sur sa carte ; voir la charte)",
+    },
+    "digest.volume.hostile.other": {
+        "en": "*{count}* hostile posts (marked on their cards; see the charter)",
+        "fr": "*{count}* messages hostiles (marqués sur leur carte ; voir la charte)",
+    },
+    "digest.volume.hostile_estimated.one": {
+        "en": "{count} of them estimated by the word list",
+        "fr": "dont {count} estimé par la liste de mots",
+    },
+    "digest.volume.hostile_estimated.other": {
+        "en": "{count} of them estimated by the word list",
+        "fr": "dont {count} estimés par la liste de mots",
+    },
     "digest.volume.days": {
         "en": "Last 7 days: {sparkline} ({counts})",
         "fr": "7 derniers jours : {sparkline} ({counts})",

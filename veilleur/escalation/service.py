@@ -37,6 +37,7 @@ from veilleur.slack import cards
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, PostTarget, parse_target
 from veilleur.storage.escalations import Escalation, EscalationStore
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Delivery, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -445,14 +446,16 @@ class EscalationService:
         if self.render_card is not None:
             await self._update(card.channel, card.slack_ts, self.render_card(card, escalation))
             return
+        mention = self.mention_of(escalation)
         message = cards.mention_card(
-            self.mention_of(escalation),
+            mention,
             mention_id=escalation.mention_id,
             watcher=card.watcher,
             tz=self.tz,
             lang=self.lang,
             status=escalation_cards.escalation_status(escalation, self.lang),
             reach_tiers=self.settings.public_body,
+            hostile=MentionLabels(self.store).hostile_mark(escalation.mention_id, mention),
         )
         await self._update(card.channel, card.slack_ts, message)
 

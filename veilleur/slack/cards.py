@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from veilleur.core.hostility import HostileMark
 from veilleur.core.i18n import Phrase, format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.mentions import Mention
 from veilleur.core.text import one_line, truncate, without_invisible
@@ -88,13 +89,15 @@ def mention_card(
     campaign: CampaignFlag | None = None,
     reach_tiers: bool = False,
     level: str | None = None,
+    hostile: HostileMark | None = None,
 ) -> dict[str, object]:
     """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
 
     `status` is markup we wrote ("Dismissed by <@U1>"), shown as is under the buttons. `also_seen` lists the other
     mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
     `reach_tiers` shows the author's reach as a tier (PRIVACY_PROFILE=public-body), not as a count; `level` is the
-    mention's reach compared across sources (`reach.reach_level`: low, medium, high).
+    mention's reach compared across sources (`reach.reach_level`: low, medium, high). `hostile` marks a post that
+    insults or threatens (core/hostility.py): a line about the post, never a label on its author.
     """
     source = _source_line(mention, tz, lang, reach_tiers, level)
     blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
@@ -102,6 +105,9 @@ def mention_card(
     if body:
         blocks.append({"type": "section", "block_id": "body", "text": mrkdwn(body)})
     blocks.append({"type": "context", "block_id": "details", "elements": _details(mention, watcher, lang)})
+    if hostile is not None:
+        line = t("card.hostile.estimate" if hostile.estimate else "card.hostile.model", lang)
+        blocks.append({"type": "context", "block_id": "hostile", "elements": [plain_text(f":shield: {line}", 300)]})
     if also_seen:
         blocks.append({"type": "context", "block_id": "also_seen", "elements": [_also_seen(also_seen, lang)]})
     if campaign is not None:

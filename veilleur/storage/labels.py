@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from veilleur.core.hostility import HostileMark, mention_mark
+from veilleur.core.mentions import Mention
 from veilleur.storage.store import Store
 
 
@@ -28,6 +30,11 @@ class MentionLabels:
     def labels(self, mention_id: int) -> StoredLabels:
         """The labels of one mention; all None for a mention never labelled (or no longer stored)."""
         return self.labels_of([mention_id]).get(mention_id, StoredLabels())
+
+    def hostile_mark(self, mention_id: int, mention: Mention) -> HostileMark | None:
+        """Whether the mention's card and /draft treat it as hostile: the model's flag when it labelled the mention
+        (its "no" wins over the word list), else the word list's estimate, computed now and never stored."""
+        return mention_mark(self.labels(mention_id).hostile_model, mention)
 
     def labels_of(self, mention_ids: Collection[int]) -> dict[int, StoredLabels]:
         """The labels of these mentions, by id (those still stored)."""

@@ -33,6 +33,7 @@ from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
 from veilleur.slack.cards import AlsoSeen, CampaignFlag
 from veilleur.storage.escalations import Escalation, EscalationStore
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Delivery, PollOutcome, Store, _chunks, iso, utcnow
 from veilleur.storage.stories import Campaign, StoryMember, StoryRecords
 
@@ -332,7 +333,8 @@ class StoryService:
 
     def current_card(self, card: Delivery, escalation: Escalation | None = None) -> dict[str, object]:
         """The card as it should look now: the mention, its story (also seen on…, campaign warning) and its
-        status line (escalation or dismissal, the latest). Every re-render of a card goes through here.
+        status line (escalation or dismissal, the latest), and the hostile mark (the model's flag, else the word
+        list's estimate). Every re-render of a card goes through here.
 
         `escalation`: the card's escalation in the state a change just gave it (the escalation service draws the
         card after each step); without it, the mention's latest escalation is read."""
@@ -351,6 +353,7 @@ class StoryService:
             campaign=story.campaign,
             reach_tiers=self.reach_tiers,
             level=reach_level(mention, self.outlets),
+            hostile=MentionLabels(self.store).hostile_mark(card.mention_id, mention),
         )
 
     # Refreshing posted first cards ----------------------------------------------------------------------
