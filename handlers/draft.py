@@ -1,9 +1,10 @@
 """/draft, the "Draft a reply" message shortcut, the card's Draft button, and the draft's own buttons
-(Regenerate, Shorter, More formal).
+(Regenerate, Shorter, More formal; on a hostile post's guidance, Draft a reply anyway).
 
 A draft is shown only to whoever asked (ephemeral), or, with DRAFT_VISIBILITY=thread, in the thread of the card or
-message it answers. Its buttons carry, in their value, what to redraft: the target, the instructions and the draft
-shown, so a redraft needs no stored state. The bot never posts on the social network.
+message it answers. Its buttons carry, in their value, what to redraft: the target, the instructions, the draft
+shown and whether the team asked for a reply to a post marked hostile, so a redraft needs no stored state. The bot
+never posts on the social network.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.assist_replies import AckFirst, EphemeralReply, Reply, ThreadReply, audit_subject
 from veilleur.assist.conversations import ConversationFetcher
-from veilleur.assist.draft_cards import DRAFT_BUTTONS, draft_in_thread_notice, draft_message
+from veilleur.assist.draft_cards import DRAFT_ANYWAY, DRAFT_BUTTONS, draft_in_thread_notice, draft_message
 from veilleur.assist.drafting import Drafter, DraftRequest, resolve_subject
 from veilleur.assist.summary_cards import problem_message, working_message
 from veilleur.core.errors import UserError
@@ -35,18 +36,31 @@ log = logging.getLogger(__name__)
 
 BUTTON_VALUE_LIMIT = 2000
 INSTRUCTIONS_LIMIT = 300
-VARIANT_OF_BUTTON = {"draft_regenerate": "regenerate", "draft_shorter": "shorter", "draft_formal": "formal"}
+VARIANT_OF_BUTTON = {
+    "draft_regenerate": "regenerate", "draft_shorter": "shorter", "draft_formal": "formal", DRAFT_ANYWAY: "initial",
+}
 # A draft's message for the person it is shown to in a thread (None: shown to the requester alone).
 Render = Callable[[str | None], dict[str, Any]]
 
 
-def encode_state(target: MentionRef | MessageRef, instructions: str, draft: str) -> str:
+class DraftState(NamedTuple):
+    """What a draft button redrafts; `anyway`: a reply even though the post is marked hostile."""
+
+    target: MentionRef | MessageRef
+    instructions: str
+    previous: str
+    anyway: bool = False
+
+
+def encode_state(target: MentionRef | MessageRef, instructions: str, draft: str, *, anyway: bool = False) -> str:
     """A draft button's value: what to redraft, within Slack's 2000 characters (the draft is cut first)."""
     if isinstance(target, MentionRef):
         state: dict[str, Any] = {"m": target.mention_id}
     else:
         state = {"c": target.channel, "ts": target.ts, "th": target.thread_ts}
     state["i"] = instructions[:INSTRUCTIONS_LIMIT]
+    if anyway:
+        state["a"] = 1
     state["d"] = draft
     value = json.dumps(state, ensure_ascii=False)
     while len(value) > BUTTON_VALUE_LIMIT:  # each pass cuts at least the excess: quotes and controls escape longer
@@ -55,15 +69,15 @@ def encode_state(target: MentionRef | MessageRef, instructions: str, draft: str)
     return value
 
 
-def decode_state(value: str) -> tuple[MentionRef | MessageRef, str, str] | None:
-    """(target, instructions, previous draft) from a button's value, or None when it is not one of ours."""
+def decode_state(value: str) -> DraftState | None:
+    """What to redraft from a button's value, or None when it is not one of ours."""
     try:
         state = json.loads(value)
         if "m" in state:
             target: MentionRef | MessageRef = MentionRef(int(state["m"]))
         else:
             target = MessageRef(str(state["c"]), str(state["ts"]), state.get("th") and str(state["th"]))
-        return target, str(state.get("i") or ""), str(state.get("d") or "")
+        return DraftState(target, str(state.get("i") or ""), str(state.get("d") or ""), bool(state.get("a")))
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -80,10 +94,12 @@ class Drafts:
     pacing: AckFirst = field(default_factory=AckFirst)
 
     async def draft_for(
-        self, target: PostTarget, instructions: str, variant: str, previous: str | None, *, user: str
+        self, target: PostTarget, instructions: str, variant: str, previous: str | None, *, user: str,
+        anyway: bool = False,
     ) -> tuple[Render, tuple[str, str] | None]:
         """How to show a draft for `target`, asked by `user` (given who it is for, when it goes in a thread) and
-        the thread it belongs to; or how to say why there is none, and None."""
+        the thread it belongs to; or how to say why there is none, and None. A post marked hostile gets the
+        charter's guidance instead, unless `anyway`."""
         lang = self.lang
         try:
             self.audit.record(user, "draft", audit_subject(target))
@@ -98,6 +114,7 @@ class Drafts:
                     instructions=instructions,
                     variant=variant,
                     previous=previous,
+                    hostile=None if anyway else subject.hostile,
                 )
             )
         except UserError as problem:
@@ -107,7 +124,10 @@ class Drafts:
             log.exception("draft for %s failed", target)
             return (lambda requester: problem_message("assist.failed", lang)), None
         ref = MentionRef(subject.mention_id) if subject.mention_id is not None else target
-        state = encode_state(ref, instructions, draft.text)
+        if draft.hostile is not None:  # its button asks for a first reply
+            state = encode_state(ref, instructions, "", anyway=True)
+        else:
+            state = encode_state(ref, instructions, draft.text, anyway=anyway)
 
         def render(requester: str | None) -> dict[str, Any]:
             return draft_message(draft, subject=subject.post, state=state, lang=lang, requester=requester)
@@ -172,7 +192,8 @@ async def handle_card_button(
 async def handle_redraft(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, *, drafts: Drafts
 ) -> None:
-    """Regenerate, Shorter, More formal: the draft's message (ephemeral or in a thread) is replaced."""
+    """Regenerate, Shorter, More formal, and Draft a reply anyway (on a hostile post's guidance): the message
+    (ephemeral or in a thread) is replaced."""
     await ack()
     drafts.pacing.acked()
     reply = EphemeralReply(respond)
@@ -180,11 +201,11 @@ async def handle_redraft(
     if state is None:
         await reply.show(problem_message("assist.failed", drafts.lang))
         return
-    target, instructions, previous = state
     requester = None if (body.get("container") or {}).get("is_ephemeral") else body["user"]["id"]
-    await reply.working(working_message("redraft", drafts.lang))
     variant = VARIANT_OF_BUTTON[action["action_id"]]
-    render, _ = await drafts.draft_for(target, instructions, variant, previous, user=body["user"]["id"])
+    await reply.working(working_message("redraft" if variant != "initial" else "draft", drafts.lang))
+    render, _ = await drafts.draft_for(state.target, state.instructions, variant, state.previous or None,
+                                       user=body["user"]["id"], anyway=state.anyway)
     await reply.show(render(requester))
 
 
@@ -197,5 +218,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.command("/draft")(partial(handle_command, drafts=drafts))
     app.message_shortcut("draft_reply")(partial(handle_shortcut, drafts=drafts))
     app.action("mention_draft")(partial(handle_card_button, drafts=drafts))
-    for action_id, _ in DRAFT_BUTTONS:
+    for action_id in (*(action_id for action_id, _ in DRAFT_BUTTONS), DRAFT_ANYWAY):
         app.action(action_id)(partial(handle_redraft, drafts=drafts))

@@ -51,7 +51,7 @@ async def test_draft_command_on_a_mention_id_answers_only_the_requester(make_bot
     assert "ann: Two years?! Who decided this?" in request.user
     state = decode_state(buttons(answer)["draft_shorter"])
     assert state == (
-        MentionRef(mention_id), "mention the replacement buses", "Hello, the line reopens in 2027. <!channel>"
+        MentionRef(mention_id), "mention the replacement buses", "Hello, the line reopens in 2027. <!channel>", False
     )
     assert all(r.method == "GET" for r in bot.feeds.log)  # the bot never writes to the source
 
@@ -174,8 +174,9 @@ def test_button_state_fits_slack_and_round_trips() -> None:
     draft = 'He said "no"\n\\ ' * 400
     value = encode_state(MessageRef("C1", "1.2", None), "x" * 1000, draft)
     assert len(value) <= BUTTON_VALUE_LIMIT
-    target, instructions, previous = decode_state(value)
+    target, instructions, previous, anyway = decode_state(value)
     assert target == MessageRef("C1", "1.2", None) and instructions == "x" * 300 and draft.startswith(previous)
+    assert not anyway and decode_state(encode_state(MentionRef(3), "", "", anyway=True)).anyway
     assert decode_state("not json") is None and decode_state('{"c": 1}') is None
 
 

@@ -4,6 +4,11 @@ writes on a social network.
 A draft is written in the language of the message it answers (the source's tag, else detected, else
 BOT_LANGUAGE), from that message, its conversation, the team's charter and any official answer recorded by an
 escalation. Without an LLM, or when it fails, a template from the charter answers instead, labelled as such.
+
+A post marked hostile (its card says so: the model's flag, else the word list's estimate; the word list for a
+Slack message or a URL) gets no reply at all, drafted or templated: the charter's "Hostile posts (xx)" guidance is
+shown instead (do not feed it, hide or report it, escalate threats), and no LLM is asked. The team may still ask
+for a reply ("Draft a reply anyway") when the mark is wrong.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from veilleur.assist.llm import LLM, LLMUnavailable, estimate_tokens
 from veilleur.assist.prompt_book import Charter, Fence, PromptBook
 from veilleur.assist.pseudonyms import REAL_NAMES, Pseudonyms
 from veilleur.core.errors import UserError
-from veilleur.core.i18n import Phrase
+from veilleur.core.hostility import HostileMark, hostile_mark
+from veilleur.core.i18n import Phrase, t
 from veilleur.core.language import base_language, detect_language, language_name
 from veilleur.core.text import one_line, truncate
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, UrlRef
 from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store
 
 VARIANTS = ("initial", "regenerate", "shorter", "formal")
@@ -48,7 +55,9 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 class DraftRequest:
     """What to answer (`subject`), in which conversation, with which official answer and extra instructions.
 
-    `variant` is one of VARIANTS; all but "initial" rework `previous`, the draft shown before.
+    `variant` is one of VARIANTS; all but "initial" rework `previous`, the draft shown before. `hostile`: the post
+    is marked hostile, and the charter's guidance is given instead of a reply (None when the team asked for a reply
+    anyway).
     """
 
     subject: Post
@@ -57,29 +66,35 @@ class DraftRequest:
     instructions: str = ""
     variant: str = "initial"
     previous: str | None = None
+    hostile: HostileMark | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """The reply (plain, outside text), its language, and why a template wrote it when `fallback` is set."""
+    """The reply (plain, outside text), its language, and why a template wrote it when `fallback` is set.
+
+    With `hostile` set, `text` is not a reply but the charter's guidance for a hostile post (the team's text:
+    escaped like the rest when shown)."""
 
     text: str
     lang: str
     fallback: str | None = None
     fallback_detail: str | Phrase = ""
     used_answer: bool = False
+    hostile: HostileMark | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DraftSubject:
     """What a draft answers, and where: `thread` is the (channel, ts) of the Slack thread it belongs to (the
-    mention's card, or the Slack message's own thread), when there is one."""
+    mention's card, or the Slack message's own thread), when there is one. `hostile`: the post is marked hostile."""
 
     post: Post
     conversation: tuple[Post, ...]
     mention_id: int | None
     official_answer: str | None
     thread: tuple[str, str] | None
+    hostile: HostileMark | None = None
 
 
 def official_answer(store: Store, mention_id: int) -> str | None:
@@ -101,7 +116,7 @@ async def resolve_subject(fetcher: ConversationFetcher, target: Target) -> Draft
             post = next((post for post in thread.posts if post.key == target.ts), None)
             if post is None:
                 raise UserError("assist.no_message")
-            return DraftSubject(post, thread.posts, None, None, (target.channel, root))
+            return DraftSubject(post, thread.posts, None, None, (target.channel, root), hostile_mark(None, post.text))
     elif isinstance(target, UrlRef):
         mention_id = fetcher.mention_id_for_url(target.url)
     elif isinstance(target, MentionRef):
@@ -116,6 +131,7 @@ async def resolve_subject(fetcher: ConversationFetcher, target: Target) -> Draft
         mention_id=mention_id,
         official_answer=official_answer(fetcher.store, mention_id),
         thread=fetcher.card_thread(mention_id),
+        hostile=MentionLabels(fetcher.store).hostile_mark(mention_id, mention),
     )
 
 
@@ -131,6 +147,8 @@ class Drafter:
     async def draft(self, request: DraftRequest) -> Draft:
         lang = self.language_of(request.subject)
         charter = self.prompts.charter()
+        if request.hostile is not None:
+            return hostile_guidance(charter, request.hostile, lang, self.default_lang)
         if not self.llm.configured:
             return template_draft(charter, request, lang, self.default_lang, reason="not_configured")
         try:
@@ -228,6 +246,16 @@ def template_draft(
         fallback_detail=detail,
         used_answer=bool(request.official_answer),
     )
+
+
+def hostile_guidance(charter: Charter, mark: HostileMark, lang: str, default_lang: str) -> Draft:
+    """The charter's "## Hostile posts (xx)" in the post's language if it has one (else BOT_LANGUAGE's, else the
+    first); a charter without the section gets the catalogue's short version of the usual policy."""
+    languages = charter.languages_with("hostile posts")
+    chosen = next((code for code in (lang, default_lang, *languages) if code in languages), None)
+    if chosen is None:
+        return Draft(text=t("draft.hostile.no_charter", default_lang), lang=default_lang, hostile=mark)
+    return Draft(text=truncate(charter.section(f"hostile posts ({chosen})"), DRAFT_CHARS), lang=chosen, hostile=mark)
 
 
 def _same(post: Post, subject: Post) -> bool:
