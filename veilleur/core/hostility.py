@@ -282,7 +282,12 @@ def hostile_mark(model: bool | None, text: str) -> HostileMark | None:
 
 def mention_mark(model: bool | None, mention: Mention) -> HostileMark | None:
     """`hostile_mark` of a stored mention: its title and text."""
-    return hostile_mark(model, f"{mention.title}\n{mention.text}" if mention.title else mention.text)
+    return hostile_mark(model, post_text(mention.title, mention.text))
+
+
+def post_text(title: str | None, text: str) -> str:
+    """What the word list reads of a mention: its title, if any, then its text."""
+    return f"{title}\n{text}" if title else text
 
 
 def classify(text: str) -> Hostility | None:

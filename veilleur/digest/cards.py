@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.stance_synthesis import synthesis_sentence
 from veilleur.core.text import one_line, truncate, without_invisible
-from veilleur.digest.model import Digest, Narrative, SourceFailure, Theme, TopMention, Volume
+from veilleur.digest.model import Digest, HostilePosts, Narrative, SourceFailure, Theme, TopMention, Volume
 from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
 from veilleur.escalation.cards import user_refs
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
@@ -93,6 +93,8 @@ def _volume_text(digest: Digest, lang: str) -> str:
         t_plural("digest.volume.total", overall.count, lang, count=format_count(overall.count, lang)),
         escape(" · ".join(comparisons(overall, lang))),
     ]
+    if digest.hostile.total:
+        lines.append(_hostile_text(digest.hostile, lang))
     days = _days_summed(digest.daily_volume.values())
     if any(days):
         lines.append(escape(t("digest.volume.days", lang, sparkline=sparkline(days),
@@ -104,6 +106,14 @@ def _volume_text(digest: Digest, lang: str) -> str:
     lines += _volume_lines(t("digest.volume.by_source", lang), digest.by_source, MAX_SOURCES, lang,
                            naming=_source_name)
     return "\n".join(lines)
+
+
+def _hostile_text(hostile: HostilePosts, lang: str) -> str:
+    parts = [t_plural("digest.volume.hostile", hostile.total, lang, count=format_count(hostile.total, lang))]
+    if hostile.estimated:
+        parts.append(t_plural("digest.volume.hostile_estimated", hostile.estimated, lang,
+                              count=format_count(hostile.estimated, lang)))
+    return ":shield: " + " · ".join(parts)
 
 
 def _volume_lines(

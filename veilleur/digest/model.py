@@ -119,6 +119,14 @@ class SourceFailure:
 
 
 @dataclass(frozen=True)
+class HostilePosts:
+    """The period's posts marked hostile: by the model, or estimated by the word list (`estimated` of `total`)."""
+
+    total: int = 0
+    estimated: int = 0
+
+
+@dataclass(frozen=True)
 class Digest:
     period: DigestPeriod
     watchers: tuple[str, ...]
@@ -133,6 +141,7 @@ class Digest:
     escalations: EscalationFigures
     failures: tuple[SourceFailure, ...]
     unpolled: tuple[str, ...] = ()  # watchers not polled yet: neither worked nor failed
+    hostile: HostilePosts = HostilePosts()
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,17 @@ class FoundMentions:
             start, end, "group by m.id order by spread, m.id limit ?", [limit],
         )
 
+    def hostile_candidates(self, start: datetime, end: datetime) -> tuple[int, list[tuple[str | None, str]]]:
+        """How many distinct mentions found in [start, end) the model flagged hostile, and the (title, text) of those
+        it never labelled, for the word list to estimate."""
+        rows = self._query(
+            "m.id as id, m.hostile_model as flag, case when m.hostile_model is null then m.title end as title,"
+            " case when m.hostile_model is null then m.text end as text",
+            start, end, "and (m.hostile_model is null or m.hostile_model = 1) group by m.id",
+        )
+        flagged = sum(1 for row in rows if row["flag"] == 1)
+        return flagged, [(row["title"], row["text"] or "") for row in rows if row["flag"] is None]
+
     def _found(
         self, select: str, start: datetime, end: datetime, tail: str, params: Sequence[Any]
     ) -> list[FoundMention]:
