@@ -236,9 +236,10 @@ _COMMON = LISTS["filler"] | _words(
 )
 
 # A word: letters and digits, leetspeak signs inside it, "*" for a masked letter. An end of sentence: . ! ? ; …
-_TOKEN = re.compile(r"(?P<word>[a-z0-9@$]+(?:[!*]+[a-z0-9@$]+)*)|(?P<end>[.!?;:…\n]+)")
+_END_SIGNS = ".!?;:…\n"
+_TOKEN = re.compile(rf"[a-z0-9@$]+(?:[!*]+[a-z0-9@$]+)*|[{_END_SIGNS}]+")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
-_UNUSUAL = re.compile(r"[0-9@$!*]|([a-z])\1\1")
+_SIGNS = re.compile(r"[0-9@$!*]")
 _RUN = re.compile(r"([a-z])\1{2,}")
 END = "."
 
@@ -261,6 +262,7 @@ class _Rule:
 class _Lexicon:
     rules: tuple[_Rule, ...]
     by_word: dict[str, tuple[int, ...]]  # a word -> the rules whose first required slot holds it
+    keys: frozenset[str]  # by_word's words, as a set: intersected with a post's, it is the smaller that is read
     vocabulary: frozenset[str]
     by_length: dict[int, tuple[str, ...]]  # known words by length, for starred letters
 
@@ -293,11 +295,26 @@ def post_text(title: str | None, text: str) -> str:
 def classify(text: str) -> Hostility | None:
     """The category of hostility of `text`, or None when the word list finds none."""
     lexicon = _lexicon()
-    words, joined = _normalised(text, lexicon)
-    candidates = sorted({index for word in words & lexicon.by_word.keys() for index in lexicon.by_word[word]})
+    folded = fold(text)
+    tokens = _TOKEN.findall(folded)
+    signs, held = _SIGNS.search(folded) is not None, _RUN.search(folded) is not None
+    if signs or held:
+        tokens = [
+            _known_form(token.lstrip("@") or token, lexicon)
+            if (signs and not token.isalpha() and not token.isdigit()) or (held and _RUN.search(token))
+            else token
+            for token in tokens
+        ]
+    words = frozenset(tokens)
+    # Most posts hold no word any rule starts from: they cost the fold, the split and this one set operation.
+    candidates = sorted({index for word in words & lexicon.keys for index in lexicon.by_word[word]})
+    joined = ""
     for index in candidates:
         rule = lexicon.rules[index]
-        if all(not words.isdisjoint(slot) for slot in rule.required[1:]) and rule.regex.search(joined):
+        if any(words.isdisjoint(slot) for slot in rule.required[1:]):
+            continue
+        joined = joined or _joined(tokens)
+        if rule.regex.search(joined):
             return Hostility(rule.category)
     return None
 
@@ -306,20 +323,17 @@ def is_hostile(text: str) -> bool:
     return classify(text) is not None
 
 
-def _normalised(text: str, lexicon: _Lexicon) -> tuple[frozenset[str], str]:
-    """The post's words (a set) and their sequence as " w1 w2 . w3 " (ends of sentences as ".")."""
-    folded = fold(text)
-    unusual = _UNUSUAL.search(folded) is not None
-    tokens: list[str] = [END]
-    for match in _TOKEN.finditer(folded):
-        word = match["word"]
-        if word is None:
-            if tokens[-1] != END:
-                tokens.append(END)
-            continue
-        tokens.append(_known_form(word.lstrip("@"), lexicon) if unusual else word)
-    tokens.append(END)
-    return frozenset(tokens), f" {' '.join(tokens)} "
+def _joined(tokens: list[str]) -> str:
+    """The post's words as " . w1 w2 . w3 . ", each end of sentence (a run of . ! ? ; : … or a new line) as "."."""
+    out = [END]
+    for token in tokens:
+        if token[0] not in _END_SIGNS:
+            out.append(token)
+        elif out[-1] != END:
+            out.append(END)
+    if out[-1] != END:
+        out.append(END)
+    return f" {' '.join(out)} "
 
 
 def _known_form(word: str, lexicon: _Lexicon) -> str:
@@ -379,6 +393,7 @@ def _lexicon() -> _Lexicon:
     return _Lexicon(
         rules=tuple(rules),
         by_word={word: tuple(indexes) for word, indexes in by_word.items()},
+        keys=frozenset(by_word),
         vocabulary=frozenset(vocabulary),
         by_length={length: tuple(words) for length, words in by_length.items()},
     )
