@@ -12,12 +12,14 @@ from veilleur.assist.drafting import (
     Drafter,
     DraftRequest,
     context_lines,
+    hostile_guidance,
     official_answer,
     resolve_subject,
     template_draft,
 )
 from veilleur.assist.prompt_book import Charter, PromptBook
 from veilleur.core.errors import UserError
+from veilleur.core.hostility import HostileMark
 from veilleur.core.mentions import Mention
 from veilleur.slack.targets import MentionRef, UrlRef
 from veilleur.storage.escalations import EscalationStore
@@ -119,6 +121,25 @@ async def test_an_llm_timeout_gives_the_template_and_says_so(
     openai_api.delay = 30
     draft = await drafter(openai_api, LLM_TIMEOUT="1").draft(DraftRequest(subject=post("Tram late?")))
     assert draft.fallback == "timeout" and draft.text.startswith("Hello Ann,")
+
+
+@pytest.mark.parametrize(("lang", "default", "chosen"), [("fr", "en", "fr"), ("de", "fr", "fr"), ("de", "it", "en")])
+def test_the_hostile_guidance_is_in_the_posts_language_else_the_bots_else_the_first(
+    lang: str, default: str, chosen: str
+) -> None:
+    charter = Charter.parse("## Hostile posts (en)\nDon't feed it.\n\n## Hostile posts (fr)\nNe pas alimenter.")
+    guidance = hostile_guidance(charter, HostileMark(estimate=True), lang, default)
+    assert guidance.lang == chosen and guidance.hostile == HostileMark(estimate=True)
+    assert guidance.text == {"en": "Don't feed it.", "fr": "Ne pas alimenter."}[chosen]
+
+
+async def test_a_hostile_post_gets_guidance_even_with_an_llm_which_is_not_asked(
+    openai_api: FakeOpenAI, store: Store, drafter: Callable[..., Drafter]
+) -> None:
+    mark = HostileMark(estimate=False)
+    draft = await drafter(openai_api).draft(DraftRequest(subject=post("Nice tram you have there"), hostile=mark))
+    assert draft.hostile == mark and draft.text.startswith("Our policy: we do not answer abuse")
+    assert draft.fallback is None and openai_api.requests == []
 
 
 def test_template_without_fallback_sections_still_answers() -> None:

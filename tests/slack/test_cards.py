@@ -15,6 +15,7 @@ from tests.support.block_kit import (
     block,
     has_block,
 )
+from veilleur.core.hostility import HostileMark
 from veilleur.core.i18n import technical
 from veilleur.core.mentions import Mention
 from veilleur.slack import cards
@@ -409,3 +410,24 @@ def test_with_reach_tiers_a_card_shows_the_tier_and_never_the_count(
     assert shown in quoted[0]["text"]["text"]
     rollup = cards.rollup_message("w", 0, lang, more=1, best=[tiered], reach_tiers=True)
     assert shown in block(rollup, "best")["text"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("mark", "lang", "line"),
+    [
+        (HostileMark(estimate=True), "en", ":shield: Hostile post: don’t feed it — see the charter (estimate)"),
+        (HostileMark(estimate=False), "en", ":shield: Hostile post: don’t feed it — see the charter"),
+        (HostileMark(estimate=True), "fr",
+         ":shield: Message hostile\u202f: ne pas répondre sur le fond — voir la charte (estimation)"),
+    ],
+)
+def test_a_hostile_post_is_marked_under_its_details_and_keeps_its_buttons(
+    mention: Mention, mark: HostileMark, lang: str, line: str
+) -> None:
+    message = cards.mention_card(mention, mention_id=42, watcher="w", tz=PARIS, lang=lang, hostile=mark)
+    assert_within_block_kit_limits(message)
+    ids = [b["block_id"] for b in message["blocks"]]
+    assert ids.index("hostile") == ids.index("details") + 1
+    assert block(message, "hostile")["elements"] == [{"type": "plain_text", "text": line, "emoji": True}]
+    assert "mention_draft" in buttons(message)
+    assert not has_block(card(mention), "hostile")
