@@ -865,6 +865,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.save": {"en": "Save", "fr": "Enregistrer"},
     "watch.form.cancel": {"en": "Cancel", "fr": "Annuler"},
     "watch.form.test": {"en": "Test the query", "fr": "Tester la requête"},
+    "watch.form.subject_hint": {
+        "en": "What people are for or against, in a few words (e.g. the tramway project). Empty: the query.",
+        "fr": "Ce pour ou contre quoi les gens se positionnent (ex. : le projet de tramway). Vide : la requête.",
+    },
     "watch.form.query_hint": {
         "en": "E.g. \"Caen la mer\" OR tramway -football lang:fr. Press Enter to check it.",
         "fr": "Ex. : « Caen la mer » OR tramway -football lang:fr. Entrée pour la vérifier.",
@@ -959,6 +963,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},
     "watch.field.query": {"en": "Query", "fr": "Requête"},
+    "watch.field.subject": {"en": "Subject", "fr": "Sujet"},
     "watch.field.channel": {"en": "Channel", "fr": "Canal"},
     "watch.field.interval": {"en": "Interval", "fr": "Intervalle"},
     "watch.field.backfill": {"en": "Posts shown at first", "fr": "Publications montrées au début"},
