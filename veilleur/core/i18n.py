@@ -686,6 +686,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "audit.line": {"en": "{at}  {user}  {action}  {subject}", "fr": "{at}  {user}  {action}  {subject}"},
     "audit.action.summarize": {"en": "summary", "fr": "résumé"},
     "audit.action.draft": {"en": "reply draft", "fr": "brouillon de réponse"},
+    "audit.action.stance": {"en": "stance corrected", "fr": "position corrigée"},
     "audit.action.export": {"en": "export of an author’s data", "fr": "export des données d’un auteur"},
     "audit.action.forget": {"en": "erasure of an author’s data", "fr": "effacement des données d’un auteur"},
     "audit.action.watch.add": {"en": "watcher added", "fr": "veille ajoutée"},
@@ -1407,6 +1408,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Most messages are against ({percent}%): consider flagging this to an official.",
         "fr": "La plupart des messages sont contre ({percent} %) : envisagez de signaler la conversation à un "
         "responsable.",
+    },
+    # The stance menu on a card (slack/cards.py stance_menu): one stance, and who gave the one shown.
+    "card.stance.placeholder": {"en": "Stance", "fr": "Position"},
+    "card.stance.for": {"en": "For", "fr": "Pour"},
+    "card.stance.against": {"en": "Against", "fr": "Contre"},
+    "card.stance.question": {"en": "Question", "fr": "Question"},
+    "card.stance.neutral": {"en": "Neutral", "fr": "Neutre"},
+    "card.stance.by.team": {"en": "{stance} (team)", "fr": "{stance} (équipe)"},
+    "card.stance.by.model": {"en": "{stance} (AI)", "fr": "{stance} (IA)"},
+    "card.stance.by.estimate": {"en": "{stance} (estimate)", "fr": "{stance} (estimation)"},
+    # Stance shares (digest themes, spike alerts) when the word list estimated all or some of them.
+    "stance.estimate_tag": {"en": "(word-list estimate)", "fr": "(estimation par liste de mots)"},
+    "stance.estimated_some.one": {
+        "en": "({count} stance estimated by word list)",
+        "fr": "({count} position estimée par liste de mots)",
+    },
+    "stance.estimated_some.other": {
+        "en": "({count} stances estimated by word list)",
+        "fr": "({count} positions estimées par liste de mots)",
     },
     "stance.for": {"en": "For", "fr": "Pour"},
     "stance.against": {"en": "Against", "fr": "Contre"},

@@ -66,3 +66,8 @@ def tally_stances(stances: Sequence[Stance]) -> StanceTally:
         shares=tuple(tally([stance.label for stance in stances])),
         by=tuple((by, count) for by, count in counts.items() if count),
     )
+
+
+def labelled_text(title: str, text: str) -> str:
+    """What a mention's stance is read from: its title, if any, then its text."""
+    return f"{title}\n{text}" if title else text

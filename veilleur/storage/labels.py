@@ -40,6 +40,7 @@ class Unlabelled:
     watcher: str
     title: str
     text: str
+    stance_team: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,7 @@ class MentionLabels:
         """Up to `limit` mentions from `since_id` on that the model was never asked about, oldest first."""
         rows = self._db.execute(
             "select m.id, coalesce((select d.watcher from deliveries d where d.mention_id = m.id order by d.id"
-            " limit 1), ''), coalesce(m.title, ''), coalesce(m.text, '') from mentions m"
+            " limit 1), ''), coalesce(m.title, ''), coalesce(m.text, ''), m.stance_team from mentions m"
             " where m.labelled_at is null and m.id >= ? order by m.id limit ?",
             [since_id, limit],
         )

@@ -28,11 +28,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from veilleur.core.mentions import Mention, author_key
 from veilleur.core.query import fold
 from veilleur.core.reach import Outlets, reach_level
+from veilleur.core.stance_labels import labelled_text
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
 from veilleur.slack.cards import AlsoSeen, CampaignFlag
 from veilleur.storage.escalations import Escalation, EscalationStore
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Delivery, PollOutcome, Store, _chunks, iso, utcnow
 from veilleur.storage.stories import Campaign, StoryMember, StoryRecords
 
@@ -201,6 +203,7 @@ class StoryService:
     ) -> None:
         self.store = store
         self.records = StoryRecords(store)
+        self.labels = MentionLabels(store)
         self.window = window
         self.campaign_min_posts = campaign_min_posts
         self.campaign_window = campaign_window
@@ -340,6 +343,7 @@ class StoryService:
         story = self.view(card.id)
         status = self._status(card, escalation)
         mention = self.store.mention(card.mention_id)
+        stance = self.labels.labels(card.mention_id).stance(labelled_text(mention.title, mention.text))
         return cards.mention_card(
             mention,
             mention_id=card.mention_id,
@@ -351,6 +355,7 @@ class StoryService:
             campaign=story.campaign,
             reach_tiers=self.reach_tiers,
             level=reach_level(mention, self.outlets),
+            stance=stance,
         )
 
     # Refreshing posted first cards ----------------------------------------------------------------------
@@ -360,13 +365,22 @@ class StoryService:
         for story_id in story_ids:
             self._refresh_first_card(story_id)
 
+    def refresh_cards(self, card_ids: Collection[int]) -> None:
+        """Redraw these posted (or being posted) cards: what they show changed (the model labelled their mention)."""
+        for card_id in card_ids:
+            self._schedule_refresh(card_id)
+
     def _refresh_first_card(self, story_id: int) -> None:
         """A posted (or being posted) first card is updated in Slack; a pending one shows the story when posted."""
         first_card_id, state = self.records.first_card_state(story_id)
-        if self.slack is None or state not in ("posted", "sending") or first_card_id in self._refresh_waiting:
-            return  # a refresh not yet started will show this change too: one chat.update, not one per poll
-        self._refresh_waiting.add(first_card_id)
-        task = asyncio.get_running_loop().create_task(self._refresh(first_card_id), name=f"story-card-{first_card_id}")
+        if state in ("posted", "sending"):
+            self._schedule_refresh(first_card_id)
+
+    def _schedule_refresh(self, card_id: int) -> None:
+        if self.slack is None or card_id in self._refresh_waiting:
+            return  # a refresh not yet started will show this change too: one chat.update, not one per change
+        self._refresh_waiting.add(card_id)
+        task = asyncio.get_running_loop().create_task(self._refresh(card_id), name=f"story-card-{card_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
