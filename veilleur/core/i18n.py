@@ -1027,6 +1027,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "spike.terms": {"en": "Top terms", "fr": "Termes les plus fréquents"},
     "spike.sources": {"en": "Sources", "fr": "Sources"},
+    "spike.stances": {"en": "Stances", "fr": "Positions"},
     "spike.top": {"en": "Most reached", "fr": "Plus forte audience"},
     "spike.summary": {"en": "What it is about", "fr": "De quoi il s’agit"},
     "spike.summary.llm": {
@@ -1649,15 +1650,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.themes.title": {"en": "Themes", "fr": "Thèmes"},
     "digest.themes.sample.one": {
         "en": "Drawn from {count} mention out of {total} (the most reached, and an even sample of the rest); shares "
-        "are of the mentions in these themes, stances counted by simple word rules.",
+        "are of the mentions in these themes.",
         "fr": "Tirés de {count} mention sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
-        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+        "calculées sur les mentions de ces thèmes.",
     },
     "digest.themes.sample.other": {
         "en": "Drawn from {count} mentions out of {total} (the most reached, and an even sample of the rest); shares "
-        "are of the mentions in these themes, stances counted by simple word rules.",
+        "are of the mentions in these themes.",
         "fr": "Tirés de {count} mentions sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
-        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+        "calculées sur les mentions de ces thèmes.",
     },
     "digest.themes.line.one": {
         "en": "*{label}*: {count} mention ({percent}%)",
@@ -1668,6 +1669,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "*{label}* : {count} mentions ({percent} %)",
     },
     "digest.themes.stance": {"en": "{stance} {percent}%", "fr": "{stance} {percent} %"},
+    "digest.corrected.one": {
+        "en": "The team corrected {count} stance label in this period.",
+        "fr": "L’équipe a corrigé {count} position sur cette période.",
+    },
+    "digest.corrected.other": {
+        "en": "The team corrected {count} stance labels in this period.",
+        "fr": "L’équipe a corrigé {count} positions sur cette période.",
+    },
     "digest.themes.none": {"en": "No theme stands out.", "fr": "Aucun thème ne se dégage."},
     "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
     "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},

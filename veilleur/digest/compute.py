@@ -29,6 +29,7 @@ from veilleur.digest.themes import themes
 from veilleur.digest.top_mentions import best_mentions, spread_sample
 from veilleur.digest.volumes import daily_volume, volumes
 from veilleur.storage.digests import FoundMentions
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store
 
 # Clustering input: the best-scoring mentions, plus an evenly spread sample of the others.
@@ -69,4 +70,7 @@ def compute_digest(
         escalations=escalation_figures(store, period, None if watchers is None else set(names), top),
         failures=source_failures(store, period, names),
         unpolled=unpolled(store, names),
+        corrected=MentionLabels(store).corrected_between(
+            period.start, period.end, None if watchers is None else names
+        ),
     )
