@@ -75,6 +75,7 @@ class Labeller:
         lang: str,
         on_cards_changed: Callable[[list[int]], None] = lambda card_ids: None,
         clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`watchers`: the running watchers' configurations, by name (their subjects); `on_cards_changed` gets the
         posted cards whose shown stance or hostility the model changed, to redraw."""
@@ -86,6 +87,7 @@ class Labeller:
         self.lang = lang
         self.on_cards_changed = on_cards_changed
         self.clock = clock
+        self.monotonic = monotonic  # when the next try may run after a failure
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._retry_at = 0.0
@@ -133,7 +135,7 @@ class Labeller:
     async def label_waiting(self) -> int:
         """Ask the model about the mentions waiting, batch after batch, until none is left or it cannot answer;
         how many mentions were marked as asked. Does nothing while backing off after a failure."""
-        if time.monotonic() < self._retry_at:
+        if self.monotonic() < self._retry_at:
             return 0
         since = self.labels.first_to_label(self.clock())
         asked = 0
@@ -219,7 +221,7 @@ class Labeller:
     def _back_off(self, failure: LLMUnavailable) -> None:
         self._failures += 1
         delay = RETRY_MAX if failure.reason == "budget" else min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
-        self._retry_at = time.monotonic() + delay
+        self._retry_at = self.monotonic() + delay
         log.warning("stance labelling paused for %.0f s: %s", delay, failure.reason)
 
 
