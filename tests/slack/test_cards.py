@@ -17,6 +17,8 @@ from tests.support.block_kit import (
 )
 from veilleur.core.i18n import technical
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_labels import BY_ESTIMATE, BY_MODEL, BY_TEAM, Stance
+from veilleur.core.stances import LABELS
 from veilleur.slack import cards
 from veilleur.slack.markup import escape
 
@@ -409,3 +411,22 @@ def test_with_reach_tiers_a_card_shows_the_tier_and_never_the_count(
     assert shown in quoted[0]["text"]["text"]
     rollup = cards.rollup_message("w", 0, lang, more=1, best=[tiered], reach_tiers=True)
     assert shown in block(rollup, "best")["text"]["text"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize(("by", "tag"), [(BY_TEAM, ("team", "équipe")), (BY_MODEL, ("AI", "IA")),
+                                         (BY_ESTIMATE, ("estimate", "estimation"))])
+def test_the_stance_menu_shows_the_current_stance_and_who_gave_it(
+    mention: Mention, lang: str, by: str, tag: tuple[str, str]
+) -> None:
+    message = cards.mention_card(mention, mention_id=42, watcher="caen-tram", tz=PARIS, lang=lang,
+                                 stance=Stance("against", by))
+    assert_within_block_kit_limits(message)
+    menu = buttons(message)[cards.STANCE_ACTION]
+    assert menu["type"] == "static_select"
+    assert [option["value"] for option in menu["options"]] == [f"42:{label}" for label in LABELS]
+    assert menu["initial_option"] in menu["options"] and menu["initial_option"]["value"] == "42:against"
+    assert menu["initial_option"]["text"]["text"].endswith(f"({tag[lang == 'fr']})")
+    others = [option["text"]["text"] for option in menu["options"] if option is not menu["initial_option"]]
+    assert all("(" not in text for text in others)
+    assert cards.STANCE_ACTION not in buttons(card(mention)), "no stance given, no menu"
