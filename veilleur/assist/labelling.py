@@ -143,11 +143,11 @@ class Labeller:
             try:
                 asked += await self._label(waiting)
             except LLMUnavailable as failure:
-                self._back_off(failure)
+                self._back_off(failure.reason)
                 return asked
             except DatabaseUnavailable as error:
                 log.warning("stance labels not stored (%s): asked again later", error)
-                self._back_off(LLMUnavailable("error", "database"))
+                self._back_off("error")
                 return asked
         self._failures = 0
         return asked
@@ -218,11 +218,12 @@ class Labeller:
         parts += ["", "Posts to label:", *lines]
         return Batch(data="\n".join(parts), mentions=chosen)
 
-    def _back_off(self, failure: LLMUnavailable) -> None:
+    def _back_off(self, reason: str) -> None:
+        """No try before a while: RETRY_FIRST, doubling with each failure in a row; RETRY_MAX for a spent budget."""
         self._failures += 1
-        delay = RETRY_MAX if failure.reason == "budget" else min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
+        delay = RETRY_MAX if reason == "budget" else min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
         self._retry_at = self.monotonic() + delay
-        log.warning("stance labelling paused for %.0f s: %s", delay, failure.reason)
+        log.warning("stance labelling paused for %.0f s: %s", delay, reason)
 
 
 def subject_line(key: str, watcher: str, watchers: Mapping[str, WatcherConfig]) -> str:
