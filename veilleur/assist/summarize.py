@@ -5,7 +5,8 @@ label per message, the chunk's main points, the questions that need an official 
 are several chunks, one more request combines their notes (reduce). Counts, shares and rankings are computed here
 from the labels, never by the model. Without an LLM, or when it fails, times out or the day's budget is spent,
 `extractive_summary` answers instead: the most central messages, the lexical classifier's stances and the top
-authors, labelled as such.
+authors, labelled as such. A message that is a stored mention keeps the stance stored for it (the team's
+correction, else the model's label, see labelling.py) over the summary's own.
 """
 
 from __future__ import annotations

@@ -80,16 +80,7 @@ class MentionLabels:
             f" where id in ({', '.join('?' for _ in ids)})",
             ids,
         )
-        return {
-            mention_id: StoredLabels(
-                stance_model=stance_model,
-                hostile_model=None if hostile_model is None else bool(hostile_model),
-                stance_team=stance_team,
-                stance_team_by=stance_team_by,
-                stance_team_at=stance_team_at,
-            )
-            for mention_id, stance_model, hostile_model, stance_team, stance_team_by, stance_team_at in rows
-        }
+        return {mention_id: _stored(*labels) for mention_id, *labels in rows}
 
     def by_external_id(self, source: str, external_ids: Collection[str]) -> dict[str, StoredLabels]:
         """The labels of the stored mentions of `source` with these external ids (a conversation's posts)."""
@@ -102,14 +93,7 @@ class MentionLabels:
                 f" from mentions where source = ? and external_id in ({', '.join('?' for _ in part)})",
                 [source, *part],
             )
-            for external_id, stance_model, hostile_model, stance_team, stance_team_by, stance_team_at in rows:
-                found[external_id] = StoredLabels(
-                    stance_model=stance_model,
-                    hostile_model=None if hostile_model is None else bool(hostile_model),
-                    stance_team=stance_team,
-                    stance_team_by=stance_team_by,
-                    stance_team_at=stance_team_at,
-                )
+            found.update({external_id: _stored(*labels) for external_id, *labels in rows})
         return found
 
     # The model's labelling ---------------------------------------------------------------------------------
@@ -227,3 +211,19 @@ class MentionLabels:
             )
             params += names
         return int(self._db.execute(query, params).fetchone()[0])
+
+
+def _stored(
+    stance_model: str | None,
+    hostile_model: int | None,
+    stance_team: str | None,
+    stance_team_by: str | None,
+    stance_team_at: str | None,
+) -> StoredLabels:
+    return StoredLabels(
+        stance_model=stance_model,
+        hostile_model=None if hostile_model is None else bool(hostile_model),
+        stance_team=stance_team,
+        stance_team_by=stance_team_by,
+        stance_team_at=stance_team_at,
+    )
