@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.support.bot import Bot, BotFactory, eventually
-from tests.support.openai_api import ChatRequest, json_reply
+from tests.support.openai_api import ChatRequest, FakeOpenAI, json_reply
 from tests.support.slack_api import Message
 from tests.support.sql import sql
 from tests.support.world import CARDS
+from veilleur.core.mentions import Mention
 from veilleur.storage.labels import MentionLabels
+from veilleur.storage.store import Store
 
 SUBJECT = "le projet de tramway"
 STANCE_PROMPT = "stance toward its subject"
@@ -128,6 +131,20 @@ async def test_a_correction_is_stored_shown_kept_and_learnt_from(make_bot: BotFa
     await bot.slack.wait_for_response()
     (answer,) = bot.responses_to(response_url)
     assert "The team corrected 1 stance label in this period." in json.dumps(answer["blocks"])
+
+
+async def test_mentions_stored_while_the_bot_was_down_are_labelled_at_start_up(
+    make_bot: BotFactory, tmp_path: Path, openai_api: FakeOpenAI
+) -> None:
+    store = Store.open(tmp_path / "veilleur.db")
+    store.record_poll("hn", CARDS, [Mention(source="hackernews", external_id="9", url="https://news.example/9",
+                                            text=SARCASM)], {}, backfill=1)
+    store.close()
+    openai_api.reply = model
+    bot = await make_bot(subject=SUBJECT)
+    await eventually(lambda: bot.llm is not None and bot.llm.requests_for(STANCE_PROMPT))
+    await bot.services.labeller.settled()
+    assert MentionLabels(bot.services.store).labels(mention_id(bot, "9")).stance_model == "against"
 
 
 async def test_without_an_llm_cards_show_the_word_list_estimate_as_such(make_bot: BotFactory) -> None:
