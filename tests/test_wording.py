@@ -76,6 +76,8 @@ NOT_SAID = {
     ("veilleur/assist/drafting.py", "message_line"),
     ("veilleur/assist/pseudonyms.py", "reach"),
     ("veilleur/watching/spikes.py", "prompt_line"),
+    ("veilleur/assist/labelling.py", "batch"),
+    ("veilleur/assist/labelling.py", "subject_line"),
     *(("veilleur/digest/narrative.py", name) for name in (
         "facts_text", "_volume_fact", "_change_fact", "_theme_fact", "_mention_fact", "_escalation_fact",
         "_failure_fact", "_listing",

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.assist.conversations import ConversationFetcher
 from veilleur.assist.drafting import Drafter
+from veilleur.assist.labelling import Labeller
 from veilleur.assist.llm import LLM, llm_destination
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.assist.summarize import Summarizer
@@ -213,7 +214,16 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
     )
     # Stories first: a large poll's cards are held back from the outbox until they are grouped, and that hold must
     # be set before any hook lets the loop run something else.
-    poller.after_record.extend([stories.after_record, spikes.after_poll])
+    # Labelling last: it only starts its own task, which reads what the other hooks left.
+    labeller = Labeller(
+        store,
+        llm,
+        prompts,
+        lambda: {name: watcher.config for name, watcher in loaded.watchers.items()},
+        lang=lang,
+        on_cards_changed=stories.refresh_cards,
+    )
+    poller.after_record.extend([stories.after_record, spikes.after_poll, labeller.after_poll])
     escalations = EscalationService(store, slack, settings, loaded.routes, render_card=stories.current_card)
     return _assemble(
         partial(
@@ -227,6 +237,7 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
             summarizer=Summarizer(llm, prompts, lang),
             drafter=Drafter(llm, prompts, lang),
             cards=MentionCards(store, stories.current_card),
+            labeller=labeller,
         ),
         loaded,
         poller,
@@ -376,6 +387,8 @@ class Runtime:
         # A purge or forget a kill interrupted finishes now, in bounded steps beside everything else.
         self._resume_task = asyncio.create_task(self.services.privacy.resume_interrupted(), name="resume-erasures")
         self._outbox_task = asyncio.create_task(self.services.outbox.run(), name="outbox")
+        # Mentions stored while the bot was down (or the day before labelling first ran) get their labels now.
+        self.services.labeller.trigger()
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

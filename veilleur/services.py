@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.assist.conversations import ConversationFetcher
 from veilleur.assist.drafting import Drafter
+from veilleur.assist.labelling import Labeller
 from veilleur.assist.llm import LLM
 from veilleur.assist.summarize import Summarizer
 from veilleur.core.settings import Settings
@@ -77,3 +78,8 @@ class Services(LocalServices):
     summarizer: Summarizer
     drafter: Drafter
     cards: MentionCards
+    labeller: Labeller  # the LLM's stance labels on new mentions (does nothing without an LLM)
+
+    async def aclose(self) -> None:
+        await self.labeller.aclose()
+        await super().aclose()

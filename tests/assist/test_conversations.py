@@ -26,6 +26,7 @@ from veilleur.core.query import parse_query
 from veilleur.core.watcher_config import AuthorLabel, WatcherConfig
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, UrlRef
+from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.store import Store
 from watchers.base import WatcherContext, new_http_client
 from watchers.hackernews import HackerNewsWatcher
@@ -216,6 +217,19 @@ async def test_a_mention_whose_watcher_is_gone_is_summarised_alone(store: Store)
     conversation = await fetcher_for(store, None).mention_conversation(1)
     assert len(conversation.posts) == 1
     assert (conversation.problem, conversation.problem_detail) == ("conversation.no_watcher", "removed")
+
+
+async def test_posts_that_are_stored_mentions_carry_the_team_s_or_the_model_s_stance(store: Store) -> None:
+    store.record_poll("removed", CHANNEL, [hn_mention("17", "17"), hn_mention("18", "17"), hn_mention("19", "17")],
+                      {}, backfill=3)
+    labels = MentionLabels(store)
+    labels.record_model([1, 2], {1: ModelLabel("for", False), 2: ModelLabel("against", False)})
+    labels.correct(2, "question", "U0ANN")
+    fetcher = fetcher_for(store, None)
+    posts = [fetcher.mention_post(store.mention(n)) for n in (1, 2, 3)]
+    assert [post.stance for post in fetcher.with_stored_stances(posts)] == ["for", "question", None]
+    conversation = await fetcher.mention_conversation(2)
+    assert [post.stance for post in conversation.posts] == ["question"]
 
 
 async def test_mentions_are_found_by_url_with_or_without_a_trailing_slash(store: Store) -> None:

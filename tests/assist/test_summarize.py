@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -102,6 +103,17 @@ async def test_messages_the_model_leaves_unlabelled_are_classified_by_rules(
     summary = await summarizer(openai_api).summarize(conversation(posts))
     counts = {s.label: s.count for s in summary.stances}
     assert counts == {"for": 1, "against": 1, "neutral": 1, "question": 1}
+
+
+async def test_a_stored_label_wins_over_the_summary_s_own(
+    openai_api: FakeOpenAI, store: Store, summarizer: Callable[..., Summarizer]
+) -> None:
+    posts = [post("opening"), replace(post("Bravo, excellent work"), stance="against"), post("Great news")]
+    openai_api.reply = labelling_reply(lambda n, text: "for")
+    summary = await summarizer(openai_api).summarize(conversation(posts))
+    assert {s.label: s.count for s in summary.stances if s.count} == {"for": 2, "against": 1}
+    extractive = extractive_summary(conversation(posts), reason="not_configured")
+    assert {s.label: s.count for s in extractive.stances if s.count}["against"] == 1
 
 
 async def test_invalid_labels_from_the_model_are_ignored(

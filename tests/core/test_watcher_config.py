@@ -40,6 +40,8 @@ def test_a_complete_watcher_is_parsed() -> None:
         ({"backfill": -1}, "backfill", "0 to 100"),
         ({"options": "x"}, "options", "table"),
         ({"token": "secret"}, "token", "options"),
+        ({"subject": 3}, "subject", "text in quotes"),
+        ({"subject": "le tram " * 30}, "subject", "at most 200 characters"),
     ],
 )
 def test_a_bad_entry_names_its_field_and_the_others_still_load(change: dict, field: str, hint: str) -> None:
@@ -49,6 +51,17 @@ def test_a_bad_entry_names_its_field_and_the_others_still_load(change: dict, fie
     assert problem.field == field
     assert hint.lower() in problem.message.lower()
     assert str(problem).startswith(f"watcher {bad.get('name', '#2')!r}, field {field!r}")
+
+
+def test_a_subject_is_kept_on_one_line_and_optional() -> None:
+    (with_subject, without, blank), problems = parse_watchers([
+        GOOD | {"subject": "  le projet\nde tramway "},
+        GOOD | {"name": "other"},
+        GOOD | {"name": "blank", "subject": "  "},
+    ], SOURCES)
+    assert problems == []
+    assert with_subject.subject == "le projet de tramway"
+    assert without.subject is None and blank.subject is None
 
 
 def test_duplicate_names_are_refused() -> None:

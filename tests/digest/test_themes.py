@@ -1,11 +1,17 @@
 """Themes: distinct topics told apart, with their shares, stances and authors."""
 
+import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from tests.support.digest_figures import BUDGET, DAY, END, PARK, TRAM, found, mention
+from tests.support.sql import sql
 from veilleur.core.stance_synthesis import synthesis_sentence
 from veilleur.core.watcher_config import AuthorLabel
+from veilleur.digest.cards import digest_message
 from veilleur.digest.compute import compute_digest
+from veilleur.digest.model import Narrative
+from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.store import Store
 
 
@@ -62,3 +68,33 @@ def test_a_theme_says_which_stance_most_authors_hold_and_where_high_reach_author
     assert synthesis_sentence(synthesis, "en") == (
         "67% of the 3 authors are against, 1 of them high-reach; the elected official is against"
     )
+
+
+def test_themes_count_the_team_s_and_the_model_s_stances_and_say_what_is_estimated(store: Store) -> None:
+    found(store, "city", [mention(f"park{n}", text) for n, text in enumerate(PARK)], END - timedelta(hours=1))
+    ids = {row["external_id"]: row["id"] for row in sql(store).query("select id, external_id from mentions")}
+    labels = MentionLabels(store)
+    labels.record_model([ids["park0"], ids["park1"]], {ids["park0"]: ModelLabel("against", False),
+                                                       ids["park1"]: ModelLabel("neutral", False)})
+    labels.correct(ids["park1"], "question", "U0ANN", END - timedelta(minutes=30))
+
+    digest = compute_digest(store, DAY)
+
+    (theme,) = digest.themes
+    assert {share.label: share.count for share in theme.stances if share.count} == {
+        "against": 1, "question": 1, "for": 1}
+    assert theme.stance_tally is not None and theme.stance_tally.by == (("team", 1), ("model", 1), ("estimate", 1))
+    assert digest.corrected == 1
+    assert theme.synthesis is not None and theme.synthesis.authors == 3
+    text = json.dumps(digest_message(digest, Narrative("", by_llm=False), lang="en", tz=ZoneInfo("UTC")))
+    assert "(1 stance estimated by word list)" in text
+    assert "The team corrected 1 stance label in this period." in text
+
+
+def test_themes_estimated_by_the_word_list_alone_say_so(store: Store) -> None:
+    found(store, "city", [mention(f"park{n}", text) for n, text in enumerate(PARK)], END - timedelta(hours=1))
+    digest = compute_digest(store, DAY)
+    text = json.dumps(digest_message(digest, Narrative("", by_llm=False), lang="fr", tz=ZoneInfo("UTC")),
+                      ensure_ascii=False)
+    assert "Pour 100\u202f% (estimation par liste de mots)" in text
+    assert "corrigé" not in text and digest.corrected == 0

@@ -20,10 +20,10 @@ def make_bot(
     launch_bot: BotLauncher,
 ) -> BotFactory:
     """Start the bot with the Hacker News watcher "hn" and extra settings; `llm=False` leaves the LLM unconfigured;
-    `authors` is TOML added to the watchers file."""
+    `authors` is TOML added to the watchers file; `subject` is the watcher's."""
 
-    async def start(*, llm: bool = True, authors: str = "", **env: str) -> Bot:
-        write_hn_watcher(tmp_path / "watchers.toml", feeds, authors)
+    async def start(*, llm: bool = True, authors: str = "", subject: str | None = None, **env: str) -> Bot:
+        write_hn_watcher(tmp_path / "watchers.toml", feeds, authors, subject=subject)
         values = {
             "DATABASE_PATH": str(tmp_path / "veilleur.db"), "WATCHERS_FILE": str(tmp_path / "watchers.toml"),
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url, "SLACK_SIGNING_SECRET": signing_secret,

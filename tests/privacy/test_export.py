@@ -17,6 +17,7 @@ from veilleur.core.watcher_config import AuthorLabel
 from veilleur.privacy.export import CSV_COLUMNS, AuthorExport, as_csv, as_json, collect, nothing_held
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.privacy_key import PrivacyKey
 from veilleur.storage.store import Store, iso
 from veilleur.storage.stories import Campaign, StoryMember, StoryRecords
@@ -75,7 +76,8 @@ def test_collect_gathers_every_mention_of_the_author_with_its_cards_stories_and_
     assert [m["text"] for m in export.mentions] == ["Tram works again", "=HYPERLINK(\"https://evil.example\")"]
     first = export.mentions[0]
     columns = {row["name"] for row in sql(store).query("select name from pragma_table_info('mentions')")}
-    assert set(first) == columns | {"slack_cards", "stories", "escalations"}
+    # Every column but who corrected the stance (a team member's Slack id).
+    assert set(first) == columns - {"stance_team_by"} | {"slack_cards", "stories", "escalations"}
     assert (first["author_name"], first["author_reach"], first["lang"], first["engagement"]) == (
         "Ann L.", 1200, "fr", {"likes": 3})
     assert first["first_seen_at"] == iso(NOW)
@@ -133,6 +135,19 @@ def test_the_csv_has_one_row_per_mention_and_no_formula(store: Store) -> None:
     assert second["text"] == "'=HYPERLINK(\"https://evil.example\")"
     assert second["author_handle"] == "'@ann"
     assert (second["slack_cards"], second["dismissed"], second["stories"]) == ("C0TRAM - pending", "False", "")
+
+
+def test_the_labels_inferred_about_a_post_are_exported_without_the_team_member(store: Store) -> None:
+    first = collect(store, "ann", "mastodon", labels=LABELS, now=NOW).mentions[0]["id"]
+    MentionLabels(store).record_model([first], {first: ModelLabel("against", True)})
+    MentionLabels(store).correct(first, "question", "U0TEAMMATE")
+    export = collect(store, "ann", "mastodon", labels=LABELS, now=NOW)
+    mention = export.mentions[0]
+    assert (mention["stance_model"], mention["hostile_model"], mention["stance_team"]) == ("against", True,
+                                                                                           "question")
+    assert "U0TEAMMATE" not in as_json(export, settings()) and "U0TEAMMATE" not in as_csv(export)
+    row = next(csv.DictReader(io.StringIO(as_csv(export))))
+    assert (row["stance_model"], row["hostile_model"], row["stance_team"]) == ("against", "True", "question")
 
 
 def test_an_unknown_author_is_nothing_held_with_the_retention_period(store: Store) -> None:

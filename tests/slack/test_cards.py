@@ -18,6 +18,8 @@ from tests.support.block_kit import (
 from veilleur.core.hostility import HostileMark
 from veilleur.core.i18n import technical
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_labels import BY_ESTIMATE, BY_MODEL, BY_TEAM, Stance
+from veilleur.core.stances import LABELS
 from veilleur.slack import cards
 from veilleur.slack.markup import escape
 
@@ -431,3 +433,20 @@ def test_a_hostile_post_is_marked_under_its_details_and_keeps_its_buttons(
     assert block(message, "hostile")["elements"] == [{"type": "plain_text", "text": line, "emoji": True}]
     assert "mention_draft" in buttons(message)
     assert not has_block(card(mention), "hostile")
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize(("by", "tag"), [(BY_TEAM, ("team", "équipe")), (BY_MODEL, ("AI", "IA")),
+                                         (BY_ESTIMATE, ("estimate", "estimation"))])
+def test_the_stance_menu_shows_the_current_stance_and_who_gave_it(
+    mention: Mention, lang: str, by: str, tag: tuple[str, str]
+) -> None:
+    message = cards.mention_card(mention, mention_id=42, watcher="caen-tram", tz=PARIS, lang=lang,
+                                 stance=Stance("against", by))
+    assert_within_block_kit_limits(message)
+    menu = buttons(message)[cards.STANCE_ACTION]
+    assert menu["type"] == "static_select"
+    assert [option["value"] for option in menu["options"]] == [f"42:{label}" for label in LABELS]
+    assert menu["initial_option"] in menu["options"] and menu["initial_option"]["value"] == "42:against"
+    assert menu["initial_option"]["text"]["text"].endswith(f"({tag[lang == 'fr']})")
+    others = [option["text"]["text"] for option in menu["options"] if option is not menu["initial_option"]]
+    assert all("(" not in text for text in others)
+    assert cards.STANCE_ACTION not in buttons(card(mention)), "no stance given, no menu"

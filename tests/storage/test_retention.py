@@ -11,6 +11,7 @@ from tests.support.sql import sql
 from veilleur.core.mentions import Mention
 from veilleur.core.stances import classify_lexically
 from veilleur.storage.escalations import EscalationStore
+from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.retention import RETENTION_RULES, ErasureRecords, Rule, SlackRemoval
 from veilleur.storage.store import Store
 from veilleur.storage.stories import Campaign, StoryMember, StoryRecords
@@ -125,6 +126,21 @@ def test_erased_mentions_are_counted_per_day_watcher_source_and_stance(store: St
     ]
     erase(store, [])
     assert count(store, "mentions") == 0
+
+
+def test_erased_mentions_are_counted_by_their_effective_stance(store: Store) -> None:
+    store.record_poll("w1", "C1", [], {}, now=NOW - timedelta(days=3))
+    store.record_poll("w1", "C1", [post(1, text="Génial, encore une panne, merci"), post(2, text="Bravo, super"),
+                                   post(3, text="Honte")], {}, now=NOW - timedelta(days=2))
+    labels = MentionLabels(store)
+    labels.record_model([mention_id(store, 1), mention_id(store, 2)],
+                        {mention_id(store, 1): ModelLabel("against", False), mention_id(store, 2): ModelLabel("for",
+                                                                                                              False)})
+    labels.correct(mention_id(store, 2), "question", "U0ANN")
+    erase(store, [mention_id(store, n) for n in (1, 2, 3)])
+    rows = sql(store).execute("select stance, mentions from mention_counts order by 1").fetchall()
+    # The model's label over the word list's "for"; the team's over the model's; the word list where nothing else.
+    assert rows == [("against", 2), ("question", 1)]
 
 
 def test_a_roll_up_goes_with_its_last_card_and_forgets_an_erased_mention_it_named(store: Store) -> None:

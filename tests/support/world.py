@@ -44,11 +44,13 @@ def write_watchers(path: Path, feeds: FeedServer, *entries: str) -> Path:
     return path
 
 
-def write_hn_watcher(path: Path, feeds: FeedServer, extra_toml: str = "") -> Path:
-    """The Hacker News watcher "hn" on `feeds` (whose search finds nothing), posting to CARDS, then `extra_toml`."""
+def write_hn_watcher(path: Path, feeds: FeedServer, extra_toml: str = "", *, subject: str | None = None) -> Path:
+    """The Hacker News watcher "hn" on `feeds` (whose search finds nothing), posting to CARDS, then `extra_toml`;
+    with `subject`, what its mentions' stances are toward."""
+    subject_line = f"subject = {json.dumps(subject)}\n" if subject is not None else ""
     path.write_text(
         f'[[watcher]]\nname = "hn"\nsource = "hackernews"\nbase_url = "{feeds.base_url}"\nquery = "tram"\n'
-        f'channel = "{CARDS}"\ninterval = "1h"\n\n{extra_toml}'
+        f'channel = "{CARDS}"\ninterval = "1h"\n{subject_line}\n{extra_toml}'
     )
     feeds.add("/api/v1/search_by_date", json.dumps({"hits": [], "nbPages": 0}), content_type="application/json")
     return path

@@ -11,6 +11,7 @@ import pytest
 from tests.support.block_kit import HOSTILE, assert_outside_text_is_inert, assert_within_block_kit_limits
 from veilleur.assist.llm import REASONS
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_labels import BY_ESTIMATE, BY_MODEL, Stance, tally_stances
 from veilleur.watching.spike_cards import spike_alert
 from veilleur.watching.spike_facts import SpikeFacts, SpikeMention, SpikeSummary, Volume
 
@@ -113,6 +114,17 @@ def test_the_extractive_summary_is_labelled_with_why(reason: str, lang: str) -> 
     assert reason == "not_configured" or "HTTP 500" in how
     quoted = text_of(message, "summary")
     assert "Ann" in quoted and "RSS" in quoted and "tram strike today" in quoted
+
+
+def test_stances_say_when_the_word_list_estimated_them() -> None:
+    estimated = tally_stances([Stance("against", BY_ESTIMATE)] * 3 + [Stance("for", BY_ESTIMATE)])
+    assert text_of(alert(facts(stances=estimated)), "stances") == (
+        "*Stances*: For 25% · Against 75% (word-list estimate)")
+    mixed = tally_stances([Stance("against", BY_MODEL)] * 3 + [Stance("for", BY_ESTIMATE)])
+    assert text_of(alert(facts(stances=mixed), lang="fr"), "stances") == (
+        "*Positions*\u202f: Pour 25\u202f% · Contre 75\u202f% (1 position estimée par liste de mots)")
+    assert text_of(alert(facts(stances=tally_stances([Stance("for", BY_MODEL)]))), "stances") == (
+        "*Stances*: For 100%")
 
 
 def test_empty_parts_are_left_out() -> None:

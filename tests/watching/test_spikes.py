@@ -29,6 +29,7 @@ from veilleur.core.settings import SettingsError, parse_settings
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.runtime import open_services
 from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.spikes import SpikeRecords
 from veilleur.storage.store import Delivery, Store, utcnow
 from veilleur.watching import spikes
@@ -453,6 +454,24 @@ def test_top_terms_count_each_mention_once_and_skip_query_prefixes(store: Store)
     facts = gather_facts(store, volume, parse_query("tram* -bus"))
     assert facts.terms == (("metro", 4), ("manif", 3))
     assert top_terms(facts.sample) == (("metro", 4), ("manif", 3), ("tramway", 3))
+
+
+def test_the_facts_count_the_effective_stances_of_the_hour(store: Store) -> None:
+    start_watcher(store)
+    store.record_poll("caen-tram", "C0TRAM", [
+        Mention(source="rss", external_id=str(i), url="", text=text)
+        for i, text in enumerate(["Génial, encore une panne, merci", "Bravo pour le tram", "Honte à la mairie"])
+    ], {}, now=NOW)
+    SpikeRecords(store).copy_card_times()
+    ids = [row["id"] for row in sql(store).query("select id from mentions order by id")]
+    MentionLabels(store).record_model(ids[:1], {ids[0]: ModelLabel("against", False)})
+    MentionLabels(store).correct(ids[1], "question", "U0ANN")
+    volume = measure(store, "caen-tram", NOW, PARIS)
+    assert volume is not None
+    stances = gather_facts(store, volume).stances
+    assert stances is not None
+    assert {share.label: share.count for share in stances.shares if share.count} == {"against": 2, "question": 1}
+    assert stances.by == (("team", 1), ("model", 1), ("estimate", 1))
 
 
 # ---- the summary -----------------------------------------------------------------------------------------------

@@ -61,6 +61,20 @@ def test_options_read_back_as_the_file_would_have_them() -> None:
     assert ui.draft_table(draft)["options"] == options
 
 
+def test_the_subject_is_edited_in_the_form_and_read_back() -> None:
+    table = {"name": "t", "source": "rss", "url": "https://x.example/feed", "query": "tram", "channel": "C0T",
+             "subject": "le projet de tramway"}
+    form = ui.watcher_form(ui.draft_from_table(table, reply_channel="C0CMD"), "fr")
+    (block,) = [block for block in form["blocks"] if block["block_id"] == "subject"]
+    assert block["optional"] and block["element"]["initial_value"] == "le projet de tramway"
+    assert block["label"]["text"] == "Sujet"
+    values = {"subject": {"watch_subject": {"type": "plain_text_input", "value": " le tram de Caen "}}}
+    draft = ui.read_form(values, form["private_metadata"])
+    assert ui.draft_table(draft)["subject"] == "le tram de Caen"
+    assert "subject" not in ui.draft_table(ui.read_form({}, form["private_metadata"]))
+    assert ui.errors_for(WatcherFieldError("subject", "bad"), draft, "en") == {"subject": "bad"}
+
+
 def test_unreadable_options_and_backfill_name_their_field() -> None:
     with pytest.raises(WatcherFieldError) as options:
         ui.draft_table(ui.FormDraft(source="reddit", options="subreddits = [caen"))

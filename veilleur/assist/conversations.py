@@ -25,6 +25,7 @@ from veilleur.core.mentions import Mention, tier_floor
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import PostTarget, UrlRef, bare_word, parse_target
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store, utcnow
 from watchers.base import SourceError, Watcher
 
@@ -62,6 +63,8 @@ class Post:
     lang: str | None = None
     key: str = ""
     name: str = ""  # what to call the author in a reply: their name, else their handle
+    # A stored mention's stance from the team (a correction) or the model: it wins over the summary's own labels.
+    stance: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,16 @@ class ConversationFetcher:
             name=name or handle,
         )
 
+    def with_stored_stances(self, posts: Sequence[Post]) -> list[Post]:
+        """`posts` with the stance the team or the model gave those that are stored mentions (by source and id)."""
+        stored: dict[tuple[str, str], str] = {}
+        for source in {post.source for post in posts if post.source}:
+            keys = [post.key for post in posts if post.source == source and post.key]
+            for key, labels in MentionLabels(self.store).by_external_id(source, keys).items():
+                if stance := labels.stance_team or labels.stance_model:
+                    stored[source, key] = stance
+        return [replace(post, stance=stored.get((post.source or "", post.key), post.stance)) for post in posts]
+
     async def mention_conversation(self, mention_id: int) -> Conversation:
         """The conversation on the source around the mention, from its watcher; the mention alone if unreachable."""
         mention = self.mention(mention_id)
@@ -237,6 +250,7 @@ class ConversationFetcher:
         for item in thread:
             posts.append(self.mention_post(item, with_title=item.title not in titles_seen))
             titles_seen.add(item.title)
+        posts = self.with_stored_stances(posts)
         return Conversation(
             kind="mention",
             posts=tuple(posts),
@@ -280,7 +294,9 @@ class ConversationFetcher:
         messages, truncated = await self._pages("conversations_history", channel=channel, oldest=oldest)
         # Our cards are read from the store instead, with those posted in the threads of burst roll-ups.
         posts = await self._slack_posts(channel, messages, keep_cards=False)
-        posts += [self.mention_post(mention) for mention in self._mentions_posted(channel, since)]
+        posts += self.with_stored_stances(
+            [self.mention_post(mention) for mention in self._mentions_posted(channel, since)]
+        )
         posts.sort(key=lambda post: post.at or since)
         return Conversation(
             kind="channel",

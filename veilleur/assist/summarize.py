@@ -5,7 +5,8 @@ label per message, the chunk's main points, the questions that need an official 
 are several chunks, one more request combines their notes (reduce). Counts, shares and rankings are computed here
 from the labels, never by the model. Without an LLM, or when it fails, times out or the day's budget is spent,
 `extractive_summary` answers instead: the most central messages, the lexical classifier's stances and the top
-authors, labelled as such.
+authors, labelled as such. A message that is a stored mention keeps the stance stored for it (the team's
+correction, else the model's label, see labelling.py) over the summary's own.
 """
 
 from __future__ import annotations
@@ -153,7 +154,10 @@ class Summarizer:
             raise failure from None
         notes = [task.result() for task in tasks]
         llm_labels = {index: label for note in notes for index, label in note.labels.items()}
-        labels = [llm_labels.get(index) or classify_lexically(post.text) for index, post in enumerate(posts)]
+        # A stored mention's label (the team's correction, or the model's) wins over this summary's own.
+        labels = [
+            post.stance or llm_labels.get(index) or classify_lexically(post.text) for index, post in enumerate(posts)
+        ]
         stances = stance_lines(posts, labels)
         stats = author_stats(posts, labels)
         influential, by_reach = most_influential(stats)
@@ -239,7 +243,7 @@ class Summarizer:
 def extractive_summary(conversation: Conversation, *, reason: str, detail: str | Phrase = "") -> Summary:
     """The no-LLM summary: deterministic, and fast enough for a 500-message thread on the event loop's thread."""
     posts = conversation.posts
-    labels = [classify_lexically(post.text) for post in posts]
+    labels = [post.stance or classify_lexically(post.text) for post in posts]
     stats = author_stats(posts, labels)
     influential, by_reach = most_influential(stats)
     questions = [index for index, label in enumerate(labels) if label == "question"]

@@ -33,6 +33,7 @@ from itertools import product
 
 from veilleur.core.mentions import Mention
 from veilleur.core.query import fold
+from veilleur.core.text import title_then_text
 
 CATEGORIES = ("threat", "harassment", "dehumanising", "insult")
 
@@ -284,12 +285,9 @@ def hostile_mark(model: bool | None, text: str) -> HostileMark | None:
 
 def mention_mark(model: bool | None, mention: Mention) -> HostileMark | None:
     """`hostile_mark` of a stored mention: its title and text."""
-    return hostile_mark(model, post_text(mention.title, mention.text))
+    return hostile_mark(model, title_then_text(mention.title, mention.text))
 
 
-def post_text(title: str | None, text: str) -> str:
-    """What the word list reads of a mention: its title, if any, then its text."""
-    return f"{title}\n{text}" if title else text
 
 
 def classify(text: str) -> Hostility | None:

@@ -695,6 +695,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "audit.line": {"en": "{at}  {user}  {action}  {subject}", "fr": "{at}  {user}  {action}  {subject}"},
     "audit.action.summarize": {"en": "summary", "fr": "résumé"},
     "audit.action.draft": {"en": "reply draft", "fr": "brouillon de réponse"},
+    "audit.action.stance": {"en": "stance corrected", "fr": "position corrigée"},
     "audit.action.export": {"en": "export of an author’s data", "fr": "export des données d’un auteur"},
     "audit.action.forget": {"en": "erasure of an author’s data", "fr": "effacement des données d’un auteur"},
     "audit.action.watch.add": {"en": "watcher added", "fr": "veille ajoutée"},
@@ -874,6 +875,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.form.save": {"en": "Save", "fr": "Enregistrer"},
     "watch.form.cancel": {"en": "Cancel", "fr": "Annuler"},
     "watch.form.test": {"en": "Test the query", "fr": "Tester la requête"},
+    "watch.form.subject_hint": {
+        "en": "What people are for or against, in a few words (e.g. the tramway project). Empty: the query.",
+        "fr": "Ce pour ou contre quoi les gens se positionnent (ex. : le projet de tramway). Vide : la requête.",
+    },
     "watch.form.query_hint": {
         "en": "E.g. \"Caen la mer\" OR tramway -football lang:fr. Press Enter to check it.",
         "fr": "Ex. : « Caen la mer » OR tramway -football lang:fr. Entrée pour la vérifier.",
@@ -968,6 +973,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "watch.field.name": {"en": "Name", "fr": "Nom"},
     "watch.field.source": {"en": "Source", "fr": "Source"},
     "watch.field.query": {"en": "Query", "fr": "Requête"},
+    "watch.field.subject": {"en": "Subject", "fr": "Sujet"},
     "watch.field.channel": {"en": "Channel", "fr": "Canal"},
     "watch.field.interval": {"en": "Interval", "fr": "Intervalle"},
     "watch.field.backfill": {"en": "Posts shown at first", "fr": "Publications montrées au début"},
@@ -1030,6 +1036,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "spike.terms": {"en": "Top terms", "fr": "Termes les plus fréquents"},
     "spike.sources": {"en": "Sources", "fr": "Sources"},
+    "spike.stances": {"en": "Stances", "fr": "Positions"},
     "spike.top": {"en": "Most reached", "fr": "Plus forte audience"},
     "spike.summary": {"en": "What it is about", "fr": "De quoi il s’agit"},
     "spike.summary.llm": {
@@ -1412,6 +1419,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "La plupart des messages sont contre ({percent} %) : envisagez de signaler la conversation à un "
         "responsable.",
     },
+    # The stance menu on a card (slack/cards.py stance_menu): one stance, and who gave the one shown.
+    "card.stance.placeholder": {"en": "Stance", "fr": "Position"},
+    "card.stance.for": {"en": "For", "fr": "Pour"},
+    "card.stance.against": {"en": "Against", "fr": "Contre"},
+    "card.stance.question": {"en": "Question", "fr": "Question"},
+    "card.stance.neutral": {"en": "Neutral", "fr": "Neutre"},
+    "card.stance.by.team": {"en": "{stance} (team)", "fr": "{stance} (équipe)"},
+    "card.stance.by.model": {"en": "{stance} (AI)", "fr": "{stance} (IA)"},
+    "card.stance.by.estimate": {"en": "{stance} (estimate)", "fr": "{stance} (estimation)"},
+    # Stance shares (digest themes, spike alerts) when the word list estimated all or some of them.
+    "stance.estimate_tag": {"en": "(word-list estimate)", "fr": "(estimation par liste de mots)"},
+    "stance.estimated_some.one": {
+        "en": "({count} stance estimated by word list)",
+        "fr": "({count} position estimée par liste de mots)",
+    },
+    "stance.estimated_some.other": {
+        "en": "({count} stances estimated by word list)",
+        "fr": "({count} positions estimées par liste de mots)",
+    },
     "stance.for": {"en": "For", "fr": "Pour"},
     "stance.against": {"en": "Against", "fr": "Contre"},
     "stance.neutral": {"en": "Neutral", "fr": "Neutres"},
@@ -1676,15 +1702,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.themes.title": {"en": "Themes", "fr": "Thèmes"},
     "digest.themes.sample.one": {
         "en": "Drawn from {count} mention out of {total} (the most reached, and an even sample of the rest); shares "
-        "are of the mentions in these themes, stances counted by simple word rules.",
+        "are of the mentions in these themes.",
         "fr": "Tirés de {count} mention sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
-        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+        "calculées sur les mentions de ces thèmes.",
     },
     "digest.themes.sample.other": {
         "en": "Drawn from {count} mentions out of {total} (the most reached, and an even sample of the rest); shares "
-        "are of the mentions in these themes, stances counted by simple word rules.",
+        "are of the mentions in these themes.",
         "fr": "Tirés de {count} mentions sur {total} (les plus vues, et un échantillon régulier des autres) ; parts "
-        "calculées sur les mentions de ces thèmes, positions comptées par de simples règles de mots.",
+        "calculées sur les mentions de ces thèmes.",
     },
     "digest.themes.line.one": {
         "en": "*{label}*: {count} mention ({percent}%)",
@@ -1695,6 +1721,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "fr": "*{label}* : {count} mentions ({percent} %)",
     },
     "digest.themes.stance": {"en": "{stance} {percent}%", "fr": "{stance} {percent} %"},
+    "digest.corrected.one": {
+        "en": "The team corrected {count} stance label in this period.",
+        "fr": "L’équipe a corrigé {count} position sur cette période.",
+    },
+    "digest.corrected.other": {
+        "en": "The team corrected {count} stance labels in this period.",
+        "fr": "L’équipe a corrigé {count} positions sur cette période.",
+    },
     "digest.themes.none": {"en": "No theme stands out.", "fr": "Aucun thème ne se dégage."},
     "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
     "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},

@@ -179,3 +179,8 @@ def truncate(text: str, limit: int) -> str:
         if boundary >= room // 2:
             head = head[:boundary]
     return head.rstrip() + ELLIPSIS
+
+
+def title_then_text(title: str | None, text: str) -> str:
+    """What is read of a post (stances, hostility, the digest's themes): its title, if any, then its text."""
+    return f"{title}\n{text}" if title else text

@@ -24,7 +24,11 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = 30
-KNOWN_FIELDS = {"name", "source", "url", "base_url", "query", "channel", "interval", "backfill", "options", "digest"}
+KNOWN_FIELDS = {
+    "name", "source", "url", "base_url", "query", "channel", "interval", "backfill", "options", "digest", "subject"
+}
+# What the model labels each mention's stance toward ("le projet de tramway"), in a few words.
+SUBJECT_LIMIT = 200
 ROUTE_FIELDS = {"name", "query", "watchers", "officials"}
 
 
@@ -41,6 +45,8 @@ class WatcherConfig:
     options: dict[str, Any] = field(default_factory=dict)
     # Its channel also gets a morning digest of the watchers there that say so (see digest_delivery.py).
     digest: bool = False
+    # What its mentions' stances are toward (see assist/labelling.py); None: what the watcher looks for.
+    subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,24 @@ def parse_watcher(table: dict[str, Any], sources: Collection[str]) -> WatcherCon
         backfill=backfill,
         options=options,
         digest=digest,
+        subject=_subject(table),
     )
+
+
+def _subject(table: dict[str, Any]) -> str | None:
+    value = table.get("subject")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise WatcherFieldError(
+            "subject", f"expected text in quotes, e.g. subject = \"le projet de tramway\", got {value!r}"
+        )
+    subject = " ".join(value.split())
+    if len(subject) > SUBJECT_LIMIT:
+        raise WatcherFieldError(
+            "subject", f"at most {SUBJECT_LIMIT} characters (got {len(subject)}): name what is followed in a few words"
+        )
+    return subject
 
 
 def parse_interval(raw: object) -> int:

@@ -19,7 +19,7 @@ from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.digest.model import Digest, HostilePosts, Narrative, SourceFailure, Theme, TopMention, Volume
 from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
 from veilleur.escalation.cards import user_refs
-from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI
+from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, stance_shares_line
 from veilleur.slack.markup import escape, link, markup, mrkdwn, phrase_line, plain_text
 
 HEADER_LIMIT = 150
@@ -198,6 +198,8 @@ def _theme_blocks(digest: Digest, lang: str, reach_tiers: bool) -> list[dict[str
                for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
     note = t_plural("digest.themes.sample", digest.clustered, lang, count=format_count(digest.clustered, lang),
                     total=format_count(digest.total, lang))
+    if digest.corrected:
+        note += " " + t_plural("digest.corrected", digest.corrected, lang, count=format_count(digest.corrected, lang))
     blocks.append({"type": "context", "block_id": "themes_note", "elements": [plain_text(note, CONTEXT_LIMIT)]})
     return blocks
 
@@ -205,10 +207,13 @@ def _theme_blocks(digest: Digest, lang: str, reach_tiers: bool) -> list[dict[str
 def _theme_text(theme: Theme, lang: str, reach_tiers: bool) -> str:
     lines = [t_plural("digest.themes.line", theme.size, lang, label=escape(_clean(theme.label, LABEL_LIMIT)),
                       count=format_count(theme.size, lang), percent=theme.percent)]
-    stances = [t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
-               for share in theme.stances if share.count]
-    if stances:
-        lines.append(escape(" · ".join(stances)))
+    if theme.stance_tally is not None and theme.stance_tally.total:
+        lines.append(escape(stance_shares_line(theme.stance_tally, lang)))
+    else:
+        stances = [t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
+                   for share in theme.stances if share.count]
+        if stances:
+            lines.append(escape(" · ".join(stances)))
     if theme.synthesis is not None:
         lines.append(escape(synthesis_sentence(theme.synthesis, lang)))
     if theme.influential:

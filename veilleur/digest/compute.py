@@ -31,6 +31,7 @@ from veilleur.digest.themes import themes
 from veilleur.digest.top_mentions import best_mentions, spread_sample
 from veilleur.digest.volumes import daily_volume, volumes
 from veilleur.storage.digests import FoundMentions
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store
 
 # Clustering input: the best-scoring mentions, plus an evenly spread sample of the others.
@@ -72,4 +73,7 @@ def compute_digest(
         failures=source_failures(store, period, names),
         unpolled=unpolled(store, names),
         hostile=hostile_posts(found, period),
+        corrected=MentionLabels(store).corrected_between(
+            period.start, period.end, None if watchers is None else names
+        ),
     )

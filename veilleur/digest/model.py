@@ -11,8 +11,10 @@ from datetime import date, datetime, timedelta
 
 from veilleur.core.i18n import Phrase, technical
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_labels import Stance, StanceTally
 from veilleur.core.stance_synthesis import StanceSynthesis
 from veilleur.core.stances import StanceShare
+from veilleur.core.text import title_then_text
 from veilleur.storage.escalations import Escalation
 
 
@@ -61,6 +63,7 @@ class TopMention:
     engagement: int  # the sum of the mention's engagement counts
     score: int  # engagement + author reach // REACH_PER_INTERACTION
     level: str | None = None  # reach compared across sources (reach.reach_level): low, medium, high
+    stance: Stance | None = None  # the stored team's or model's stance; None: the word list's estimate applies
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,14 @@ class Theme:
     terms: tuple[str, ...]
     size: int
     percent: int  # of the mentions in the shown themes, which add up to exactly 100
-    stances: tuple[StanceShare, ...]  # lexical classifier, LABELS order, adding up to 100
+    stances: tuple[StanceShare, ...]  # effective stances (stance_labels.py), LABELS order, adding up to 100
     influential: tuple[ThemeAuthor, ...]  # by reach
     labelled: tuple[ThemeAuthor, ...]  # [[author]] tables
     examples: tuple[TopMention, ...]  # its best-scoring mentions
     # Stances per author, of high-reach authors and public figures (stance_synthesis.py); None without authors.
     synthesis: StanceSynthesis | None = None
+    # The same shares with who gave the stances (the team, the model, the word list): estimates are said so.
+    stance_tally: StanceTally | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ class Digest:
     failures: tuple[SourceFailure, ...]
     unpolled: tuple[str, ...] = ()  # watchers not polled yet: neither worked nor failed
     hostile: HostilePosts = HostilePosts()
+    corrected: int = 0  # stance labels the team corrected during the period (on the card's menu)
 
 
 @dataclass(frozen=True)
@@ -153,4 +159,4 @@ class Narrative:
 
 def mention_text(mention: Mention) -> str:
     """What the digest reads of a mention (themes, stances, facts): its title, if any, then its text."""
-    return f"{mention.title}\n{mention.text}" if mention.title else mention.text
+    return title_then_text(mention.title, mention.text)

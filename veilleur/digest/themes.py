@@ -1,5 +1,6 @@
-"""The digest's themes: clusters of similar mentions, labelled by their top terms, with their stances, their
-influential and labelled authors, and their best examples."""
+"""The digest's themes: clusters of similar mentions, labelled by their top terms, with their effective stances
+(the team's, the model's or the word list's estimate), their influential and labelled authors, and their best
+examples."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from collections.abc import Iterable, Sequence
 
 from veilleur.assist.conversations import author_labels
 from veilleur.core.language import topic_words
-from veilleur.core.mentions import Mention
 from veilleur.core.query import fold
 from veilleur.core.reach import Outlets, reach_level
+from veilleur.core.stance_labels import Stance, effective_stance, tally_stances
 from veilleur.core.stance_synthesis import AuthorStance, author_stance, synthesize
-from veilleur.core.stances import classify_lexically, tally
 from veilleur.core.text import one_line
 from veilleur.core.watcher_config import PUBLIC_ROLES, AuthorLabel, normal_handle
 from veilleur.digest.clustering import leader_clusters, tf_idf
@@ -55,13 +55,15 @@ def themes(
         ranked = sorted(cluster.centroid, key=lambda term: (frequency[term] > common, -cluster.centroid[term], term))
         terms = tuple(spelling[term] for term in ranked[:THEME_TERMS])
         theme_authors = _theme_authors(members, authors)
+        tallied = tally_stances([stance_of(item) for item in members])
         shown.append(
             Theme(
                 label=" · ".join(terms),
                 terms=terms,
                 size=len(members),
                 percent=percent,
-                stances=tuple(tally([classify_lexically(mention_text(item.mention)) for item in members])),
+                stances=tallied.shares,
+                stance_tally=tallied,
                 influential=tuple(
                     sorted((a for a in theme_authors if a.reach is not None),
                            key=lambda a: (-(a.reach or 0), -a.mentions, a.author))[:THEME_AUTHORS]
@@ -85,14 +87,19 @@ def _author_stances(
     their public roles."""
     stances = []
     for source, written in _by_author(members):
-        first = written[0]
+        first = written[0].mention
         labels = author_labels(authors, source, first.author_handle, first.author_name)
         stances.append(AuthorStance(
-            stance=author_stance([classify_lexically(mention_text(mention)) for mention in written]),
-            high_reach=any(reach_level(mention, outlets) == "high" for mention in written),
+            stance=author_stance([stance_of(item).label for item in written]),
+            high_reach=any(reach_level(item.mention, outlets) == "high" for item in written),
             roles=tuple(label for label in labels if label in PUBLIC_ROLES),
         ))
     return stances
+
+
+def stance_of(item: TopMention) -> Stance:
+    """The mention's stored stance (the team's or the model's), else the word list's estimate."""
+    return item.stance or effective_stance(mention_text(item.mention))
 
 
 def _examples(members: Sequence[TopMention]) -> tuple[TopMention, ...]:
@@ -129,8 +136,8 @@ def _theme_authors(members: Sequence[TopMention], authors: Sequence[AuthorLabel]
     """One line per author of the theme (by source and handle, else name), with their reach and labels."""
     lines = []
     for source, written in _by_author(members):
-        first = written[0]
-        reaches = [mention.author_reach for mention in written if mention.author_reach is not None]
+        first = written[0].mention
+        reaches = [item.mention.author_reach for item in written if item.mention.author_reach is not None]
         lines.append(
             ThemeAuthor(
                 author=first.author_name or first.author_handle,
@@ -144,12 +151,12 @@ def _theme_authors(members: Sequence[TopMention], authors: Sequence[AuthorLabel]
     return lines
 
 
-def _by_author(members: Sequence[TopMention]) -> list[tuple[str, list[Mention]]]:
+def _by_author(members: Sequence[TopMention]) -> list[tuple[str, list[TopMention]]]:
     """The theme's mentions per author (by source and handle, else name), as (source, their mentions)."""
-    grouped: dict[tuple[str, str], list[Mention]] = defaultdict(list)
+    grouped: dict[tuple[str, str], list[TopMention]] = defaultdict(list)
     for item in members:
         mention = item.mention
         key = normal_handle(mention.author_handle) or mention.author_name.casefold()
         if key:
-            grouped[(mention.source, key)].append(mention)
+            grouped[(mention.source, key)].append(item)
     return [(source, written) for (source, _), written in grouped.items()]

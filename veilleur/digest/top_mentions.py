@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from veilleur.core.mentions import interactions, mention_score
-from veilleur.digest.model import DigestPeriod, TopMention
+from veilleur.digest.model import DigestPeriod, TopMention, mention_text
 from veilleur.storage.digests import FoundMention, FoundMentions
+from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store
 
 
@@ -28,8 +29,15 @@ def spread_sample(
 
 
 def _load(store: Store, found: Iterable[FoundMention]) -> list[TopMention]:
+    """The mentions with their effective stance (the team's, the model's or the word list's estimate)."""
+    rows = list(found)
+    labels = MentionLabels(store).labels_of([row.mention_id for row in rows])
     loaded = []
-    for row in found:
+    for row in rows:
         mention = store.mention(row.mention_id)
-        loaded.append(TopMention(row.mention_id, row.found_by, mention, interactions(mention), mention_score(mention)))
+        stored = labels.get(row.mention_id)
+        stance = stored.stance(mention_text(mention)) if stored is not None else None
+        loaded.append(TopMention(
+            row.mention_id, row.found_by, mention, interactions(mention), mention_score(mention), stance=stance
+        ))
     return loaded

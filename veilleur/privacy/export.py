@@ -29,7 +29,7 @@ DEFAULT_LLM_HOST = "api.openai.com"  # where the OpenAI client sends prompts whe
 CSV_COLUMNS = (
     "mention_id", "source", "external_id", "url", "title", "text", "author_handle", "author_name", "author_reach",
     "created_at", "first_seen_at", "lang", "engagement", "conversation_id", "parent_id", "slack_cards", "dismissed",
-    "stories", "campaign", "escalations",
+    "stories", "campaign", "escalations", "stance_model", "hostile_model", "stance_team",
 )
 # A spreadsheet runs a cell starting with one of these as a formula: outside text must not become one.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -148,6 +148,7 @@ def as_csv(export: AuthorExport) -> str:
             "; ".join(str(place["story_id"]) for place in stories),
             any(place["campaign_at"] for place in stories),
             "; ".join(f"{e['id']} {e['state']}" for e in escalations),
+            mention["stance_model"], mention["hostile_model"], mention["stance_team"],
         ]
         writer.writerow([_inert(value) for value in row])
     return out.getvalue()

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from veilleur.core.hostility import HostileMark
 from veilleur.core.i18n import Phrase, format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_labels import Stance, StanceTally
+from veilleur.core.stances import LABELS
 from veilleur.core.text import one_line, truncate, without_invisible
 from veilleur.slack.markup import (
     TEXT_LIMIT,
@@ -55,6 +57,8 @@ MENTION_BUTTONS = (
     ("mention_summarize", "button.summarize", None),
     ("mention_dismiss", "button.dismiss", None),
 )
+# The stance menu on a card: its value is "mention id:stance".
+STANCE_ACTION = "mention_stance"
 
 # Budgets, in characters of outside text before escaping.
 NAME_LIMIT = 80
@@ -90,6 +94,7 @@ def mention_card(
     reach_tiers: bool = False,
     level: str | None = None,
     hostile: HostileMark | None = None,
+    stance: Stance | None = None,
 ) -> dict[str, object]:
     """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
 
@@ -97,7 +102,9 @@ def mention_card(
     mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
     `reach_tiers` shows the author's reach as a tier (PRIVACY_PROFILE=public-body), not as a count; `level` is the
     mention's reach compared across sources (`reach.reach_level`: low, medium, high). `hostile` marks a post that
-    insults or threatens (core/hostility.py): a line about the post, never a label on its author.
+    insults or threatens (core/hostility.py): a line about the post, never a label on its author. `stance` is the
+    mention's effective stance, shown in a menu that lets the team correct it (said to be an estimate when it is
+    only the word list's).
     """
     source = _source_line(mention, tz, lang, reach_tiers, level)
     blocks: list[dict[str, object]] = [{"type": "section", "block_id": "source", "text": source}]
@@ -113,7 +120,10 @@ def mention_card(
     if campaign is not None:
         warning = markup(campaign_warning(campaign, lang))
         blocks.append({"type": "context", "block_id": "campaign", "elements": [warning]})
-    blocks.append({"type": "actions", "block_id": "actions", "elements": _buttons(mention, mention_id, lang)})
+    elements = _buttons(mention, mention_id, lang)
+    if stance is not None:
+        elements.append(stance_menu(stance, mention_id, lang))
+    blocks.append({"type": "actions", "block_id": "actions", "elements": elements})
     if status:
         blocks.append({"type": "context", "block_id": "status", "elements": [markup(status, STATUS_LIMIT)]})
     return {"text": escape(_fallback(mention, lang)), "blocks": blocks}
@@ -345,6 +355,39 @@ def _buttons(mention: Mention, mention_id: int, lang: str) -> list[dict[str, obj
             {"type": "button", "action_id": "mention_open", "text": plain_text(t("button.open", lang), 75), "url": url}
         )
     return buttons
+
+
+def stance_menu(stance: Stance, mention_id: int, lang: str) -> dict[str, object]:
+    """The menu that shows the mention's stance and sets the team's: each option's value is "mention id:stance".
+    The current one says who gave it (the team, the model, or the word list's estimate)."""
+    options = []
+    for label in LABELS:
+        text = t(f"card.stance.{label}", lang)
+        if label == stance.label:
+            text = t(f"card.stance.by.{stance.by}", lang, stance=text)
+        options.append({"text": plain_text(text, 75), "value": f"{mention_id}:{label}"})
+    return {
+        "type": "static_select",
+        "action_id": STANCE_ACTION,
+        "placeholder": plain_text(t("card.stance.placeholder", lang), 150),
+        "options": options,
+        "initial_option": options[LABELS.index(stance.label)],
+    }
+
+
+def stance_shares_line(tallied: StanceTally, lang: str) -> str:
+    """ "Against 60% · For 20% · …" with, when the word list estimated every stance, "(estimate)"; when it
+    estimated some, how many. Plain text of ours (numbers and catalogue words)."""
+    shares = " · ".join(
+        t("digest.themes.stance", lang, stance=t(f"stance.{share.label}", lang), percent=share.percent)
+        for share in tallied.shares
+        if share.count
+    )
+    if tallied.all_estimated:
+        return f"{shares} {t('stance.estimate_tag', lang)}"
+    if tallied.estimated:
+        return f"{shares} {t_plural('stance.estimated_some', tallied.estimated, lang, count=tallied.estimated)}"
+    return shares
 
 
 def _fallback(mention: Mention, lang: str) -> str:

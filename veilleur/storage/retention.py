@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from veilleur.core.stances import classify_lexically
+from veilleur.core.stance_labels import effective_stance
 from veilleur.core.watcher_config import normal_handle
 from veilleur.storage.escalations import IN_PROGRESS
 from veilleur.storage.store import Store, _chunks, iso
@@ -126,6 +126,10 @@ RETENTION_RULES: dict[str, TableRule] = {
         "the team's own list of public figures (`authors import`: elected officials, journalists, media,"
         " institutions), kept until re-imported; `forget` deletes the author's rows, since they name them",
         ("source", "handle", "name", "role", "imported_at"),
+    ),
+    "labelling_since": TableRule(
+        Rule.KEPT, "the first mention the LLM's stance labelling asks about, set once",
+        ("id", "first_mention_id", "started_at"),
     ),
     "_sqlite_migrations": TableRule(
         Rule.KEPT, "the migrations applied", ("id", "migration_set", "name", "applied_at")
@@ -495,7 +499,8 @@ class ErasureRecords:
         self, chunk: _Chunk, mention_ids: Sequence[int], remember: Remember
     ) -> tuple[tuple[int, ...], frozenset[int]]:
         mentions = self._rows(
-            "select id, source, external_id, title, text, first_seen_at, created_at from mentions where id in ({})",
+            "select id, source, external_id, title, text, first_seen_at, created_at, stance_model, stance_team"
+            " from mentions where id in ({})",
             mention_ids,
         )
         cards = self._rows(
@@ -531,7 +536,7 @@ class ErasureRecords:
 
     def _fold_counts(self, mentions: list[dict[str, Any]], cards: list[dict[str, Any]]) -> None:
         """Count the mentions under each watcher whose card the digest counted (not a first poll's quiet backlog),
-        or under "" when none did."""
+        or under "" when none did, by their effective stance (the team's, the model's or the word list's)."""
         found_by: dict[int, set[str]] = defaultdict(set)
         for card in cards:
             if card["kind"] == "card" and card["state"] != "quiet":
@@ -540,7 +545,7 @@ class ErasureRecords:
         for row in mentions:
             day = row["first_seen_at"][:10]
             text = f"{row['title']}\n{row['text'] or ''}" if row["title"] else row["text"] or ""
-            stance = classify_lexically(text)
+            stance = effective_stance(text, team=row["stance_team"], model=row["stance_model"]).label
             for watcher in found_by[row["id"]] or {""}:
                 counts[day, watcher, row["source"], stance] += 1
         self._db.conn.executemany(

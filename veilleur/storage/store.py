@@ -625,6 +625,17 @@ def m015_labels(db: Database) -> None:
     db.execute("create index mentions_corrected on mentions (stance_team_at) where stance_team is not null")
 
 
+@migrations()
+def m016_labelling_since(db: Database) -> None:
+    """Where the LLM's labelling starts (assist/labelling.py): the first mention id it asks about, set on its first
+    run to the mentions of the day before, so that an upgrade does not send every mention ever stored to the model.
+    One row at most."""
+    db.execute(
+        "create table labelling_since (id integer primary key check (id = 1), first_mention_id integer not null,"
+        " started_at text not null)"
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

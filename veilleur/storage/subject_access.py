@@ -25,10 +25,14 @@ class SubjectAccess:
         self._db = store._db
 
     def mentions(self, mention_ids: Sequence[int]) -> list[Row]:
-        """Every column of these mentions, in the order of `mention_ids`."""
+        """Every column of these mentions, in the order of `mention_ids`, but who corrected a stance: a team
+        member, whose Slack id is not the author's to see (as for a dismissed card, only that it was)."""
         rows = {row["id"]: row for row in self._rows("select * from mentions where id in ({ids})", mention_ids)}
         for row in rows.values():
             row["engagement"] = json.loads(row["engagement"]) if row["engagement"] else {}
+            row.pop("stance_team_by", None)
+            if row.get("hostile_model") is not None:
+                row["hostile_model"] = bool(row["hostile_model"])
         return [rows[mention_id] for mention_id in mention_ids if mention_id in rows]
 
     def cards(self, mention_ids: Sequence[int]) -> list[Row]:

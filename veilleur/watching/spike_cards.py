@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from veilleur.assist.summary_cards import clean, source_name
 from veilleur.core.i18n import format_datetime, format_number, t, t_plural
-from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line
+from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, mention_line, stance_shares_line
 from veilleur.slack.markup import escape, markup, phrase_line
 from veilleur.watching.spike_facts import SpikeFacts, SpikeSummary
 
@@ -56,6 +56,10 @@ def spike_alert(
         )
         heading = t("common.labelled", lang, label=t("spike.sources", lang), text=sources)
         blocks.append({"type": "section", "block_id": "sources", "text": markup(heading)})
+    if facts.stances is not None and facts.stances.total:
+        heading = t("common.labelled", lang, label=t("spike.stances", lang),
+                    text=escape(stance_shares_line(facts.stances, lang)))
+        blocks.append({"type": "section", "block_id": "stances", "text": markup(heading)})
     if facts.top:
         lines = "\n".join(f"• {mention_line(found.mention, lang, reach_tiers=reach_tiers)}" for found in facts.top)
         blocks.append({"type": "section", "block_id": "top", "text": markup(f"*{t('spike.top', lang)}*\n{lines}")})

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from veilleur.core.i18n import Phrase
 from veilleur.core.mentions import Mention
+from veilleur.core.stance_labels import StanceTally
 
 # The least "usual" volume a spike is measured against: with no history, SPIKE_FACTOR mentions an hour.
 BASELINE_FLOOR = 1.0
@@ -54,6 +55,7 @@ class SpikeFacts:
     sources: tuple[tuple[str, int], ...]
     top: tuple[SpikeMention, ...]
     sample: tuple[SpikeMention, ...]
+    stances: StanceTally | None = None  # of `sample`: effective stances, estimates counted as such
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,10 @@ from veilleur.core.i18n import Phrase
 from veilleur.core.language import language_name, topic_words
 from veilleur.core.query import Query
 from veilleur.core.settings import Settings
-from veilleur.core.text import one_line, truncate
+from veilleur.core.stance_labels import tally_stances
+from veilleur.core.text import one_line, title_then_text, truncate
 from veilleur.core.watcher_config import WatcherConfig
+from veilleur.storage.labels import MentionLabels, StoredLabels
 from veilleur.storage.spikes import SpikeRecords
 from veilleur.storage.store import PollOutcome, Store, iso, utcnow
 from veilleur.watching import spike_cards
@@ -127,7 +129,7 @@ def is_spike(volume: Volume, rule: SpikeRule) -> bool:
 
 
 def gather_facts(store: Store, volume: Volume, query: Query | None = None) -> SpikeFacts:
-    """The sources, top terms and most-reached mentions of the last hour's mentions.
+    """The sources, top terms, most-reached mentions and stances of the last hour's mentions.
 
     The watcher's own query words are left out of the terms: every one of its mentions has them.
     """
@@ -140,12 +142,18 @@ def gather_facts(store: Store, volume: Volume, query: Query | None = None) -> Sp
     top = sorted(
         sample, key=lambda s: (-(s.mention.author_reach or 0), -s.interactions, -s.at.timestamp())
     )[:TOP_MENTIONS]
+    labels = MentionLabels(store).labels_of([found.id for found in sample])
+    stances = tally_stances([
+        labels.get(found.id, StoredLabels()).stance(title_then_text(found.mention.title, found.mention.text))
+        for found in sample
+    ])
     return SpikeFacts(
         volume=volume,
         terms=top_terms(sample, query_words(query) if query is not None else ()),
         sources=sources[:TOP_SOURCES],
         top=tuple(top),
         sample=tuple(sample),
+        stances=stances,
     )
 
 

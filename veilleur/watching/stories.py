@@ -27,7 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from veilleur.core.mentions import Mention, author_key
 from veilleur.core.query import fold
+from veilleur.core.hostility import mention_mark
 from veilleur.core.reach import Outlets, reach_level
+from veilleur.core.text import title_then_text
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
@@ -202,6 +204,7 @@ class StoryService:
     ) -> None:
         self.store = store
         self.records = StoryRecords(store)
+        self.labels = MentionLabels(store)
         self.window = window
         self.campaign_min_posts = campaign_min_posts
         self.campaign_window = campaign_window
@@ -342,6 +345,7 @@ class StoryService:
         story = self.view(card.id)
         status = self._status(card, escalation)
         mention = self.store.mention(card.mention_id)
+        labels = self.labels.labels(card.mention_id)
         return cards.mention_card(
             mention,
             mention_id=card.mention_id,
@@ -353,7 +357,8 @@ class StoryService:
             campaign=story.campaign,
             reach_tiers=self.reach_tiers,
             level=reach_level(mention, self.outlets),
-            hostile=MentionLabels(self.store).hostile_mark(card.mention_id, mention),
+            hostile=mention_mark(labels.hostile_model, mention),
+            stance=labels.stance(title_then_text(mention.title, mention.text)),
         )
 
     # Refreshing posted first cards ----------------------------------------------------------------------
@@ -363,13 +368,22 @@ class StoryService:
         for story_id in story_ids:
             self._refresh_first_card(story_id)
 
+    def refresh_cards(self, card_ids: Collection[int]) -> None:
+        """Redraw these posted (or being posted) cards: what they show changed (the model labelled their mention)."""
+        for card_id in card_ids:
+            self._schedule_refresh(card_id)
+
     def _refresh_first_card(self, story_id: int) -> None:
         """A posted (or being posted) first card is updated in Slack; a pending one shows the story when posted."""
         first_card_id, state = self.records.first_card_state(story_id)
-        if self.slack is None or state not in ("posted", "sending") or first_card_id in self._refresh_waiting:
-            return  # a refresh not yet started will show this change too: one chat.update, not one per poll
-        self._refresh_waiting.add(first_card_id)
-        task = asyncio.get_running_loop().create_task(self._refresh(first_card_id), name=f"story-card-{first_card_id}")
+        if state in ("posted", "sending"):
+            self._schedule_refresh(first_card_id)
+
+    def _schedule_refresh(self, card_id: int) -> None:
+        if self.slack is None or card_id in self._refresh_waiting:
+            return  # a refresh not yet started will show this change too: one chat.update, not one per change
+        self._refresh_waiting.add(card_id)
+        task = asyncio.get_running_loop().create_task(self._refresh(card_id), name=f"story-card-{card_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from veilleur.core.i18n import CATALOGUE, Phrase, format_datetime, format_duration, t, t_plural
 from veilleur.core.mentions import Mention
-from veilleur.core.watcher_config import WatcherFieldError
+from veilleur.core.watcher_config import SUBJECT_LIMIT, WatcherFieldError
 from veilleur.slack.admin_access import admin_mentions, admins_named
 from veilleur.slack.cards import SOURCES as SOURCE_LABELS
 from veilleur.slack.cards import confirm_or_cancel, quoted_mention_blocks
@@ -76,6 +76,7 @@ class FormDraft:
     url: str = ""
     base_url: str = ""
     options: str = ""
+    subject: str = ""
     editing: str | None = None
     reply_channel: str = ""  # where /watch was typed: the confirmation goes there
 
@@ -109,6 +110,8 @@ def watcher_form(
     blocks.append(query)
     if query_note:
         blocks.append({"type": "context", "block_id": "query_note", "elements": [mrkdwn(query_note, ERROR_LIMIT * 2)]})
+    blocks.append(_text_input("subject", lang, draft.subject, optional=True, hint=t("watch.form.subject_hint", lang),
+                              max_length=SUBJECT_LIMIT))
     blocks.append(_channel_input(draft.channel, lang))
     blocks.append(_text_input("interval", lang, draft.interval, hint=t("watch.form.interval_hint", lang)))
     blocks.append(_backfill_input(draft.backfill, lang))
@@ -197,7 +200,7 @@ def read_form(values: dict[str, Any], private_metadata: str) -> FormDraft:
     metadata = json.loads(private_metadata or "{}")
     draft = FormDraft(editing=metadata.get("editing"), reply_channel=metadata.get("reply_channel") or "")
     typed = {field: _state_value(values, field) for field in
-             ("source", "name", "query", "channel", "interval", "backfill", "url", "base_url", "options")}
+             ("source", "name", "query", "channel", "interval", "backfill", "url", "base_url", "options", "subject")}
     return replace(draft, **{field: value for field, value in typed.items() if value is not None})
 
 
@@ -224,6 +227,7 @@ def draft_from_table(table: dict[str, Any], *, reply_channel: str) -> FormDraft:
         url=str(table.get("url") or ""),
         base_url=str(table.get("base_url") or ""),
         options=options_text(table.get("options") or {}),
+        subject=str(table.get("subject") or ""),
         editing=str(table["name"]),
         reply_channel=reply_channel,
     )
@@ -239,6 +243,7 @@ def draft_table(draft: FormDraft) -> dict[str, Any]:
         "channel": draft.channel,
         "interval": draft.interval or DEFAULT_INTERVAL,
         "backfill": _backfill(draft.backfill),
+        "subject": draft.subject,
     }
     for field in SOURCE_FIELDS.get(draft.source, ()):
         value = getattr(draft, field)
@@ -315,7 +320,7 @@ def field_label(field: str, lang: str) -> str:
 
 
 def form_block_ids(draft: FormDraft) -> list[str]:
-    fields = ["source", *SOURCE_FIELDS.get(draft.source, ()), "query", "channel", "interval", "backfill"]
+    fields = ["source", *SOURCE_FIELDS.get(draft.source, ()), "query", "subject", "channel", "interval", "backfill"]
     return fields if draft.editing else ["name", *fields]
 
 
