@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from veilleur.core.hostility import mention_mark
 from veilleur.core.mentions import Mention, author_key
 from veilleur.core.query import fold
-from veilleur.core.hostility import mention_mark
 from veilleur.core.reach import Outlets, reach_level
 from veilleur.core.text import title_then_text
 from veilleur.core.watcher_config import WatcherConfig
