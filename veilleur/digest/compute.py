@@ -7,6 +7,7 @@ Everything is computed in code, never by a model, over the mentions "found by a 
 - top_mentions.py: the best-scoring mentions, and the spread sample the themes are drawn from;
 - themes.py (over clustering.py): clusters of similar mentions with their stances, authors and examples;
 - escalation_figures.py, source_health.py: escalations of the period, and the watchers whose polls failed;
+- claim_figures.py: the false claims followed, their mentions before and after their correction;
 - narrative.py: the paragraph an LLM writes from these facts (or template sentences), asked for separately.
 
 Themes come from clustering at most CLUSTER_TOP + CLUSTER_SPREAD of the period's mentions (the highest-scoring
@@ -21,6 +22,7 @@ from dataclasses import replace
 
 from veilleur.core.reach import Outlets, reach_level
 from veilleur.core.watcher_config import AuthorLabel
+from veilleur.digest.claim_figures import claim_figures
 from veilleur.digest.escalation_figures import escalation_figures
 from veilleur.digest.found import watchers_in_scope
 from veilleur.digest.model import Digest, DigestPeriod
@@ -69,4 +71,5 @@ def compute_digest(
         escalations=escalation_figures(store, period, None if watchers is None else set(names), top),
         failures=source_failures(store, period, names),
         unpolled=unpolled(store, names),
+        claims=claim_figures(store, period),
     )

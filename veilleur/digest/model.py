@@ -119,6 +119,36 @@ class SourceFailure:
 
 
 @dataclass(frozen=True)
+class ClaimLine:
+    """One false claim the team follows, in the period: its mentions, how many of high reach, and how many came
+    before and after its correction was published (all before, when none is)."""
+
+    claim_id: int
+    text: str  # the team's words, pasted from posts: outside text
+    closed: bool
+    mentions: int
+    high_reach: int
+    before_correction: int
+    after_correction: int
+    corrected: bool
+    correction_text: str | None = None
+    correction_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimFigures:
+    claims: tuple[ClaimLine, ...]  # most mentioned first
+
+    @property
+    def mentions(self) -> int:
+        return sum(line.mentions for line in self.claims)
+
+    @property
+    def high_reach(self) -> int:
+        return sum(line.high_reach for line in self.claims)
+
+
+@dataclass(frozen=True)
 class Digest:
     period: DigestPeriod
     watchers: tuple[str, ...]
@@ -133,6 +163,7 @@ class Digest:
     escalations: EscalationFigures
     failures: tuple[SourceFailure, ...]
     unpolled: tuple[str, ...] = ()  # watchers not polled yet: neither worked nor failed
+    claims: ClaimFigures | None = None  # None when no false claim is followed
 
 
 @dataclass(frozen=True)
