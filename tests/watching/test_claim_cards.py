@@ -51,4 +51,5 @@ def test_the_modal_and_the_list_keep_to_slacks_limits() -> None:
     modal = claim_modal(HOSTILE, ("tram gratuit",), channel="C1", private_metadata="{}", lang="en")
     assert len(block(modal, "text")["element"]["initial_value"]) <= block(modal, "text")["element"]["max_length"]
     listed = claim_list([(claim(), SPREAD)] * 30, lang="en")
-    assert len(listed["blocks"][0]["text"]["text"]) <= 3000 and "&lt;!channel&gt;" in listed["blocks"][0]["text"]["text"]
+    text = listed["blocks"][0]["text"]["text"]
+    assert len(text) <= 3000 and "&lt;!channel&gt;" in text
