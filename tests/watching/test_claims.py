@@ -40,14 +40,17 @@ def follow(store: Store, slack: FakeSlack) -> tuple[ClaimService, Outbox]:
     return claims, Outbox(store, new_slack_client("xoxb-test", slack.api_url), render, pace=0.0)
 
 
-def poll(store: Store, claims: ClaimService, texts: list[str], at: datetime, first: int = 0) -> PollOutcome:
+def poll(
+    store: Store, claims: ClaimService, texts: list[str], at: datetime, first: int = 0, max_cards: int = 20
+) -> PollOutcome:
     """A poll at `at` of a post per text, through the claims' step."""
     claims.clock = lambda: at
     if store.watcher_status("w").first_polled_at is None:
         store.record_poll("w", "C1", [], {}, now=at - timedelta(days=1))
     mentions = [Mention(source="mastodon", external_id=f"p{first + n}", url=f"https://m.example/{first + n}",
                         text=text, author_handle=f"a{n}") for n, text in enumerate(texts)]
-    return claims.set_aside(WATCHER, store.record_poll("w", "C1", mentions, {}, now=at, burst_threshold=100))
+    outcome = store.record_poll("w", "C1", mentions, {}, now=at, burst_threshold=100, max_cards=max_cards)
+    return claims.set_aside(WATCHER, outcome)
 
 
 async def test_mentions_are_grouped_under_the_claim_and_its_message_updated_once_per_poll(
@@ -101,6 +104,15 @@ async def test_the_thread_hears_of_acceleration_once_per_cooldown(slack: FakeSla
     assert len(notices(store)) == 1  # faster still, but said once an hour
     poll(store, claims, [f"tram gratuit {n}" for n in range(9, 21)], NOW + timedelta(minutes=65), first=50)
     assert len(notices(store)) == 2
+
+
+async def test_mentions_past_the_card_limit_are_counted_under_the_claim_too(slack: FakeSlack, store: Store) -> None:
+    claims, _ = follow(store, slack)
+    claims.mark(ClaimDraft(CLAIM, "tram gratuit", "", "C1"), user="U0ANN")
+    outcome = poll(store, claims, ["tram gratuit 1", "tram gratuit 2", "le bus", "tram gratuit 3"], NOW, max_cards=1)
+    assert outcome.overflow == 3 and len(outcome.cards) == 0  # the one card repeated the claim
+    counted = sql(store).execute("select count(*) from claim_mentions").fetchone()
+    assert counted == (3,)
 
 
 def notices(store: Store) -> list[tuple[int]]:

@@ -167,6 +167,16 @@ class ClaimRecords:
                     touched.add(claim_id)
         return touched
 
+    def overflow_of(self, rollup_id: int) -> list[tuple[int, int]]:
+        """(card id, mention id) of the poll's mentions past its card limit: stored with its roll-up, at the same
+        moment, as `overflow` cards."""
+        rows = self._db.execute(
+            "select d.id, d.mention_id from deliveries d join deliveries r on r.id = ? and d.created_at = r.created_at"
+            " and d.watcher = r.watcher where d.state = 'overflow' and d.channel = r.channel and d.kind = 'card' order by d.id",
+            [rollup_id],
+        ).fetchall()
+        return [(card_id, mention_id) for card_id, mention_id in rows]
+
     def withhold(self, card_ids: Sequence[int]) -> None:
         """These pending cards are not posted: their mention is grouped under its claim."""
         for ids in _chunks(list(card_ids), _IDS_PER_STATEMENT):

@@ -156,12 +156,14 @@ class ClaimService:
         """The poll's outcome without the cards whose mention repeats an open claim: those are counted under the
         claim and not posted. Runs without awaiting, so no card leaves before it is checked."""
         index = self.index
-        if not index.size or not outcome.cards:
+        if not index.size or not (outcome.cards or outcome.overflow):
             return outcome
         now = self.clock()
         found: list[tuple[int, int, str | None]] = []
         claimed: list[int] = []
-        for card_id, mention_id in outcome.cards:
+        # Mentions past the poll's card limit get no card, but they spread the claim all the same.
+        overflow = self.records.overflow_of(outcome.rollup_id) if outcome.overflow and outcome.rollup_id else []
+        for card_id, mention_id in [*outcome.cards, *overflow]:
             mention = self.store.mention(mention_id)
             matches = index.match(mention)
             if matches:
@@ -178,11 +180,11 @@ class ClaimService:
             for claim_id in sorted(touched):
                 self._follow(claim_id, now)
         self.on_queued()
-        log.info("watcher %s: %d new mention(s) grouped under %d false claim(s)", config.name, len(claimed),
+        log.info("watcher %s: %d new mention(s) counted under %d false claim(s)", config.name, len(claimed),
                  len(touched))
         withheld = set(claimed)
         kept = tuple(pair for pair in outcome.cards if pair[0] not in withheld)
-        return replace(outcome, cards=kept, queued=outcome.queued - len(claimed))
+        return replace(outcome, cards=kept, queued=outcome.queued - (len(outcome.cards) - len(kept)))
 
     def _follow(self, claim_id: int, now: datetime) -> None:
         """After new mentions of a claim: update its message, and reply in its thread if it accelerates."""
