@@ -172,7 +172,8 @@ class ClaimRecords:
         moment, as `overflow` cards."""
         rows = self._db.execute(
             "select d.id, d.mention_id from deliveries d join deliveries r on r.id = ? and d.created_at = r.created_at"
-            " and d.watcher = r.watcher where d.state = 'overflow' and d.channel = r.channel and d.kind = 'card' order by d.id",
+            " and d.watcher = r.watcher where d.state = 'overflow' and d.channel = r.channel and d.kind = 'card'"
+            " order by d.id",
             [rollup_id],
         ).fetchall()
         return [(card_id, mention_id) for card_id, mention_id in rows]
