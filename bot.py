@@ -388,7 +388,7 @@ def print_pending_cards(services: LocalServices) -> None:
         if delivery.kind == "removal":
             continue
         message = outbox_message(
-            delivery, store=services.store, stories=services.stories, lang=lang,
+            delivery, store=services.store, stories=services.stories, claims=services.claims, lang=lang,
             reach_tiers=services.settings.public_body,
         )
         heading = "cli.card_heading_thread" if delivery.parent_id else "cli.card_heading"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import card_actions, digest, draft, escalation, home, privacy, summarize, watch
+from handlers import card_actions, claims, digest, draft, escalation, home, privacy, summarize, watch
 
 if TYPE_CHECKING:
     from veilleur.services import Services
@@ -21,3 +21,4 @@ def register(app: AsyncApp, services: Services) -> None:
     watch.register(app, services)
     privacy.register(app, services)
     home.register(app, services)
+    claims.register(app, services)

@@ -129,8 +129,11 @@ class Drafts:
         else:
             state = encode_state(ref, instructions, draft.text, anyway=anyway)
 
+        claim = (subject.claim.id, subject.claim.corrected) if subject.claim is not None else None
+
         def render(requester: str | None) -> dict[str, Any]:
-            return draft_message(draft, subject=subject.post, state=state, lang=lang, requester=requester)
+            return draft_message(draft, subject=subject.post, state=state, lang=lang, requester=requester,
+                                 claim=claim)
 
         return render, subject.thread
 

@@ -53,6 +53,7 @@ from veilleur.storage.public_roles import PublicRoles
 from veilleur.storage.store import DatabaseError, DatabaseUnavailable, Store, database_problem, unavailable_phrase
 from veilleur.storage.suppressions import CollectionGate
 from veilleur.watching.catalog import WatcherCatalog, schedule_poll
+from veilleur.watching.claims import ClaimService
 from veilleur.watching.health import SourceHealth
 from veilleur.watching.mention_cards import MentionCards
 from veilleur.watching.outbox_messages import outbox_message
@@ -174,7 +175,11 @@ def open_local_services(settings: Settings, *, store: Store | None = None) -> Lo
     llm = LLM(settings, loaded.store)
     stories = _stories(loaded, slack=None, on_queued=lambda: None)
     poller.after_record.append(stories.after_record)
-    return _assemble(LocalServices, loaded, poller, llm, stories, _digests(loaded, llm, slack=None, on_queued=None))
+    claims = _claims(loaded, on_queued=lambda: None)
+    poller.set_aside = claims.set_aside
+    return _assemble(
+        LocalServices, loaded, poller, llm, stories, _digests(loaded, llm, slack=None, on_queued=None), claims
+    )
 
 
 def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | None = None) -> Services:
@@ -188,10 +193,13 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
         store,
         slack,
         lambda delivery: outbox_message(
-            delivery, store=store, stories=stories, lang=settings.bot_language, reach_tiers=settings.public_body
+            delivery, store=store, stories=stories, claims=claims, lang=settings.bot_language,
+            reach_tiers=settings.public_body,
         ),
     )
     stories = _stories(loaded, slack=slack, on_queued=outbox.wake)
+    claims = _claims(loaded, on_queued=outbox.wake)
+    poller.set_aside = claims.set_aside
     poller.on_queued = outbox.wake
     poller.health = SourceHealth(
         store,
@@ -244,6 +252,7 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
         llm,
         stories,
         _digests(loaded, llm, slack=slack, on_queued=outbox.wake),
+        claims,
     )
 
 
@@ -276,6 +285,19 @@ def _stories(loaded: _Loaded, *, slack: AsyncWebClient | None, on_queued: Callab
     )
 
 
+def _claims(loaded: _Loaded, *, on_queued: Callable[[], None]) -> ClaimService:
+    settings = loaded.settings
+    return ClaimService(
+        loaded.store,
+        lang=settings.bot_language,
+        tz=settings.bot_timezone,
+        audit=AuditLog(loaded.store),
+        on_queued=on_queued,
+        outlets=loaded.outlets,
+        reach_tiers=settings.public_body,
+    )
+
+
 def _digests(
     loaded: _Loaded, llm: LLM, *, slack: AsyncWebClient | None, on_queued: Callable[[], None] | None
 ) -> DigestService:
@@ -299,6 +321,7 @@ def _assemble(
     llm: LLM,
     stories: StoryService,
     digests: DigestService,
+    claims: ClaimService,
 ) -> AnyServices:
     """The services `make` builds (either kind), with the catalogue taking over the running watchers."""
     settings = loaded.settings
@@ -325,6 +348,7 @@ def _assemble(
         llm=llm,
         authors=loaded.authors,
         audit=AuditLog(loaded.store),
+        claims=claims,
         problems=loaded.problems + catalog.problems,
         privacy=PrivacyService(
             loaded.store,

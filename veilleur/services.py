@@ -30,6 +30,7 @@ from veilleur.slack.outbox import Outbox
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.store import Store
 from veilleur.watching.catalog import WatcherCatalog
+from veilleur.watching.claims import ClaimService
 from veilleur.watching.mention_cards import MentionCards
 from veilleur.watching.polling import Poller
 from veilleur.watching.stories import StoryService
@@ -41,7 +42,8 @@ class LocalServices:
     """Everything that works without Slack. `watchers` are the ones polling now (the catalogue adds and removes
     them; the poller reads the same dict). `scheduler` holds the bot's jobs; only the runtime starts it, so a
     one-shot command schedules nothing that runs. `audit` records who summarised, drafted, exported, erased or
-    changed a watcher. `problems` are the configuration entries left out."""
+    changed a watcher. `claims` are the false claims the team follows. `problems` are the configuration entries left
+    out."""
 
     settings: Settings
     store: Store
@@ -55,6 +57,7 @@ class LocalServices:
     llm: LLM
     authors: list[AuthorLabel]
     audit: AuditLog
+    claims: ClaimService
     problems: list[ConfigProblem]
     privacy: PrivacyService
 

@@ -17,6 +17,7 @@ from veilleur.core.mentions import Mention
 from veilleur.core.settings import Settings, parse_settings
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.privacy.service import PrivacyService
+from veilleur.storage.claims import ClaimRecords, NewClaim
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.privacy_key import KEY_FILE
 from veilleur.storage.retention import ErasureRecords
@@ -326,3 +327,47 @@ async def test_purge_leaves_no_byte_of_a_purged_mention_in_the_database_or_its_l
     report = await service(store, db_path, ESCALATION_RETENTION_DAYS="30").purge()
     assert report.mentions == 301
     assert_no_canary(db_path)
+
+
+# ---- false claims ------------------------------------------------------------------------------------------
+
+
+def claim_of(store: Store, mention_ids: list[int], *, at: datetime) -> int:
+    claim = NewClaim("Le tram sera gratuit", ("tram gratuit",), None, None, None, "U0ANN", "C1")
+    claim_id = ClaimRecords(store).create(claim, at)
+    ClaimRecords(store).record_mentions([(claim_id, mention_id, None) for mention_id in mention_ids], at)
+    return claim_id
+
+
+async def test_forget_takes_the_authors_mentions_out_of_the_claims_they_repeated(store: Store, db_path: Path) -> None:
+    store.record_poll("w", "C1", [post(1, "ann"), post(2, "bob")], {}, now=NOW)
+    ann, bob = (mention_id for (mention_id,) in rows(store, "select id from mentions order by author_handle"))
+    claim_id = claim_of(store, [ann, bob], at=NOW)
+
+    report = await service(store, db_path).forget("ann", requested_by="cli")
+
+    assert report.mentions == 1
+    assert rows(store, "select claim_id, mention_id from claim_mentions") == [(claim_id, bob)]
+    assert rows(store, "select count(*) from claims") == [(1,)]  # the team's claim stays
+    assert rows(store, "PRAGMA foreign_key_check") == []
+
+
+async def test_purge_deletes_claims_closed_past_escalation_retention_and_keeps_open_and_recent_ones(
+    store: Store, db_path: Path
+) -> None:
+    store.record_poll("w", "C1", [post(1, "ann")], {}, now=NOW)
+    (mention_id,) = (mention_id for (mention_id,) in rows(store, "select id from mentions"))
+    long_closed, recently_closed, still_open = (claim_of(store, [mention_id], at=OLD) for _ in range(3))
+    records = ClaimRecords(store)
+    records.close(long_closed, "U0ANN", OLD)
+    records.close(recently_closed, "U0ANN", NOW - timedelta(days=1))
+    privacy = service(store, db_path, ESCALATION_RETENTION_DAYS="30")
+
+    preview = await privacy.purge(dry_run=True)
+    report = await privacy.purge()
+
+    assert preview.claims == report.claims == 1
+    assert [claim_id for (claim_id,) in rows(store, "select id from claims order by id")] == [recently_closed,
+                                                                                             still_open]
+    assert rows(store, "select claim_id from claim_mentions order by claim_id") == [(recently_closed,), (still_open,)]
+    assert rows(store, "PRAGMA foreign_key_check") == []

@@ -81,6 +81,7 @@ def test_card_in_french(mention: Mention) -> None:
         "Rédiger une réponse",
         "Signaler",
         "Résumer",
+        "Fausse information",
         "Ignorer",
         "Ouvrir",
     ]
@@ -88,15 +89,17 @@ def test_card_in_french(mention: Mention) -> None:
 
 def test_buttons_carry_the_mention_id_and_open_links_to_the_post(mention: Mention) -> None:
     found = buttons(card(mention))
-    assert list(found) == ["mention_draft", "mention_flag", "mention_summarize", "mention_dismiss", "mention_open"]
+    assert list(found) == ["mention_draft", "mention_flag", "mention_summarize", "mention_claim", "mention_dismiss",
+                           "mention_open"]
     assert [found[action]["text"]["text"] for action in found] == [
         "Draft reply",
         "Escalate",
         "Summarize",
+        "False claim",
         "Dismiss",
         "Open",
     ]
-    for action in ("mention_draft", "mention_flag", "mention_summarize", "mention_dismiss"):
+    for action in ("mention_draft", "mention_flag", "mention_summarize", "mention_claim", "mention_dismiss"):
         assert found[action]["value"] == "42"
     assert found["mention_flag"]["style"] == "danger"
     assert found["mention_open"]["url"] == "https://mastodon.social/@bob/1"

@@ -201,6 +201,8 @@ async def test_retry_after_from_a_source_is_honoured(rig: Rig) -> None:
 
 async def test_hostile_feed_text_is_stored_as_is_and_posted_inert(rig: Rig, tmp_path: Path) -> None:
     from veilleur.core.settings import parse_settings
+    from veilleur.storage.audit import AuditLog
+    from veilleur.watching.claims import ClaimService
     from veilleur.watching.outbox_messages import outbox_message
     from veilleur.watching.stories import StoryService
 
@@ -213,7 +215,9 @@ async def test_hostile_feed_text_is_stored_as_is_and_posted_inert(rig: Rig, tmp_
     stories = StoryService(rig.store, window=settings.story_window, campaign_min_posts=settings.campaign_min_posts,
                            campaign_window=settings.campaign_window, lang=settings.bot_language,
                            tz=settings.bot_timezone)
-    rig.outbox.render = partial(outbox_message, store=rig.store, stories=stories, lang=settings.bot_language)
+    claims = ClaimService(rig.store, lang=settings.bot_language, tz=settings.bot_timezone, audit=AuditLog(rig.store))
+    rig.outbox.render = partial(outbox_message, store=rig.store, stories=stories, claims=claims,
+                                lang=settings.bot_language)
     await rig.cycle()
     (message,) = rig.slack.posted_messages("C1")
     dumped = str(message["blocks"]) + message["text"]

@@ -29,8 +29,10 @@ from veilleur.escalation.service import EscalationService, Resolved
 from veilleur.runtime import open_services
 from veilleur.slack import cards
 from veilleur.slack.outbox import Outbox, new_slack_client
+from veilleur.storage.audit import AuditLog
 from veilleur.storage.store import Store
 from veilleur.watching import stories
+from veilleur.watching.claims import ClaimService
 from veilleur.watching.outbox_messages import outbox_message
 from veilleur.watching.polling import Poller
 from veilleur.watching.stories import StoryService
@@ -175,7 +177,10 @@ class Rig:
             clock=lambda: self.now,
         )
         self.poller.after_record.append(self.stories.after_record)
-        render = partial(outbox_message, store=self.store, stories=self.stories, lang=settings.bot_language)
+        claims = ClaimService(self.store, lang=settings.bot_language, tz=settings.bot_timezone,
+                              audit=AuditLog(self.store))
+        render = partial(outbox_message, store=self.store, stories=self.stories, claims=claims,
+                         lang=settings.bot_language)
         self.outbox = Outbox(self.store, new_slack_client("xoxb-t", slack.api_url), render, pace=0.0)
 
     def add(self, name: str, channel: str = "C1") -> None:

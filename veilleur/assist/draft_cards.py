@@ -29,9 +29,11 @@ DRAFT_MARKUP_LIMIT = 3000 - 2 * len(CODE_FENCE) - 2
 
 
 def draft_message(
-    draft: Draft, *, subject: Post, state: str, lang: str, requester: str | None = None
+    draft: Draft, *, subject: Post, state: str, lang: str, requester: str | None = None,
+    claim: tuple[int, bool] | None = None,
 ) -> dict[str, object]:
-    """The draft for `subject`. With `requester` (a user ID) it is shown in a thread and says whom it is for.
+    """The draft for `subject`. With `requester` (a user ID) it is shown in a thread and says whom it is for. With
+    `claim` (its id, and whether a correction is recorded), the post repeats a false claim the team follows.
 
     A draft for a hostile post (`draft.hostile`) is the charter's guidance: see `guidance_message`."""
     if draft.hostile is not None:
@@ -39,7 +41,10 @@ def draft_message(
     author = escape(clean(subject.author, NAME_LIMIT))
     title = t("draft.title", lang, author=author, source=escape(source_name(subject.source)))
     notes = [_how(draft, lang)]
-    if draft.used_answer:
+    if claim is not None:
+        claim_id, corrected = claim
+        notes.append(t("draft.claim_corrected" if corrected else "draft.claim_uncorrected", lang, id=claim_id))
+    if draft.used_answer and not (claim is not None and claim[1]):
         notes.append(t("draft.used_answer", lang))
     notes.append(t("draft.for_user", lang, user=f"<@{requester}>") if requester else t("draft.only_you", lang))
     blocks: list[dict[str, object]] = [

@@ -3,7 +3,8 @@ writes on a social network.
 
 A draft is written in the language of the message it answers (the source's tag, else detected, else
 BOT_LANGUAGE), from that message, its conversation, the team's charter and any official answer recorded by an
-escalation. Without an LLM, or when it fails, a template from the charter answers instead, labelled as such.
+escalation or, for a post repeating a false claim the team follows, the claim's official correction. Without an
+LLM, or when it fails, a template from the charter answers instead, labelled as such.
 
 A post marked hostile (its card says so: the model's flag, else the word list's estimate; the word list for a
 Slack message or a URL) gets no reply at all, drafted or templated: the charter's "Hostile posts (xx)" guidance is
@@ -29,6 +30,7 @@ from veilleur.core.language import base_language, detect_language, language_name
 from veilleur.core.text import one_line, truncate
 from veilleur.slack.links import MessageRef
 from veilleur.slack.targets import MentionRef, UrlRef
+from veilleur.storage.claims import Claim, ClaimRecords
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store
@@ -95,12 +97,16 @@ class DraftSubject:
     official_answer: str | None
     thread: tuple[str, str] | None
     hostile: HostileMark | None = None
+    # The false claim the mention repeats (watching/claims.py): its correction is part of the official answer.
+    claim: Claim | None = None
 
 
-def official_answer(store: Store, mention_id: int) -> str | None:
-    """The latest answer an official recorded for the mention through an escalation (escalation_store.py)."""
+def official_answer(store: Store, mention_id: int, claim: Claim | None = None) -> str | None:
+    """The latest answer an official recorded for the mention through an escalation (escalation_store.py), and the
+    official correction of the false claim it repeats: both are the team's own word, what a reply relies on."""
     escalation = EscalationStore(store).answered_for_mention(mention_id)
-    return escalation.answer if escalation is not None else None
+    answers = [escalation.answer if escalation is not None else None, claim.correction if claim else None]
+    return "\n\n".join(answer for answer in answers if answer) or None
 
 
 async def resolve_subject(fetcher: ConversationFetcher, target: Target) -> DraftSubject:
@@ -125,13 +131,15 @@ async def resolve_subject(fetcher: ConversationFetcher, target: Target) -> Draft
         raise UserError("draft.usage")
     mention = fetcher.mention(mention_id)
     conversation = await fetcher.mention_conversation(mention_id)
+    claim = ClaimRecords(fetcher.store).claim_of_mention(mention_id)
     return DraftSubject(
         post=fetcher.mention_post(mention),
         conversation=conversation.posts,
         mention_id=mention_id,
-        official_answer=official_answer(fetcher.store, mention_id),
+        official_answer=official_answer(fetcher.store, mention_id, claim),
         thread=fetcher.card_thread(mention_id),
         hostile=MentionLabels(fetcher.store).hostile_mark(mention_id, mention),
+        claim=claim,
     )
 
 

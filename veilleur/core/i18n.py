@@ -81,6 +81,111 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "elles sont conservées et comptent dans la synthèse et les alertes de pic.",
     },
     "rollup.more_best": {"en": "Most reached of them", "fr": "Plus forte audience parmi elles"},
+    # False claims the team follows (watching/claims.py).
+    "button.claim": {"en": "False claim", "fr": "Fausse information"},
+    "claim.modal.title": {"en": "Mark a false claim", "fr": "Fausse information"},
+    "claim.modal.submit": {"en": "Follow it", "fr": "La suivre"},
+    "claim.modal.text": {"en": "The claim", "fr": "L’information fausse"},
+    "claim.modal.phrases": {"en": "Key phrases, one per line", "fr": "Expressions clés, une par ligne"},
+    "claim.modal.phrases_hint": {
+        "en": "A post repeats the claim when it holds every word of one line (case and accents aside), or copies "
+        "its text. Proposed from the claim's distinctive words: edit them.",
+        "fr": "Un message reprend l’information quand il contient tous les mots d’une ligne (sans tenir compte des "
+        "majuscules ni des accents), ou en copie le texte. Proposées d’après ses mots distinctifs : modifiez-les.",
+    },
+    "claim.modal.correction": {"en": "Official correction (optional)", "fr": "Rectificatif officiel (facultatif)"},
+    "claim.modal.correction_hint": {
+        "en": "A link, a text, or both. You can add it later with /claim correct.",
+        "fr": "Un lien, un texte, ou les deux. Vous pourrez l’ajouter plus tard avec /claim correct.",
+    },
+    "claim.modal.channel": {"en": "Post its follow-up in", "fr": "Publier son suivi dans"},
+    "claim.title": {"en": "False claim #{id}", "fr": "Fausse information n°{id}"},
+    "claim.state.open": {"en": "followed", "fr": "suivie"},
+    "claim.state.closed": {"en": "closed", "fr": "close"},
+    "claim.found_by": {"en": "Found by", "fr": "Repérée par"},
+    "claim.found_by_copies": {"en": "{phrases} · copies of its text", "fr": "{phrases} · copies de son texte"},
+    "claim.no_phrases": {"en": "no key phrase", "fr": "aucune expression clé"},
+    "claim.no_correction": {
+        "en": "No correction recorded yet: `/claim correct {id} <link or text>`",
+        "fr": "Aucun rectificatif enregistré pour l’instant : `/claim correct {id} <lien ou texte>`",
+    },
+    "claim.correction": {"en": "Correction: {correction} (published {at})", "fr": "Rectificatif : {correction} "
+                         "(publié le {at})"},
+    "claim.mentions.one": {"en": "{count} mention so far", "fr": "{count} mention jusqu’ici"},
+    "claim.mentions.other": {"en": "{count} mentions so far", "fr": "{count} mentions jusqu’ici"},
+    "claim.sources": {"en": "Sources", "fr": "Sources"},
+    "claim.reach": {"en": "Reach", "fr": "Audience"},
+    "claim.level.high.one": {"en": "{count} high", "fr": "{count} forte"},
+    "claim.level.high.other": {"en": "{count} high", "fr": "{count} fortes"},
+    "claim.level.medium.one": {"en": "{count} medium", "fr": "{count} moyenne"},
+    "claim.level.medium.other": {"en": "{count} medium", "fr": "{count} moyennes"},
+    "claim.level.low.one": {"en": "{count} low", "fr": "{count} faible"},
+    "claim.level.low.other": {"en": "{count} low", "fr": "{count} faibles"},
+    "claim.before_after": {
+        "en": "{before} before the correction · {after} after",
+        "fr": "{before} avant le rectificatif · {after} après",
+    },
+    "claim.uncorrected": {"en": "no correction yet", "fr": "pas encore de rectificatif"},
+    "claim.marked_by": {"en": "Marked by {user} on {at}", "fr": "Signalée par {user} le {at}"},
+    "claim.closed_by": {"en": "closed by {user} on {at}: no longer followed", "fr": "close par {user} le {at} : "
+                        "elle n’est plus suivie"},
+    "claim.how_to_close": {
+        "en": "new mentions are counted here, not posted one by one · `/claim close {id}` ends it",
+        "fr": "les nouvelles mentions sont comptées ici, sans carte chacune · `/claim close {id}` y met fin",
+    },
+    "claim.fallback.one": {"en": "False claim #{id} ({count} mention): {text}",
+                           "fr": "Fausse information n°{id} ({count} mention) : {text}"},
+    "claim.fallback.other": {"en": "False claim #{id} ({count} mentions): {text}",
+                             "fr": "Fausse information n°{id} ({count} mentions) : {text}"},
+    "claim.accelerating.one": {
+        "en": "False claim #{id} spreads faster: {count} new mention this hour ({previous} the hour before).",
+        "fr": "La fausse information n°{id} se propage plus vite : {count} nouvelle mention cette heure-ci "
+        "({previous} l’heure précédente).",
+    },
+    "claim.accelerating.other": {
+        "en": "False claim #{id} spreads faster: {count} new mentions this hour ({previous} the hour before).",
+        "fr": "La fausse information n°{id} se propage plus vite : {count} nouvelles mentions cette heure-ci "
+        "({previous} l’heure précédente).",
+    },
+    "claim.list.title": {"en": "False claims", "fr": "Fausses informations"},
+    "claim.list.empty": {
+        "en": "No false claim is followed. Mark one with a card's False claim button or `/claim <text>`.",
+        "fr": "Aucune fausse information n’est suivie. Signalez-en une avec le bouton Fausse information d’une carte "
+        "ou `/claim <texte>`.",
+    },
+    "claim.usage": {
+        "en": "`/claim <text>` marks a false claim · `/claim list` · `/claim close <id>` · "
+        "`/claim correct <id> <link or text>`",
+        "fr": "`/claim <texte>` signale une fausse information · `/claim list` · `/claim close <n°>` · "
+        "`/claim correct <n°> <lien ou texte>`",
+    },
+    "claim.marked": {
+        "en": "False claim #{id} is followed: its mentions are counted on its message in {channel}, not posted "
+        "one by one.",
+        "fr": "La fausse information n°{id} est suivie : ses mentions sont comptées sur son message dans {channel}, "
+        "sans carte chacune.",
+    },
+    "claim.closed": {"en": "False claim #{id} is closed: it is no longer followed.",
+                     "fr": "La fausse information n°{id} est close : elle n’est plus suivie."},
+    "claim.corrected": {"en": "The correction of false claim #{id} is recorded, published now.",
+                        "fr": "Le rectificatif de la fausse information n°{id} est enregistré, publié maintenant."},
+    "claim.empty": {"en": "Write the claim first.", "fr": "Écrivez d’abord l’information fausse."},
+    "claim.no_phrases_short": {
+        "en": "This claim is too short to be recognised by its text alone: give at least one key phrase.",
+        "fr": "Cette information est trop courte pour être reconnue à son seul texte : donnez au moins une "
+        "expression clé.",
+    },
+    "claim.unknown": {"en": "There is no false claim #{id}: `/claim list` shows them.",
+                      "fr": "Il n’y a pas de fausse information n°{id} : `/claim list` les montre."},
+    "claim.already_closed": {"en": "False claim #{id} is already closed.",
+                             "fr": "La fausse information n°{id} est déjà close."},
+    "claim.not_yours": {
+        "en": "Only whoever marked false claim #{id}, or an admin, may close or correct it.",
+        "fr": "Seule la personne qui a signalé la fausse information n°{id}, ou un administrateur, peut la clore "
+        "ou la rectifier.",
+    },
+    "claim.correct_usage": {"en": "Give the correction: `/claim correct <id> <link or text>`.",
+                            "fr": "Donnez le rectificatif : `/claim correct <n°> <lien ou texte>`."},
     "health.alert.one": {
         "en": "Watcher {watcher} ({source}) has failed since {since}: {error}",
         "fr": "La veille {watcher} ({source}) a échoué {count} fois depuis {since} : {error}",
@@ -704,6 +809,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "audit.action.watch.resume": {"en": "watcher resumed", "fr": "veille relancée"},
     "audit.action.watch.remove": {"en": "watcher removed", "fr": "veille supprimée"},
     "audit.action.watch.reload": {"en": "watchers file read again", "fr": "fichier des veilles relu"},
+    "audit.action.claim.create": {"en": "false claim marked", "fr": "fausse information signalée"},
+    "audit.action.claim.close": {"en": "false claim closed", "fr": "fausse information close"},
+    "audit.action.claim.correct": {"en": "false claim correction recorded", "fr": "rectificatif enregistré"},
     "watch.usage": {
         "en": "*/watch* — what Veilleur watches\n"
         "• `/watch list`: every watcher, where it comes from and how it is doing\n"
@@ -1543,6 +1651,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Based on the official answer recorded for this mention.",
         "fr": "Fondé sur la réponse officielle enregistrée pour cette mention.",
     },
+    "draft.claim_corrected": {
+        "en": "This post repeats false claim #{id}: the draft cites its correction.",
+        "fr": "Ce message reprend la fausse information n°{id} : le brouillon cite son rectificatif.",
+    },
+    "draft.claim_uncorrected": {
+        "en": "This post repeats false claim #{id}, and no correction is recorded yet: `/claim correct {id} <link or"
+        " text>` records it.",
+        "fr": "Ce message reprend la fausse information n°{id}, et aucun rectificatif n’est encore enregistré : "
+        "`/claim correct {id} <lien ou texte>` l’enregistre.",
+    },
     "draft.only_you": {"en": "Only you can see this draft.", "fr": "Ce brouillon n’est visible que par vous."},
     "draft.for_user": {"en": "Drafted for {user}.", "fr": "Rédigé pour {user}."},
     "draft.copy_hint": {
@@ -1733,6 +1851,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest.themes.influential": {"en": "Most followed: {names}", "fr": "Les plus suivis : {names}"},
     "digest.themes.labelled": {"en": "Labelled: {names}", "fr": "Identifiés : {names}"},
     "digest.escalations.title": {"en": "Escalations", "fr": "Signalements"},
+    "digest.claims.title": {"en": "False claims", "fr": "Fausses informations"},
+    "digest.claims.open.one": {"en": "{count} claim followed", "fr": "{count} fausse information suivie"},
+    "digest.claims.open.other": {"en": "{count} claims followed", "fr": "{count} fausses informations suivies"},
+    "digest.claims.mentions.one": {"en": "{count} mention in the period", "fr": "{count} mention sur la période"},
+    "digest.claims.mentions.other": {"en": "{count} mentions in the period", "fr": "{count} mentions sur la période"},
+    "digest.claims.high.one": {"en": "{count} high-reach", "fr": "{count} à forte audience"},
+    "digest.claims.high.other": {"en": "{count} high-reach", "fr": "{count} à forte audience"},
+    "digest.claims.before_after": {
+        "en": "{before} before the correction, {after} after",
+        "fr": "{before} avant le rectificatif, {after} après",
+    },
+    "digest.claims.uncorrected": {"en": "no correction yet", "fr": "pas encore de rectificatif"},
+    "digest.claims.closed": {"en": "closed", "fr": "close"},
     # One piece per count, joined: "2 opened · 1 answered · 1 waiting for an answer".
     "digest.escalations.opened.one": {"en": "{count} opened", "fr": "{count} ouvert"},
     "digest.escalations.opened.other": {"en": "{count} opened", "fr": "{count} ouverts"},
@@ -1891,6 +2022,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{count} audit log entries",
         "fr": "{count} entrées du journal d’audit",
     },
+    "privacy.count.claims.one": {"en": "{count} closed false claim", "fr": "{count} fausse information close"},
+    "privacy.count.claims.other": {"en": "{count} closed false claims", "fr": "{count} fausses informations closes"},
     "privacy.count.slack.redact.one": {
         "en": "{count} message the bot posted in Slack, queued to be redacted",
         "fr": "{count} message du bot dans Slack, mis en file pour être masqué",

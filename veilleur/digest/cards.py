@@ -16,11 +16,20 @@ from zoneinfo import ZoneInfo
 from veilleur.core.i18n import format_count, format_datetime, format_duration, format_reach, t, t_plural
 from veilleur.core.stance_synthesis import synthesis_sentence
 from veilleur.core.text import one_line, truncate, without_invisible
-from veilleur.digest.model import Digest, HostilePosts, Narrative, SourceFailure, Theme, TopMention, Volume
+from veilleur.digest.model import (
+    ClaimFigures,
+    Digest,
+    HostilePosts,
+    Narrative,
+    SourceFailure,
+    Theme,
+    TopMention,
+    Volume,
+)
 from veilleur.digest.narrative import comparisons, escalation_counts, trend_text
 from veilleur.escalation.cards import user_refs
 from veilleur.slack.cards import SOURCES, UNKNOWN_SOURCE_EMOJI, stance_shares_line
-from veilleur.slack.markup import escape, link, markup, mrkdwn, phrase_line, plain_text
+from veilleur.slack.markup import escape, link, markup, mrkdwn, phrase_line, plain_text, web_url
 
 HEADER_LIMIT = 150
 NAME_LIMIT = 60
@@ -40,6 +49,7 @@ MAX_TOP = 5
 MAX_AUTHORS = 3
 MAX_OPEN = 5
 MAX_FAILURES = 6
+MAX_CLAIMS = 5
 FALLBACK_LIMIT = 300
 
 
@@ -63,6 +73,8 @@ def digest_message(
         blocks.append(_section("top", _top_text(digest.top_mentions, lang, reach_tiers)))
     blocks += _theme_blocks(digest, lang, reach_tiers)
     blocks.append(_section("escalations", _escalations_text(digest, lang)))
+    if digest.claims is not None:
+        blocks.append(_section("claims", _claims_text(digest.claims, lang)))
     blocks.append(_section("health", _health_text(digest.failures, digest.unpolled, tz, lang)))
     return {"text": _fallback(digest, start, end, lang), "blocks": blocks}
 
@@ -255,6 +267,33 @@ def _escalations_text(digest: Digest, lang: str) -> str:
                               age=format_duration(item.age, lang), owners=user_refs(escalation.owners) or "-"))
     rest = figures.still_open - min(len(figures.oldest_open), MAX_OPEN)
     if rest > 0:
+        lines.append(escape(t_plural("digest.more", rest, lang, count=rest)))
+    return "\n".join(lines)
+
+
+def _claims_text(figures: ClaimFigures, lang: str) -> str:
+    """The claims followed: how many, their mentions in the period, of high reach, before and after correction."""
+    counts = [
+        t_plural("digest.claims.open", len(figures.claims), lang, count=len(figures.claims)),
+        t_plural("digest.claims.mentions", figures.mentions, lang, count=figures.mentions),
+        t_plural("digest.claims.high", figures.high_reach, lang, count=figures.high_reach),
+    ]
+    lines = [f"*{escape(t('digest.claims.title', lang))}*", escape(" · ".join(counts))]
+    for line in figures.claims[:MAX_CLAIMS]:
+        parts = [t_plural("digest.claims.mentions", line.mentions, lang, count=line.mentions)]
+        if line.corrected:
+            parts.append(t("digest.claims.before_after", lang, before=line.before_correction,
+                           after=line.after_correction))
+        else:
+            parts.append(t("digest.claims.uncorrected", lang))
+        if line.closed:
+            parts.append(t("digest.claims.closed", lang))
+        text = escape(" · ".join(parts))
+        url = web_url(line.correction_url or "")
+        if url is not None:
+            text += " · " + link(url, _clean(line.correction_text or line.correction_url or "", EXCERPT_LIMIT))
+        lines.append(f"• *#{line.claim_id}* {escape(_clean(line.text, EXCERPT_LIMIT))} — {text}")
+    if (rest := len(figures.claims) - MAX_CLAIMS) > 0:
         lines.append(escape(t_plural("digest.more", rest, lang, count=rest)))
     return "\n".join(lines)
 

@@ -8,6 +8,7 @@ Everything is computed in code, never by a model, over the mentions "found by a 
 - themes.py (over clustering.py): clusters of similar mentions with their stances, authors and examples;
 - escalation_figures.py, source_health.py: escalations of the period, and the watchers whose polls failed;
 - hostile_posts.py: how many posts were hostile (the model's flags, else the word list's estimate);
+- claim_figures.py: the false claims followed, their mentions before and after their correction;
 - narrative.py: the paragraph an LLM writes from these facts (or template sentences), asked for separately.
 
 Themes come from clustering at most CLUSTER_TOP + CLUSTER_SPREAD of the period's mentions (the highest-scoring
@@ -22,6 +23,7 @@ from dataclasses import replace
 
 from veilleur.core.reach import Outlets, reach_level
 from veilleur.core.watcher_config import AuthorLabel
+from veilleur.digest.claim_figures import claim_figures
 from veilleur.digest.escalation_figures import escalation_figures
 from veilleur.digest.found import watchers_in_scope
 from veilleur.digest.hostile_posts import hostile_posts
@@ -76,4 +78,5 @@ def compute_digest(
         corrected=MentionLabels(store).corrected_between(
             period.start, period.end, None if watchers is None else names
         ),
+        claims=claim_figures(store, period),
     )

@@ -132,6 +132,36 @@ class HostilePosts:
 
 
 @dataclass(frozen=True)
+class ClaimLine:
+    """One false claim the team follows, in the period: its mentions, how many of high reach, and how many came
+    before and after its correction was published (all before, when none is)."""
+
+    claim_id: int
+    text: str  # the team's words, pasted from posts: outside text
+    closed: bool
+    mentions: int
+    high_reach: int
+    before_correction: int
+    after_correction: int
+    corrected: bool
+    correction_text: str | None = None
+    correction_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimFigures:
+    claims: tuple[ClaimLine, ...]  # most mentioned first
+
+    @property
+    def mentions(self) -> int:
+        return sum(line.mentions for line in self.claims)
+
+    @property
+    def high_reach(self) -> int:
+        return sum(line.high_reach for line in self.claims)
+
+
+@dataclass(frozen=True)
 class Digest:
     period: DigestPeriod
     watchers: tuple[str, ...]
@@ -148,6 +178,7 @@ class Digest:
     unpolled: tuple[str, ...] = ()  # watchers not polled yet: neither worked nor failed
     hostile: HostilePosts = HostilePosts()
     corrected: int = 0  # stance labels the team corrected during the period (on the card's menu)
+    claims: ClaimFigures | None = None  # None when no false claim is followed
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from veilleur.core.watcher_config import AuthorLabel
 from veilleur.storage.retention import ErasureCounts
 
 # The counts each report tells, in the order it tells them.
-_COUNTED = ("mentions", "cards", "story_entries", "escalations", "notices", "poll_failures", "audit_entries")
+_COUNTED = ("mentions", "cards", "story_entries", "escalations", "notices", "poll_failures", "audit_entries",
+            "claims")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class PurgeReport:
     notices: int = 0
     poll_failures: int = 0
     audit_entries: int = 0
+    claims: int = 0
     kept_for_escalation: int = 0
     resumed: bool = False
     slack_action: str = "redact"

@@ -265,6 +265,8 @@ class PrivacyService:
                              ("removals", limits.now), ("audit_log", limits.audit)):
             await self._repeat(what, lambda size, what=what, cutoff=cutoff: records.delete_old(
                 run_id, what, cutoff=cutoff, limit=size, now=now()))
+        await self._repeat("claims", lambda size: records.delete_closed_claims(
+            run_id, cutoff=limits.escalation, limit=size, now=now()))
         return await self._finish(run_id)
 
     async def _walk_expired(
@@ -325,6 +327,7 @@ class PrivacyService:
                 spikes=records.count_old("spikes", cutoff=limits.cutoff),
                 outbox_rows=records.count_old("removals", cutoff=limits.now),
                 audit_entries=records.count_old("audit_log", cutoff=limits.audit),
+                claims=records.count_closed_claims(cutoff=limits.escalation),
             )
 
         counts += await self.store.read(old_rows)

@@ -55,6 +55,7 @@ MENTION_BUTTONS = (
     ("mention_draft", "button.draft", None),
     ("mention_flag", "button.flag", "danger"),
     ("mention_summarize", "button.summarize", None),
+    ("mention_claim", "button.claim", None),
     ("mention_dismiss", "button.dismiss", None),
 )
 # The stance menu on a card: its value is "mention id:stance".

@@ -6,7 +6,8 @@ marked `sending` before the call and `posted` with its `ts` after; if the proces
 connection drops so we cannot know whether Slack got it, `reconcile()` looks for the metadata in the channel
 before posting again. So a crash loses nothing and posts nothing twice.
 
-A removal row edits (chat.update) or deletes (chat.delete) the message at its `target_ts`. Both calls can be
+An `update` row shows again, with chat.update, the message of its parent row (a false claim's, as it is now). A
+removal row edits (chat.update) or deletes (chat.delete) the message at its `target_ts`. Those calls can be
 made twice without harm, so a removal cut short is simply sent again. They are Tier 3 methods, limited per
 workspace rather than per channel: removals go REMOVAL_PACE apart across all channels, and a 429 holds them all.
 """
@@ -221,6 +222,8 @@ class Outbox:
                     if self._removals_held():
                         return sent  # started again at the next removal turn, or at once for a card
                     outcome = await self._remove(due[0])
+                elif due[0].kind == "update":
+                    outcome = await self._update(due[0])
                 else:
                     outcome = await self._post(due[0])
                 if outcome in ("posted", "removed"):
@@ -274,6 +277,29 @@ class Outbox:
             log.warning("posting delivery %d: no answer from Slack (%s); will check the channel", delivery.id, error)
             return "unknown"
         self.store.mark_posted(delivery.id, response["ts"], delivery.thread_ts, self.clock())
+        return "posted"
+
+    async def _update(self, delivery: Delivery) -> str:
+        """Show again the message an `update` row points to (its parent), as `render` draws it now; an update
+        cut short is simply sent again."""
+        if delivery.thread_ts is None:  # the message itself was never posted
+            self.store.mark_failed(delivery.id, "nothing to update: its message was not posted")
+            return "failed"
+        message = self.render(delivery)
+        self.store.mark_sending(delivery.id, self.clock())
+        self._last_post[delivery.channel] = time.monotonic()
+        try:
+            await self.client.chat_update(channel=delivery.channel, ts=delivery.thread_ts, **message)
+        except SlackApiError as error:
+            if _error_code(error) == NOTHING_LEFT:
+                self.store.mark_failed(delivery.id, f"{NOTHING_LEFT} (someone deleted the message)")
+                return "failed"
+            return await self._handle_refusal(delivery, error)
+        except Exception as error:
+            self.store.requeue(delivery.id, self.clock() + timedelta(seconds=RECHECK_SECONDS),
+                               f"no answer from Slack ({error})", count_attempt=True)
+            return "hold"
+        self.store.mark_updated(delivery.id, self.clock())
         return "posted"
 
     async def _handle_refusal(self, delivery: Delivery, error: SlackApiError) -> str:
@@ -382,7 +408,7 @@ class Outbox:
         """Settle rows left `sending` (every channel's, or one's): posted if Slack has the message, else back to
         pending. A removal goes back to pending at once: sending it again does no harm."""
         for delivery in self.store.in_flight(channel):
-            if delivery.kind == "removal":
+            if delivery.kind in ("removal", "update"):
                 self.store.requeue(delivery.id, self.clock(), "interrupted; sent again", count_attempt=False)
                 continue
             try:

@@ -64,7 +64,8 @@ RETENTION_RULES: dict[str, TableRule] = {
         Rule.WITH_MENTION,
         "cards go with their mention (their Slack message redacted or deleted); a roll-up once it holds no card"
         " and names no mention; notices keep their row (digests refer to it) but their message is cleared after"
-        " RETENTION_DAYS; removal rows are deleted by the purge after the outbox is done with them",
+        " RETENTION_DAYS; removal rows are deleted by the purge after the outbox is done with them; a false claim's"
+        " message row (`claim`, rendered from the claim) stays, and its `update` rows are replaced by the next one",
     ),
     "story_members": TableRule(Rule.WITH_MENTION, "with their card"),
     "story_keys": TableRule(Rule.WITH_MENTION, "with their card"),
@@ -79,6 +80,15 @@ RETENTION_RULES: dict[str, TableRule] = {
     ),
     "escalators": TableRule(Rule.ESCALATION_RETENTION, "with their escalation"),
     "escalation_events": TableRule(Rule.ESCALATION_RETENTION, "with their escalation"),
+    "claims": TableRule(
+        Rule.ESCALATION_RETENTION,
+        "false claims the team marked: the team's own words (the claim, its key phrases, the official correction),"
+        " a record of its work like an escalation, so kept while open and deleted ESCALATION_RETENTION_DAYS after"
+        " being closed, with their claim_mentions",
+    ),
+    "claim_mentions": TableRule(
+        Rule.WITH_MENTION, "with their mention (retention, and `forget` of its author), or with their claim"
+    ),
     "poll_failures": TableRule(Rule.RETENTION, "deleted RETENTION_DAYS after the failure"),
     "spikes": TableRule(Rule.RETENTION, "deleted RETENTION_DAYS after the alert (the cooldown needs the last one)"),
     "audit_log": TableRule(Rule.AUDIT_RETENTION, "deleted AUDIT_RETENTION_DAYS after the action"),
@@ -152,6 +162,7 @@ class ErasureCounts:
     audit_entries: int = 0
     spikes: int = 0
     outbox_rows: int = 0  # removal rows done with, deleted
+    claims: int = 0  # false claims closed long enough ago, deleted
 
     def __add__(self, other: ErasureCounts) -> ErasureCounts:
         return ErasureCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -398,6 +409,24 @@ class ErasureRecords:
             chunk.counts[counted] += cursor.rowcount
         return Step(_counts(chunk), more=cursor.rowcount == limit)
 
+    def delete_closed_claims(self, run_id: int | None, *, cutoff: datetime, limit: int, now: datetime) -> Step:
+        """Delete up to `limit` false claims closed before `cutoff`, with the mentions counted under them (the
+        mentions themselves stay, under their own retention)."""
+        with self._erasing(run_id, now) as chunk:
+            ids = [claim_id for (claim_id,) in self._db.execute(
+                "select id from claims where state = 'closed' and closed_at < ? order by id limit ?",
+                [iso(cutoff), limit])]
+            self._execute_in("delete from claim_mentions where claim_id in ({})", ids)
+            self._execute_in("delete from claims where id in ({})", ids)
+            chunk.counts["claims"] += len(ids)
+        return Step(_counts(chunk), more=len(ids) == limit)
+
+    def count_closed_claims(self, *, cutoff: datetime) -> int:
+        (count,) = self._db.execute(
+            "select count(*) from claims where state = 'closed' and closed_at < ?", [iso(cutoff)]
+        ).fetchone()
+        return count
+
     # Reading (any connection: a dry run reads in a worker thread) --------------------------------------------
 
     def purge_due(
@@ -415,6 +444,7 @@ class ErasureRecords:
              escalation_cutoff),
             ("select 1 from deliveries where created_at < ? and kind = 'notice' and message is not null"
              f" and state not in {_OUTBOX_BUSY} limit 1", cutoff),
+            ("select 1 from claims where state = 'closed' and closed_at < ? limit 1", escalation_cutoff),
             *((f"select 1 from {source} where {condition} limit 1", moment)
               for (_, source, condition, _), moment in (
                   (_OLD_ROWS["poll_failures"], cutoff), (_OLD_ROWS["spikes"], cutoff), (_OLD_ROWS["removals"], now),
@@ -526,6 +556,7 @@ class ErasureRecords:
         self._execute_in("delete from spike_times where delivery_id in ({})", card_ids)
         self._delete_replies(chunk, card_ids)
         self._execute_in("delete from deliveries where id in ({})", card_ids)
+        self._execute_in("delete from claim_mentions where mention_id in ({})", ids)
         for card in cards:
             self._queue_removal(chunk, card["watcher"], card["channel"], card["slack_ts"])
         chunk.counts["cards"] += sum(1 for card in cards if card["state"] != "quiet")

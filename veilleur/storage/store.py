@@ -636,6 +636,34 @@ def m016_labelling_since(db: Database) -> None:
     )
 
 
+@migrations()
+def m017_claims(db: Database) -> None:
+    """False claims the team follows (issue 16, see watching/claims.py).
+
+    - `claims`: the claim as the team wrote it, the key phrases that find it (one per line), the SimHash of its text
+      (signed, as SQLite stores 64 bits; NULL for a text too short), the official correction (text and link) and
+      when it was published, open or closed, who marked and closed it; `message_id` is its message's outbox row
+      (the Slack ts is there once posted) and `channel` where it goes; `accelerated_at`: its latest thread reply
+      saying it spreads faster.
+    - `claim_mentions`: the mentions found to repeat it, when they were matched and their reach level then (low,
+      medium, high: core/reach.py), so that a claim's reach is counted without reading its mentions.
+    """
+    db.execute(
+        "create table claims (id integer primary key, text text not null, phrases text not null, fingerprint"
+        " integer, correction_text text, correction_url text, correction_published_at text, state text not null"
+        " default 'open', created_by text not null, created_at text not null, closed_by text, closed_at text,"
+        " channel text not null, message_id integer references deliveries(id), accelerated_at text)"
+    )
+    db.execute("create index claims_open on claims (id) where state = 'open'")
+    db.execute(
+        "create table claim_mentions (claim_id integer not null references claims(id), mention_id integer not null"
+        " references mentions(id), matched_at text not null, level text, primary key (claim_id, mention_id))"
+        " without rowid"
+    )
+    # Erasure and retention take a mention's rows by mention.
+    db.execute("create index claim_mentions_by_mention on claim_mentions (mention_id)")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -1339,6 +1367,10 @@ class Store:
         """A removal done: `removed`, or `gone` when Slack had nothing left to remove (`nothing_left`: its answer)."""
         self._update(delivery_id, state="gone" if nothing_left else "removed", posted_at=iso(now or utcnow()),
                      last_error=nothing_left)
+
+    def mark_updated(self, delivery_id: int, now: datetime | None = None) -> None:
+        """An `update` row done: the message it points to shows what `render` gave."""
+        self._update(delivery_id, state="updated", posted_at=iso(now or utcnow()), last_error=None)
 
     def requeue(self, delivery_id: int, not_before: datetime, error: str, *, count_attempt: bool) -> None:
         attempts = self.delivery(delivery_id).attempts + (1 if count_attempt else 0)
