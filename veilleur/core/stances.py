@@ -8,7 +8,8 @@ question unless the message also takes a clear side. Counts and shares are alway
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 LABELS = ("for", "against", "neutral", "question")
@@ -98,3 +99,36 @@ def tally(labels: Sequence[str]) -> list[StanceShare]:
     for label in by_remainder[:missing]:
         floors[label] += 1
     return [StanceShare(label, counts[label], floors[label]) for label in LABELS]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """How well predicted stances match the expected ones.
+
+    `macro_f1` is the unweighted mean of each label's F1 over the labels present in either list, so a rare label
+    (questions) weighs as much as a common one and a label absent from both does not count as a failure.
+    `confusion` counts each (expected, predicted) pair.
+    """
+
+    count: int
+    accuracy: float
+    macro_f1: float
+    confusion: Mapping[tuple[str, str], int]
+
+
+def score(expected: Sequence[str], predicted: Sequence[str]) -> Scores:
+    """Accuracy, macro-F1 and the confusion counts of `predicted` against `expected` (same length)."""
+    if len(expected) != len(predicted):
+        raise ValueError(f"{len(expected)} expected labels but {len(predicted)} predicted")
+    confusion = Counter(zip(expected, predicted, strict=True))
+    if not expected:
+        return Scores(0, 0.0, 0.0, confusion)
+    correct = sum(count for (wanted, got), count in confusion.items() if wanted == got)
+    f1s = []
+    for label in LABELS:
+        hits = confusion[(label, label)]
+        wanted = sum(count for (want, _), count in confusion.items() if want == label)
+        got = sum(count for (_, given), count in confusion.items() if given == label)
+        if wanted or got:
+            f1s.append(2 * hits / (wanted + got))
+    return Scores(len(expected), correct / len(expected), sum(f1s) / len(f1s), confusion)
