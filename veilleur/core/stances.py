@@ -69,6 +69,8 @@ _NEGATORS = """
     ne | n | pas | jamais | rien | aucun | aucune | ni | sans | guère |
     not | no | never | nothing | nobody | none | neither | nor | without | hardly | barely | cannot
 """
+# After a negation, these carry it to the clause they introduce: "je ne pense pas que ce soit une bonne idée".
+_OPINION_VERBS = "pense | pensons | crois | croyons | think | believe"
 _INTENSIFIERS = "très | trop | vraiment | totalement | absolument | tellement | really | very | so | totally"
 _CONTRASTS = "mais | pourtant | cependant | quand même | but | however | though"
 # Irony that needs nothing else: it counts against on its own and turns the message's praise around.
@@ -134,7 +136,8 @@ def _lexicon() -> dict[str, list[_Entry]]:
     listings = [
         (_POSITIVE, "positive", False), (_NEGATIVE, "negative", False),
         (_FIXED_POSITIVE, "positive", True), (_FIXED_NEGATIVE, "negative", True), (_UNDECIDED, "undecided", True),
-        (_NEGATORS, "negator", False), (_INTENSIFIERS, "intensifier", False), (_CONTRASTS, "contrast", False),
+        (_NEGATORS, "negator", False), (_OPINION_VERBS, "opinion", False),
+        (_INTENSIFIERS, "intensifier", False), (_CONTRASTS, "contrast", False),
         (_IRONY, "irony", False), (_RHETORICAL, "rhetorical", False),
         (_REPEAT, "repeat", False), (_SAME_AS_EVER, "repeat", True), (_LAUGHTER, "laughter", False),
     ]  # fmt: skip
@@ -268,6 +271,8 @@ def _read(words: list[str], in_question: list[bool]) -> _Reading:
                 reading.complaints += kind == "negative"
         elif kind == "negator":
             _negate(reading, words[index], in_question[index], after_contrast, scope)
+        elif kind == "opinion" and scope:
+            scope += _NEGATION_SCOPE  # "not think … good": the negation reaches the opinion's own clause
         elif kind == "undecided" and scope:
             reading.negations[-1].turned = True
         elif kind == "contrast":
