@@ -99,7 +99,7 @@ _PERSONS = (
 
 _NEGATION_SCOPE = 6  # words after a negator that it can turn around, within its clause
 _CLEAR_SIDE = 2  # with a question mark, a message is a question unless its cues lean this far to one side
-_INTENSIFIED = 2  # words after an intensifier whose cue counts double
+_INTENSIFIED = 2  # words after an intensifier whose cues count double
 
 # Words and single signs; apostrophes and hyphens split words and are dropped ("n'est" -> "n", "est").
 _TOKEN = re.compile(r"\w+|[^\w\s'’-]")
@@ -151,6 +151,7 @@ def _lexicon() -> dict[str, list[_Entry]]:
 
 
 _LEXICON = _lexicon()
+_NOTABLE = frozenset(_LEXICON) | _CLAUSE_END | _RESTRICTION
 _ARTICLE_WORDS = frozenset(words[0] for words in _entries(_ARTICLES))
 _PERSON_WORDS = frozenset(words[0] for words in _entries(_PERSONS))
 
@@ -230,6 +231,8 @@ def _is_headline(text: str, words: list[str]) -> bool:
 def _in_questions(words: list[str]) -> list[bool]:
     """For each word, whether its sentence ends with a question mark: only there can a message ask."""
     flags = [False] * len(words)
+    if "?" not in words:
+        return flags
     start = 0
     for index, word in enumerate(words):
         if word in "?.!" and (index + 1 == len(words) or words[index + 1] not in "?.!"):
@@ -240,55 +243,58 @@ def _in_questions(words: list[str]) -> list[bool]:
 
 
 def _read(words: list[str], in_question: list[bool]) -> _Reading:
-    """Walk the words once, listed phrases before single words. A negation turns around the first cue among the
+    """Read the listed words and phrases in order, phrases first. A negation turns around the first cue among the
     next few words of its clause; an intensifier doubles the cue right after it, a contrast ("mais", "but") every
-    cue after it, since what follows a "but" is what the author means."""
+    cue after it, since what follows a "but" is what the author means. Only listed words and clause ends are
+    visited: most words of a mention are neither, and this runs on every mention of a digest."""
     reading = _Reading()
-    scope = 0  # words the open negation can still turn around
-    boosted = 0  # words the last intensifier still doubles
+    negation_end = 0  # the open negation reaches the words before this index
+    boost_end = 0  # the last intensifier doubles the cues before this index
     after_contrast = 1.0
-    index = 0
-    while index < len(words):
+    resume = 0  # the end of the last phrase read
+    for index in [index for index, word in enumerate(words) if word in _NOTABLE]:
+        if index < resume:
+            continue
+        word = words[index]
         entry = _match(words, index)
         if not entry.words:
-            scope = _restricted(reading, words[index], scope)
-            scope = 0 if words[index] in _CLAUSE_END else max(0, scope - 1)
-            boosted = max(0, boosted - 1)
-            index += 1
+            if index < negation_end and (word in _CLAUSE_END or _restricts(reading, word)):
+                negation_end = 0
             continue
-        length = len(entry.words)
-        weight = (2.0 if boosted else 1.0) * after_contrast
+        end = index + len(entry.words)
+        negated = index < negation_end
+        weight = (2.0 if index < boost_end else 1.0) * after_contrast
         kind = entry.kind
         if kind in ("positive", "negative"):
             polarity = 1 if kind == "positive" else -1
-            if scope:
-                polarity = _turn(reading, polarity, entry.fixed)
-                length += _match(words, index + length).kind == "negator"  # the "pas" of "ne regrette pas"
+            if negated:
+                polarity, negation_end = _turn(reading, polarity, entry.fixed), 0
+                end += _match(words, end).kind == "negator"  # the "pas" of "ne regrette pas"
             if polarity > 0:
                 reading.add_praise(weight, in_question[index])
             else:
                 reading.add(-weight, in_question[index])
                 reading.complaints += kind == "negative"
         elif kind == "negator":
-            _negate(reading, words[index], in_question[index], after_contrast, scope)
-        elif kind == "opinion" and scope:
-            scope += _NEGATION_SCOPE  # "not think … good": the negation reaches the opinion's own clause
-        elif kind == "undecided" and scope:
+            _negate(reading, word, in_question[index], after_contrast, negated)
+            negation_end = end + _NEGATION_SCOPE
+        elif kind == "opinion" and negated:
+            negation_end += _NEGATION_SCOPE  # "not think … good": the negation reaches the opinion's own clause
+        elif kind == "undecided" and negated:
             reading.negations[-1].turned = True
+        elif kind == "intensifier":
+            boost_end = end + _INTENSIFIED
         elif kind == "contrast":
-            reading.contrast, after_contrast = True, 2.0
+            reading.contrast, after_contrast, negation_end = True, 2.0, 0
         elif kind in ("irony", "rhetorical"):
             reading.ironic_signs += 1
             rhetorical = kind == "rhetorical"
             reading.add(-2.0 if rhetorical else -1.0, in_question[index] and not rhetorical)
         elif kind == "repeat":
-            reading.repeated |= entry.fixed or not _repeats_praise(words, index + length)
+            reading.repeated |= entry.fixed or not _repeats_praise(words, end)
         elif kind == "laughter":
             reading.laughter_after_praise |= reading.praise > 0
-        closed = kind in ("contrast", "positive", "negative") and scope > 0
-        scope = _NEGATION_SCOPE if kind == "negator" else 0 if closed else max(0, scope - length)
-        boosted = _INTENSIFIED if kind == "intensifier" else max(0, boosted - length)
-        index += length
+        resume = end
     return reading
 
 
@@ -296,14 +302,15 @@ def _match(words: list[str], index: int) -> _Entry:
     """The longest listed entry starting at `index`."""
     if index < len(words):
         for entry in _LEXICON.get(words[index], ()):
-            if tuple(words[index : index + len(entry.words)]) == entry.words:
+            length = len(entry.words)  # the first word is the key: a one-word entry matches at once
+            if length == 1 or tuple(words[index : index + length]) == entry.words:
                 return entry
     return _NO_ENTRY
 
 
-def _negate(reading: _Reading, word: str, in_question: bool, weight: float, scope: int) -> None:
+def _negate(reading: _Reading, word: str, in_question: bool, weight: float, negated: bool) -> None:
     """Open a negation, or complete the open one: "ne … pas" is one negation, not two."""
-    if scope:
+    if negated:
         reading.negations[-1].ne_alone = False
     else:
         reading.negations.append(_Negation(in_question, weight, ne_alone=word in _NE))
@@ -316,12 +323,12 @@ def _turn(reading: _Reading, polarity: int, fixed: bool) -> int:
     return polarity if fixed else -polarity
 
 
-def _restricted(reading: _Reading, word: str, scope: int) -> int:
+def _restricts(reading: _Reading, word: str) -> bool:
     """A "ne … que" restricts rather than denies ("n'a duré que trois semaines"): that "ne" is no negation."""
-    if scope and word in _RESTRICTION and reading.negations[-1].ne_alone:
+    if word in _RESTRICTION and reading.negations[-1].ne_alone:
         reading.negations.pop()
-        return 0
-    return scope
+        return True
+    return False
 
 
 def _repeats_praise(words: list[str], index: int) -> bool:
