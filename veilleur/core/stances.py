@@ -1,11 +1,12 @@
 """Stances of messages toward what a conversation discusses, and their exact counts and shares.
 
 `classify_lexically` is the word-list estimate used when no LLM labels a message (and for any message the LLM left
-unlabelled). It is an estimate, labelled as such wherever it is shown, and never stored. It reads French and
-English cue words and phrases, turns a cue around under a negation ("je ne suis pas contre", "not great"), reads
-the common signs of irony ("Génial, encore une panne… merci la mairie" is against), and makes a message a question
-only when it takes no side. `bench/bench_stance.py` measures it on the hand-labelled set in
-`tests/fixtures/stance/`. Counts and shares are always computed here, never by a model.
+unlabelled). It is an estimate (the digest and the extractive summary say their stances come from simple word
+rules) and is never stored. It reads French and English cue words and phrases, turns a cue around under a negation
+("je ne suis pas contre", "not great"), reads the common signs of irony ("Génial, encore une panne… merci la
+mairie" is against), and makes a message a question only when it takes no side. `bench/bench_stance.py` measures
+it on the hand-labelled set in `tests/fixtures/stance/`. Counts and shares are always computed here, never by a
+model.
 """
 
 from __future__ import annotations
