@@ -34,7 +34,7 @@ _POSITIVE = """
     vivement | chapeau | félicitations | progrès | amélioration | confortable | propre | propres | utile | accord |
     intérêt | convaincu | convaincue | fan | oui | plaisir | agréable | bienvenue | redemande | de ouf | je suis pour |
     je vote pour | voté pour | ça fait du bien | bien joué | quelle réussite |
-    love | loved | loving | lovely | great | good | amazing | awesome | stunning | brilliant | wonderful | fantastic |
+    love | loved | loving | great | good | amazing | awesome | stunning | brilliant | wonderful | fantastic |
     thrilled | happy | glad | kudos | thanks | thank | impressed | impressive | convenient | useful | helpful |
     safer | smooth | worth | support | supports | finally | nice | perfect | improvement | welcome | congrats |
     congratulations | yes | best | better | approve | genius | well done | step forward | grown on me
