@@ -199,7 +199,7 @@ def classify_lexically(text: str) -> str:
     """The stance of one message (one of LABELS), as the word list estimates it."""
     folded = _NOT.sub(" not", fold(text))
     words = _TOKEN.findall(folded)
-    if _is_headline(text, words):
+    if _is_headline(text, folded, words):
         return "neutral"
     questions = _in_questions(words)
     reading = _read(words, questions)
@@ -216,16 +216,15 @@ def classify_lexically(text: str) -> str:
     return "question" if any(questions) else "neutral"
 
 
-def _is_headline(text: str, words: list[str]) -> bool:
+def _is_headline(text: str, folded: str, words: list[str]) -> bool:
     """A news or RSS title reports, so it is neutral even when it quotes an opinion ("« un gâchis », dénonce
     l'opposition"). Titles end without a full stop, say neither "I" nor "you", carry no emoji, and start with a
-    topic and a colon ("Tramway : …") or name who said it."""
+    topic and a French spaced colon ("Tramway : …") or name who said it. A post's "Budget vote: shame" is none."""
     stripped = text.rstrip()
     if not stripped or stripped[-1] in ".!?…" or _EMOJI.search(stripped):
         return False
     if not _PERSON_WORDS.isdisjoint(words):
         return False
-    folded = " ".join(words)
     return bool(_HEADLINE_TOPIC.match(folded) or _HEADLINE_SOURCE.search(folded))
 
 
