@@ -14,6 +14,7 @@ from veilleur.assist.labelling import Labeller
 from veilleur.assist.prompt_book import PromptBook
 from veilleur.core.mentions import Mention
 from veilleur.core.query import Query
+from veilleur.core.stances import classify_lexically
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store, utcnow
@@ -223,14 +224,16 @@ async def test_the_team_s_corrections_are_examples_and_never_overwritten(
 async def test_a_changed_stance_redraws_the_posted_card_once(
     store: Store, openai_api: FakeOpenAI, make_labeller
 ) -> None:
-    _, changed = store_posts(store, ["Bravo, super tram", "Génial, encore une panne, merci la mairie"])
+    texts = ["Bravo, super tram", "Le tram passera rue Écuyère l'an prochain"]
+    assert [classify_lexically(text) for text in texts] == ["for", "neutral"], "the cards show these estimates"
+    _, changed = store_posts(store, texts)
     sql(store).execute("update deliveries set state = 'posted', slack_ts = '1.0' where kind = 'card'")
     openai_api.reply = lambda request: json_reply({"labels": [{"id": 1, "stance": "for", "hostile": False},
                                                               {"id": 2, "stance": "against", "hostile": False}]})
     labeller = make_labeller()
     await labeller.label_waiting()
     card = next(sql(store).query("select id from deliveries where mention_id = ?", [changed]))["id"]
-    assert labeller.changed == [[card]], "the word list said 'for' to the sarcasm: only that card changes"
+    assert labeller.changed == [[card]], "the model agreed with the first estimate: only the second card changes"
 
 
 async def test_an_upgrade_labels_only_the_last_day_and_what_comes_after(

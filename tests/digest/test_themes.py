@@ -98,3 +98,15 @@ def test_themes_estimated_by_the_word_list_alone_say_so(store: Store) -> None:
                       ensure_ascii=False)
     assert "Pour 100\u202f% (estimation par liste de mots)" in text
     assert "corrigé" not in text and digest.corrected == 0
+
+
+def test_the_team_s_corrections_are_told_on_a_day_too_quiet_for_themes(store: Store) -> None:
+    found(store, "city", [mention("lone", PARK[0])], END - timedelta(hours=1))
+    (mention_id,) = [row["id"] for row in sql(store).query("select id from mentions")]
+    MentionLabels(store).correct(mention_id, "against", "U0ANN", END - timedelta(minutes=30))
+
+    digest = compute_digest(store, DAY)
+
+    assert not digest.themes and digest.corrected == 1
+    text = json.dumps(digest_message(digest, Narrative("", by_llm=False), lang="en", tz=ZoneInfo("UTC")))
+    assert "The team corrected 1 stance label in this period." in text

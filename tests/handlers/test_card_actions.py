@@ -15,19 +15,21 @@ from tests.support.slack_api import Message
 from tests.support.sql import sql
 from tests.support.world import CARDS
 from veilleur.core.mentions import Mention
+from veilleur.core.stances import classify_lexically
 from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Store
 
 SUBJECT = "le projet de tramway"
 STANCE_PROMPT = "stance toward its subject"
-SARCASM = "Génial, encore une panne du tram ligne 2… merci la mairie"
+# Irony with no sign of it, which the word list still takes for praise (asserted below) and the model does not.
+IRONY = "Formidable gestion du tram ligne 2 : deux millions pour un rond-point. Chapeau."
 POSTS = {
-    "1": SARCASM,
+    "1": IRONY,
     "2": "Le tram ligne 2 est une honte, en panne encore",
     "3": "Le tram ligne 2 sera-t-il prolongé jusqu'à la gare ?",
 }
 # What the fake model answers, by the post's text.
-MODEL = {SARCASM: "against", POSTS["2"]: "against", POSTS["3"]: "question"}
+MODEL = {IRONY: "against", POSTS["2"]: "against", POSTS["3"]: "question"}
 
 
 def hits(posts: dict[str, str]) -> str:
@@ -75,6 +77,7 @@ def mention_id(bot: Bot, external_id: str) -> int:
 
 
 async def test_a_poll_is_labelled_in_one_request_and_the_changed_card_is_redrawn(make_bot: BotFactory) -> None:
+    assert classify_lexically(IRONY) == "for", "this test needs a post the word list misreads"
     bot = await started(make_bot)
     assert bot.llm is not None
     bot.llm.delay = 3.5  # the cards are posted (paced a second apart) before the model answers
@@ -85,13 +88,13 @@ async def test_a_poll_is_labelled_in_one_request_and_the_changed_card_is_redrawn
     labels = MentionLabels(bot.services.store).labels_of([mention_id(bot, key) for key in POSTS])
     assert sorted(label.stance_model for label in labels.values()) == ["against", "against", "question"]
     posted = await bot.slack.wait_for_calls("chat.postMessage", 3, within=10)
-    sarcasm = mention_id(bot, "1")
+    irony = mention_id(bot, "1")
     shown = {stance_menu(call.args)["initial_option"]["value"]: stance_menu(call.args)["initial_option"]["text"]
              for call in posted}
-    assert "(estimate)" in shown[f"{sarcasm}:for"]["text"], "posted before the model answered: the word list's"
-    # The word list took the sarcasm for praise; the model did not: that card is redrawn, once.
+    assert "(estimate)" in shown[f"{irony}:for"]["text"], "posted before the model answered: the word list's"
+    # The word list took the irony for praise; the model did not: that card is redrawn, once.
     update = await eventually(lambda: [call for call in bot.slack.calls_to("chat.update")
-                                       if stance_menu(call.args)["initial_option"]["value"] == f"{sarcasm}:against"])
+                                       if stance_menu(call.args)["initial_option"]["value"] == f"{irony}:against"])
     assert len(update) == 1 and "(AI)" in stance_menu(update[0].args)["initial_option"]["text"]["text"]
     assert (await bot.services.labeller.label_waiting()) == 0 and len(bot.llm.requests_for(STANCE_PROMPT)) == 1
 
@@ -138,7 +141,7 @@ async def test_mentions_stored_while_the_bot_was_down_are_labelled_at_start_up(
 ) -> None:
     store = Store.open(tmp_path / "veilleur.db")
     store.record_poll("hn", CARDS, [Mention(source="hackernews", external_id="9", url="https://news.example/9",
-                                            text=SARCASM)], {}, backfill=1)
+                                            text=IRONY)], {}, backfill=1)
     store.close()
     openai_api.reply = model
     bot = await make_bot(subject=SUBJECT)
@@ -152,7 +155,7 @@ async def test_without_an_llm_cards_show_the_word_list_estimate_as_such(make_bot
     assert bot.runtime.scheduler is not None
     bot.runtime.scheduler.pause()
     await polled(bot, {})
-    await polled(bot, {"1": SARCASM})
+    await polled(bot, {"1": IRONY})
     (card,) = await bot.slack.wait_for_calls("chat.postMessage", 1, within=10)
     assert "(estimate)" in stance_menu(card.args)["initial_option"]["text"]["text"]
     assert MentionLabels(bot.services.store).labels(mention_id(bot, "1")).stance_model is None

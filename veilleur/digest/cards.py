@@ -203,16 +203,27 @@ def _mention_line(item: TopMention, lang: str, reach_tiers: bool) -> str:
 
 def _theme_blocks(digest: Digest, lang: str, reach_tiers: bool) -> list[dict[str, Any]]:
     title = f"*{escape(t('digest.themes.title', lang))}*"
+    # The team's corrections are told even on a day too quiet for themes: they are the team's own work.
+    corrected = (
+        [t_plural("digest.corrected", digest.corrected, lang, count=format_count(digest.corrected, lang))]
+        if digest.corrected
+        else []
+    )
     if not digest.themes:
-        return [_section("themes", f"{title}\n{escape(t('digest.themes.none', lang))}")] if digest.total else []
-    blocks = [_section("themes", title)]
-    blocks += [_section(f"theme_{number}", _theme_text(theme, lang, reach_tiers), THEME_LIMIT)
-               for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
-    note = t_plural("digest.themes.sample", digest.clustered, lang, count=format_count(digest.clustered, lang),
-                    total=format_count(digest.total, lang))
-    if digest.corrected:
-        note += " " + t_plural("digest.corrected", digest.corrected, lang, count=format_count(digest.corrected, lang))
-    blocks.append({"type": "context", "block_id": "themes_note", "elements": [plain_text(note, CONTEXT_LIMIT)]})
+        if not digest.total:
+            return []
+        blocks = [_section("themes", f"{title}\n{escape(t('digest.themes.none', lang))}")]
+        notes = corrected
+    else:
+        blocks = [_section("themes", title)]
+        blocks += [_section(f"theme_{number}", _theme_text(theme, lang, reach_tiers), THEME_LIMIT)
+                   for number, theme in enumerate(digest.themes[:MAX_THEMES], start=1)]
+        sample = t_plural("digest.themes.sample", digest.clustered, lang, count=format_count(digest.clustered, lang),
+                          total=format_count(digest.total, lang))
+        notes = [sample, *corrected]
+    if notes:
+        blocks.append({"type": "context", "block_id": "themes_note",
+                       "elements": [plain_text(" ".join(notes), CONTEXT_LIMIT)]})
     return blocks
 
 
