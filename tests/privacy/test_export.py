@@ -16,6 +16,7 @@ from veilleur.core.settings import Settings, parse_settings
 from veilleur.core.watcher_config import AuthorLabel
 from veilleur.privacy.export import CSV_COLUMNS, AuthorExport, as_csv, as_json, collect, nothing_held
 from veilleur.storage.audit import AuditLog
+from veilleur.storage.claims import ClaimRecords, NewClaim
 from veilleur.storage.escalations import EscalationStore
 from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.privacy_key import PrivacyKey
@@ -77,7 +78,7 @@ def test_collect_gathers_every_mention_of_the_author_with_its_cards_stories_and_
     first = export.mentions[0]
     columns = {row["name"] for row in sql(store).query("select name from pragma_table_info('mentions')")}
     # Every column but who corrected the stance (a team member's Slack id).
-    assert set(first) == columns - {"stance_team_by"} | {"slack_cards", "stories", "escalations"}
+    assert set(first) == columns - {"stance_team_by"} | {"slack_cards", "stories", "escalations", "false_claims"}
     assert (first["author_name"], first["author_reach"], first["lang"], first["engagement"]) == (
         "Ann L.", 1200, "fr", {"likes": 3})
     assert first["first_seen_at"] == iso(NOW)
@@ -212,3 +213,20 @@ async def test_the_command_writes_csv_and_says_when_nothing_is_held(store: Store
 async def test_the_command_refuses_bad_arguments_with_one_line(tmp_path: Path, args: list[str], error: str) -> None:
     code, out, err = await run_cli(tmp_path, env_for(tmp_path, None), "export", *args)
     assert code == 2 and out == "" and error in err.strip().splitlines()[-1]
+
+
+def test_the_false_claims_a_post_was_found_to_repeat_are_exported(store: Store) -> None:
+    first, second = [mention["id"] for mention in collect(store, "ann", "mastodon", labels=LABELS, now=NOW).mentions]
+    records = ClaimRecords(store)
+    claim = records.create(NewClaim("Le tram sera gratuit", ("tram gratuit",), None, "Faux : il reste payant",
+                                    "https://caen.example/tram", "U0TEAM", "C0TRAM"), NOW)
+    records.record_mentions([(claim, second, "low")], NOW)
+    export = collect(store, "ann", "mastodon", labels=LABELS, now=NOW)
+    by_id = {mention["id"]: mention for mention in export.mentions}
+    assert by_id[first]["false_claims"] == []
+    (held,) = by_id[second]["false_claims"]
+    assert (held["claim_id"], held["claim"], held["state"], held["correction_url"]) == (
+        claim, "Le tram sera gratuit", "open", "https://caen.example/tram")
+    assert json.loads(as_json(export, settings()))["mentions"][1]["false_claims"][0]["claim_id"] == claim
+    rows = {row["mention_id"]: row for row in csv.DictReader(io.StringIO(as_csv(export)))}
+    assert (rows[str(first)]["false_claims"], rows[str(second)]["false_claims"]) == ("", f"{claim} open")

@@ -29,7 +29,7 @@ DEFAULT_LLM_HOST = "api.openai.com"  # where the OpenAI client sends prompts whe
 CSV_COLUMNS = (
     "mention_id", "source", "external_id", "url", "title", "text", "author_handle", "author_name", "author_reach",
     "created_at", "first_seen_at", "lang", "engagement", "conversation_id", "parent_id", "slack_cards", "dismissed",
-    "stories", "campaign", "escalations", "stance_model", "hostile_model", "stance_team",
+    "stories", "campaign", "escalations", "stance_model", "hostile_model", "stance_team", "false_claims",
 )
 # A spreadsheet runs a cell starting with one of these as a formula: outside text must not become one.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -38,7 +38,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 @dataclass(frozen=True)
 class AuthorExport:
     """What is held about `author` (on `source`, or on any source when None): their mentions, each with its Slack
-    cards, story places and escalations, and the `[[author]]` labels that name them."""
+    cards, story places, escalations and the false claims it was found to repeat, and the `[[author]]` labels that
+    name them."""
 
     author: str
     source: str | None
@@ -57,7 +58,7 @@ def collect(
     ids = AuthorRecords(reader).mention_ids(author, source)
     access = SubjectAccess(reader)
     related = {"slack_cards": access.cards(ids), "stories": access.story_places(ids),
-               "escalations": access.escalations(ids)}
+               "escalations": access.escalations(ids), "false_claims": access.false_claims(ids)}
     mentions = []
     for mention in access.mentions(ids):
         for key, rows in related.items():
@@ -149,6 +150,7 @@ def as_csv(export: AuthorExport) -> str:
             any(place["campaign_at"] for place in stories),
             "; ".join(f"{e['id']} {e['state']}" for e in escalations),
             mention["stance_model"], mention["hostile_model"], mention["stance_team"],
+            "; ".join(f"{claim['claim_id']} {claim['state']}" for claim in mention["false_claims"]),
         ]
         writer.writerow([_inert(value) for value in row])
     return out.getvalue()

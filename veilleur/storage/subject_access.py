@@ -57,6 +57,16 @@ class SubjectAccess:
             mention_ids,
         )
 
+    def false_claims(self, mention_ids: Sequence[int]) -> list[Row]:
+        """The false claims the team follows that these mentions were found to repeat (watching/claims.py): an
+        inference about the post the person may contest, with the correction the team holds up against it."""
+        return self._rows(
+            "select cm.mention_id, c.id as claim_id, c.text as claim, c.state, cm.matched_at, c.correction_text,"
+            " c.correction_url from claim_mentions cm join claims c on c.id = cm.claim_id"
+            " where cm.mention_id in ({ids}) order by cm.mention_id, c.id",
+            mention_ids,
+        )
+
     def escalations(self, mention_ids: Sequence[int]) -> list[Row]:
         """The escalations of these mentions to officials, with the answers and notes written about them."""
         rows = self._rows(
