@@ -8,6 +8,7 @@ from tests.support.sql import sql
 from veilleur.digest.cards import digest_message
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Narrative
+from veilleur.digest.narrative import facts_text
 from veilleur.storage.claims import ClaimRecords, NewClaim
 from veilleur.storage.store import Store
 
@@ -40,6 +41,10 @@ def test_claims_count_their_mentions_of_the_period_before_and_after_the_correcti
     assert "*#1* Le tram sera gratuit &lt;script&gt; — 3 mentions in the period · 2 before the correction, 1 after" \
            " · <https://caen.example/vrai|" in text
     assert "*#2* Les écoles ferment — 1 mention in the period · no correction yet" in text
+    facts = facts_text(compute_digest(store, DAY))
+    assert '- "Le tram sera gratuit <script>": 3 mentions, 1 of high reach; 2 before the official correction was' \
+           " published, 1 after" in facts
+    assert '- "Les écoles ferment": 1 mentions, 0 of high reach; no official correction recorded yet' in facts
 
 
 def test_no_claims_section_without_claims(store: Store) -> None:

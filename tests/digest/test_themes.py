@@ -11,6 +11,7 @@ from veilleur.core.watcher_config import AuthorLabel
 from veilleur.digest.cards import digest_message
 from veilleur.digest.compute import compute_digest
 from veilleur.digest.model import Narrative
+from veilleur.digest.narrative import facts_text
 from veilleur.storage.labels import MentionLabels, ModelLabel
 from veilleur.storage.store import Store
 
@@ -89,6 +90,7 @@ def test_themes_count_the_team_s_and_the_model_s_stances_and_say_what_is_estimat
     text = json.dumps(digest_message(digest, Narrative("", by_llm=False), lang="en", tz=ZoneInfo("UTC")))
     assert "(1 stance estimated by word list)" in text
     assert "The team corrected 1 stance label in this period." in text
+    assert "; 1 of these 3 stances estimated by a word list" in facts_text(digest)
 
 
 def test_themes_estimated_by_the_word_list_alone_say_so(store: Store) -> None:

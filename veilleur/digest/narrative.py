@@ -19,6 +19,7 @@ from veilleur.core.language import language_name
 from veilleur.core.text import one_line, truncate
 from veilleur.digest.model import (
     Change,
+    ClaimLine,
     Digest,
     EscalationFigures,
     Narrative,
@@ -37,6 +38,7 @@ NARRATIVE_WATCHERS = 8
 NARRATIVE_SOURCES = 6
 NARRATIVE_TOP = 5
 NARRATIVE_FAILURES = 5
+NARRATIVE_CLAIMS = 5
 FACT_SNIPPET = 160
 FACT_NAME = 60
 FACT_ERROR = 120
@@ -99,6 +101,12 @@ def facts_text(digest: Digest, pseudonyms: Pseudonyms = REAL_NAMES) -> str:
     if digest.top_mentions:
         lines.append("Top mentions (by reach and engagement):")
         lines += [f"- {_mention_fact(item, pseudonyms)}" for item in digest.top_mentions[:NARRATIVE_TOP]]
+    if digest.claims is not None and digest.claims.claims:
+        lines.append("False claims the team follows (their mentions in the period):")
+        lines += [f"- {_claim_fact(line, pseudonyms)}" for line in digest.claims.claims[:NARRATIVE_CLAIMS]]
+    if digest.hostile.total:
+        lines.append(f"Hostile posts (insults, threats, harassment): {digest.hostile.total}"
+                     f" ({digest.hostile.estimated} of them estimated by a word list).")
     lines.append(_escalation_fact(digest.escalations, pseudonyms))
     if digest.failures:
         lines.append("Source problems: " + _listing([_failure_fact(f) for f in digest.failures], NARRATIVE_FAILURES))
@@ -121,6 +129,10 @@ def _theme_fact(theme: Theme, pseudonyms: Pseudonyms) -> str:
     stances = ", ".join(f"{share.label} {share.percent}%" for share in theme.stances if share.count)
     # A theme's label is made of its mentions' words, which may be someone's name.
     parts = [f'"{_name(pseudonyms.hide(theme.label))}": {theme.size} mentions, {theme.percent}%; stances: {stances}']
+    tally = theme.stance_tally
+    if tally is not None and tally.estimated:
+        # The model is told which shares are guesses, so that its paragraph does not state them as fact.
+        parts.append(f"{tally.estimated} of these {tally.total} stances estimated by a word list")
 
     def who(author: ThemeAuthor) -> str:
         return _name(pseudonyms.author(author.handle, author.author, shown=author.author))
@@ -140,6 +152,14 @@ def _mention_fact(item: TopMention, pseudonyms: Pseudonyms) -> str:
     reach = f"{pseudonyms.reach(mention.author_reach)}, " if mention.author_reach is not None else ""
     snippet = truncate(one_line(pseudonyms.hide(mention_text(mention))), FACT_SNIPPET)
     return f"[{_name(mention.source)}] {author or 'unknown author'} ({reach}engagement {item.engagement}): {snippet}"
+
+
+def _claim_fact(line: ClaimLine, pseudonyms: Pseudonyms) -> str:
+    text = f'"{_name(pseudonyms.hide(line.text))}": {line.mentions} mentions, {line.high_reach} of high reach'
+    if not line.corrected:
+        return f"{text}; no official correction recorded yet"
+    return (f"{text}; {line.before_correction} before the official correction was published,"
+            f" {line.after_correction} after")
 
 
 def _escalation_fact(figures: EscalationFigures, pseudonyms: Pseudonyms) -> str:
