@@ -7,6 +7,7 @@ the admins (ADMIN_USERS, ADMIN_GROUP, else the workspace's admins).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ class Claims:
     service: ClaimService
     access: AdminAccess
     lang: str
+    # Redraws a mention's posted cards (StoryService.redraw_mention_cards): a card marked from says so.
+    redraw_cards: Callable[[int], None]
 
     def explain(self, error: UserError) -> str:
         return user_error_text(error, self.lang)
@@ -115,6 +118,8 @@ async def handle_submit(
         await ack(response_action="errors", errors={block: claims.explain(error)})
         return
     await ack()
+    if metadata.get("mention_id") is not None:
+        claims.redraw_cards(metadata["mention_id"])
     await tell_privately(client, channel, user, t("claim.marked", claims.lang, id=claim.id, channel=f"<#{channel}>"),
                          else_direct_message=False)
 
@@ -126,7 +131,8 @@ def _value(values: Payload, block: str, action: str, key: str) -> str | None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    claims = Claims(services.claims, AdminAccess(services.settings, services.slack), services.settings.bot_language)
+    claims = Claims(services.claims, AdminAccess(services.settings, services.slack), services.settings.bot_language,
+                    services.stories.redraw_mention_cards)
     app.action("mention_claim")(partial(handle_card_button, claims=claims))
     app.command("/claim")(partial(handle_command, claims=claims))
     app.view(ui.CLAIM_MODAL)(partial(handle_submit, claims=claims))

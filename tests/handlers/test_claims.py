@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.support.block_kit import block
 from tests.support.bot import Bot, BotFactory, eventually
-from tests.support.slack_api import Message
+from tests.support.slack_api import Call, Message
 from tests.support.sql import sql
 from tests.support.world import CARDS, serve_story, story_mention
 
@@ -59,7 +59,18 @@ async def mark_from_card(
     await bot.slack.wait_for_calls("chat.postMessage", posted + 1, within=10)
     message = bot.slack.posted_messages(CARDS)[-1]
     assert "False claim #1" in json.dumps(message)
+    # The card it was marked from says so, so that no one marks it again.
+    (redrawn,) = await bot.slack.wait_for_calls("chat.update", 1, within=10)
+    assert redrawn.args["ts"] == card["ts"]
+    assert "False claim #1, followed" in json.dumps(block(redrawn.args, "claim"))
     return mention_id, message
+
+
+async def claim_message_update(bot: Bot, ts: str) -> Call:
+    """The one update of the claim's message at `ts` (the card's redraw when it was marked being the first)."""
+    calls = await bot.slack.wait_for_calls("chat.update", 2, within=10)
+    (update,) = [call for call in calls if call.args["ts"] == ts]
+    return update
 
 
 def claim_message(bot: Bot, ts: str) -> Message:
@@ -85,8 +96,7 @@ async def test_a_claim_marked_from_a_card_groups_its_later_mentions_under_its_me
     report = await bot.services.poller.poll("hn")
     assert report.ok and report.outcome is not None and report.outcome.queued == 1
 
-    (update,) = await bot.slack.wait_for_calls("chat.update", 1, within=10)
-    assert update.args["ts"] == message["ts"]
+    update = await claim_message_update(bot, message["ts"])
     spread = block(update.args, "spread")["text"]["text"]
     assert "4 mentions so far" in spread and "1 high · 1 medium · 1 low" in spread
     replies = await eventually(lambda: bot.thread(CARDS, message["ts"]), within=10)
@@ -113,7 +123,7 @@ async def test_claim_list_correct_and_close(make_bot: BotFactory) -> None:
     response, _ = await bot.slash("/claim", "correct 1 Faux : aucune place supprimée https://caen.example/vrai",
                                   user_id="U0ANN")
     assert "correction of false claim #1 is recorded" in response.json()["text"]
-    (update,) = await bot.slack.wait_for_calls("chat.update", 1, within=10)
+    update = await claim_message_update(bot, message["ts"])
     correction = block(update.args, "correction")["text"]["text"]
     assert "Faux : aucune place supprimée" in correction and "<https://caen.example/vrai|" in correction
     assert "1 before the correction · 0 after" in block(update.args, "spread")["text"]["text"]

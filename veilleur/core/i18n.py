@@ -60,6 +60,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Hostile post: don’t feed it — see the charter (estimate)",
         "fr": "Message hostile : ne pas répondre sur le fond — voir la charte (estimation)",
     },
+    # The card of a post the team marked as a false claim (watching/claims.py), while the claim is followed.
+    "card.claim": {
+        "en": "False claim #{id}, followed: its repeats are counted on its message, not posted one by one",
+        "fr": "Fausse information n°{id}, suivie : ses reprises sont comptées sur son message, pas publiées une à une",
+    },
     "rollup.one": {
         "en": "{count} new mention for {watcher}, in the thread",
         "fr": "{count} nouvelle mention pour {watcher}, dans le fil",

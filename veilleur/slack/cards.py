@@ -95,6 +95,7 @@ def mention_card(
     reach_tiers: bool = False,
     level: str | None = None,
     hostile: HostileMark | None = None,
+    claim: int | None = None,
     stance: Stance | None = None,
 ) -> dict[str, object]:
     """The card for one mention, for chat.postMessage (or chat.update, with `status` set).
@@ -103,7 +104,8 @@ def mention_card(
     mentions of the same story (not posted: see stories.py); `campaign` warns of a possible coordinated campaign.
     `reach_tiers` shows the author's reach as a tier (PRIVACY_PROFILE=public-body), not as a count; `level` is the
     mention's reach compared across sources (`reach.reach_level`: low, medium, high). `hostile` marks a post that
-    insults or threatens (core/hostility.py): a line about the post, never a label on its author. `stance` is the
+    insults or threatens (core/hostility.py): a line about the post, never a label on its author. `claim` is the
+    open false claim the post repeats (its id), said under the details so that no one marks it twice. `stance` is the
     mention's effective stance, shown in a menu that lets the team correct it (said to be an estimate when it is
     only the word list's).
     """
@@ -116,6 +118,10 @@ def mention_card(
     if hostile is not None:
         line = t("card.hostile.estimate" if hostile.estimate else "card.hostile.model", lang)
         blocks.append({"type": "context", "block_id": "hostile", "elements": [plain_text(f":shield: {line}", 300)]})
+    if claim is not None:
+        line = t("card.claim", lang, id=claim)
+        blocks.append({"type": "context", "block_id": "claim",
+                       "elements": [plain_text(f":triangular_flag_on_post: {line}", 300)]})
     if also_seen:
         blocks.append({"type": "context", "block_id": "also_seen", "elements": [_also_seen(also_seen, lang)]})
     if campaign is not None:

@@ -34,6 +34,7 @@ from veilleur.core.watcher_config import WatcherConfig
 from veilleur.escalation import cards as escalation_cards
 from veilleur.slack import cards
 from veilleur.slack.cards import AlsoSeen, CampaignFlag
+from veilleur.storage.claims import ClaimRecords
 from veilleur.storage.escalations import Escalation, EscalationStore
 from veilleur.storage.labels import MentionLabels
 from veilleur.storage.store import Delivery, PollOutcome, Store, _chunks, iso, utcnow
@@ -358,6 +359,7 @@ class StoryService:
             reach_tiers=self.reach_tiers,
             level=reach_level(mention, self.outlets),
             hostile=mention_mark(labels.hostile_model, mention),
+            claim=self._open_claim(card.mention_id),
             stance=labels.stance(title_then_text(mention.title, mention.text)),
         )
 
@@ -408,6 +410,14 @@ class StoryService:
                 return card if card.state == "posted" else None
             await asyncio.sleep(REFRESH_WAIT_STEP)
         return None
+
+    def _open_claim(self, mention_id: int) -> int | None:
+        claim = ClaimRecords(self.store).claim_of_mention(mention_id)
+        return claim.id if claim is not None and claim.state == "open" else None
+
+    def redraw_mention_cards(self, mention_id: int) -> None:
+        """Redraw the posted cards of a mention whose state changed outside its card (marked as a false claim)."""
+        self.refresh_cards(self.labels.posted_cards([mention_id]))
 
     def _status(self, card: Delivery, escalation: Escalation | None) -> str | None:
         """The line the card shows under its buttons: its escalation's state or its dismissal, the latest."""
