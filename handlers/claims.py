@@ -7,7 +7,7 @@ the admins (ADMIN_USERS, ADMIN_GROUP, else the workspace's admins).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ class Claims:
     access: AdminAccess
     lang: str
     # Redraws a mention's posted cards (StoryService.redraw_mention_cards): a card marked from says so.
-    redraw_cards: Callable[[int], None]
+    redraw_cards: Callable[[Collection[int]], None]
 
     def explain(self, error: UserError) -> str:
         return user_error_text(error, self.lang)
@@ -80,6 +80,7 @@ async def handle_command(
         try:
             if verb.lower() == "close":
                 claims.service.close(claim_id, user=user, admin=admin)
+                claims.redraw_cards(claims.service.records.mention_ids(claim_id))  # their cards no longer say so
                 text = t("claim.closed", lang, id=claim_id)
             else:
                 claims.service.correct(claim_id, correction, user=user, admin=admin)
@@ -119,7 +120,7 @@ async def handle_submit(
         return
     await ack()
     if metadata.get("mention_id") is not None:
-        claims.redraw_cards(metadata["mention_id"])
+        claims.redraw_cards([metadata["mention_id"]])
     await tell_privately(client, channel, user, t("claim.marked", claims.lang, id=claim.id, channel=f"<#{channel}>"),
                          else_direct_message=False)
 

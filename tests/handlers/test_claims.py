@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from tests.support.block_kit import block
+from tests.support.block_kit import block, has_block
 from tests.support.bot import Bot, BotFactory, eventually
 from tests.support.slack_api import Call, Message
 from tests.support.sql import sql
@@ -117,6 +117,7 @@ async def test_a_claim_marked_from_a_card_groups_its_later_mentions_under_its_me
 async def test_claim_list_correct_and_close(make_bot: BotFactory) -> None:
     bot = await start(make_bot, llm=False, ADMIN_USERS="U0BOSS")
     _, message = await mark_from_card(bot)
+    (card_ts,) = [call.args["ts"] for call in bot.slack.calls_to("chat.update")]
 
     response, _ = await bot.slash("/claim", "close 1", user_id="U0OTHER")
     assert "Only whoever marked false claim #1, or an admin" in response.json()["text"]
@@ -137,6 +138,9 @@ async def test_claim_list_correct_and_close(make_bot: BotFactory) -> None:
     response, _ = await bot.slash("/claim", "close 1", user_id="U0BOSS")
     assert "False claim #1 is closed" in response.json()["text"]
     await eventually(lambda: "closed by <@U0BOSS>" in json.dumps(claim_message(bot, message["ts"])), within=10)
+    redrawn = await eventually(lambda: [call for call in bot.slack.calls_to("chat.update")
+                                        if call.args["ts"] == card_ts and not has_block(call.args, "claim")], within=10)
+    assert redrawn, "the card it was marked from no longer says the claim is followed"
     actions = [row["action"] for row in sql(bot.services.store)["audit_log"].rows]
     assert {"claim.create", "claim.correct", "claim.close"} <= set(actions)
 

@@ -132,6 +132,12 @@ class ClaimRecords:
             )
             return cursor.rowcount > 0
 
+    def mention_ids(self, claim_id: int) -> list[int]:
+        """The mentions found to repeat the claim, the one it was marked from included."""
+        rows = self._db.execute("select mention_id from claim_mentions where claim_id = ? order by mention_id",
+                                [claim_id])
+        return [mention_id for (mention_id,) in rows]
+
     def correct(self, claim_id: int, text: str | None, url: str | None, at: datetime) -> None:
         """The official correction, published `at` (now: the team records it when it is out)."""
         with self._db.atomic():

@@ -415,9 +415,10 @@ class StoryService:
         claim = ClaimRecords(self.store).claim_of_mention(mention_id)
         return claim.id if claim is not None and claim.state == "open" else None
 
-    def redraw_mention_cards(self, mention_id: int) -> None:
-        """Redraw the posted cards of a mention whose state changed outside its card (marked as a false claim)."""
-        self.refresh_cards(self.labels.posted_cards([mention_id]))
+    def redraw_mention_cards(self, mention_ids: Collection[int]) -> None:
+        """Redraw the posted cards of mentions whose state changed outside their card (a false claim marked from
+        one, or closed)."""
+        self.refresh_cards(self.labels.posted_cards(mention_ids))
 
     def _status(self, card: Delivery, escalation: Escalation | None) -> str | None:
         """The line the card shows under its buttons: its escalation's state or its dismissal, the latest."""
