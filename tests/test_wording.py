@@ -80,7 +80,7 @@ NOT_SAID = {
     ("veilleur/assist/labelling.py", "subject_line"),
     *(("veilleur/digest/narrative.py", name) for name in (
         "facts_text", "_volume_fact", "_change_fact", "_theme_fact", "_mention_fact", "_escalation_fact",
-        "_failure_fact", "_listing",
+        "_failure_fact", "_listing", "_claim_fact",
     )),
     ("veilleur/assist/llm.py", "llm_destination"),
     ("veilleur/assist/pseudonyms.py", "_branches"),
