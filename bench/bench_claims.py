@@ -4,7 +4,8 @@ nothing.
 Two figures per size: matching alone (`ClaimIndex.match`: the mention's words, the phrases filed under them, its
 fingerprint against every claim's), and the poll's whole step (`ClaimService.set_aside` on a poll of new cards in a
 file database: reading each mention, matching it, and for the few that repeat a claim, recording them, withholding
-their card and queueing the claim's message update).
+their card and queueing the claim's message update). Then the longest hold of the event loop while one poll of
+BIG_POLL new mentions is checked against 100 open claims (in steps of CHECK_CHUNK, its cards held back meanwhile).
 
 Run from the repository root: `.venv/bin/python bench/bench_claims.py`.
 """
@@ -12,6 +13,7 @@ Run from the repository root: `.venv/bin/python bench/bench_claims.py`.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import sys
 import tempfile
@@ -21,6 +23,9 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loop_monitor import LoopMonitor
 
 from veilleur.core.mentions import Mention
 from veilleur.storage.audit import AuditLog
@@ -38,6 +43,7 @@ WORDS = (
     "délibération", "subvention", "association", "commerce", "centre-ville", "piétons", "cyclistes",
 )
 SIZES = (10, 100, 500)
+BIG_POLL = 5000
 MENTIONS = 2000
 POLL = 200
 WATCHER = SimpleNamespace(name="w")  # the step names its watcher in a log line, nothing more
@@ -107,10 +113,34 @@ def bench_poll_step(size: int, rng: random.Random, folder: Path) -> float:
                                         text=f"RT {rng.choice(made)[0]}", author_handle="copier")
             outcome = store.record_poll("w", "C1", posts, {}, backfill=POLL, max_cards=POLL, burst_threshold=POLL)
             started = time.perf_counter()
-            service.set_aside(WATCHER, outcome)  # type: ignore[arg-type]
+            asyncio.run(service.set_aside(WATCHER, outcome))  # type: ignore[arg-type]
             total += time.perf_counter() - started
             cards += len(outcome.cards)
         return total / cards * 1e6
+    finally:
+        store.close()
+
+
+def bench_big_poll(rng: random.Random, folder: Path) -> tuple[float, float]:
+    """Seconds to check one poll of BIG_POLL new mentions against 100 open claims, and the loop's longest hold."""
+    store = Store.open(folder / "claims-big.db")
+    try:
+        service = ClaimService(store, lang="en", tz=ZoneInfo("Europe/Paris"), audit=AuditLog(store))
+        made = claims(rng, 100)
+        for text, phrases in made:
+            service.mark(ClaimDraft(text, phrases, "", "C1"), user="U1")
+        posts = mentions(rng, BIG_POLL, prefix="big-")
+        outcome = store.record_poll("w", "C1", posts, {}, backfill=BIG_POLL, max_cards=BIG_POLL,
+                                    burst_threshold=BIG_POLL)
+
+        async def check() -> float:
+            started = time.perf_counter()
+            await service.set_aside(WATCHER, outcome)  # type: ignore[arg-type]
+            return time.perf_counter() - started
+
+        with LoopMonitor() as monitor:
+            seconds = asyncio.run(check())
+        return seconds, monitor.longest
     finally:
         store.close()
 
@@ -126,6 +156,9 @@ def main() -> None:
             match_us, build_ms = bench_match(size, rng)
             step_us = bench_poll_step(size, rng, Path(folder))
             print(f"{size:>11}  {match_us:>16.1f}  {build_ms:>14.1f}  {step_us:>17.1f}")
+        seconds, longest = bench_big_poll(rng, Path(folder))
+        print(f"one poll of {BIG_POLL:,} new mentions against 100 open claims: {seconds:.2f} s,"
+              f" longest loop hold {longest * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """False claims, followed to their correction.
 
 The team marks a claim (the card's "False claim" button or `/claim`): its text, key phrases and fingerprint, and
-optionally the official correction. From then on every poll, of every watcher, checks its new cards against the
-open claims (`set_aside`, run by the Poller right after it stores the poll, before any other step: nothing is
-posted meanwhile). A card whose mention repeats a claim is not posted: the mention is counted under the claim, and
-the claim's message (in the channel where it was marked) is updated through the outbox, once per poll at most.
-When the claim spreads faster (this hour's mentions at least ACCELERATION_MIN and ACCELERATION_FACTOR times the
-previous hour's), a reply in the message's thread lists the new mentions, best reach first; then not again for
-ACCELERATION_COOLDOWN.
+optionally the official correction. From then on every poll, of every watcher, checks its new cards against the open
+claims (`set_aside`, run by the Poller right after it stores the poll, before any other step: nothing is posted
+meanwhile; a large poll is checked in steps of CHECK_CHUNK mentions, its cards held back from the outbox until all
+are checked, so that Slack's acks get through between steps). A card whose mention repeats a claim is not posted:
+the mention is counted under the claim, and the claim's message (in the channel where it was marked) is updated
+through the outbox, once per poll at most. When the claim spreads faster (this hour's mentions at least
+ACCELERATION_MIN and ACCELERATION_FACTOR times the previous hour's), a reply in the message's thread lists the new
+mentions, best reach first; then not again for ACCELERATION_COOLDOWN.
 
 Everything posted goes through the outbox (the message, its updates, the replies): a 429 or a restart delays it and
 loses nothing.
@@ -15,6 +16,7 @@ loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,10 +28,11 @@ from veilleur.core.reach import Outlets, reach_level
 from veilleur.core.watcher_config import WatcherConfig
 from veilleur.storage.audit import AuditLog
 from veilleur.storage.claims import CLAIMS_WATCHER, Claim, ClaimRecords, ClaimSpread, NewClaim
-from veilleur.storage.store import Delivery, PollOutcome, Store, utcnow
+from veilleur.storage.store import Delivery, PollOutcome, Store, _chunks, iso, utcnow
 from veilleur.storage.stories import StoryRecords
 from veilleur.watching import claim_cards
 from veilleur.watching.claim_matching import ClaimIndex, ClaimKeys, claim_fingerprint, parse_phrases
+from veilleur.watching.stories import GROUPING_HOLD, outbox_rows
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,9 @@ ACCELERATION_WINDOW = timedelta(hours=1)
 ACCELERATION_COOLDOWN = timedelta(hours=1)
 # The new mentions a thread reply lists.
 REPLY_MENTIONS = 10
+# Mentions checked per step before the loop serves others: about 0.2 ms each with 100 open claims
+# (bench_claims.py), so a step holds the loop about 10 ms, and a 10,000-mention poll never holds it for seconds.
+CHECK_CHUNK = 50
 LIST_LIMIT = 20
 
 
@@ -152,9 +158,10 @@ class ClaimService:
             )
         return self._index
 
-    def set_aside(self, config: WatcherConfig, outcome: PollOutcome) -> PollOutcome:
+    async def set_aside(self, config: WatcherConfig, outcome: PollOutcome) -> PollOutcome:
         """The poll's outcome without the cards whose mention repeats an open claim: those are counted under the
-        claim and not posted. Runs without awaiting, so no card leaves before it is checked."""
+        claim and not posted. No card leaves before it is checked: a poll checked in one step is checked before
+        any await, and a larger one has its cards held back from the outbox until the last step."""
         index = self.index
         if not index.size or not (outcome.cards or outcome.overflow):
             return outcome
@@ -163,22 +170,35 @@ class ClaimService:
         claimed: list[int] = []
         # Mentions past the poll's card limit get no card, but they spread the claim all the same.
         overflow = self.records.overflow_of(outcome.rollup_id) if outcome.overflow and outcome.rollup_id else []
-        for card_id, mention_id in [*outcome.cards, *overflow]:
-            mention = self.store.mention(mention_id)
-            matches = index.match(mention)
-            if matches:
-                level = reach_level(mention, self.outlets)
-                found.extend((claim_id, mention_id, level) for claim_id in matches)
-                claimed.append(card_id)
-        if not claimed:
+        chunks = list(_chunks([*outcome.cards, *overflow], CHECK_CHUNK))
+        stories = StoryRecords(self.store)
+        held = iso(utcnow() + GROUPING_HOLD) if len(chunks) > 1 else None
+        if held is not None:
+            stories.hold(outbox_rows(outcome), held)
+        for number, chunk in enumerate(chunks):
+            if number:
+                await asyncio.sleep(0)  # Slack's acks and the other polls go first
+            for card_id, mention_id in chunk:
+                mention = self.store.mention(mention_id)
+                matches = index.match(mention)
+                if matches:
+                    level = reach_level(mention, self.outlets)
+                    found.extend((claim_id, mention_id, level) for claim_id in matches)
+                    claimed.append(card_id)
+        if not claimed and held is None:
             return outcome
         with self.store.transaction():
-            touched = self.records.record_mentions(found, now)
-            self.records.withhold(claimed)
-            if outcome.rollup_id is not None:
-                StoryRecords(self.store).recount_rollup(outcome.rollup_id)
-            for claim_id in sorted(touched):
-                self._follow(claim_id, now)
+            if claimed:
+                touched = self.records.record_mentions(found, now)
+                self.records.withhold(claimed)
+                if outcome.rollup_id is not None:
+                    stories.recount_rollup(outcome.rollup_id)
+                for claim_id in sorted(touched):
+                    self._follow(claim_id, now)
+            if held is not None:
+                stories.release(outbox_rows(outcome), held)
+        if not claimed:
+            return outcome
         self.on_queued()
         log.info("watcher %s: %d new mention(s) counted under %d false claim(s)", config.name, len(claimed),
                  len(touched))

@@ -77,9 +77,9 @@ class Poller:
         # spike detection look at the new mentions here, a large batch in chunks that let Slack through between
         # them. A hook that fails is logged and never fails the poll.
         self.after_record: list[Callable[[WatcherConfig, PollOutcome], Awaitable[None]]] = []
-        # Run first, without awaiting: takes out of the outcome the cards that are not to be posted on their own
-        # (mentions of a false claim the team follows, watching/claims.py), before any hook or the outbox sees them.
-        self.set_aside: Callable[[WatcherConfig, PollOutcome], PollOutcome] | None = None
+        # Run first: takes out of the outcome the cards that are not to be posted on their own (mentions of a false
+        # claim the team follows, watching/claims.py), before any hook or the outbox sees them.
+        self.set_aside: Callable[[WatcherConfig, PollOutcome], Awaitable[PollOutcome]] | None = None
         self.poll_timeout = poll_timeout
         self._resume_at: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -154,10 +154,11 @@ class Poller:
         self._resume_at.pop(config.name, None)
         self._unrecorded_failures.pop(config.name, None)
         self._tell_health(config, lambda health: health.succeeded(config, before))
-        # No await between storing the poll and the hooks: story grouping holds the poll's cards back first.
+        # No await between storing the poll and the claims' step: it (like story grouping after it) checks a poll in
+        # one step before any await, or holds the poll's cards back first.
         if self.set_aside is not None:
             try:
-                outcome = self.set_aside(config, outcome)
+                outcome = await self.set_aside(config, outcome)
             except Exception:
                 log.exception("following false claims failed for watcher %s", config.name)
         for hook in self.after_record:

@@ -243,14 +243,14 @@ class StoryService:
                     if outcome.rollup_id is not None and touched:
                         self.records.recount_rollup(outcome.rollup_id)
                     if held is not None:
-                        self.records.release(_outbox_rows(outcome), held)
+                        self.records.release(outbox_rows(outcome), held)
         for story_id in sorted(touched):
             self._refresh_first_card(story_id)
 
     def _hold(self, outcome: PollOutcome) -> str:
         """Keep the poll's messages from the outbox (its own clock: real time) until released; the hold's mark."""
         until = iso(utcnow() + GROUPING_HOLD)
-        self.records.hold(_outbox_rows(outcome), until)
+        self.records.hold(outbox_rows(outcome), until)
         return until
 
     def _place(self, config: WatcherConfig, card_id: int, mention_id: int, now: datetime) -> int | None:
@@ -445,7 +445,7 @@ class StoryService:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _outbox_rows(outcome: PollOutcome) -> list[int]:
+def outbox_rows(outcome: PollOutcome) -> list[int]:
     """The poll's rows in the outbox: its cards, and the roll-up whose thread holds them."""
     rollup = [outcome.rollup_id] if outcome.rollup_id is not None else []
     return [*rollup, *(card_id for card_id, _ in outcome.cards)]
