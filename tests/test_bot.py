@@ -545,6 +545,7 @@ async def test_start_up_says_where_prompts_go_and_refuses_labels_that_are_not_pu
     code, out, err = await run_cli(tmp_path, env, "once")
     assert code == 2 and out == ""
     assert "LLM: prompts go to 127.0.0.1 (model mistral-small), authors as pseudonyms" in err
+    assert "every new post's text labelled there (LLM_LABELLING=on)" in err
     assert "secret-key" not in err
     (refused,) = [line for line in err.splitlines() if "LLM: prompts go to" not in line]
     assert refused.startswith("veilleur: configuration error: WATCHERS_FILE")

@@ -230,6 +230,7 @@ def open_services(settings: Settings, slack: AsyncWebClient, *, store: Store | N
         lambda: {name: watcher.config for name, watcher in loaded.watchers.items()},
         lang=lang,
         on_cards_changed=stories.refresh_cards,
+        enabled=settings.llm_labelling,
     )
     poller.after_record.extend([stories.after_record, spikes.after_poll, labeller.after_poll])
     escalations = EscalationService(store, slack, settings, loaded.routes, render_card=stories.current_card)

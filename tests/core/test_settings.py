@@ -68,6 +68,7 @@ def test_full_configuration_is_parsed() -> None:
         ({"BURST_THRESHOLD": "0"}, "BURST_THRESHOLD"),
         ({"MAX_CARDS_PER_POLL": "0"}, "MAX_CARDS_PER_POLL"),
         ({"MAX_CARDS_PER_POLL": "twenty"}, "MAX_CARDS_PER_POLL"),
+        ({"LLM_LABELLING": "yes"}, "LLM_LABELLING"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
@@ -288,3 +289,8 @@ def test_the_llm_key_never_appears_in_a_refusal() -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings({"OPENAI_API_KEY": "sk-very-secret", "PRIVACY_PROFILE": "public-body"})
     assert "very-secret" not in str(raised.value)
+
+
+def test_llm_labelling_is_on_by_default_and_can_be_turned_off() -> None:
+    assert parse_settings({}).llm_labelling
+    assert not parse_settings({"LLM_LABELLING": "OFF"}).llm_labelling

@@ -150,6 +150,18 @@ async def test_mentions_stored_while_the_bot_was_down_are_labelled_at_start_up(
     assert MentionLabels(bot.services.store).labels(mention_id(bot, "9")).stance_model == "against"
 
 
+async def test_with_llm_labelling_off_no_post_goes_to_the_model_and_cards_show_estimates(
+    make_bot: BotFactory,
+) -> None:
+    bot = await started(make_bot, LLM_LABELLING="off")
+    await polled(bot, POSTS)
+    cards = await bot.slack.wait_for_calls("chat.postMessage", len(POSTS), within=10)
+    assert all("(estimate)" in stance_menu(card.args)["initial_option"]["text"]["text"] for card in cards)
+    await bot.services.labeller.settled()
+    assert bot.llm is not None and not bot.llm.requests_for(STANCE_PROMPT)
+    assert MentionLabels(bot.services.store).labels(mention_id(bot, "1")).stance_model is None
+
+
 async def test_without_an_llm_cards_show_the_word_list_estimate_as_such(make_bot: BotFactory) -> None:
     bot = await make_bot(llm=False, subject=SUBJECT)
     assert bot.runtime.scheduler is not None

@@ -73,11 +73,12 @@ class Labeller:
         *,
         lang: str,
         on_cards_changed: Callable[[list[int]], None] = lambda card_ids: None,
+        enabled: bool = True,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`watchers`: the running watchers' configurations, by name (their subjects); `on_cards_changed` gets the
-        posted cards whose shown stance or hostility the model changed, to redraw."""
+        posted cards whose shown stance or hostility the model changed, to redraw. `enabled`: LLM_LABELLING."""
         self.store = store
         self.labels = MentionLabels(store)
         self.llm = llm
@@ -85,6 +86,7 @@ class Labeller:
         self.watchers = watchers
         self.lang = lang
         self.on_cards_changed = on_cards_changed
+        self.enabled = enabled
         self.clock = clock
         self.monotonic = monotonic  # when the next try may run after a failure
         self._task: asyncio.Task[None] | None = None
@@ -97,7 +99,7 @@ class Labeller:
     def trigger(self) -> None:
         """Label what waits, in a task of its own; returns at once. Called while a run is under way, that run goes
         round once more when done."""
-        if not self.llm.configured:
+        if not (self.enabled and self.llm.configured):
             return
         if self._task is not None and not self._task.done():
             self._again = True

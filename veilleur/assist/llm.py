@@ -59,7 +59,12 @@ def llm_destination(settings: Settings) -> str:
             "spike alerts use their labelled fallbacks"
         )
     names = "authors as pseudonyms (PRIVACY_PROFILE=public-body)" if settings.public_body else "authors by name"
-    return f"LLM: prompts go to {settings.llm_host} (model {settings.llm_model}), {names}"
+    labelling = (
+        "every new post's text labelled there (LLM_LABELLING=on)"
+        if settings.llm_labelling
+        else "posts sent only when the team asks (LLM_LABELLING=off)"
+    )
+    return f"LLM: prompts go to {settings.llm_host} (model {settings.llm_model}), {names}, {labelling}"
 
 
 def estimate_tokens(text: str) -> int:

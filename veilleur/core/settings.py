@@ -56,6 +56,9 @@ class Settings:
     llm_input_tokens: int = 12000
     llm_daily_token_budget: int | None = None
     draft_visibility: str = "ephemeral"
+    # With an LLM, every new post's text goes to it for its stance and hostility (assist/labelling.py); off keeps
+    # the word list's estimates and sends posts only when the team asks (summaries, drafts).
+    llm_labelling: bool = True
     prompts_dir: Path | None = None
     bot_language: str = "en"
     bot_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
@@ -149,6 +152,7 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         llm_input_tokens=_int(get, "LLM_INPUT_TOKENS", 12000, 2000, 1_000_000),
         llm_daily_token_budget=_optional_int(get, "LLM_DAILY_TOKEN_BUDGET", 1, 10**12),
         draft_visibility=_choice(get, "DRAFT_VISIBILITY", ("ephemeral", "thread"), "ephemeral"),
+        llm_labelling=_choice(get, "LLM_LABELLING", ("on", "off"), "on") == "on",
         prompts_dir=_optional_dir(get, "PROMPTS_DIR"),
         bot_language=_choice(get, "BOT_LANGUAGE", ("en", "fr"), "en"),
         bot_timezone=_timezone(get("BOT_TIMEZONE") or "Europe/Paris"),
