@@ -170,7 +170,7 @@ class Labeller:
         await self.store.write_patiently(lambda: self.labels.record_model(asked, answers, self.clock()))
         changed = shown_changes(batch.mentions.values(), answers)
         if changed:
-            cards = self.labels.posted_cards(changed)
+            cards = self.store.posted_cards(changed)
             if cards:
                 self.on_cards_changed(cards)
         self._failures = 0

@@ -169,18 +169,6 @@ class MentionLabels:
                     labelled.append(mention_id)
         return labelled
 
-    def posted_cards(self, mention_ids: Collection[int]) -> list[int]:
-        """The ids of these mentions' cards that are in Slack (or being posted): those to redraw."""
-        ids = list(mention_ids)
-        if not ids:
-            return []
-        rows = self._db.execute(
-            "select id from deliveries where kind = 'card' and state in ('posted', 'sending')"
-            f" and mention_id in ({', '.join('?' for _ in ids)}) order by id",
-            ids,
-        )
-        return [row[0] for row in rows]
-
     # The team's corrections --------------------------------------------------------------------------------
 
     def correct(self, mention_id: int, stance: str, user: str, now: datetime | None = None) -> None:

@@ -25,7 +25,7 @@ import json
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -1411,6 +1411,19 @@ class Store:
         if row is None or not row[0] or not row[1]:
             return None
         return Dismissal(by=row[0], at=datetime.fromisoformat(row[1]))
+
+    def posted_cards(self, mention_ids: Collection[int]) -> list[int]:
+        """The ids of these mentions' cards that are in Slack (or being posted): those to redraw when what they
+        show changed (a model label, a false claim marked or closed). Any number of ids: a claim may have many."""
+        found: list[int] = []
+        for chunk in _chunks(list(mention_ids), 500):
+            rows = self._db.execute(
+                "select id from deliveries where kind = 'card' and state in ('posted', 'sending')"
+                f" and mention_id in ({', '.join('?' for _ in chunk)})",
+                chunk,
+            )
+            found += [row[0] for row in rows]
+        return sorted(found)
 
     def card_for_message(self, channel: str, ts: str) -> Delivery | None:
         rows = list(

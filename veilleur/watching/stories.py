@@ -418,7 +418,7 @@ class StoryService:
     def redraw_mention_cards(self, mention_ids: Collection[int]) -> None:
         """Redraw the posted cards of mentions whose state changed outside their card (a false claim marked from
         one, or closed)."""
-        self.refresh_cards(self.labels.posted_cards(mention_ids))
+        self.refresh_cards(self.store.posted_cards(mention_ids))
 
     def _status(self, card: Delivery, escalation: Escalation | None) -> str | None:
         """The line the card shows under its buttons: its escalation's state or its dismissal, the latest."""
